@@ -1,0 +1,98 @@
+//! Sessions: taxpayer login and logout, staff login and logout, `GET /api/v1/me`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::blocking;
+use crate::domain::{Actor, TaxpayerId};
+use crate::error::{AppError, AppResult, Code};
+use crate::server::extract::{self, Session, TaxpayerUser};
+use crate::service::{self, App};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/session", web::post().to(taxpayer_login))
+        .route("/session", web::delete().to(logout))
+        .route("/office/session", web::post().to(staff_login))
+        .route("/office/session", web::delete().to(logout))
+        .route("/me", web::get().to(me));
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaxpayerLoginBody {
+    taxpayer_id: Option<String>,
+    password: Option<String>,
+}
+
+async fn taxpayer_login(
+    req: HttpRequest,
+    app: web::Data<App>,
+    body: Option<web::Json<TaxpayerLoginBody>>,
+) -> AppResult<HttpResponse> {
+    let body = body.map(|b| b.into_inner()).unwrap_or(TaxpayerLoginBody {
+        taxpayer_id: None,
+        password: None,
+    });
+    let app = app.into_inner();
+    if !app.training() {
+        // Certificate login arrives with the portal; until then only training mode admits.
+        return Err(AppError::new(Code::CertificateRequired));
+    }
+    let Some(raw_id) = body.taxpayer_id else {
+        return Err(AppError::invalid("taxpayer_id", "请选择要登录的培训纳税人"));
+    };
+    let id = TaxpayerId::parse(&raw_id)?;
+    let who = extract::who(&req, &app, Actor::Anonymous);
+    let login =
+        blocking(move || service::auth::training_login(&app, &who, &id, body.password.as_deref()))
+            .await?;
+    Ok(HttpResponse::Ok().json(login))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaffLoginBody {
+    username: String,
+    password: String,
+}
+
+async fn staff_login(
+    req: HttpRequest,
+    app: web::Data<App>,
+    body: web::Json<StaffLoginBody>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, Actor::Anonymous);
+    let body = body.into_inner();
+    let login =
+        blocking(move || service::auth::staff_login(&app, &who, &body.username, &body.password))
+            .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "token": login.token,
+        "username": login.username,
+        "role": login.role,
+    })))
+}
+
+async fn logout(
+    req: HttpRequest,
+    app: web::Data<App>,
+    session: Session,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, session.actor());
+    blocking(move || service::auth::logout(&app, &who, &session.token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn me(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let t = blocking(move || service::taxpayers::get(&app, &user.id)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "taxpayer_id": t.id,
+        "name": t.name,
+        "credit_rating": t.credit_rating,
+        "current_period": t.current_period,
+    })))
+}

@@ -1,0 +1,183 @@
+//! Command line (clap): `serve`, `demo`, `staff`. Parses flags into settings, starts logging
+//! and the server. `--help` on every command.
+//! May depend on: everything (it is the top of the stack).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::domain::Role;
+use crate::service::{self, App, StartError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fapiao",
+    version,
+    about = "增值税发票选择确认平台 — VAT invoice selection and confirmation platform, in one binary"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal, the office console and the API.
+    Serve(ServeArgs),
+    /// Create a training dataset (when DIR is empty), turn training mode on and serve.
+    Demo(DemoArgs),
+    /// Manage tax office staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); `FAPIAO_…` environment variables override it.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Listen address (overrides the configuration).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory (overrides the configuration).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Serve plain HTTP (for scripts on loopback).
+    #[arg(long)]
+    pub http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory; the dataset is generated only when it holds no data yet.
+    #[arg(long, default_value = "demo-data")]
+    pub data: PathBuf,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    pub http: bool,
+    /// Number of invoices to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub invoices: u64,
+    /// Random seed: the same seed gives the same dataset (for the same day).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Password of the staff user `admin` (generated and printed once when not given).
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// Generate the dataset and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account.
+    Add {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        username: String,
+        /// admin, operator, agent or auditor.
+        #[arg(long)]
+        role: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Password (at least 8 characters, not letters or digits only). Or set FAPIAO_NEW_PASSWORD.
+        #[arg(long, env = "FAPIAO_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => serve(a),
+        Command::Demo(a) => crate::demo::run(a),
+        Command::Staff(c) => staff(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fapiao: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if format == "json" {
+        builder.json().with_current_span(false).try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn serve(a: ServeArgs) -> Result<(), StartError> {
+    let mut settings = Settings::load(a.config.as_deref())?;
+    if let Some(l) = a.listen {
+        settings.listen = l;
+    }
+    if let Some(d) = a.data {
+        settings.data_dir = d;
+    }
+    settings.http |= a.http;
+    settings.validate()?;
+    init_logging(&settings.log_format);
+    let app = App::open(settings)?;
+    run_server(app, |url| {
+        tracing::info!(%url, "fapiao serving");
+    })
+}
+
+/// Runs the server until SIGINT/SIGTERM (actix handles both gracefully).
+pub fn run_server(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(), StartError> {
+    actix_web::rt::System::new().block_on(async move {
+        let running = crate::server::start(app)?;
+        announce(&running.base_url());
+        running
+            .server
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))
+    })
+}
+
+fn staff(c: StaffCommand) -> Result<(), StartError> {
+    match c {
+        StaffCommand::Add {
+            config,
+            username,
+            role,
+            name,
+            password,
+        } => {
+            let settings = Settings::load(config.as_deref())?;
+            let role = Role::parse(&role).map_err(|e| StartError::Other(e.message))?;
+            let app = App::open(settings)?;
+            let who = app.system("cli");
+            service::staff::create(
+                &app,
+                &who,
+                service::staff::NewStaff {
+                    username,
+                    display_name: name,
+                    role,
+                    password,
+                },
+            )
+            .map_err(|e| StartError::Other(e.message.to_string()))?;
+            println!("已创建税务人员账号。");
+            Ok(())
+        }
+    }
+}

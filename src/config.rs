@@ -1,0 +1,229 @@
+//! Configuration: one TOML file, every key overridable by a `FAPIAO_…` environment variable
+//! (nested keys joined with `__`, e.g. `FAPIAO_TLS__CERT`), then command-line flags.
+//! Parsed once into [`Settings`] and validated at start-up; unknown keys are rejected.
+//! May depend on: the domain core (for value types) only.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::FixedOffset;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Errors found while reading the configuration, before anything is served.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("configuration: {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// Every setting of the server. Defaults make `fapiao serve` work with no file at all.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on, e.g. `127.0.0.1:8443`; port 0 picks a free port.
+    pub listen: String,
+    /// Directory holding `fapiao.redb`, the index and generated certificates.
+    pub data_dir: PathBuf,
+    /// Serve plain HTTP instead of HTTPS (for scripts on loopback).
+    pub http: bool,
+    pub tls: TlsSettings,
+    /// Training mode: settable clock, training login without a certificate.
+    pub training: bool,
+    /// Certification time limit in days after the issue date (0 = no limit).
+    pub lookback_days: u32,
+    /// Offset of local business time, `+08:00` (China Standard Time) unless configured.
+    pub timezone: String,
+    pub session: SessionSettings,
+    /// Read-only replica: every write is refused.
+    pub read_only: bool,
+    /// Log format: `json` (structured) or `pretty`.
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// Server certificate chain (PEM). When unset, one is generated under `<data>/certs/`.
+    pub cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub key: Option<PathBuf>,
+    /// CA (PEM) that signs taxpayers' client certificates. When unset, the generated local CA.
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A session unused for this long ends.
+    pub idle_secs: u64,
+    /// A session ends this long after login whatever its use.
+    pub max_secs: u64,
+    /// Wrong staff passwords allowed per user within `throttle_window_secs`.
+    pub staff_max_failures: u32,
+    pub throttle_window_secs: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle_secs: 30 * 60,
+            max_secs: 12 * 3600,
+            staff_max_failures: 5,
+            throttle_window_secs: 15 * 60,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8443".into(),
+            data_dir: PathBuf::from("data"),
+            http: false,
+            tls: TlsSettings::default(),
+            training: false,
+            lookback_days: 180,
+            timezone: "+08:00".into(),
+            session: SessionSettings::default(),
+            read_only: false,
+            log_format: "json".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (if any), then `FAPIAO_…` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid {
+                    key: "--config",
+                    reason: format!("file {} not found", path.display()),
+                });
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(Env::prefixed("FAPIAO_").split("__"));
+        let settings: Settings = fig.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: addresses, offsets, non-zero durations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.tz()?;
+        if self.session.idle_secs == 0 || self.session.max_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "session",
+                reason: "idle_secs and max_secs must be positive".into(),
+            });
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "tls",
+                reason: "cert and key must be given together".into(),
+            });
+        }
+        if !matches!(self.log_format.as_str(), "json" | "pretty") {
+            return Err(ConfigError::Invalid {
+                key: "log_format",
+                reason: "expected json or pretty".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|e| ConfigError::Invalid {
+            key: "listen",
+            reason: format!("{e}"),
+        })
+    }
+
+    /// The configured business time zone as a fixed offset (China has no daylight saving).
+    pub fn tz(&self) -> Result<FixedOffset, ConfigError> {
+        parse_offset(&self.timezone).ok_or_else(|| ConfigError::Invalid {
+            key: "timezone",
+            reason: format!("expected an offset like +08:00, got {:?}", self.timezone),
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("fapiao.redb")
+    }
+
+    pub fn certs_dir(&self) -> PathBuf {
+        self.data_dir.join("certs")
+    }
+}
+
+/// Parses `+08:00`, `-05:30`, `+0800` or `Z`.
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let s = s.trim();
+    if s == "Z" || s == "UTC" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let h: i32 = digits[..2].parse().ok()?;
+    let m: i32 = digits[2..].parse().ok()?;
+    if h > 14 || m > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
+        assert_eq!(
+            parse_offset("-0530").unwrap().local_minus_utc(),
+            -(5 * 3600 + 1800)
+        );
+        assert!(parse_offset("08:00").is_none());
+        assert!(parse_offset("+25:00").is_none());
+    }
+
+    #[test]
+    fn file_then_env_and_unknown_keys_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\nlookback_days = 360\n[session]\nidle_secs = 60\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FAPIAO_LOOKBACK_DAYS", "0");
+            jail.set_env("FAPIAO_TLS__CLIENT_CA", "/x/ca.pem");
+            let s = Settings::load(Some(&path)).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "0.0.0.0:9000");
+            assert_eq!(s.lookback_days, 0);
+            assert_eq!(s.session.idle_secs, 60);
+            assert_eq!(s.tls.client_ca, Some(PathBuf::from("/x/ca.pem")));
+            Ok(())
+        });
+        std::fs::write(&path, "listne = \"x\"\n").unwrap();
+        assert!(Settings::load(Some(&path)).is_err());
+        std::fs::write(&path, "timezone = \"CST\"\n").unwrap();
+        assert!(Settings::load(Some(&path)).is_err());
+    }
+}

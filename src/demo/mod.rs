@@ -1,0 +1,528 @@
+//! `fapiao demo` (S-X1): a deterministic training dataset — taxpayers with real-looking names
+//! and valid credit codes, hundreds of sellers, N invoices over the last 18 months with a
+//! realistic mix of types, statuses, selections, confirmations, scans and declarations —
+//! loaded through the same import service as the office's invoice import.
+//! May depend on: service, domain, config, cli.
+
+pub mod names;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::{Datelike, Days, NaiveDate};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::cli::DemoArgs;
+use crate::config::Settings;
+use crate::domain::{
+    BatchStatus, ConfirmationBatch, Contact, CreditRating, DeclarationStatus, Enterprise, Fen,
+    Invoice, InvoiceKey, InvoiceStatus, InvoiceType, Region, SelectionState, TaxPeriod, Taxpayer,
+    TaxpayerId,
+};
+use crate::error::{AppError, AppResult};
+use crate::service::invoices::{self, ImportMode};
+use crate::service::{self, App, StartError};
+use crate::store::Who;
+use names::{Company, NameBook};
+
+/// Months of history generated, the current one included.
+pub const HISTORY_MONTHS: i32 = 18;
+/// Invoices written per transaction.
+const CHUNK: usize = 50_000;
+/// Share of invoices per training taxpayer (the first is the large one).
+const BUYER_WEIGHTS: [f64; 5] = [0.40, 0.22, 0.16, 0.12, 0.10];
+const RATINGS: [Option<CreditRating>; 5] = [
+    Some(CreditRating::A),
+    Some(CreditRating::B),
+    Some(CreditRating::A),
+    Some(CreditRating::M),
+    None,
+];
+
+/// What was generated.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub taxpayers: Vec<(TaxpayerId, String, Option<CreditRating>)>,
+    pub sellers: usize,
+    pub invoices: u64,
+    pub batches: u64,
+    pub seconds: f64,
+}
+
+const CODE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+fn credit_code(rng: &mut impl Rng, city_code: &str) -> AppResult<TaxpayerId> {
+    let mut body = String::from("91");
+    body.push_str(city_code);
+    for _ in 0..9 {
+        let i = rng.gen_range(0..CODE_CHARS.len());
+        body.push(char::from(CODE_CHARS[i]));
+    }
+    Ok(TaxpayerId::from_credit_code_body(&body)?)
+}
+
+struct Seller {
+    id: TaxpayerId,
+    name: String,
+    rate: u32,
+    code_prefix: String,
+}
+
+fn pick_weighted(rng: &mut impl Rng, weights: &[f64]) -> usize {
+    let mut x = rng.gen::<f64>() * weights.iter().sum::<f64>();
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.len() - 1
+}
+
+fn date_between(rng: &mut impl Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
+    if to <= from {
+        return from;
+    }
+    let span = (to - from).num_days();
+    from + chrono::Duration::days(rng.gen_range(0..=span))
+}
+
+fn authority(city: &str) -> String {
+    let city = city.trim_end_matches('市');
+    format!("国家税务总局{city}市税务局")
+}
+
+/// The period a taxpayer is in today: before the default deadline of last month's period
+/// some have not declared yet.
+fn current_period_for(rng: &mut impl Rng, today: NaiveDate) -> TaxPeriod {
+    let this = TaxPeriod::of_date(today);
+    let prev = this.prev();
+    if today <= prev.default_deadline() && rng.gen_bool(0.5) {
+        prev
+    } else {
+        this
+    }
+}
+
+/// Generates the dataset into `app`'s store. `who` carries the generation time.
+pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppResult<Summary> {
+    let started = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let book = NameBook::load().map_err(AppError::internal)?;
+    let today = who.now.date_naive();
+    let n_sellers = usize::try_from((n / 50).clamp(200, 800)).unwrap_or(200);
+    let companies: Vec<Company> = book.unique_companies(&mut rng, BUYER_WEIGHTS.len() + n_sellers);
+
+    // Training taxpayers (buyers).
+    let mut buyers: Vec<Taxpayer> = Vec::new();
+    for (i, c) in companies.iter().take(BUYER_WEIGHTS.len()).enumerate() {
+        let id = credit_code(&mut rng, &c.city_code)?;
+        let region = Region::of_taxpayer_id(&id)
+            .or_else(|| Region::parse("440000").ok())
+            .ok_or_else(|| AppError::internal("region table"))?;
+        let current = current_period_for(&mut rng, today);
+        let record = service::taxpayers::new_record(
+            who,
+            service::taxpayers::NewTaxpayer {
+                id,
+                name: c.name.clone(),
+                region,
+                authority: authority(&c.city),
+                eligible: true,
+                credit_rating: RATINGS[i],
+                contact: Contact {
+                    name: book.person(&mut rng),
+                    phone: book.phone(&mut rng),
+                    email: format!("caiwu{}@example.cn", i + 1),
+                },
+                enterprise: Enterprise {
+                    address: format!(
+                        "{}市高新区科技路{}号",
+                        c.city.trim_end_matches('市'),
+                        rng.gen_range(1..300)
+                    ),
+                    phone: book.phone(&mut rng),
+                    legal_representative: book.person(&mut rng),
+                },
+                current_period: Some(current),
+                training: true,
+            },
+        )?;
+        buyers.push(Taxpayer {
+            // The fourth taxpayer has not done its first login yet, to show S-T2.
+            first_login_done: i != 3,
+            ..record
+        });
+    }
+    let sellers: Vec<Seller> = companies
+        .iter()
+        .skip(BUYER_WEIGHTS.len())
+        .map(|c| {
+            Ok(Seller {
+                id: credit_code(&mut rng, &c.city_code)?,
+                name: c.name.clone(),
+                rate: c.rate_permille,
+                code_prefix: c.city_code[..4].to_string(),
+            })
+        })
+        .collect::<AppResult<_>>()?;
+
+    // Confirmation batch dates per (buyer, period): 1–3 batches inside the period's window
+    // (which opens around the 10th of the month and closes at the declaration next month).
+    let first_period = TaxPeriod::of_date(today).add_months(-(HISTORY_MONTHS - 1));
+    let mut batch_dates: HashMap<(usize, TaxPeriod), Vec<NaiveDate>> = HashMap::new();
+    for (b, buyer) in buyers.iter().enumerate() {
+        let mut p = first_period;
+        while p <= buyer.current_period {
+            let k = rng.gen_range(1..=3);
+            let from = p.first_day() + Days::new(9);
+            let to = p.next().first_day() + Days::new(11);
+            let to = to.min(today);
+            let mut dates: Vec<NaiveDate> = (0..k)
+                .map(|_| date_between(&mut rng, from.min(to), to))
+                .collect();
+            dates.sort();
+            batch_dates.insert((b, p), dates);
+            p = p.next();
+        }
+    }
+
+    // Invoices.
+    let from = first_period.first_day();
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut invoices: Vec<Invoice> = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    for _ in 0..n {
+        let b = pick_weighted(&mut rng, &BUYER_WEIGHTS);
+        let buyer = &buyers[b];
+        let s_index = ((rng.gen::<f64>().powi(2)) * sellers.len() as f64) as usize;
+        let seller = &sellers[s_index.min(sellers.len() - 1)];
+        let issued_on = date_between(&mut rng, from, today);
+        let kind = match rng.gen_range(0..100) {
+            0..=84 => InvoiceType::Special,
+            85..=94 => InvoiceType::Freight,
+            _ => InvoiceType::MotorVehicle,
+        };
+        let (lo, hi, rate) = match kind {
+            InvoiceType::Special => (100.0f64, 300_000.0f64, seller.rate),
+            InvoiceType::Freight => (200.0, 50_000.0, 90),
+            InvoiceType::MotorVehicle => (60_000.0, 400_000.0, 130),
+        };
+        let yuan = (lo.ln() + rng.gen::<f64>() * (hi.ln() - lo.ln())).exp();
+        let amount = Fen::new((yuan * 100.0).round() as i64);
+        let tax = Fen::tax_at_rate(amount, rate);
+        let yy = issued_on.year() % 100;
+        let code = match kind {
+            InvoiceType::MotorVehicle => {
+                format!(
+                    "1{}{:02}{}0{:03}",
+                    seller.code_prefix,
+                    yy,
+                    2,
+                    rng.gen_range(1..40)
+                )
+            }
+            _ => {
+                let t = if kind == InvoiceType::Special { 1 } else { 2 };
+                let copies = if rng.gen_bool(0.7) { 3 } else { 6 };
+                format!(
+                    "{}{:02}{}1{}{}",
+                    seller.code_prefix,
+                    yy,
+                    rng.gen_range(1..10),
+                    t,
+                    copies
+                )
+            }
+        };
+        let counter = numbers
+            .entry(code.clone())
+            .or_insert_with(|| rng.gen_range(1..5_000_000));
+        *counter += 1;
+        let key = InvoiceKey::parse(&code, &format!("{:08}", *counter))?;
+        let status = match rng.gen_range(0..1000) {
+            0..=949 => InvoiceStatus::Normal,
+            950..=964 => InvoiceStatus::Voided,
+            965..=974 => InvoiceStatus::RedReversed,
+            975..=989 => InvoiceStatus::OutOfControl,
+            _ => InvoiceStatus::Abnormal,
+        };
+        let pd = TaxPeriod::of_date(issued_on);
+        let current = buyer.current_period;
+        let selection = if pd > current {
+            SelectionState::Unselected
+        } else if pd == current {
+            let x = rng.gen_range(0..100);
+            match status {
+                InvoiceStatus::Normal if x < 35 => SelectionState::Selected { period: current },
+                _ if x >= 85 => confirmed(&mut rng, &batch_dates, b, current, issued_on, today),
+                _ => SelectionState::Unselected,
+            }
+        } else {
+            let pc = if pd.next() < current && rng.gen_bool(0.3) {
+                pd.next()
+            } else {
+                pd
+            };
+            match rng.gen_range(0..100) {
+                0..=81 => confirmed(&mut rng, &batch_dates, b, pc, issued_on, today),
+                82..=86 => {
+                    let on = date_between(&mut rng, issued_on, (pc.last_day()).min(today));
+                    SelectionState::Scanned { period: pc, on }
+                }
+                _ => SelectionState::Unselected,
+            }
+        };
+        invoices.push(Invoice {
+            key,
+            kind,
+            issued_on,
+            seller_id: seller.id.clone(),
+            seller_name: seller.name.clone(),
+            buyer_id: buyer.id.clone(),
+            amount,
+            tax,
+            status,
+            selection,
+        });
+    }
+    let batches = renumber_batches(&mut invoices, &buyers, &batch_dates, who);
+
+    // Write: taxpayers, declarations, then invoices in chunks through the import service.
+    app.store.write(who, |tx| {
+        for t in &buyers {
+            tx.put_taxpayer(t)?;
+            tx.audit("taxpayer.create", &t.id, &t.name);
+            let mut p = first_period.prev();
+            while p < t.current_period {
+                tx.put_declaration(&t.id, p, DeclarationStatus::Declared)?;
+                p = p.next();
+            }
+        }
+        tx.audit("declaration.import", "demo", "past periods declared");
+        Ok(())
+    })?;
+    let bar = if progress {
+        indicatif::ProgressBar::new(n)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40.cyan/blue}] {pos}/{len} 张发票 ({per_sec}, 剩余 {eta})",
+        )
+        .map_err(AppError::internal)?,
+    );
+    bar.set_message("生成培训数据");
+    let mut line = 1usize;
+    let mut rest = invoices;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(CHUNK));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let len = chunk.len();
+        invoices::import(app, who, chunk, ImportMode::Generated, line, true)?;
+        line += len;
+        bar.inc(len as u64);
+    }
+    app.store.write(who, |tx| {
+        for b in &batches {
+            tx.put_batch(b)?;
+        }
+        tx.audit("batch.import", "demo", format!("{} batches", batches.len()));
+        Ok(())
+    })?;
+    app.store.flush()?;
+    bar.finish_and_clear();
+    Ok(Summary {
+        taxpayers: buyers
+            .iter()
+            .map(|t| (t.id.clone(), t.name.clone(), t.credit_rating))
+            .collect(),
+        sellers: sellers.len(),
+        invoices: n,
+        batches: batches.len() as u64,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn confirmed(
+    rng: &mut impl Rng,
+    batch_dates: &HashMap<(usize, TaxPeriod), Vec<NaiveDate>>,
+    buyer: usize,
+    period: TaxPeriod,
+    issued_on: NaiveDate,
+    today: NaiveDate,
+) -> SelectionState {
+    let dates = batch_dates
+        .get(&(buyer, period))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let Some(j) = (0..dates.len()).collect::<Vec<_>>().choose(rng).copied() else {
+        return SelectionState::Unselected;
+    };
+    let on = dates[j].max(issued_on).min(today);
+    SelectionState::Confirmed {
+        period,
+        batch: u32::try_from(j + 1).unwrap_or(1),
+        on,
+    }
+}
+
+/// Drops empty batches, numbers the rest 1.. per (buyer, period) in date order, and builds
+/// their records.
+fn renumber_batches(
+    invoices: &mut [Invoice],
+    buyers: &[Taxpayer],
+    batch_dates: &HashMap<(usize, TaxPeriod), Vec<NaiveDate>>,
+    who: &Who,
+) -> Vec<ConfirmationBatch> {
+    let index: HashMap<&TaxpayerId, usize> =
+        buyers.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
+    let mut groups: BTreeMap<(usize, TaxPeriod, u32), Vec<usize>> = BTreeMap::new();
+    for (i, inv) in invoices.iter().enumerate() {
+        if let SelectionState::Confirmed { period, batch, .. } = inv.selection {
+            if let Some(&b) = index.get(&inv.buyer_id) {
+                groups.entry((b, period, batch)).or_default().push(i);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut next_number: HashMap<(usize, TaxPeriod), u32> = HashMap::new();
+    for ((b, period, old), members) in groups {
+        let number = next_number.entry((b, period)).or_insert(0);
+        *number += 1;
+        let date = batch_dates
+            .get(&(b, period))
+            .and_then(|d| d.get(usize::try_from(old).unwrap_or(1).saturating_sub(1)))
+            .copied()
+            .unwrap_or(period.last_day());
+        let made_at = date
+            .and_hms_opt(10, 30, 0)
+            .and_then(|dt| dt.and_local_timezone(*who.now.offset()).single())
+            .unwrap_or(who.now);
+        let mut keys = Vec::with_capacity(members.len());
+        let (mut amount, mut tax) = (Fen::ZERO, Fen::ZERO);
+        for &i in &members {
+            let inv = &mut invoices[i];
+            if let SelectionState::Confirmed { period, on, .. } = inv.selection {
+                inv.selection = SelectionState::Confirmed {
+                    period,
+                    batch: *number,
+                    on,
+                };
+            }
+            amount += inv.amount;
+            tax += inv.tax;
+            keys.push(inv.key.clone());
+        }
+        out.push(ConfirmationBatch {
+            taxpayer: buyers[b].id.clone(),
+            period,
+            number: *number,
+            status: BatchStatus::Submitted,
+            count: keys.len() as u64,
+            invoices: keys,
+            amount,
+            tax,
+            made_at,
+            submitted_at: Some(made_at),
+        });
+    }
+    out
+}
+
+fn random_password(rng: &mut impl Rng) -> String {
+    const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    loop {
+        let p: String = (0..14)
+            .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
+            .collect();
+        if service::staff::check_password_strength("password", &p).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// `fapiao demo`: generate when empty, turn training on, ensure `admin`, serve.
+pub fn run(a: DemoArgs) -> Result<(), StartError> {
+    let settings = Settings {
+        listen: a.listen.clone(),
+        data_dir: a.data.clone(),
+        http: a.http,
+        training: true,
+        log_format: "pretty".into(),
+        ..Settings::load(None)?
+    };
+    settings.validate()?;
+    crate::cli::init_logging(&settings.log_format);
+    let fresh = !settings.db_path().exists();
+    let app = App::open(settings)?;
+    let who = app.system("demo");
+    let fail = |e: AppError| StartError::Other(e.to_string());
+    if fresh {
+        println!(
+            "正在生成培训数据：{} 张发票（随机种子 {}）…",
+            a.invoices, a.seed
+        );
+        let s = generate(&app, &who, a.invoices, a.seed, true).map_err(fail)?;
+        println!(
+            "已生成 {} 户培训纳税人、{} 户销方、{} 张发票、{} 个确认批次，用时 {:.1} 秒。",
+            s.taxpayers.len(),
+            s.sellers,
+            s.invoices,
+            s.batches,
+            s.seconds
+        );
+        let size = std::fs::metadata(app.settings.db_path())
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!(
+            "数据文件：{}（{:.1} MB）",
+            app.settings.db_path().display(),
+            size as f64 / 1e6
+        );
+    } else {
+        println!("数据目录 {} 已有数据，直接启动。", a.data.display());
+    }
+    let generated_password = match (&a.admin_password, fresh) {
+        (Some(p), _) => {
+            service::staff::ensure_admin(&app, &who, p).map_err(fail)?;
+            None
+        }
+        (None, true) => {
+            let p = random_password(&mut rand::rngs::OsRng);
+            service::staff::ensure_admin(&app, &who, &p).map_err(fail)?;
+            Some(p)
+        }
+        (None, false) => None,
+    };
+    if a.no_serve {
+        if let Some(p) = &generated_password {
+            println!("税务人员：用户名 admin，密码 {p}（仅显示这一次）");
+        }
+        return Ok(());
+    }
+    let https = !app.settings.http;
+    let ca = app.settings.certs_dir().join("ca.pem");
+    crate::cli::run_server(app, move |url| {
+        println!();
+        println!("fapiao 培训环境已启动：{url}");
+        println!(
+            "  纳税人：打开 {url}/login ，在“培训纳税人”列表中选择一户登录（培训模式免证书）。"
+        );
+        match &generated_password {
+            Some(p) => {
+                println!("  税务人员：{url}/office/login ，用户名 admin，密码 {p}（仅显示这一次）")
+            }
+            None => println!("  税务人员：{url}/office/login ，用户名 admin"),
+        }
+        if https {
+            println!(
+                "  HTTPS 证书由本地 CA 签发：{}（curl --cacert 该文件，或导入浏览器）",
+                ca.display()
+            );
+        }
+        println!("  健康检查：{url}/healthz ；按 Ctrl+C 停止。");
+    })
+}

@@ -1,0 +1,31 @@
+//! Domain core: plain types and rules, no HTTP, no storage, no clock reads;
+//! may depend only on std, chrono, serde, thiserror.
+//!
+//! Every type here *parses* rather than validates: fields are private and the
+//! constructors return `Result<_, DomainError>`, so a value that exists is
+//! always well-formed.
+
+pub mod error;
+pub mod invoice;
+pub mod money;
+pub mod period;
+pub mod region;
+pub mod taxpayer_id;
+
+pub use error::DomainError;
+pub use invoice::{
+    CertMethod, CreditRating, DeclarationStatus, InvoiceCode, InvoiceKey, InvoiceNumber,
+    InvoiceStatus, InvoiceType, SelectionState,
+};
+pub use money::Fen;
+pub use period::{FilingPeriod, TaxPeriod};
+pub use region::Region;
+pub use taxpayer_id::{credit_code_check_char, TaxpayerId, TaxpayerIdKind};
+
+pub mod login;
+pub mod records;
+
+pub use records::{
+    Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice,
+    PasswordFailures, PlatformPassword, RatingChange, Role, Staff, Taxpayer,
+};

@@ -1,0 +1,198 @@
+//! Extractors shared by the API and the pages: the session (bearer token or cookie), the
+//! logged-in staff member or taxpayer, and the acting [`Who`] of a request.
+
+use std::future::{ready, Ready};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::domain::{Actor, Role, TaxpayerId};
+use crate::error::{AppError, Code};
+use crate::service::App;
+use crate::store::repo::Subject;
+use crate::store::Who;
+
+pub const SESSION_COOKIE: &str = "fapiao_session";
+
+fn app_of(req: &HttpRequest) -> Result<web::Data<App>, AppError> {
+    req.app_data::<web::Data<App>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing"))
+}
+
+/// The session token of a request: `Authorization: Bearer …`, else the page cookie.
+pub fn token_of(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    bearer.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()))
+}
+
+/// The page session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS.
+pub fn session_cookie(token: &str, https: bool) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_string())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(https)
+        .finish()
+}
+
+pub fn clear_session_cookie(https: bool) -> Cookie<'static> {
+    let mut c = session_cookie("", https);
+    c.make_removal();
+    c
+}
+
+/// The client's address as seen on the socket (no forwarded headers are trusted).
+pub fn address_of(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// The acting party of a request, with the current times.
+pub fn who(req: &HttpRequest, app: &App, actor: Actor) -> Who {
+    let wall = app.clock.wall();
+    Who {
+        actor,
+        address: address_of(req),
+        wall,
+        now: app.clock.business_at(wall),
+    }
+}
+
+/// A valid session of any kind.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub subject: Subject,
+    pub token: String,
+}
+
+impl Session {
+    pub fn actor(&self) -> Actor {
+        match &self.subject {
+            Subject::Staff { username } => Actor::Staff {
+                username: username.clone(),
+            },
+            Subject::Taxpayer { id } => Actor::Taxpayer { id: id.clone() },
+        }
+    }
+}
+
+fn session_of(req: &HttpRequest) -> Result<Session, AppError> {
+    let app = app_of(req)?;
+    let token = token_of(req).ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
+    let wall = app.clock.wall().timestamp();
+    let subject = crate::service::auth::authenticate(&app, &token, wall)?;
+    Ok(Session { subject, token })
+}
+
+impl FromRequest for Session {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(session_of(req))
+    }
+}
+
+/// A logged-in tax office staff member, with the role as currently recorded.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub token: String,
+}
+
+impl StaffUser {
+    pub fn actor(&self) -> Actor {
+        Actor::Staff {
+            username: self.username.clone(),
+        }
+    }
+
+    /// Refuses roles that may not change data (auditors, agents).
+    pub fn require_writer(&self) -> Result<(), AppError> {
+        if self.role.can_write_data() {
+            Ok(())
+        } else {
+            Err(AppError::new(Code::WrongRole))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(AppError::new(Code::WrongRole))
+        }
+    }
+}
+
+fn staff_of(req: &HttpRequest) -> Result<StaffUser, AppError> {
+    let s = session_of(req)?;
+    let Subject::Staff { username } = s.subject else {
+        return Err(AppError::new(Code::Forbidden).with_message("该功能仅限税务人员使用"));
+    };
+    let app = app_of(req)?;
+    let staff = app
+        .store
+        .read()?
+        .staff(&username)?
+        .filter(|st| !st.disabled)
+        .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
+    Ok(StaffUser {
+        username,
+        display_name: staff.display_name,
+        role: staff.role,
+        token: s.token,
+    })
+}
+
+impl FromRequest for StaffUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(staff_of(req))
+    }
+}
+
+/// A logged-in taxpayer.
+#[derive(Debug, Clone)]
+pub struct TaxpayerUser {
+    pub id: TaxpayerId,
+    pub token: String,
+}
+
+impl TaxpayerUser {
+    pub fn actor(&self) -> Actor {
+        Actor::Taxpayer {
+            id: self.id.clone(),
+        }
+    }
+}
+
+fn taxpayer_of(req: &HttpRequest) -> Result<TaxpayerUser, AppError> {
+    let s = session_of(req)?;
+    match s.subject {
+        Subject::Taxpayer { id } => Ok(TaxpayerUser { id, token: s.token }),
+        Subject::Staff { .. } => {
+            Err(AppError::new(Code::Forbidden).with_message("该功能仅限纳税人使用"))
+        }
+    }
+}
+
+impl FromRequest for TaxpayerUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(taxpayer_of(req))
+    }
+}

@@ -1,0 +1,121 @@
+//! Invoice data loading (S-O3, import part). One path for the office's import and the demo
+//! generator: every invoice is checked, then the whole batch is written in one transaction or
+//! nothing is. Re-importing an identical invoice is a no-op; a different invoice under an
+//! existing key is rejected.
+
+use serde::Serialize;
+
+use crate::domain::{Invoice, SelectionState};
+use crate::error::{AppError, AppResult, Code};
+use crate::store::Who;
+
+use super::App;
+
+/// What an import keeps of the incoming records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// From the invoicing system: selection state is ignored (every new invoice 未勾选).
+    Office,
+    /// Generated training data: selection/certification states are kept as given.
+    Generated,
+}
+
+/// One rejected row: its 1-based line and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub imported: u64,
+    pub unchanged: u64,
+}
+
+/// Checks and writes `invoices` (already parsed; `first_line` numbers the first one).
+/// Any rejection leaves the store untouched and returns 422 with the `rejected` list.
+pub fn import(
+    app: &App,
+    who: &Who,
+    mut invoices: Vec<Invoice>,
+    mode: ImportMode,
+    first_line: usize,
+    bulk: bool,
+) -> AppResult<ImportReport> {
+    let today = who.now.date_naive();
+    let mut rejected = Vec::new();
+    let mut seen = std::collections::HashMap::with_capacity(invoices.len());
+    for (i, inv) in invoices.iter_mut().enumerate() {
+        let line = first_line + i;
+        if mode == ImportMode::Office {
+            inv.selection = SelectionState::Unselected;
+        }
+        if let Err(e) = inv.check_issue(today) {
+            rejected.push(Rejected {
+                line,
+                reason: e.message,
+            });
+        }
+        if let Some(prev) = seen.insert(inv.key.to_u128(), line) {
+            rejected.push(Rejected {
+                line,
+                reason: format!("发票代码和号码与第{prev}行重复"),
+            });
+        }
+    }
+    if !rejected.is_empty() {
+        return Err(rejection(rejected));
+    }
+    let write = |tx: &mut crate::store::Tx| {
+        let mut fresh = Vec::with_capacity(invoices.len());
+        let mut unchanged = 0u64;
+        let mut rejected = Vec::new();
+        for (i, inv) in invoices.iter().enumerate() {
+            match tx.invoice(&inv.key)? {
+                None => fresh.push(inv),
+                Some(existing) if existing.same_issue(inv) => unchanged += 1,
+                Some(_) => rejected.push(Rejected {
+                    line: first_line + i,
+                    reason: format!("发票 {} 已存在且内容不同", inv.key),
+                }),
+            }
+        }
+        if !rejected.is_empty() {
+            return Err(rejection(rejected));
+        }
+        fresh.sort_by_key(|i| i.key.to_u128());
+        let imported = tx.put_invoices(fresh.iter().copied())?;
+        tx.audit(
+            "invoice.import",
+            format!("{imported} invoices"),
+            format!("imported={imported} unchanged={unchanged}"),
+        );
+        Ok(ImportReport {
+            imported,
+            unchanged,
+        })
+    };
+    if bulk {
+        app.store.write_bulk(who, write)
+    } else {
+        app.store.write(who, write)
+    }
+}
+
+fn rejection(mut rejected: Vec<Rejected>) -> AppError {
+    rejected.sort_by_key(|r| r.line);
+    let first = rejected
+        .first()
+        .map(|r| format!("第{}行：{}", r.line, r.reason))
+        .unwrap_or_default();
+    AppError::new(Code::InvalidValue)
+        .with_message(format!(
+            "导入失败，共{}行有误，未导入任何发票。{first}",
+            rejected.len()
+        ))
+        .with_extra(
+            "rejected",
+            serde_json::to_value(&rejected).unwrap_or_default(),
+        )
+}

@@ -1,0 +1,78 @@
+//! Services: the one layer that both the pages (`web`) and the JSON API (`api`) call.
+//! Each operation takes the acting [`Who`] (with the current time passed in) and returns
+//! plain data or an [`AppError`](crate::error::AppError). Blocking work stays here; handlers
+//! run it off the async executor.
+//! May depend on: the domain core, the store, `config`, `error`. Never on actix or maud.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod invoices;
+pub mod staff;
+pub mod taxpayers;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::error::AppResult;
+use crate::store::{Store, StoreError, Who};
+
+pub use clock::Clock;
+
+/// Everything the services need, shared by all requests.
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: Settings,
+}
+
+impl App {
+    /// Opens the store from the settings and loads the clock.
+    pub fn open(settings: Settings) -> Result<Arc<App>, StartError> {
+        let store = Store::open(&settings.db_path(), settings.read_only)?;
+        let tz = settings
+            .tz()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let clock = Clock::load(&store, tz, settings.training)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        Ok(Arc::new(App {
+            store,
+            clock,
+            settings,
+        }))
+    }
+
+    /// A `Who` for the system itself at the current time.
+    pub fn system(&self, what: &str) -> Who {
+        Who {
+            actor: crate::domain::Actor::System {
+                what: what.to_string(),
+            },
+            address: None,
+            wall: self.clock.wall(),
+            now: self.clock.now(),
+        }
+    }
+
+    pub fn training(&self) -> bool {
+        self.settings.training
+    }
+
+    /// Liveness of the store: a read transaction can be opened.
+    pub fn health(&self) -> AppResult<()> {
+        self.store.read()?.last_audit_seq()?;
+        Ok(())
+    }
+}
+
+/// Errors starting the application.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,178 @@
+//! Record encoding: one version byte, then postcard (a compact serde binary format).
+//! Invoices, the bulk of the data, use a dedicated compact row with dates as day numbers
+//! and enums as single bytes.
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
+};
+
+/// Version of the record encoding written by this binary.
+pub const RECORD_VERSION: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("record is empty")]
+    Empty,
+    #[error("record version {0} is not understood by this binary (expects {RECORD_VERSION})")]
+    Version(u8),
+    #[error("record is corrupt: {0}")]
+    Postcard(#[from] postcard::Error),
+    #[error("record is corrupt: {0}")]
+    Field(&'static str),
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![RECORD_VERSION];
+    out.extend(postcard::to_stdvec(value)?);
+    Ok(out)
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    match bytes.split_first() {
+        None => Err(CodecError::Empty),
+        Some((&RECORD_VERSION, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&v, _)) => Err(CodecError::Version(v)),
+    }
+}
+
+/// Days since 0001-01-01 (CE), as chrono counts them.
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce()
+}
+
+pub fn days_to_date(days: i32) -> Result<NaiveDate, CodecError> {
+    NaiveDate::from_num_days_from_ce_opt(days).ok_or(CodecError::Field("date"))
+}
+
+#[derive(Serialize, Deserialize)]
+struct InvoiceRow {
+    kind: u8,
+    issued_on: i32,
+    seller_id: String,
+    seller_name: String,
+    buyer_id: String,
+    amount: i64,
+    tax: i64,
+    status: u8,
+    /// 0 unselected, 1 selected, 2 confirmed, 3 scanned
+    sel: u8,
+    sel_period: u32,
+    sel_batch: u32,
+    sel_on: i32,
+}
+
+pub fn encode_invoice(inv: &Invoice) -> Result<Vec<u8>, CodecError> {
+    let (sel, sel_period, sel_batch, sel_on) = match &inv.selection {
+        SelectionState::Unselected => (0, 0, 0, 0),
+        SelectionState::Selected { period } => (1, period.as_u32(), 0, 0),
+        SelectionState::Confirmed { period, batch, on } => {
+            (2, period.as_u32(), *batch, date_to_days(*on))
+        }
+        SelectionState::Scanned { period, on } => (3, period.as_u32(), 0, date_to_days(*on)),
+    };
+    encode(&InvoiceRow {
+        kind: inv.kind.code(),
+        issued_on: date_to_days(inv.issued_on),
+        seller_id: inv.seller_id.as_str().to_string(),
+        seller_name: inv.seller_name.clone(),
+        buyer_id: inv.buyer_id.as_str().to_string(),
+        amount: inv.amount.value(),
+        tax: inv.tax.value(),
+        status: inv.status.code(),
+        sel,
+        sel_period,
+        sel_batch,
+        sel_on,
+    })
+}
+
+pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecError> {
+    let row: InvoiceRow = decode(bytes)?;
+    let period = || TaxPeriod::from_u32(row.sel_period).ok_or(CodecError::Field("period"));
+    let selection = match row.sel {
+        0 => SelectionState::Unselected,
+        1 => SelectionState::Selected { period: period()? },
+        2 => SelectionState::Confirmed {
+            period: period()?,
+            batch: row.sel_batch,
+            on: days_to_date(row.sel_on)?,
+        },
+        3 => SelectionState::Scanned {
+            period: period()?,
+            on: days_to_date(row.sel_on)?,
+        },
+        _ => return Err(CodecError::Field("selection")),
+    };
+    Ok(Invoice {
+        key,
+        kind: InvoiceType::from_code(row.kind).ok_or(CodecError::Field("type"))?,
+        issued_on: days_to_date(row.issued_on)?,
+        seller_id: TaxpayerId::parse(&row.seller_id).map_err(|_| CodecError::Field("seller"))?,
+        seller_name: row.seller_name,
+        buyer_id: TaxpayerId::parse(&row.buyer_id).map_err(|_| CodecError::Field("buyer"))?,
+        amount: Fen::new(row.amount),
+        tax: Fen::new(row.tax),
+        status: InvoiceStatus::from_code(row.status).ok_or(CodecError::Field("status"))?,
+        selection,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sample(selection: SelectionState) -> Invoice {
+        Invoice {
+            key: InvoiceKey::parse("4403261130", "00012345").unwrap(),
+            kind: InvoiceType::Special,
+            issued_on: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            seller_id: TaxpayerId::parse("91350100M000100Y43").unwrap(),
+            seller_name: "深圳鑫达电子科技有限公司".into(),
+            buyer_id: TaxpayerId::parse("91350100M000100Y43").unwrap(),
+            amount: Fen::new(299_500),
+            tax: Fen::new(38_935),
+            status: InvoiceStatus::Voided,
+            selection,
+        }
+    }
+
+    #[test]
+    fn invoice_round_trips_in_every_selection_state() {
+        let p = TaxPeriod::parse("202611").unwrap();
+        let on = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        for sel in [
+            SelectionState::Unselected,
+            SelectionState::Selected { period: p },
+            SelectionState::Confirmed {
+                period: p,
+                batch: 3,
+                on,
+            },
+            SelectionState::Scanned { period: p, on },
+        ] {
+            let inv = sample(sel);
+            let bytes = encode_invoice(&inv).unwrap();
+            assert!(bytes.len() < 120, "row is {} bytes", bytes.len());
+            assert_eq!(decode_invoice(inv.key.clone(), &bytes).unwrap(), inv);
+        }
+    }
+
+    #[test]
+    fn unknown_version_and_garbage_are_errors_not_panics() {
+        let inv = sample(SelectionState::Unselected);
+        let mut bytes = encode_invoice(&inv).unwrap();
+        bytes[0] = 9;
+        assert!(matches!(
+            decode_invoice(inv.key.clone(), &bytes),
+            Err(CodecError::Version(9))
+        ));
+        assert!(decode_invoice(inv.key.clone(), &[]).is_err());
+        assert!(decode_invoice(inv.key.clone(), &[RECORD_VERSION, 0xff, 0xff]).is_err());
+    }
+}

@@ -1,0 +1,279 @@
+//! Store: redb is the single source of truth.
+//!
+//! Every state change goes through [`Store::write`]: one redb write transaction that also
+//! appends the change's audit entries (who, when, what, from which address); a change without
+//! an audit entry is refused. Reads use [`Store::read`] snapshots. Records are encoded by
+//! [`codec`] (a version byte + postcard). The file carries a schema version in the `meta`
+//! table; a file newer than this binary understands is refused at open.
+//! May depend on: the domain core, `error`.
+
+pub mod codec;
+pub mod repo;
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use crate::domain::{Actor, AuditEntry};
+use crate::error::{AppError, AppResult, Code};
+
+pub use repo::{Reader, Tx};
+
+/// Schema version of the file layout written by this binary.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub(crate) mod tables {
+    use redb::TableDefinition;
+
+    pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+    pub const TAXPAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("taxpayers");
+    /// Invoice key (`InvoiceKey::to_u128`) → invoice row.
+    pub const INVOICES: TableDefinition<u128, &[u8]> = TableDefinition::new("invoices");
+    /// (buyer, invoice key) → (): each taxpayer's incoming invoices.
+    pub const BUYER_INVOICES: TableDefinition<(&str, u128), ()> =
+        TableDefinition::new("buyer_invoices");
+    /// (taxpayer, period) → declaration status code.
+    pub const DECLARATIONS: TableDefinition<(&str, u32), u8> = TableDefinition::new("declarations");
+    /// (region code, period) → deadline (days from CE).
+    pub const DEADLINES: TableDefinition<(&str, u32), i32> = TableDefinition::new("deadlines");
+    /// (taxpayer, period, batch number) → confirmation batch.
+    pub const BATCHES: TableDefinition<(&str, u32, u32), &[u8]> = TableDefinition::new("batches");
+    pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
+    /// SHA-256 of the session token → session.
+    pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+    /// Login throttling counters by key (e.g. `staff:<username>`).
+    pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
+    /// Sequence → audit entry; append-only.
+    pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+}
+
+/// Errors opening the store, before anything is served.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the data file {path}: {source}")]
+    Open {
+        path: String,
+        source: redb::DatabaseError,
+    },
+    #[error(
+        "数据文件的版本（{found}）比本程序支持的版本（{supported}）新，请升级 fapiao 后再打开 \
+         (the data file's schema version {found} is newer than this binary supports, {supported})"
+    )]
+    TooNew { found: u32, supported: u32 },
+    #[error("data file: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("data file: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! store_from {
+    ($($t:ty),*) => { $(impl From<$t> for StoreError {
+        fn from(e: $t) -> Self { StoreError::Redb(e.into()) }
+    })* };
+}
+store_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Who makes a change, from where, and at what time (passed in: no clock reads here).
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub actor: Actor,
+    pub address: Option<String>,
+    /// Wall-clock time.
+    pub wall: DateTime<FixedOffset>,
+    /// Business time (the training clock when set; otherwise equal to `wall`).
+    pub now: DateTime<FixedOffset>,
+}
+
+impl Who {
+    pub fn system(what: &str, now: DateTime<FixedOffset>) -> Who {
+        Who {
+            actor: Actor::System {
+                what: what.to_string(),
+            },
+            address: None,
+            wall: now,
+            now,
+        }
+    }
+}
+
+pub struct Store {
+    db: Database,
+    read_only: bool,
+}
+
+impl Store {
+    /// Opens (or creates) the data file and checks its schema version.
+    pub fn open(path: &Path, read_only: bool) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            }
+        }
+        let db = Database::builder()
+            .set_cache_size(256 * 1024 * 1024)
+            .create(path)
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let store = Store { db, read_only };
+        store.init_schema()?;
+        Ok(store)
+    }
+
+    fn init_schema(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(tables::META)?;
+            let found = match meta.get("schema_version")? {
+                Some(v) => {
+                    let bytes: [u8; 4] = v
+                        .value()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("schema_version".into()))?;
+                    Some(u32::from_le_bytes(bytes))
+                }
+                None => None,
+            };
+            match found {
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::TooNew {
+                        found: v,
+                        supported: SCHEMA_VERSION,
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+                }
+            }
+            // Create every table so that readers never meet a missing one.
+            txn.open_table(tables::SETTINGS)?;
+            txn.open_table(tables::TAXPAYERS)?;
+            txn.open_table(tables::INVOICES)?;
+            txn.open_table(tables::BUYER_INVOICES)?;
+            txn.open_table(tables::DECLARATIONS)?;
+            txn.open_table(tables::DEADLINES)?;
+            txn.open_table(tables::BATCHES)?;
+            txn.open_table(tables::STAFF)?;
+            txn.open_table(tables::SESSIONS)?;
+            txn.open_table(tables::THROTTLE)?;
+            txn.open_table(tables::AUDIT)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// A consistent snapshot for reading.
+    pub fn read(&self) -> AppResult<Reader> {
+        Ok(Reader::new(self.db.begin_read()?))
+    }
+
+    /// Runs one state change in one write transaction. `f` must record at least one audit
+    /// entry with [`Tx::audit`]; the entries are appended in the same transaction. If `f`
+    /// fails, nothing is written.
+    pub fn write<T>(&self, who: &Who, f: impl FnOnce(&mut Tx) -> AppResult<T>) -> AppResult<T> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        self.write_inner(who, true, redb::Durability::Immediate, f)
+    }
+
+    /// Like [`Store::write`] but for bulk loads: the commit is not flushed to disk until a
+    /// later durable commit (call [`Store::flush`] at the end of the load).
+    pub fn write_bulk<T>(
+        &self,
+        who: &Who,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        self.write_inner(who, true, redb::Durability::None, f)
+    }
+
+    /// Housekeeping that is not a business state change (session last-seen times, expiry
+    /// purges): no audit entry required, allowed on read-only replicas, not flushed at once.
+    pub fn housekeeping<T>(&self, f: impl FnOnce(&mut Tx) -> AppResult<T>) -> AppResult<T> {
+        let who = Who::system(
+            "housekeeping",
+            DateTime::<FixedOffset>::MIN_UTC.fixed_offset(),
+        );
+        self.write_inner(&who, false, redb::Durability::None, f)
+    }
+
+    /// Makes every earlier commit durable.
+    pub fn flush(&self) -> AppResult<()> {
+        let txn = self.db.begin_write()?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn write_inner<T>(
+        &self,
+        who: &Who,
+        audited: bool,
+        durability: redb::Durability,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        let mut tx = Tx::new(txn);
+        let out = match f(&mut tx) {
+            Ok(v) => v,
+            Err(e) => {
+                tx.abort()?;
+                return Err(e);
+            }
+        };
+        let (txn, audits) = tx.into_parts();
+        if audited {
+            if audits.is_empty() {
+                txn.abort()?;
+                return Err(AppError::internal("state change without an audit entry"));
+            }
+            let mut table = txn.open_table(tables::AUDIT)?;
+            let first = match table.last()? {
+                Some((k, _)) => k.value() + 1,
+                None => 1,
+            };
+            for (seq, draft) in (first..).zip(audits) {
+                let entry = AuditEntry {
+                    seq,
+                    at: who.wall,
+                    business_at: (who.now != who.wall).then_some(who.now),
+                    actor: who.actor.clone(),
+                    address: who.address.clone(),
+                    action: draft.action,
+                    target: draft.target,
+                    detail: draft.detail,
+                };
+                let bytes = codec::encode(&entry).map_err(AppError::internal)?;
+                table.insert(seq, bytes.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}

@@ -1,0 +1,406 @@
+//! Typed access to the tables: [`Reader`] over a read snapshot, [`Tx`] inside a write
+//! transaction. Both offer the same getters (generated once by `getters!`).
+
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::codec::{self, date_to_days, days_to_date};
+use super::tables::*;
+use crate::domain::{
+    AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceKey, Region, Staff,
+    TaxPeriod, Taxpayer, TaxpayerId,
+};
+use crate::error::{AppError, AppResult};
+
+/// A login session as stored (keyed by the SHA-256 of its token; the token itself is never
+/// stored). Times are Unix seconds of the wall clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub subject: Subject,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub address: Option<String>,
+}
+
+/// Whom a session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Staff { username: String },
+    Taxpayer { id: TaxpayerId },
+}
+
+/// Failed-attempt counter used to throttle logins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttle {
+    /// Unix seconds when the current window began.
+    pub window_start: i64,
+    pub failures: u32,
+}
+
+fn dec<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    codec::decode(bytes).map_err(AppError::internal)
+}
+
+fn enc<T: Serialize>(value: &T) -> AppResult<Vec<u8>> {
+    codec::encode(value).map_err(AppError::internal)
+}
+
+/// Filters of the audit log listing.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub actor: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+macro_rules! getters {
+    ($ty:ty) => {
+        impl $ty {
+            pub fn taxpayer(&self, id: &TaxpayerId) -> AppResult<Option<Taxpayer>> {
+                let t = self.open(TAXPAYERS)?;
+                let v = t.get(id.as_str())?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            pub fn taxpayers(&self) -> AppResult<Vec<Taxpayer>> {
+                let t = self.open(TAXPAYERS)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
+            pub fn staff(&self, username: &str) -> AppResult<Option<Staff>> {
+                let t = self.open(STAFF)?;
+                let v = t.get(username)?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            pub fn staff_list(&self) -> AppResult<Vec<Staff>> {
+                let t = self.open(STAFF)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
+            pub fn session(&self, token_hash: &[u8]) -> AppResult<Option<SessionRecord>> {
+                let t = self.open(SESSIONS)?;
+                let v = t.get(token_hash)?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            pub fn setting<T: DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {
+                let t = self.open(SETTINGS)?;
+                let v = t.get(key)?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            pub fn throttle(&self, key: &str) -> AppResult<Option<Throttle>> {
+                let t = self.open(THROTTLE)?;
+                let v = t.get(key)?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            pub fn invoice(&self, key: &InvoiceKey) -> AppResult<Option<Invoice>> {
+                let t = self.open(INVOICES)?;
+                let v = t.get(key.to_u128())?;
+                v.map(|g| codec::decode_invoice(key.clone(), g.value()).map_err(AppError::internal))
+                    .transpose()
+            }
+
+            pub fn invoice_count(&self) -> AppResult<u64> {
+                Ok(self.open(INVOICES)?.len()?)
+            }
+
+            /// Every invoice bought by `buyer`, in key order.
+            pub fn invoices_of(&self, buyer: &TaxpayerId) -> AppResult<Vec<Invoice>> {
+                let idx = self.open(BUYER_INVOICES)?;
+                let inv = self.open(INVOICES)?;
+                let mut out = Vec::new();
+                for row in idx.range((buyer.as_str(), 0u128)..=(buyer.as_str(), u128::MAX))? {
+                    let (k, _) = row?;
+                    let raw = k.value().1;
+                    let key = InvoiceKey::from_u128(raw)
+                        .ok_or_else(|| AppError::internal("bad invoice key in buyer index"))?;
+                    if let Some(g) = inv.get(raw)? {
+                        out.push(
+                            codec::decode_invoice(key, g.value()).map_err(AppError::internal)?,
+                        );
+                    }
+                }
+                Ok(out)
+            }
+
+            pub fn declaration(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+            ) -> AppResult<Option<DeclarationStatus>> {
+                let t = self.open(DECLARATIONS)?;
+                let v = t.get((taxpayer.as_str(), period.as_u32()))?;
+                match v {
+                    None => Ok(None),
+                    Some(g) => DeclarationStatus::from_code(g.value())
+                        .map(Some)
+                        .ok_or_else(|| AppError::internal("bad declaration code")),
+                }
+            }
+
+            /// A deadline recorded by the office for a region and period, if any.
+            pub fn deadline(
+                &self,
+                region: &Region,
+                period: TaxPeriod,
+            ) -> AppResult<Option<chrono::NaiveDate>> {
+                let t = self.open(DEADLINES)?;
+                let v = t.get((region.code(), period.as_u32()))?;
+                v.map(|g| days_to_date(g.value()).map_err(AppError::internal))
+                    .transpose()
+            }
+
+            pub fn batches(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+            ) -> AppResult<Vec<ConfirmationBatch>> {
+                let t = self.open(BATCHES)?;
+                let p = period.as_u32();
+                let mut out = Vec::new();
+                for row in
+                    t.range((taxpayer.as_str(), p, 0u32)..=(taxpayer.as_str(), p, u32::MAX))?
+                {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
+            /// Audit entries, newest first, filtered.
+            pub fn audit_entries(&self, f: &AuditFilter) -> AppResult<(usize, Vec<AuditEntry>)> {
+                let t = self.open(AUDIT)?;
+                let mut total = 0usize;
+                let mut out = Vec::new();
+                for row in t.iter()?.rev() {
+                    let (_, v) = row?;
+                    let e: AuditEntry = dec(v.value())?;
+                    if f.from.is_some_and(|from| e.at < from) || f.to.is_some_and(|to| e.at > to) {
+                        continue;
+                    }
+                    if let Some(a) = &f.actor {
+                        if !e.actor.to_string().contains(a.as_str()) {
+                            continue;
+                        }
+                    }
+                    if total >= f.offset && out.len() < f.limit {
+                        out.push(e);
+                    }
+                    total += 1;
+                }
+                Ok((total, out))
+            }
+
+            /// Sequence number of the newest audit entry (0 when none): the store's change
+            /// counter, since every state change appends one.
+            pub fn last_audit_seq(&self) -> AppResult<u64> {
+                let t = self.open(AUDIT)?;
+                let last = t.last()?;
+                Ok(last.map(|(k, _)| k.value()).unwrap_or(0))
+            }
+        }
+    };
+}
+
+/// A read snapshot.
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    pub(super) fn new(txn: ReadTransaction) -> Self {
+        Reader { txn }
+    }
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: redb::TableDefinition<K, V>,
+    ) -> AppResult<redb::ReadOnlyTable<K, V>> {
+        Ok(self.txn.open_table(def)?)
+    }
+}
+
+getters!(Reader);
+
+pub(super) struct AuditDraft {
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// An open write transaction with its pending audit entries.
+pub struct Tx {
+    txn: WriteTransaction,
+    audits: Vec<AuditDraft>,
+}
+
+getters!(Tx);
+
+impl Tx {
+    pub(super) fn new(txn: WriteTransaction) -> Self {
+        Tx {
+            txn,
+            audits: Vec::new(),
+        }
+    }
+
+    pub(super) fn into_parts(self) -> (WriteTransaction, Vec<AuditDraft>) {
+        (self.txn, self.audits)
+    }
+
+    pub(super) fn abort(self) -> AppResult<()> {
+        self.txn.abort()?;
+        Ok(())
+    }
+
+    fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: redb::TableDefinition<K, V>,
+    ) -> AppResult<redb::Table<'_, K, V>> {
+        Ok(self.txn.open_table(def)?)
+    }
+
+    /// Records what this change does; appended to the audit log at commit.
+    pub fn audit(
+        &mut self,
+        action: &str,
+        target: impl std::fmt::Display,
+        detail: impl Into<String>,
+    ) {
+        self.audits.push(AuditDraft {
+            action: action.to_string(),
+            target: target.to_string(),
+            detail: detail.into(),
+        });
+    }
+
+    pub fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {
+        let bytes = enc(t)?;
+        self.open(TAXPAYERS)?
+            .insert(t.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_staff(&mut self, s: &Staff) -> AppResult<()> {
+        let bytes = enc(s)?;
+        self.open(STAFF)?
+            .insert(s.username.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_session(&mut self, token_hash: &[u8], s: &SessionRecord) -> AppResult<()> {
+        let bytes = enc(s)?;
+        self.open(SESSIONS)?.insert(token_hash, bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_session(&mut self, token_hash: &[u8]) -> AppResult<bool> {
+        Ok(self.open(SESSIONS)?.remove(token_hash)?.is_some())
+    }
+
+    /// Removes sessions for which `expired` holds; returns how many.
+    pub fn purge_sessions(&mut self, expired: impl Fn(&SessionRecord) -> bool) -> AppResult<usize> {
+        let mut t = self.open(SESSIONS)?;
+        let mut n = 0usize;
+        t.retain(|_, v| match codec::decode::<SessionRecord>(v) {
+            Ok(s) if expired(&s) => {
+                n += 1;
+                false
+            }
+            Ok(_) => true,
+            Err(_) => {
+                n += 1;
+                false
+            }
+        })?;
+        Ok(n)
+    }
+
+    pub fn put_setting<T: Serialize>(&mut self, key: &str, value: &T) -> AppResult<()> {
+        let bytes = enc(value)?;
+        self.open(SETTINGS)?.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_setting(&mut self, key: &str) -> AppResult<()> {
+        self.open(SETTINGS)?.remove(key)?;
+        Ok(())
+    }
+
+    pub fn put_throttle(&mut self, key: &str, t: &Throttle) -> AppResult<()> {
+        let bytes = enc(t)?;
+        self.open(THROTTLE)?.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn clear_throttle(&mut self, key: &str) -> AppResult<()> {
+        self.open(THROTTLE)?.remove(key)?;
+        Ok(())
+    }
+
+    /// Writes invoices (new or changed) and keeps the buyer index in step.
+    pub fn put_invoices<'a>(
+        &mut self,
+        invoices: impl IntoIterator<Item = &'a Invoice>,
+    ) -> AppResult<u64> {
+        let mut inv = self.open(INVOICES)?;
+        let mut idx = self.open(BUYER_INVOICES)?;
+        let mut n = 0;
+        for i in invoices {
+            let k = i.key.to_u128();
+            let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
+            inv.insert(k, bytes.as_slice())?;
+            idx.insert((i.buyer_id.as_str(), k), ())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn put_declaration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+        status: DeclarationStatus,
+    ) -> AppResult<()> {
+        self.open(DECLARATIONS)?
+            .insert((taxpayer.as_str(), period.as_u32()), status.code())?;
+        Ok(())
+    }
+
+    pub fn put_deadline(
+        &mut self,
+        region: &Region,
+        period: TaxPeriod,
+        deadline: chrono::NaiveDate,
+    ) -> AppResult<()> {
+        self.open(DEADLINES)?
+            .insert((region.code(), period.as_u32()), date_to_days(deadline))?;
+        Ok(())
+    }
+
+    pub fn put_batch(&mut self, b: &ConfirmationBatch) -> AppResult<()> {
+        let bytes = enc(b)?;
+        self.open(BATCHES)?.insert(
+            (b.taxpayer.as_str(), b.period.as_u32(), b.number),
+            bytes.as_slice(),
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! The base layout, shaped like the original portal: platform name and version, the menu of
+//! S-T3, the enterprise name and 退出 top right, and the footer.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+pub const PLATFORM_NAME: &str = "增值税发票选择确认平台";
+
+/// Who the page is for, as far as the layout cares.
+#[derive(Debug, Clone, Default)]
+pub enum Viewer {
+    #[default]
+    Anonymous,
+    Taxpayer {
+        name: String,
+    },
+    Staff {
+        display_name: String,
+        role_label: &'static str,
+    },
+}
+
+/// The taxpayer menu (S-T3), in the manual's order.
+pub const TAXPAYER_MENU: &[(&str, &str)] = &[
+    ("首页", "/"),
+    ("发票勾选", "/select"),
+    ("批量勾选", "/bulk"),
+    ("确认勾选", "/confirm"),
+    ("发票查询", "/query"),
+    ("抵扣统计", "/statistics"),
+    ("档案信息维护", "/profile"),
+];
+
+pub struct Page<'a> {
+    pub title: &'a str,
+    pub viewer: Viewer,
+    /// Path of the current menu entry, to highlight it.
+    pub active: &'a str,
+}
+
+fn version() -> String {
+    format!("V{}", env!("CARGO_PKG_VERSION"))
+}
+
+pub fn page(p: Page<'_>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (p.title) " - " (PLATFORM_NAME) }
+                link rel="stylesheet" href="/assets/app.css";
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+            }
+            body {
+                a.skip href="#main" { "跳到主要内容" }
+                header.top {
+                    div.brand {
+                        span.emblem aria-hidden="true" { "税" }
+                        span.name { (PLATFORM_NAME) }
+                        span.version { (version()) }
+                    }
+                    (user_box(&p.viewer))
+                }
+                @if let Viewer::Taxpayer { .. } = p.viewer {
+                    nav.menu aria-label="主菜单" {
+                        ul {
+                            @for (label, href) in TAXPAYER_MENU {
+                                li {
+                                    @if *href == p.active {
+                                        a href=(href) aria-current="page" { (label) }
+                                    } @else {
+                                        a href=(href) { (label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Viewer::Staff { .. } = p.viewer {
+                    nav.menu.office aria-label="税务人员菜单" {
+                        ul {
+                            li { a href="/office" aria-current=[(p.active == "/office").then_some("page")] { "工作台" } }
+                        }
+                    }
+                }
+                main #main { (body) }
+                footer.foot {
+                    p { (PLATFORM_NAME) " " (version()) " · 请使用支持 TLS 1.2 及以上的现代浏览器访问" }
+                    p { "如有疑问，请联系您的主管税务机关" }
+                }
+            }
+        }
+    }
+}
+
+fn user_box(v: &Viewer) -> Markup {
+    html! {
+        div.user {
+            @match v {
+                Viewer::Anonymous => {}
+                Viewer::Taxpayer { name } => {
+                    a.enterprise href="/profile" title="档案信息维护" { (name) }
+                    a.logout href="/logout" { "退出" }
+                }
+                Viewer::Staff { display_name, role_label } => {
+                    span.enterprise { (display_name) "（" (role_label) "）" }
+                    a.logout href="/office/logout" { "退出" }
+                }
+            }
+        }
+    }
+}
+
+/// A notice box (info, success, error).
+pub fn notice(kind: &str, text: &str) -> Markup {
+    let role = if kind == "error" { "alert" } else { "status" };
+    html! { div class={"notice " (kind)} role=(role) { (text) } }
+}
+
+/// Inline raw markup, for trusted constant snippets only.
+pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
+    PreEscaped(s)
+}

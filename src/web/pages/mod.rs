@@ -1,0 +1,28 @@
+//! Page handlers, one module per group of pages.
+
+mod home;
+mod login;
+mod office;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    login::routes(cfg);
+    home::routes(cfg);
+    office::routes(cfg);
+}
+
+/// 303 to `to` (after a form post).
+pub(crate) fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+/// An HTML page with `status`.
+pub(crate) fn html(status: actix_web::http::StatusCode, m: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(m.into_string())
+}

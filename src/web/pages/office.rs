@@ -1,0 +1,121 @@
+//! Tax office staff: login, logout and the (placeholder) console home.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::{html, see_other};
+use crate::api::blocking;
+use crate::domain::Actor;
+use crate::error::{AppError, AppResult};
+use crate::server::extract::{self, StaffUser};
+use crate::service::{self, App};
+use crate::web::layout::{notice, page, Page, Viewer};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/office/login", web::get().to(login_page))
+        .route("/office/login", web::post().to(login))
+        .route("/office/logout", web::get().to(logout))
+        .route("/office", web::get().to(console));
+}
+
+fn login_view(error: Option<&str>, username: &str) -> Markup {
+    page(
+        Page {
+            title: "税务人员登录",
+            viewer: Viewer::Anonymous,
+            active: "",
+        },
+        html! {
+            section.card.login {
+                h1 { "税务人员登录" }
+                @if let Some(e) = error { (notice("error", e)) }
+                form.stack method="post" action="/office/login" {
+                    label { "用户名" input name="username" value=(username) autocomplete="username" required; }
+                    label { "密码" input name="password" type="password" autocomplete="current-password" required; }
+                    button type="submit" { "登录" }
+                }
+                p.aside { a href="/login" { "纳税人登录" } }
+            }
+        },
+    )
+}
+
+async fn login_page() -> HttpResponse {
+    html(StatusCode::OK, login_view(None, ""))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    req: HttpRequest,
+    app: web::Data<App>,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let https = !app.settings.http;
+    let who = extract::who(&req, &app, Actor::Anonymous);
+    let form = form.into_inner();
+    let username = form.username.clone();
+    let result =
+        blocking(move || service::auth::staff_login(&app, &who, &form.username, &form.password))
+            .await;
+    match result {
+        Ok(login) => {
+            let mut res = see_other("/office");
+            res.add_cookie(&extract::session_cookie(&login.token, https))
+                .map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(e) => Ok(html(e.status(), login_view(Some(&e.message), &username))),
+    }
+}
+
+async fn logout(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let https = !app.settings.http;
+    let who = extract::who(&req, &app, staff.actor());
+    blocking(move || service::auth::logout(&app, &who, &staff.token)).await?;
+    let mut res = see_other("/office/login");
+    res.add_cookie(&extract::clear_session_cookie(https))
+        .map_err(AppError::internal)?;
+    Ok(res)
+}
+
+async fn console(app: web::Data<App>, staff: StaffUser) -> AppResult<HttpResponse> {
+    let now = app.clock.now();
+    let body = html! {
+        section.card {
+            h1 { "税务人员工作台" }
+            dl.facts {
+                dt { "用户" } dd { (staff.display_name) " (" (staff.username) ")" }
+                dt { "角色" } dd { (staff.role.label_zh()) }
+                dt { "系统时间" } dd { (now.format("%Y-%m-%d %H:%M:%S")) }
+                dt { "培训模式" } dd { (if app.training() { "是" } else { "否" }) }
+            }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        page(
+            Page {
+                title: "税务人员工作台",
+                viewer: Viewer::Staff {
+                    display_name: staff.display_name.clone(),
+                    role_label: staff.role.label_zh(),
+                },
+                active: "/office",
+            },
+            body,
+        ),
+    ))
+}
