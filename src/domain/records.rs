@@ -224,9 +224,10 @@ pub struct Staff {
     pub created_at: DateTime<FixedOffset>,
 }
 
-/// Who did something.
+/// Who did something. Serialised as its display form (`staff:admin`, `taxpayer:<ID>`,
+/// `system:<what>`, `anonymous`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum Actor {
     Staff { username: String },
     Taxpayer { id: TaxpayerId },
@@ -241,6 +242,36 @@ impl std::fmt::Display for Actor {
             Actor::Taxpayer { id } => write!(f, "taxpayer:{id}"),
             Actor::System { what } => write!(f, "system:{what}"),
             Actor::Anonymous => write!(f, "anonymous"),
+        }
+    }
+}
+
+impl From<Actor> for String {
+    fn from(a: Actor) -> String {
+        a.to_string()
+    }
+}
+
+impl TryFrom<String> for Actor {
+    type Error = super::DomainError;
+
+    fn try_from(s: String) -> Result<Actor, Self::Error> {
+        let bad = || super::DomainError::new("actor", "操作人格式不正确");
+        if s == "anonymous" {
+            return Ok(Actor::Anonymous);
+        }
+        let (kind, rest) = s.split_once(':').ok_or_else(bad)?;
+        match kind {
+            "staff" => Ok(Actor::Staff {
+                username: rest.to_string(),
+            }),
+            "taxpayer" => Ok(Actor::Taxpayer {
+                id: TaxpayerId::parse(rest)?,
+            }),
+            "system" => Ok(Actor::System {
+                what: rest.to_string(),
+            }),
+            _ => Err(bad()),
         }
     }
 }

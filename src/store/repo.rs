@@ -23,9 +23,8 @@ pub struct SessionRecord {
     pub address: Option<String>,
 }
 
-/// Whom a session belongs to.
+/// Whom a session belongs to. (Externally tagged: postcard cannot read internal tags.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
     Staff { username: String },
     Taxpayer { id: TaxpayerId },

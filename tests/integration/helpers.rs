@@ -1,0 +1,207 @@
+//! `spawn_app`: the real server on a random port over a temporary data directory, with
+//! typed request helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fapiao::config::{SessionSettings, Settings};
+use fapiao::domain::{Contact, CreditRating, Enterprise, Region, Role, TaxpayerId};
+use fapiao::service::{self, App};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const TAXPAYER_A: &str = "91350100M000100Y43";
+pub const TAXPAYER_B: &str = "914403001922038216";
+pub const NOT_ELIGIBLE: &str = "911100007109288314";
+pub const NO_RATING: &str = "91330100716105852F";
+pub const PASSWORD: &str = "Secret-2026";
+
+#[derive(Debug, Clone)]
+pub struct Opts {
+    pub training: bool,
+    pub http: bool,
+    pub session: SessionSettings,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            training: true,
+            http: true,
+            session: SessionSettings::default(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: Client,
+    pub app: Arc<App>,
+    pub data_dir: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop the server without waiting for its thread.
+        std::thread::spawn(move || {
+            let rt = actix_web::rt::System::new();
+            rt.block_on(handle.stop(false));
+        });
+    }
+}
+
+fn taxpayer(id: &str, name: &str, eligible: bool, rating: Option<CreditRating>) -> service::taxpayers::NewTaxpayer {
+    let id = TaxpayerId::parse(id).unwrap();
+    service::taxpayers::NewTaxpayer {
+        region: Region::of_taxpayer_id(&id).unwrap_or_else(|| Region::parse("110000").unwrap()),
+        id,
+        name: name.into(),
+        authority: "国家税务总局福州市税务局".into(),
+        eligible,
+        credit_rating: rating,
+        contact: Contact::default(),
+        enterprise: Enterprise::default(),
+        current_period: None,
+        training: true,
+    }
+}
+
+pub fn spawn_app(opts: Opts) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        http: opts.http,
+        training: opts.training,
+        session: opts.session.clone(),
+        log_format: "pretty".into(),
+        ..Settings::default()
+    };
+    let app = App::open(settings).unwrap();
+    let who = app.system("test");
+    for (name, role) in [
+        ("admin", Role::Admin),
+        ("operator", Role::Operator),
+        ("auditor", Role::Auditor),
+        ("agent", Role::Agent),
+    ] {
+        service::staff::create(
+            &app,
+            &who,
+            service::staff::NewStaff {
+                username: name.into(),
+                display_name: String::new(),
+                role,
+                password: PASSWORD.into(),
+            },
+        )
+        .unwrap();
+    }
+    for t in [
+        taxpayer(TAXPAYER_A, "福州鑫达电子科技有限公司", true, Some(CreditRating::A)),
+        taxpayer(TAXPAYER_B, "深圳恒通物流有限公司", true, Some(CreditRating::B)),
+        taxpayer(NOT_ELIGIBLE, "北京瑞丰建材有限公司", false, Some(CreditRating::A)),
+        taxpayer(NO_RATING, "杭州宏远信息技术有限公司", true, None),
+    ] {
+        service::taxpayers::create(&app, &who, t).unwrap();
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_app = app.clone();
+    std::thread::spawn(move || {
+        let sys = actix_web::rt::System::new();
+        sys.block_on(async move {
+            match fapiao::server::start(server_app) {
+                Ok(running) => {
+                    tx.send(Ok((running.addr, running.server.handle()))).unwrap();
+                    let _ = running.server.await;
+                }
+                Err(e) => tx.send(Err(e.to_string())).unwrap(),
+            }
+        });
+    });
+    let (addr, handle) = rx.recv().unwrap().unwrap();
+    let scheme = if opts.http { "http" } else { "https" };
+    let mut builder = Client::builder().redirect(reqwest::redirect::Policy::none());
+    if !opts.http {
+        let ca = std::fs::read(dir.path().join("certs/ca.pem")).unwrap();
+        builder = builder
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .tls_built_in_root_certs(false);
+    }
+    TestApp {
+        addr,
+        base: format!("{scheme}://{addr}"),
+        client: builder.build().unwrap(),
+        app,
+        data_dir: dir.path().to_path_buf(),
+        handle,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut r = self.client.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut r = self.client.request(method, self.url(path)).json(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send_json(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn staff_login(&self, username: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/office/session",
+            None,
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Logs a staff member in and returns the token.
+    pub async fn staff_token(&self, username: &str) -> String {
+        let r = self.staff_login(username, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn taxpayer_login(&self, id: &str) -> Response {
+        self.post_json("/api/v1/session", None, &json!({ "taxpayer_id": id }))
+            .await
+    }
+
+    pub async fn taxpayer_token(&self, id: &str) -> String {
+        let r = self.taxpayer_login(id).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Asserts the status and the API error code of a response; returns the body.
+pub async fn expect_error(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "unexpected status");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    body
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (fast linking): the real server on a random port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod http;
+mod pages;
+mod services;
+mod sessions;
