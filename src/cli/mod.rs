@@ -2,6 +2,9 @@
 //! and the server. `--help` on every command.
 //! May depend on: everything (it is the top of the stack).
 
+#[cfg(feature = "smartcard")]
+mod smartcard;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,6 +35,9 @@ pub enum Command {
     /// Manage tax office staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// List smart-card readers (tax certificates on 金税盘/税控盘) seen by PC/SC.
+    #[cfg(feature = "smartcard")]
+    Readers,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +108,16 @@ pub fn run() -> ExitCode {
         Command::Serve(a) => serve(a),
         Command::Demo(a) => crate::demo::run(a),
         Command::Staff(c) => staff(c),
+        #[cfg(feature = "smartcard")]
+        Command::Readers => smartcard::list_readers().map(|readers| {
+            if readers.is_empty() {
+                println!("未发现读卡器。");
+            }
+            for (name, present) in readers {
+                let card = if present { "已插入" } else { "未插入" };
+                println!("{name}\t{card}");
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +134,7 @@ pub fn init_logging(format: &str) {
     // One line per request when its span closes (request id, route, status, latency).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     let _ = if format == "json" {
         builder.json().with_current_span(false).try_init()
@@ -143,15 +160,35 @@ fn serve(a: ServeArgs) -> Result<(), StartError> {
     })
 }
 
-/// Runs the server until SIGINT/SIGTERM (actix handles both gracefully).
+/// Runs the server until SIGINT/SIGTERM, then stops gracefully (in-flight requests finish).
 pub fn run_server(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(), StartError> {
     actix_web::rt::System::new().block_on(async move {
+        let signals = shutdown_signals()?;
         let running = crate::server::start(app)?;
+        let handle = running.server.handle();
         announce(&running.base_url());
+        actix_web::rt::spawn(async move {
+            signals.await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
         running
             .server
             .await
             .map_err(|e| StartError::Other(e.to_string()))
+    })
+}
+
+/// A future that completes on the first SIGINT or SIGTERM; the handlers are registered
+/// when this function returns.
+fn shutdown_signals() -> Result<impl std::future::Future<Output = ()>, StartError> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| StartError::Other(e.to_string()))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(async move {
+        let t = Box::pin(async move { term.recv().await });
+        let i = Box::pin(async move { int.recv().await });
+        futures_util::future::select(t, i).await;
     })
 }
 

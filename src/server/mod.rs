@@ -98,7 +98,11 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             .configure(crate::web::routes)
             .default_service(web::to(crate::web::not_found))
     };
-    let server = HttpServer::new(factory).shutdown_timeout(10);
+    // Signals are handled by the caller (see `cli::run_server`), registered before the
+    // address is announced so that an early SIGTERM still shuts down gracefully.
+    let server = HttpServer::new(factory)
+        .shutdown_timeout(10)
+        .disable_signals();
     let server = if https {
         let wall = app.clock.wall();
         let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())

@@ -55,7 +55,12 @@ impl Drop for TestApp {
     }
 }
 
-fn taxpayer(id: &str, name: &str, eligible: bool, rating: Option<CreditRating>) -> service::taxpayers::NewTaxpayer {
+fn taxpayer(
+    id: &str,
+    name: &str,
+    eligible: bool,
+    rating: Option<CreditRating>,
+) -> service::taxpayers::NewTaxpayer {
     let id = TaxpayerId::parse(id).unwrap();
     service::taxpayers::NewTaxpayer {
         region: Region::of_taxpayer_id(&id).unwrap_or_else(|| Region::parse("110000").unwrap()),
@@ -103,9 +108,24 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         .unwrap();
     }
     for t in [
-        taxpayer(TAXPAYER_A, "福州鑫达电子科技有限公司", true, Some(CreditRating::A)),
-        taxpayer(TAXPAYER_B, "深圳恒通物流有限公司", true, Some(CreditRating::B)),
-        taxpayer(NOT_ELIGIBLE, "北京瑞丰建材有限公司", false, Some(CreditRating::A)),
+        taxpayer(
+            TAXPAYER_A,
+            "福州鑫达电子科技有限公司",
+            true,
+            Some(CreditRating::A),
+        ),
+        taxpayer(
+            TAXPAYER_B,
+            "深圳恒通物流有限公司",
+            true,
+            Some(CreditRating::B),
+        ),
+        taxpayer(
+            NOT_ELIGIBLE,
+            "北京瑞丰建材有限公司",
+            false,
+            Some(CreditRating::A),
+        ),
         taxpayer(NO_RATING, "杭州宏远信息技术有限公司", true, None),
     ] {
         service::taxpayers::create(&app, &who, t).unwrap();
@@ -117,7 +137,8 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         sys.block_on(async move {
             match fapiao::server::start(server_app) {
                 Ok(running) => {
-                    tx.send(Ok((running.addr, running.server.handle()))).unwrap();
+                    tx.send(Ok((running.addr, running.server.handle())))
+                        .unwrap();
                     let _ = running.server.await;
                 }
                 Err(e) => tx.send(Err(e.to_string())).unwrap(),
@@ -157,7 +178,13 @@ impl TestApp {
         r.send().await.unwrap()
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> Response {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
         let mut r = self.client.request(method, self.url(path)).json(body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
@@ -166,7 +193,8 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.send_json(reqwest::Method::POST, path, token, body).await
+        self.send_json(reqwest::Method::POST, path, token, body)
+            .await
     }
 
     pub async fn staff_login(&self, username: &str, password: &str) -> Response {
@@ -182,7 +210,10 @@ impl TestApp {
     pub async fn staff_token(&self, username: &str) -> String {
         let r = self.staff_login(username, PASSWORD).await;
         assert_eq!(r.status(), StatusCode::OK);
-        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn taxpayer_login(&self, id: &str) -> Response {
@@ -193,7 +224,10 @@ impl TestApp {
     pub async fn taxpayer_token(&self, id: &str) -> String {
         let r = self.taxpayer_login(id).await;
         assert_eq!(r.status(), StatusCode::OK);
-        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -202,6 +236,8 @@ pub async fn expect_error(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "unexpected status");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "body: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
     body
 }

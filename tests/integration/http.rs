@@ -22,10 +22,15 @@ async fn metrics_count_requests_by_route_and_status_with_latency() {
     app.get("/api/v1/me", None).await;
     let text = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
-        text.contains(r#"fapiao_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#),
+        text.contains(
+            r#"fapiao_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"endpoint="/api/v1/me",method="GET",status="401""#), "{text}");
+    assert!(
+        text.contains(r#"endpoint="/api/v1/me",method="GET",status="401""#),
+        "{text}"
+    );
     assert!(text.contains("fapiao_http_requests_duration_seconds_bucket"));
 }
 
@@ -38,10 +43,7 @@ async fn https_with_the_generated_local_ca() {
     assert!(app.base.starts_with("https://"));
     let r = app.get("/healthz", None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r
-        .headers()
-        .get("strict-transport-security")
-        .is_some());
+    assert!(r.headers().get("strict-transport-security").is_some());
     for f in ["ca.pem", "ca.key", "server.pem", "server.key"] {
         assert!(app.data_dir.join("certs").join(f).exists(), "{f}");
     }

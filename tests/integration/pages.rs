@@ -46,7 +46,15 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
         .unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let html = home.text().await.unwrap();
-    for text in ["福州鑫达电子科技有限公司", "发票勾选", "确认勾选", "抵扣统计", "档案信息维护", "退出", "当前税款所属期"] {
+    for text in [
+        "福州鑫达电子科技有限公司",
+        "发票勾选",
+        "确认勾选",
+        "抵扣统计",
+        "档案信息维护",
+        "退出",
+        "当前税款所属期",
+    ] {
         assert!(html.contains(text), "missing {text}");
     }
 
@@ -70,7 +78,13 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = app.client.get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
@@ -93,7 +107,10 @@ async fn errors_are_html_pages_off_the_api() {
     let app = spawn_app(Opts::default());
     let r = app.get("/no/such/page", None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("页面不存在"));
     let r = app.get("/office", None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -136,5 +153,8 @@ async fn staff_page_login_and_console() {
     // A taxpayer cookie does not open the office console.
     let css = app.get("/assets/app.css", None).await;
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
 }

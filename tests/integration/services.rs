@@ -43,7 +43,10 @@ fn a_write_without_audit_entry_is_refused_and_leaves_nothing() {
         })
         .unwrap_err();
     assert_eq!(err.code, Code::Internal);
-    assert_eq!(app.app.store.read().unwrap().invoice_count().unwrap(), before);
+    assert_eq!(
+        app.app.store.read().unwrap().invoice_count().unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -80,12 +83,18 @@ fn import_is_all_or_nothing_idempotent_and_rejects_conflicts() {
     let r = import(&app.app, &who, good.clone(), ImportMode::Office, 1, false).unwrap();
     assert_eq!((r.imported, r.unchanged), (0, 2));
     // Same key, different content: rejected, nothing changes.
-    let conflict = vec![invoice("3500261130", "00000009", 1), invoice("3500261130", "00000001", 999)];
+    let conflict = vec![
+        invoice("3500261130", "00000009", 1),
+        invoice("3500261130", "00000001", 999),
+    ];
     let err = import(&app.app, &who, conflict, ImportMode::Office, 1, false).unwrap_err();
     assert_eq!(err.extra["rejected"][0]["line"], 2);
     assert_eq!(app.app.store.read().unwrap().invoice_count().unwrap(), 2);
     // Duplicates inside one file are caught too.
-    let dup = vec![invoice("3500261130", "00000005", 1), invoice("3500261130", "00000005", 1)];
+    let dup = vec![
+        invoice("3500261130", "00000005", 1),
+        invoice("3500261130", "00000005", 1),
+    ];
     assert!(import(&app.app, &who, dup, ImportMode::Office, 1, false).is_err());
     // Every successful import left an audit entry.
     let (_, entries) = app
@@ -98,7 +107,13 @@ fn import_is_all_or_nothing_idempotent_and_rejects_conflicts() {
             ..AuditFilter::default()
         })
         .unwrap();
-    assert_eq!(entries.iter().filter(|e| e.action == "invoice.import").count(), 2);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "invoice.import")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -112,7 +127,8 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
         {
             let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
             let mut t = txn.open_table(def).unwrap();
-            t.insert("schema_version", 99u32.to_le_bytes().as_slice()).unwrap();
+            t.insert("schema_version", 99u32.to_le_bytes().as_slice())
+                .unwrap();
         }
         txn.commit().unwrap();
     }
@@ -168,24 +184,36 @@ fn demo_dataset_is_deterministic_and_realistic() {
     }
     assert_eq!(total, 3000);
     assert_ne!(sa.taxpayers, sc.taxpayers, "another seed, other data");
-    assert!(counts[0] * 10 >= total * 3, "large taxpayer holds at least 30%: {counts:?}");
+    assert!(
+        counts[0] * 10 >= total * 3,
+        "large taxpayer holds at least 30%: {counts:?}"
+    );
 
     let all: Vec<Invoice> = sa
         .taxpayers
         .iter()
         .flat_map(|(id, _, _)| ra.invoices_of(id).unwrap())
         .collect();
-    let share = |f: &dyn Fn(&Invoice) -> bool| all.iter().filter(|i| f(i)).count() * 100 / all.len();
+    let share =
+        |f: &dyn Fn(&Invoice) -> bool| all.iter().filter(|i| f(i)).count() * 100 / all.len();
     assert!(share(&|i| i.status == InvoiceStatus::Normal) >= 90);
     assert!(all.iter().any(|i| i.status == InvoiceStatus::Voided));
-    assert!(all.iter().any(|i| i.kind == InvoiceType::MotorVehicle && i.key.code.as_str().len() == 12));
-    assert!(all.iter().any(|i| matches!(i.selection, SelectionState::Scanned { .. })));
-    assert!(all.iter().any(|i| matches!(i.selection, SelectionState::Selected { .. })));
+    assert!(all
+        .iter()
+        .any(|i| i.kind == InvoiceType::MotorVehicle && i.key.code.as_str().len() == 12));
+    assert!(all
+        .iter()
+        .any(|i| matches!(i.selection, SelectionState::Scanned { .. })));
+    assert!(all
+        .iter()
+        .any(|i| matches!(i.selection, SelectionState::Selected { .. })));
     assert!(share(&|i| matches!(i.selection, SelectionState::Confirmed { .. })) >= 50);
     // Tax is at one of 13/9/6/3 % of the amount.
     for i in &all {
         assert!(
-            [130, 90, 60, 30].iter().any(|r| Fen::tax_at_rate(i.amount, *r) == i.tax),
+            [130, 90, 60, 30]
+                .iter()
+                .any(|r| Fen::tax_at_rate(i.amount, *r) == i.tax),
             "{i:?}"
         );
     }

@@ -1,0 +1,180 @@
+//! The binary itself: `fapiao demo` generates, serves over HTTP or HTTPS, answers /healthz,
+//! and stops gracefully on SIGTERM; `--help` everywhere.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fapiao");
+
+struct Demo {
+    child: Child,
+    url: String,
+    output: Vec<String>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo(dir: &std::path::Path, http: bool) -> Demo {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["demo", "--data"])
+        .arg(dir)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--invoices",
+            "800",
+            "--seed",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if http {
+        cmd.arg("--http");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut output = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("demo printed its address in time");
+        output.push(line.clone());
+        if line.contains("健康检查") {
+            let url = output
+                .iter()
+                .find_map(|l| l.split("已启动：").nth(1))
+                .expect("address line")
+                .trim()
+                .to_string();
+            return Demo { child, url, output };
+        }
+    }
+}
+
+fn sigterm_and_wait(demo: &mut Demo) {
+    let pid = demo.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = demo.child.try_wait().unwrap() {
+            assert!(status.success(), "graceful exit, got {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn demo_over_http_generates_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = start_demo(dir.path(), true);
+    assert!(demo.url.starts_with("http://127.0.0.1:"), "{}", demo.url);
+    let all = demo.output.join("\n");
+    assert!(all.contains("5 户培训纳税人"), "{all}");
+    assert!(all.contains("800 张发票"), "{all}");
+    let password_line = demo.output.iter().find(|l| l.contains("用户名 admin"));
+    assert!(password_line.is_some(), "{all}");
+    let body: serde_json::Value = reqwest::get(format!("{}/healthz", demo.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "ok");
+    sigterm_and_wait(&mut demo);
+
+    // A second start finds the data and does not generate again.
+    let mut again = start_demo(dir.path(), true);
+    assert!(again.output.iter().any(|l| l.contains("已有数据")));
+    sigterm_and_wait(&mut again);
+}
+
+#[tokio::test]
+async fn demo_serves_https_with_its_local_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = start_demo(dir.path(), false);
+    assert!(demo.url.starts_with("https://"), "{}", demo.url);
+    let ca = std::fs::read(dir.path().join("certs/ca.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{}/healthz", demo.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Without the CA the certificate is not trusted.
+    let untrusted = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", demo.url))
+        .send()
+        .await;
+    assert!(untrusted.is_err());
+    sigterm_and_wait(&mut demo);
+}
+
+#[test]
+fn help_on_every_command() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["staff", "add", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(!out.stdout.is_empty());
+    }
+    let out = Command::new(BIN).args(["demo", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--data",
+        "--listen",
+        "--http",
+        "--invoices",
+        "--seed",
+        "--admin-password",
+    ] {
+        assert!(text.contains(flag), "{flag}");
+    }
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "listne = \"0.0.0.0:1\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listne"), "{err}");
+}
