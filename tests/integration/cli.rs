@@ -20,6 +20,7 @@ impl Drop for Demo {
     }
 }
 
+#[allow(clippy::zombie_processes)] // Demo::drop kills and waits.
 fn start_demo(dir: &std::path::Path, http: bool) -> Demo {
     let mut cmd = Command::new(BIN);
     cmd.args(["demo", "--data"])
