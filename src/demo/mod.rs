@@ -315,14 +315,16 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         .map_err(AppError::internal)?,
     );
     bar.set_message("生成培训数据");
-    let mut line = 1usize;
-    let mut rest = invoices;
+    let mut rest: Vec<(usize, Invoice)> = invoices
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i + 1, v))
+        .collect();
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
         let len = chunk.len();
-        invoices::import(app, who, chunk, ImportMode::Generated, line, true)?;
-        line += len;
+        invoices::import(app, who, chunk, ImportMode::Generated, true)?;
         bar.inc(len as u64);
     }
     app.store.write(who, |tx| {

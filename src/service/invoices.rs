@@ -20,12 +20,7 @@ pub enum ImportMode {
     Generated,
 }
 
-/// One rejected row: its 1-based line and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rejected {
-    pub line: usize,
-    pub reason: String,
-}
+pub use super::invoice_files::Rejected;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
@@ -33,21 +28,20 @@ pub struct ImportReport {
     pub unchanged: u64,
 }
 
-/// Checks and writes `invoices` (already parsed; `first_line` numbers the first one).
+/// Checks and writes `rows` (parsed invoices with their line numbers in the file).
 /// Any rejection leaves the store untouched and returns 422 with the `rejected` list.
 pub fn import(
     app: &App,
     who: &Who,
-    mut invoices: Vec<Invoice>,
+    mut rows: Vec<(usize, Invoice)>,
     mode: ImportMode,
-    first_line: usize,
     bulk: bool,
 ) -> AppResult<ImportReport> {
     let today = who.now.date_naive();
     let mut rejected = Vec::new();
-    let mut seen = std::collections::HashMap::with_capacity(invoices.len());
-    for (i, inv) in invoices.iter_mut().enumerate() {
-        let line = first_line + i;
+    let mut seen = std::collections::HashMap::with_capacity(rows.len());
+    for (line, inv) in rows.iter_mut() {
+        let line = *line;
         if mode == ImportMode::Office {
             inv.selection = SelectionState::Unselected;
         }
@@ -68,15 +62,15 @@ pub fn import(
         return Err(rejection(rejected));
     }
     let write = |tx: &mut crate::store::Tx| {
-        let mut fresh = Vec::with_capacity(invoices.len());
+        let mut fresh = Vec::with_capacity(rows.len());
         let mut unchanged = 0u64;
         let mut rejected = Vec::new();
-        for (i, inv) in invoices.iter().enumerate() {
+        for (line, inv) in rows.iter() {
             match tx.invoice(&inv.key)? {
                 None => fresh.push(inv),
                 Some(existing) if existing.same_issue(inv) => unchanged += 1,
                 Some(_) => rejected.push(Rejected {
-                    line: first_line + i,
+                    line: *line,
                     reason: format!("发票 {} 已存在且内容不同", inv.key),
                 }),
             }
@@ -103,7 +97,7 @@ pub fn import(
     }
 }
 
-fn rejection(mut rejected: Vec<Rejected>) -> AppError {
+pub(crate) fn rejection(mut rejected: Vec<Rejected>) -> AppError {
     rejected.sort_by_key(|r| r.line);
     let first = rejected
         .first()

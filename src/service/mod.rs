@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod invoice_files;
 pub mod invoices;
 pub mod staff;
 pub mod taxpayers;

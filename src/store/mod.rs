@@ -15,7 +15,9 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 use redb::{Database, ReadableDatabase, ReadableTable};
 
-use crate::domain::{Actor, AuditEntry};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use crate::domain::{Actor, AuditEntry, Invoice};
 use crate::error::{AppError, AppResult, Code};
 
 pub use repo::{Reader, Tx};
@@ -104,9 +106,29 @@ impl Who {
     }
 }
 
+/// Told of every committed change to invoices, in commit order, with the store's invoice
+/// change counter after the commit (the index implements it). Called with the commit lock
+/// held, so two calls never interleave.
+pub trait ChangeSink: Send + Sync {
+    fn invoices_changed(&self, invoices: &[Invoice], invoice_seq: u64);
+}
+
 pub struct Store {
     db: Database,
     read_only: bool,
+    /// Serialises commit + notification so the sink sees changes in commit order.
+    commit_lock: Mutex<()>,
+    sink: RwLock<Option<Arc<dyn ChangeSink>>>,
+}
+
+/// Test hook: `FAPIAO_FAILPOINT=after_store_commit` aborts the process right after a redb
+/// commit that changed invoices, before anyone is told (crash-consistency tests).
+fn failpoint(name: &str) -> bool {
+    static FAILPOINT: OnceLock<Option<String>> = OnceLock::new();
+    FAILPOINT
+        .get_or_init(|| std::env::var("FAPIAO_FAILPOINT").ok())
+        .as_deref()
+        == Some(name)
 }
 
 impl Store {
@@ -124,7 +146,12 @@ impl Store {
                 path: path.display().to_string(),
                 source,
             })?;
-        let store = Store { db, read_only };
+        let store = Store {
+            db,
+            read_only,
+            commit_lock: Mutex::new(()),
+            sink: RwLock::new(None),
+        };
         store.init_schema()?;
         Ok(store)
     }
@@ -170,6 +197,13 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Registers the receiver of invoice changes (the index).
+    pub fn set_sink(&self, sink: Arc<dyn ChangeSink>) {
+        if let Ok(mut g) = self.sink.write() {
+            *g = Some(sink);
+        }
     }
 
     pub fn is_read_only(&self) -> bool {
@@ -228,6 +262,10 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut Tx) -> AppResult<T>,
     ) -> AppResult<T> {
+        let _guard = self
+            .commit_lock
+            .lock()
+            .map_err(|_| AppError::internal("commit lock poisoned"))?;
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)
             .map_err(|e| AppError::internal(e.to_string()))?;
@@ -239,7 +277,18 @@ impl Store {
                 return Err(e);
             }
         };
-        let (txn, audits) = tx.into_parts();
+        let (txn, audits, changed) = tx.into_parts();
+        let invoice_seq = if changed.is_empty() {
+            None
+        } else {
+            let mut meta = txn.open_table(tables::META)?;
+            let seq = match meta.get(INVOICE_SEQ)? {
+                Some(v) => decode_u64(v.value()) + 1,
+                None => 1,
+            };
+            meta.insert(INVOICE_SEQ, seq.to_le_bytes().as_slice())?;
+            Some(seq)
+        };
         if audited {
             if audits.is_empty() {
                 txn.abort()?;
@@ -266,8 +315,23 @@ impl Store {
             }
         }
         txn.commit()?;
+        if let Some(seq) = invoice_seq {
+            if failpoint("after_store_commit") {
+                std::process::abort();
+            }
+            let sink = self.sink.read().ok().and_then(|g| g.clone());
+            if let Some(sink) = sink {
+                sink.invoices_changed(&changed, seq);
+            }
+        }
         Ok(out)
     }
+}
+
+const INVOICE_SEQ: &str = "invoice_seq";
+
+fn decode_u64(b: &[u8]) -> u64 {
+    b.try_into().map(u64::from_le_bytes).unwrap_or(0)
 }
 
 impl std::fmt::Debug for Store {

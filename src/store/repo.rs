@@ -207,6 +207,39 @@ macro_rules! getters {
                 Ok((total, out))
             }
 
+            /// The invoice change counter: bumped by every commit that changes invoices.
+            pub fn invoice_seq(&self) -> AppResult<u64> {
+                let t = self.open(META)?;
+                let v = t.get("invoice_seq")?;
+                Ok(
+                    v.map(|g| g.value().try_into().map(u64::from_le_bytes).unwrap_or(0))
+                        .unwrap_or(0),
+                )
+            }
+
+            /// Every invoice, in key order, in batches of `batch` (for rebuilding the index).
+            pub fn for_each_invoice_batch(
+                &self,
+                batch: usize,
+                mut f: impl FnMut(Vec<Invoice>) -> AppResult<()>,
+            ) -> AppResult<()> {
+                let t = self.open(INVOICES)?;
+                let mut buf = Vec::with_capacity(batch);
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    let key = InvoiceKey::from_u128(k.value())
+                        .ok_or_else(|| AppError::internal("bad invoice key"))?;
+                    buf.push(codec::decode_invoice(key, v.value()).map_err(AppError::internal)?);
+                    if buf.len() >= batch {
+                        f(std::mem::take(&mut buf))?;
+                    }
+                }
+                if !buf.is_empty() {
+                    f(buf)?;
+                }
+                Ok(())
+            }
+
             /// Sequence number of the newest audit entry (0 when none): the store's change
             /// counter, since every state change appends one.
             pub fn last_audit_seq(&self) -> AppResult<u64> {
@@ -248,6 +281,7 @@ pub(super) struct AuditDraft {
 pub struct Tx {
     txn: WriteTransaction,
     audits: Vec<AuditDraft>,
+    changed: Vec<Invoice>,
 }
 
 getters!(Tx);
@@ -257,11 +291,12 @@ impl Tx {
         Tx {
             txn,
             audits: Vec::new(),
+            changed: Vec::new(),
         }
     }
 
-    pub(super) fn into_parts(self) -> (WriteTransaction, Vec<AuditDraft>) {
-        (self.txn, self.audits)
+    pub(super) fn into_parts(self) -> (WriteTransaction, Vec<AuditDraft>, Vec<Invoice>) {
+        (self.txn, self.audits, self.changed)
     }
 
     pub(super) fn abort(self) -> AppResult<()> {
@@ -359,14 +394,15 @@ impl Tx {
         &mut self,
         invoices: impl IntoIterator<Item = &'a Invoice>,
     ) -> AppResult<u64> {
-        let mut inv = self.open(INVOICES)?;
-        let mut idx = self.open(BUYER_INVOICES)?;
+        let mut inv = self.txn.open_table(INVOICES)?;
+        let mut idx = self.txn.open_table(BUYER_INVOICES)?;
         let mut n = 0;
         for i in invoices {
             let k = i.key.to_u128();
             let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
             inv.insert(k, bytes.as_slice())?;
             idx.insert((i.buyer_id.as_str(), k), ())?;
+            self.changed.push(i.clone());
             n += 1;
         }
         Ok(n)

@@ -29,6 +29,10 @@ fn invoice(code: &str, number: &str, amount: i64) -> Invoice {
     }
 }
 
+fn lines(v: Vec<Invoice>) -> Vec<(usize, Invoice)> {
+    v.into_iter().enumerate().map(|(i, x)| (i + 1, x)).collect()
+}
+
 #[test]
 fn a_write_without_audit_entry_is_refused_and_leaves_nothing() {
     let app = spawn_app(Opts::default());
@@ -62,12 +66,19 @@ fn import_is_all_or_nothing_idempotent_and_rejects_conflicts() {
     let mut wrong = invoice("3500261130", "00000003", 100);
     wrong.tax = Fen::new(5000);
     bad.push(wrong);
-    let err = import(&app.app, &who, bad, ImportMode::Office, 1, false).unwrap_err();
+    let err = import(&app.app, &who, lines(bad), ImportMode::Office, false).unwrap_err();
     assert_eq!(err.code, Code::InvalidValue);
     assert_eq!(err.extra["rejected"][0]["line"], 3);
     assert_eq!(app.app.store.read().unwrap().invoice_count().unwrap(), 0);
 
-    let r = import(&app.app, &who, good.clone(), ImportMode::Office, 1, false).unwrap();
+    let r = import(
+        &app.app,
+        &who,
+        lines(good.clone()),
+        ImportMode::Office,
+        false,
+    )
+    .unwrap();
     assert_eq!((r.imported, r.unchanged), (2, 0));
     // The office import ignores the incoming selection state.
     let stored = app
@@ -80,14 +91,21 @@ fn import_is_all_or_nothing_idempotent_and_rejects_conflicts() {
         .unwrap();
     assert_eq!(stored.selection, SelectionState::Unselected);
     // Identical re-import: a no-op.
-    let r = import(&app.app, &who, good.clone(), ImportMode::Office, 1, false).unwrap();
+    let r = import(
+        &app.app,
+        &who,
+        lines(good.clone()),
+        ImportMode::Office,
+        false,
+    )
+    .unwrap();
     assert_eq!((r.imported, r.unchanged), (0, 2));
     // Same key, different content: rejected, nothing changes.
     let conflict = vec![
         invoice("3500261130", "00000009", 1),
         invoice("3500261130", "00000001", 999),
     ];
-    let err = import(&app.app, &who, conflict, ImportMode::Office, 1, false).unwrap_err();
+    let err = import(&app.app, &who, lines(conflict), ImportMode::Office, false).unwrap_err();
     assert_eq!(err.extra["rejected"][0]["line"], 2);
     assert_eq!(app.app.store.read().unwrap().invoice_count().unwrap(), 2);
     // Duplicates inside one file are caught too.
@@ -95,7 +113,7 @@ fn import_is_all_or_nothing_idempotent_and_rejects_conflicts() {
         invoice("3500261130", "00000005", 1),
         invoice("3500261130", "00000005", 1),
     ];
-    assert!(import(&app.app, &who, dup, ImportMode::Office, 1, false).is_err());
+    assert!(import(&app.app, &who, lines(dup), ImportMode::Office, false).is_err());
     // Every successful import left an audit entry.
     let (_, entries) = app
         .app
