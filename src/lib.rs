@@ -2,7 +2,7 @@
 //! its taxpayer-service channel (征纳互动), in one binary.
 //!
 //! Layers, each depending only on those listed after it:
-//! `cli` → `server` → `web`, `api` → `service` → `store` → `domain`.
+//! `cli` → `server` → `web`, `api` → `service` → `index` → `store` → `domain`.
 //! `config` and `error` are shared.
 
 pub mod api;
@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod index;
 pub mod server;
 pub mod service;
 pub mod store;

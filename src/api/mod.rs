@@ -3,6 +3,7 @@
 //! `AppError`, rendered once as `{"error": {...}}`.
 //! May depend on: service, domain, `server::extract`, error. Never on the store directly.
 
+mod invoices;
 mod office;
 mod session;
 
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz)).service(
         web::scope("/api/v1")
             .configure(session::routes)
+            .configure(invoices::routes)
             .configure(office::routes),
     );
 }

@@ -32,6 +32,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create a training dataset (when DIR is empty), turn training mode on and serve.
     Demo(DemoArgs),
+    /// Import invoices from the invoicing system (.ndjson/.jsonl or .csv), all or nothing.
+    Import {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides the configuration).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The file to import.
+        file: PathBuf,
+    },
+    /// Rebuild the invoice index from the store.
+    Reindex {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Manage tax office staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -108,6 +125,8 @@ pub fn run() -> ExitCode {
         Command::Serve(a) => serve(a),
         Command::Demo(a) => crate::demo::run(a),
         Command::Staff(c) => staff(c),
+        Command::Import { config, data, file } => import(config, data, &file),
+        Command::Reindex { config, data } => reindex(config, data),
         #[cfg(feature = "smartcard")]
         Command::Readers => smartcard::list_readers().map(|readers| {
             if readers.is_empty() {
@@ -190,6 +209,74 @@ fn shutdown_signals() -> Result<impl std::future::Future<Output = ()>, StartErro
         let i = Box::pin(async move { int.recv().await });
         futures_util::future::select(t, i).await;
     })
+}
+
+fn open_with(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<Arc<App>, StartError> {
+    let mut settings = Settings::load(config.as_deref())?;
+    if let Some(d) = data {
+        settings.data_dir = d;
+    }
+    init_logging("pretty");
+    App::open(settings)
+}
+
+fn import(
+    config: Option<PathBuf>,
+    data: Option<PathBuf>,
+    file: &std::path::Path,
+) -> Result<(), StartError> {
+    use crate::service::invoice_files::FileFormat;
+    let format = FileFormat::from_file_name(&file.to_string_lossy()).ok_or_else(|| {
+        StartError::Other("文件类型不正确：请使用 .ndjson、.jsonl 或 .csv 文件".into())
+    })?;
+    let bytes =
+        std::fs::read(file).map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
+    let app = open_with(config, data)?;
+    let who = app.system("cli-import");
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("正在导入 {}（校验并写入）…", file.display()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = service::invoices::import_file(&app, &who, &bytes, format);
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => {
+            println!(
+                "导入完成：新增 {} 张发票，{} 张与已有数据相同未变更。",
+                r.imported, r.unchanged
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{}", e.message);
+            if let Some(rows) = e.extra.get("rejected").and_then(|v| v.as_array()) {
+                for r in rows.iter().take(50) {
+                    eprintln!(
+                        "  第{}行：{}",
+                        r["line"],
+                        r["reason"].as_str().unwrap_or("")
+                    );
+                }
+                if rows.len() > 50 {
+                    eprintln!("  ……共{}行有误", rows.len());
+                }
+            }
+            Err(StartError::Other("导入失败，未导入任何发票".into()))
+        }
+    }
+}
+
+fn reindex(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartError> {
+    let app = open_with(config, data)?;
+    let started = std::time::Instant::now();
+    let n = app
+        .index
+        .rebuild(&app.store)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    println!(
+        "索引已重建：{n} 张发票，用时 {:.1} 秒。",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn staff(c: StaffCommand) -> Result<(), StartError> {

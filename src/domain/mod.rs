@@ -23,6 +23,7 @@ pub use region::Region;
 pub use taxpayer_id::{credit_code_check_char, TaxpayerId, TaxpayerIdKind};
 
 pub mod login;
+pub mod query;
 pub mod records;
 
 pub use records::{

@@ -113,3 +113,22 @@ pub(crate) fn rejection(mut rejected: Vec<Rejected>) -> AppError {
             serde_json::to_value(&rejected).unwrap_or_default(),
         )
 }
+
+/// Imports a whole file from the invoicing system (ndjson or CSV): every row is checked,
+/// and the file is written in one transaction or not at all.
+pub fn import_file(
+    app: &App,
+    who: &Who,
+    bytes: &[u8],
+    format: super::invoice_files::FileFormat,
+) -> AppResult<ImportReport> {
+    let parsed = super::invoice_files::parse(bytes, format).map_err(|e| {
+        AppError::new(Code::InvalidValue)
+            .with_message(e.to_string())
+            .with_extra("rejected", serde_json::json!([]))
+    })?;
+    if !parsed.rejected.is_empty() {
+        return Err(rejection(parsed.rejected));
+    }
+    import(app, who, parsed.invoices, ImportMode::Office, false)
+}

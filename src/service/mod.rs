@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod invoice_files;
+pub mod invoice_query;
 pub mod invoices;
 pub mod staff;
 pub mod taxpayers;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::error::AppResult;
+use crate::index::InvoiceIndex;
 use crate::store::{Store, StoreError, Who};
 
 pub use clock::Clock;
@@ -24,6 +26,7 @@ pub use clock::Clock;
 #[derive(Debug)]
 pub struct App {
     pub store: Store,
+    pub index: Arc<InvoiceIndex>,
     pub clock: Clock,
     pub settings: Settings,
 }
@@ -32,6 +35,15 @@ impl App {
     /// Opens the store from the settings and loads the clock.
     pub fn open(settings: Settings) -> Result<Arc<App>, StartError> {
         let store = Store::open(&settings.db_path(), settings.read_only)?;
+        let index = Arc::new(
+            InvoiceIndex::open(&settings.data_dir.join("index"))
+                .map_err(|e| StartError::Other(format!("index: {e}")))?,
+        );
+        // Bring the index in step with the truth before anything is served.
+        index
+            .catch_up(&store)
+            .map_err(|e| StartError::Other(format!("index: {e}")))?;
+        store.set_sink(index.clone());
         let tz = settings
             .tz()
             .map_err(|e| StartError::Other(e.to_string()))?;
@@ -39,6 +51,7 @@ impl App {
             .map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Arc::new(App {
             store,
+            index,
             clock,
             settings,
         }))

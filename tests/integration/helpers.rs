@@ -22,6 +22,10 @@ pub struct Opts {
     pub training: bool,
     pub http: bool,
     pub session: SessionSettings,
+    /// Training clock to set before anything is created (RFC 3339).
+    pub clock: Option<&'static str>,
+    /// Reuse this data directory (seeding skips what exists).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Opts {
@@ -30,6 +34,8 @@ impl Default for Opts {
             training: true,
             http: true,
             session: SessionSettings::default(),
+            clock: None,
+            data_dir: None,
         }
     }
 }
@@ -78,9 +84,13 @@ fn taxpayer(
 
 pub fn spawn_app(opts: Opts) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| dir.path().to_path_buf());
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
+        data_dir: data_dir.clone(),
         http: opts.http,
         training: opts.training,
         session: opts.session.clone(),
@@ -88,7 +98,23 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         ..Settings::default()
     };
     let app = App::open(settings).unwrap();
+    seed(&app, opts.clock);
+    start(app, opts.http, data_dir, dir)
+}
+
+/// Creates the test staff and taxpayers (those not there yet), after setting the clock.
+pub fn seed(app: &App, clock: Option<&str>) {
+    if let Some(c) = clock {
+        let to = chrono::DateTime::parse_from_rfc3339(c).unwrap();
+        app.clock
+            .set(&app.store, &app.system("test"), Some(to))
+            .unwrap();
+    }
     let who = app.system("test");
+    let existing = app.store.read().unwrap().staff("admin").unwrap().is_some();
+    if existing {
+        return;
+    }
     for (name, role) in [
         ("admin", Role::Admin),
         ("operator", Role::Operator),
@@ -96,7 +122,7 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         ("agent", Role::Agent),
     ] {
         service::staff::create(
-            &app,
+            app,
             &who,
             service::staff::NewStaff {
                 username: name.into(),
@@ -128,8 +154,11 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         ),
         taxpayer(NO_RATING, "杭州宏远信息技术有限公司", true, None),
     ] {
-        service::taxpayers::create(&app, &who, t).unwrap();
+        service::taxpayers::create(app, &who, t).unwrap();
     }
+}
+
+fn start(app: Arc<App>, http: bool, data_dir: PathBuf, dir: tempfile::TempDir) -> TestApp {
     let (tx, rx) = std::sync::mpsc::channel();
     let server_app = app.clone();
     std::thread::spawn(move || {
@@ -146,10 +175,10 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         });
     });
     let (addr, handle) = rx.recv().unwrap().unwrap();
-    let scheme = if opts.http { "http" } else { "https" };
+    let scheme = if http { "http" } else { "https" };
     let mut builder = Client::builder().redirect(reqwest::redirect::Policy::none());
-    if !opts.http {
-        let ca = std::fs::read(dir.path().join("certs/ca.pem")).unwrap();
+    if !http {
+        let ca = std::fs::read(data_dir.join("certs/ca.pem")).unwrap();
         builder = builder
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
             .tls_built_in_root_certs(false);
@@ -159,7 +188,7 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         base: format!("{scheme}://{addr}"),
         client: builder.build().unwrap(),
         app,
-        data_dir: dir.path().to_path_buf(),
+        data_dir,
         handle,
         _dir: dir,
     }

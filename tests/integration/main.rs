@@ -4,6 +4,7 @@
 mod cli;
 mod helpers;
 mod http;
+mod invoices;
 mod pages;
 mod services;
 mod sessions;

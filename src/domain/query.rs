@@ -1,0 +1,301 @@
+//! The 发票勾选 query conditions (S-T4), exactly as the manual's table: parsed from the raw
+//! request values with their defaults and dependent fields, and the selectability rule of
+//! S-P3 that narrows what 未认证 queries offer.
+
+use chrono::{Days, NaiveDate};
+
+use super::{
+    CertMethod, DomainError, InvoiceCode, InvoiceNumber, InvoiceStatus, InvoiceType, TaxPeriod,
+    TaxpayerId,
+};
+
+/// 认证状态 with its dependent conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Certification {
+    /// 未认证 (default), with 勾选状态: `None` = 全部, `Some(false)` = 未勾选 (default),
+    /// `Some(true)` = 已勾选.
+    Uncertified { selected: Option<bool> },
+    /// 已认证, with 认证方式 (`None` = 全部; default 勾选认证) and 确认/扫描日期.
+    Certified {
+        method: Option<CertMethod>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    },
+}
+
+/// Parsed, valid query conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceConditions {
+    pub issued_from: NaiveDate,
+    pub issued_to: NaiveDate,
+    pub code: Option<InvoiceCode>,
+    pub number: Option<InvoiceNumber>,
+    /// 销方税号, matched exactly.
+    pub seller: Option<TaxpayerId>,
+    pub certification: Certification,
+    /// `None` = 全部.
+    pub kind: Option<InvoiceType>,
+    /// `None` = 全部; default 正常.
+    pub status: Option<InvoiceStatus>,
+}
+
+/// The request's values as given (API query string or page form).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConditions {
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub code: Option<String>,
+    pub number: Option<String>,
+    pub seller_id: Option<String>,
+    pub certified: Option<String>,
+    pub method: Option<String>,
+    pub certified_from: Option<String>,
+    pub certified_to: Option<String>,
+    pub selected: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Parses `YYYY-MM-DD` for `field` (`label` is its Chinese name).
+pub fn parse_date(field: &'static str, label: &str, s: &str) -> Result<NaiveDate, DomainError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| DomainError::new(field, format!("{label}格式应为YYYY-MM-DD")))
+}
+
+fn parse_bool(
+    field: &'static str,
+    label: &str,
+    s: Option<&str>,
+    default: bool,
+) -> Result<bool, DomainError> {
+    match s {
+        None => Ok(default),
+        Some("true" | "1" | "是") => Ok(true),
+        Some("false" | "0" | "否") => Ok(false),
+        Some(_) => Err(DomainError::new(
+            field,
+            format!("{label}应为 true 或 false"),
+        )),
+    }
+}
+
+impl InvoiceConditions {
+    pub fn parse(raw: &RawConditions) -> Result<InvoiceConditions, DomainError> {
+        let issued_from = given(&raw.issued_from)
+            .ok_or_else(|| DomainError::new("issued_from", "请输入开票日期起"))
+            .and_then(|s| parse_date("issued_from", "开票日期起", s))?;
+        let issued_to = given(&raw.issued_to)
+            .ok_or_else(|| DomainError::new("issued_to", "请输入开票日期止"))
+            .and_then(|s| parse_date("issued_to", "开票日期止", s))?;
+        if issued_to < issued_from {
+            return Err(DomainError::new(
+                "issued_to",
+                "开票日期止不能早于开票日期起",
+            ));
+        }
+        let code = given(&raw.code).map(InvoiceCode::parse).transpose()?;
+        let number = given(&raw.number).map(InvoiceNumber::parse).transpose()?;
+        let seller = given(&raw.seller_id)
+            .map(|s| {
+                TaxpayerId::parse(s).map_err(|e| {
+                    DomainError::new("seller_id", format!("销方税号不正确：{}", e.message))
+                })
+            })
+            .transpose()?;
+        let certified = parse_bool("certified", "认证状态", given(&raw.certified), false)?;
+        let certification = if certified {
+            if given(&raw.selected).is_some() {
+                return Err(DomainError::new("selected", "勾选状态仅在未认证时可选"));
+            }
+            let method = match given(&raw.method) {
+                None | Some("selection") => Some(CertMethod::Selection),
+                Some("all") => None,
+                Some("scan") => Some(CertMethod::Scan),
+                Some(_) => {
+                    return Err(DomainError::new(
+                        "method",
+                        "认证方式应为 all、selection 或 scan",
+                    ))
+                }
+            };
+            let from = given(&raw.certified_from)
+                .map(|s| parse_date("certified_from", "确认/扫描日期起", s))
+                .transpose()?;
+            let to = given(&raw.certified_to)
+                .map(|s| parse_date("certified_to", "确认/扫描日期止", s))
+                .transpose()?;
+            if let (Some(f), Some(t)) = (from, to) {
+                if t < f {
+                    return Err(DomainError::new(
+                        "certified_to",
+                        "确认/扫描日期止不能早于起始日期",
+                    ));
+                }
+            }
+            Certification::Certified { method, from, to }
+        } else {
+            for (field, v) in [
+                ("method", &raw.method),
+                ("certified_from", &raw.certified_from),
+                ("certified_to", &raw.certified_to),
+            ] {
+                if given(v).is_some() {
+                    return Err(DomainError::new(
+                        field,
+                        "认证方式和确认/扫描日期仅在已认证时可选",
+                    ));
+                }
+            }
+            let selected = match given(&raw.selected) {
+                None | Some("false") => Some(false),
+                Some("true") => Some(true),
+                Some("all") => None,
+                Some(_) => {
+                    return Err(DomainError::new(
+                        "selected",
+                        "勾选状态应为 all、true 或 false",
+                    ))
+                }
+            };
+            Certification::Uncertified { selected }
+        };
+        let kind = match given(&raw.kind) {
+            None | Some("all") => None,
+            Some(s) => Some(InvoiceType::parse_api(s)?),
+        };
+        let status = match given(&raw.status) {
+            None => Some(InvoiceStatus::Normal),
+            Some("all") => None,
+            Some(s) => Some(InvoiceStatus::parse_api(s)?),
+        };
+        Ok(InvoiceConditions {
+            issued_from,
+            issued_to,
+            code,
+            number,
+            seller,
+            certification,
+            kind,
+            status,
+        })
+    }
+}
+
+/// The issue dates whose invoices may be selected in period `p` on `today` (S-P3): no later
+/// than the last day of `p`, and — unless `lookback_days` is 0 — no earlier than
+/// `lookback_days` before today.
+pub fn selectable_issue_dates(
+    p: TaxPeriod,
+    today: NaiveDate,
+    lookback_days: u32,
+) -> (Option<NaiveDate>, NaiveDate) {
+    let earliest = (lookback_days > 0)
+        .then(|| today.checked_sub_days(Days::new(u64::from(lookback_days))))
+        .flatten();
+    (earliest, p.last_day())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawConditions {
+        let v = serde_json::Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect(),
+        );
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn defaults_of_the_manual() {
+        let c = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-05-01"),
+            ("issued_to", "2026-10-31"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.certification,
+            Certification::Uncertified {
+                selected: Some(false)
+            }
+        );
+        assert_eq!(c.status, Some(InvoiceStatus::Normal));
+        assert_eq!(c.kind, None);
+        let c = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-05-01"),
+            ("issued_to", "2026-10-31"),
+            ("certified", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.certification,
+            Certification::Certified {
+                method: Some(CertMethod::Selection),
+                from: None,
+                to: None
+            }
+        );
+    }
+
+    #[test]
+    fn required_range_and_dependent_fields() {
+        let e = InvoiceConditions::parse(&raw(&[("issued_to", "2026-10-31")])).unwrap_err();
+        assert_eq!(e.field, "issued_from");
+        let e = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-11-01"),
+            ("issued_to", "2026-10-31"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "issued_to");
+        let e = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-10-01"),
+            ("issued_to", "2026-10-31"),
+            ("method", "scan"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "method");
+        let e = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-10-01"),
+            ("issued_to", "2026-10-31"),
+            ("certified", "true"),
+            ("selected", "true"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "selected");
+        let e = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026-10-01"),
+            ("issued_to", "2026-10-31"),
+            ("seller_id", "9135"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "seller_id");
+        let e = InvoiceConditions::parse(&raw(&[
+            ("issued_from", "2026/10/01"),
+            ("issued_to", "2026-10-31"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.field, "issued_from");
+    }
+
+    #[test]
+    fn lookback_window() {
+        let p = TaxPeriod::parse("202611").unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let (earliest, latest) = selectable_issue_dates(p, today, 180);
+        assert_eq!(earliest, NaiveDate::from_ymd_opt(2026, 5, 27));
+        assert_eq!(latest, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert_eq!(selectable_issue_dates(p, today, 0).0, None);
+    }
+}

@@ -1,0 +1,334 @@
+//! Index: a tantivy index of invoices, derived from redb and always rebuildable from it.
+//!
+//! Every field the 发票勾选 conditions filter or sort on is indexed and a fast field; the
+//! seller name is also indexed as n-grams for the office search. The index records, as its
+//! commit payload, the store's invoice change counter it reflects. The store tells the index
+//! of every committed invoice change (see `store::ChangeSink`); on start-up an index that is
+//! behind, missing or corrupt is rebuilt before requests are served.
+//! May depend on: the domain core, the store, error.
+
+mod collect;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    INDEXED, STRING,
+};
+use tantivy::tokenizer::{LowerCaser, NgramTokenizer, TextAnalyzer};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::domain::{Invoice, InvoiceKey, SelectionState};
+use crate::error::{AppError, AppResult};
+use crate::store::{ChangeSink, Store};
+
+pub use query::{InvoiceFilter, SearchPage};
+
+const NGRAM: &str = "ngram2";
+/// Writer memory budget.
+const WRITER_HEAP: usize = 256 * 1024 * 1024;
+
+/// The fields of an invoice document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    /// Unique id (code + number) for deletes.
+    pub id: Field,
+    pub buyer: Field,
+    pub seller: Field,
+    pub seller_name: Field,
+    /// Code as a base-11 number that sorts like the string (see [`code_ord`]).
+    pub code: Field,
+    pub number: Field,
+    pub kind: Field,
+    pub status: Field,
+    /// 0 unselected, 1 selected, 2 confirmed, 3 scanned.
+    pub sel: Field,
+    /// Period of selection/certification (YYYYMM), 0 when none.
+    pub period: Field,
+    /// Issue date, days from CE.
+    pub issued: Field,
+    /// Certification date, days from CE, 0 when none.
+    pub cert_on: Field,
+    pub batch: Field,
+    pub amount: Field,
+    pub tax: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let num = || NumericOptions::default().set_indexed().set_fast();
+    let f = Fields {
+        id: b.add_text_field("id", STRING),
+        buyer: b.add_text_field("buyer", STRING),
+        seller: b.add_text_field("seller", STRING),
+        seller_name: b.add_text_field(
+            "seller_name",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(NGRAM)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
+        code: b.add_u64_field("code", num()),
+        number: b.add_u64_field("number", num()),
+        kind: b.add_u64_field("kind", num()),
+        status: b.add_u64_field("status", num()),
+        sel: b.add_u64_field("sel", num()),
+        period: b.add_u64_field("period", num()),
+        issued: b.add_i64_field("issued", num()),
+        cert_on: b.add_i64_field("cert_on", num()),
+        batch: b.add_u64_field("batch", FAST),
+        amount: b.add_i64_field("amount", FAST),
+        tax: b.add_i64_field("tax", FAST),
+    };
+    let _ = INDEXED;
+    (b.build(), f)
+}
+
+/// A code as a number that orders like the string: each digit d becomes d+1 in base 11,
+/// right-padded with 0 to 12 places (so "35002611" < "350026111234").
+pub fn code_ord(code: &str) -> u64 {
+    let mut v = 0u64;
+    let bytes = code.as_bytes();
+    for i in 0..12 {
+        let d = bytes
+            .get(i)
+            .map(|b| u64::from(b.saturating_sub(b'0')) + 1)
+            .unwrap_or(0);
+        v = v * 11 + d;
+    }
+    v
+}
+
+/// The code string back from [`code_ord`].
+pub fn code_from_ord(mut v: u64) -> String {
+    let mut digits = [0u8; 12];
+    for d in digits.iter_mut().rev() {
+        *d = (v % 11) as u8;
+        v /= 11;
+    }
+    digits
+        .iter()
+        .take_while(|d| **d != 0)
+        .map(|d| char::from(b'0' + d - 1))
+        .collect()
+}
+
+fn sel_code(s: &SelectionState) -> u64 {
+    match s {
+        SelectionState::Unselected => 0,
+        SelectionState::Selected { .. } => 1,
+        SelectionState::Confirmed { .. } => 2,
+        SelectionState::Scanned { .. } => 3,
+    }
+}
+
+fn days(d: chrono::NaiveDate) -> i64 {
+    i64::from(crate::store::codec::date_to_days(d))
+}
+
+fn id_of(key: &InvoiceKey) -> String {
+    format!("{}{}", key.code.as_str(), key.number.as_str())
+}
+
+fn tantivy_err(e: tantivy::TantivyError) -> AppError {
+    AppError::internal(e)
+}
+
+pub struct InvoiceIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for InvoiceIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvoiceIndex")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl InvoiceIndex {
+    /// Opens the index in `dir`, creating it (or re-creating it when unreadable).
+    pub fn open(dir: &Path) -> AppResult<InvoiceIndex> {
+        match Self::try_open(dir) {
+            Ok(i) => Ok(i),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "index unreadable, re-creating");
+                let _ = std::fs::remove_dir_all(dir);
+                Self::try_open(dir)
+            }
+        }
+    }
+
+    fn try_open(dir: &Path) -> AppResult<InvoiceIndex> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let mmap = MmapDirectory::open(dir).map_err(|e| AppError::internal(e.to_string()))?;
+        let index = Index::open_or_create(mmap, schema.clone()).map_err(tantivy_err)?;
+        if index.schema() != schema {
+            return Err(AppError::internal("index schema differs"));
+        }
+        index.tokenizers().register(
+            NGRAM,
+            TextAnalyzer::builder(NgramTokenizer::new(1, 2, false).map_err(tantivy_err)?)
+                .filter(LowerCaser)
+                .build(),
+        );
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_err)?;
+        let writer = index.writer(WRITER_HEAP).map_err(tantivy_err)?;
+        Ok(InvoiceIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The store's invoice change counter this index reflects.
+    pub fn applied_seq(&self) -> u64 {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn doc(&self, inv: &Invoice) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, id_of(&inv.key));
+        d.add_text(f.buyer, inv.buyer_id.as_str());
+        d.add_text(f.seller, inv.seller_id.as_str());
+        d.add_text(f.seller_name, &inv.seller_name);
+        d.add_u64(f.code, code_ord(inv.key.code.as_str()));
+        d.add_u64(f.number, inv.key.number.as_str().parse().unwrap_or(0));
+        d.add_u64(f.kind, u64::from(inv.kind.code()));
+        d.add_u64(f.status, u64::from(inv.status.code()));
+        d.add_u64(f.sel, sel_code(&inv.selection));
+        d.add_u64(
+            f.period,
+            inv.selection
+                .period()
+                .map(|p| u64::from(p.as_u32()))
+                .unwrap_or(0),
+        );
+        d.add_i64(f.issued, days(inv.issued_on));
+        d.add_i64(
+            f.cert_on,
+            inv.selection.certified_on().map(days).unwrap_or(0),
+        );
+        d.add_u64(f.batch, u64::from(inv.selection.batch().unwrap_or(0)));
+        d.add_i64(f.amount, inv.amount.value());
+        d.add_i64(f.tax, inv.tax.value());
+        d
+    }
+
+    /// Replaces the documents of `invoices` and commits, recording `seq`.
+    pub fn apply(&self, invoices: &[Invoice], seq: u64) -> AppResult<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        for inv in invoices {
+            w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
+            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+        }
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&seq.to_string());
+        prepared.commit().map_err(tantivy_err)?;
+        drop(w);
+        self.reader.reload().map_err(tantivy_err)?;
+        Ok(())
+    }
+
+    /// Rebuilds the whole index from the store.
+    pub fn rebuild(&self, store: &Store) -> AppResult<u64> {
+        let r = store.read()?;
+        let seq = r.invoice_seq()?;
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        w.delete_all_documents().map_err(tantivy_err)?;
+        let mut n = 0u64;
+        r.for_each_invoice_batch(50_000, |batch| {
+            for inv in &batch {
+                w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+            }
+            n += batch.len() as u64;
+            Ok(())
+        })?;
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&seq.to_string());
+        prepared.commit().map_err(tantivy_err)?;
+        drop(w);
+        self.reader.reload().map_err(tantivy_err)?;
+        Ok(n)
+    }
+
+    /// Brings the index in step with the store (rebuild when behind or ahead).
+    pub fn catch_up(&self, store: &Store) -> AppResult<bool> {
+        let truth = store.read()?.invoice_seq()?;
+        if self.applied_seq() == truth {
+            return Ok(false);
+        }
+        let n = self.rebuild(store)?;
+        tracing::info!(invoices = n, seq = truth, "index rebuilt from the store");
+        Ok(true)
+    }
+
+    pub(crate) fn fields(&self) -> Fields {
+        self.fields
+    }
+
+    pub(crate) fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+}
+
+impl ChangeSink for InvoiceIndex {
+    fn invoices_changed(&self, invoices: &[Invoice], invoice_seq: u64) {
+        if let Err(e) = self.apply(invoices, invoice_seq) {
+            // The store is the truth: the next catch-up (queries check) rebuilds.
+            tracing::error!(error = %e, "index update failed; it will be rebuilt");
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_ord_orders_like_strings_and_round_trips() {
+        let codes = [
+            "0123456789",
+            "1440302610",
+            "144030261012",
+            "3500261130",
+            "350026113099",
+        ];
+        let mut sorted = codes.to_vec();
+        sorted.sort();
+        let mut by_ord = codes.to_vec();
+        by_ord.sort_by_key(|c| code_ord(c));
+        assert_eq!(sorted, by_ord);
+        for c in codes {
+            assert_eq!(code_from_ord(code_ord(c)), c);
+        }
+    }
+}

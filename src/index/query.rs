@@ -1,0 +1,169 @@
+//! Turning query conditions into a tantivy query and collecting one page with totals.
+
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+
+use super::collect::{Order, PageCollector};
+use super::{code_from_ord, code_ord, days, tantivy_err, InvoiceIndex};
+use crate::domain::{CertMethod, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
+use crate::error::{AppError, AppResult};
+
+/// What to look for, already narrowed by the service (scope, selectability).
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub buyer: Option<TaxpayerId>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    pub code: Option<String>,
+    pub number: Option<String>,
+    pub seller: Option<TaxpayerId>,
+    /// Selection state codes allowed (0 unselected, 1 selected, 2 confirmed, 3 scanned);
+    /// empty = any.
+    pub sel: Vec<u64>,
+    pub certified_from: Option<NaiveDate>,
+    pub certified_to: Option<NaiveDate>,
+    pub kind: Option<InvoiceType>,
+    pub status: Option<InvoiceStatus>,
+    /// Only this period (selection/certification period).
+    pub period: Option<u32>,
+}
+
+impl InvoiceFilter {
+    pub fn cert_method(m: Option<CertMethod>) -> Vec<u64> {
+        match m {
+            None => vec![2, 3],
+            Some(CertMethod::Selection) => vec![2],
+            Some(CertMethod::Scan) => vec![3],
+        }
+    }
+}
+
+/// One page of results with totals over all matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchPage {
+    pub total: u64,
+    pub amount: i64,
+    pub tax: i64,
+    pub keys: Vec<InvoiceKey>,
+}
+
+fn term_u64(f: Field, v: u64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_u64(f, v),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn term_str(f: Field, v: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(f, v),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn range_i64(f: Field, from: Option<i64>, to: Option<i64>) -> Box<dyn Query> {
+    let lo = from.map_or(Bound::Unbounded, |v| {
+        Bound::Included(Term::from_field_i64(f, v))
+    });
+    let hi = to.map_or(Bound::Unbounded, |v| {
+        Bound::Included(Term::from_field_i64(f, v))
+    });
+    Box::new(RangeQuery::new(lo, hi))
+}
+
+impl InvoiceIndex {
+    fn build_query(&self, q: &InvoiceFilter) -> Box<dyn Query> {
+        let f = self.fields();
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(b) = &q.buyer {
+            must.push((Occur::Must, term_str(f.buyer, b.as_str())));
+        }
+        if let Some(s) = &q.seller {
+            must.push((Occur::Must, term_str(f.seller, s.as_str())));
+        }
+        if let Some(c) = &q.code {
+            must.push((Occur::Must, term_u64(f.code, code_ord(c))));
+        }
+        if let Some(n) = &q.number {
+            must.push((
+                Occur::Must,
+                term_u64(f.number, n.parse().unwrap_or(u64::MAX)),
+            ));
+        }
+        if let Some(k) = q.kind {
+            must.push((Occur::Must, term_u64(f.kind, u64::from(k.code()))));
+        }
+        if let Some(s) = q.status {
+            must.push((Occur::Must, term_u64(f.status, u64::from(s.code()))));
+        }
+        if let Some(p) = q.period {
+            must.push((Occur::Must, term_u64(f.period, u64::from(p))));
+        }
+        match q.sel.as_slice() {
+            [] => {}
+            [one] => must.push((Occur::Must, term_u64(f.sel, *one))),
+            many => must.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(
+                    many.iter()
+                        .map(|v| (Occur::Should, term_u64(f.sel, *v)))
+                        .collect(),
+                )),
+            )),
+        }
+        if q.issued_from.is_some() || q.issued_to.is_some() {
+            must.push((
+                Occur::Must,
+                range_i64(f.issued, q.issued_from.map(days), q.issued_to.map(days)),
+            ));
+        }
+        if q.certified_from.is_some() || q.certified_to.is_some() {
+            must.push((
+                Occur::Must,
+                range_i64(
+                    f.cert_on,
+                    q.certified_from.map(days),
+                    q.certified_to.map(days),
+                ),
+            ));
+        }
+        if must.is_empty() {
+            return Box::new(tantivy::query::AllQuery);
+        }
+        Box::new(BooleanQuery::new(must))
+    }
+
+    /// The page `page` (1-based) of `per_page` matches, in the 发票勾选 order, with totals.
+    pub fn search(&self, q: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<SearchPage> {
+        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        let query = self.build_query(q);
+        let fruit = self
+            .searcher()
+            .search(
+                &*query,
+                &PageCollector {
+                    k: offset + per_page,
+                },
+            )
+            .map_err(tantivy_err)?;
+        let keys = fruit
+            .top
+            .iter()
+            .skip(offset)
+            .map(|(_, code, number): &Order| {
+                InvoiceKey::parse(&code_from_ord(*code), &format!("{number:08}"))
+                    .map_err(|e| AppError::internal(e.message))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(SearchPage {
+            total: fruit.count,
+            amount: fruit.amount,
+            tax: fruit.tax,
+            keys,
+        })
+    }
+}

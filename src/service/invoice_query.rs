@@ -1,0 +1,245 @@
+//! The taxpayer's invoice queries (S-T4, S-T10): 发票勾选 over the index, 单票查询 and
+//! 未到期发票查询. Always scoped to the logged-in taxpayer; the page's items are read from
+//! the store (the truth), the index only finds and counts them.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::domain::query::{
+    selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
+};
+use crate::domain::{Invoice, InvoiceKey, SelectionState, TaxPeriod, TaxpayerId};
+use crate::error::{AppError, AppResult, Code};
+use crate::index::InvoiceFilter;
+
+use super::App;
+
+/// The API's invoice object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InvoiceView {
+    pub code: String,
+    pub number: String,
+    #[serde(rename = "type")]
+    pub kind: crate::domain::InvoiceType,
+    pub issued_on: NaiveDate,
+    pub seller_id: TaxpayerId,
+    pub seller_name: String,
+    pub buyer_id: TaxpayerId,
+    pub amount: i64,
+    pub tax: i64,
+    pub status: crate::domain::InvoiceStatus,
+    pub selection: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<TaxPeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+}
+
+impl From<&Invoice> for InvoiceView {
+    fn from(i: &Invoice) -> Self {
+        InvoiceView {
+            code: i.key.code.as_str().to_string(),
+            number: i.key.number.as_str().to_string(),
+            kind: i.kind,
+            issued_on: i.issued_on,
+            seller_id: i.seller_id.clone(),
+            seller_name: i.seller_name.clone(),
+            buyer_id: i.buyer_id.clone(),
+            amount: i.amount.value(),
+            tax: i.tax.value(),
+            status: i.status,
+            selection: i.selection.api_name(),
+            period: i.selection.period(),
+            certified_on: i.selection.certified_on(),
+            batch: i.selection.batch(),
+        }
+    }
+}
+
+/// A page of invoices with totals over all matches.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoicePage {
+    pub total: u64,
+    pub amount: i64,
+    pub tax: i64,
+    pub page: usize,
+    pub per_page: usize,
+    pub items: Vec<InvoiceView>,
+}
+
+/// Page and page size: default 50, at most 500.
+pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<(usize, usize)> {
+    let parse = |field: &'static str, v: Option<&str>, default: usize| -> AppResult<usize> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<usize>()
+                .map_err(|_| AppError::invalid(field, "页码和每页条数应为正整数")),
+        }
+    };
+    let page = parse("page", page, 1)?;
+    let per_page = parse("per_page", per_page, 50)?;
+    if page == 0 {
+        return Err(AppError::invalid("page", "页码应从1开始"));
+    }
+    if per_page == 0 || per_page > 500 {
+        return Err(AppError::invalid("per_page", "每页条数应在1至500之间"));
+    }
+    Ok((page, per_page))
+}
+
+fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
+    let r = app.store.read()?;
+    let mut items = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(inv) = r.invoice(k)? {
+            items.push(InvoiceView::from(&inv));
+        }
+    }
+    Ok(items)
+}
+
+fn current_period(app: &App, taxpayer: &TaxpayerId) -> AppResult<TaxPeriod> {
+    Ok(super::taxpayers::get(app, taxpayer)?.current_period)
+}
+
+/// 发票勾选: the manual's conditions, for `taxpayer` on `today`.
+pub fn query(
+    app: &App,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+    today: NaiveDate,
+) -> AppResult<InvoicePage> {
+    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let c = InvoiceConditions::parse(raw)?;
+    let mut f = InvoiceFilter {
+        buyer: Some(taxpayer.clone()),
+        issued_from: Some(c.issued_from),
+        issued_to: Some(c.issued_to),
+        code: c.code.map(|x| x.as_str().to_string()),
+        number: c.number.map(|x| x.as_str().to_string()),
+        seller: c.seller,
+        kind: c.kind,
+        status: c.status,
+        ..InvoiceFilter::default()
+    };
+    match c.certification {
+        Certification::Uncertified { selected } => {
+            // Only what may be selected now (S-P3): 未到期 invoices only through their own
+            // query, and none older than the certification time limit.
+            let p = current_period(app, taxpayer)?;
+            let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
+            f.issued_to = f.issued_to.map(|t| t.min(latest));
+            if let Some(e) = earliest {
+                f.issued_from = f.issued_from.map(|x| x.max(e));
+            }
+            f.sel = match selected {
+                None => vec![0, 1],
+                Some(false) => vec![0],
+                Some(true) => vec![1],
+            };
+        }
+        Certification::Certified { method, from, to } => {
+            f.sel = InvoiceFilter::cert_method(method);
+            f.certified_from = from;
+            f.certified_to = to;
+        }
+    }
+    if f.issued_from > f.issued_to {
+        return Ok(InvoicePage {
+            total: 0,
+            amount: 0,
+            tax: 0,
+            page,
+            per_page,
+            items: Vec::new(),
+        });
+    }
+    search(app, &f, page, per_page)
+}
+
+fn search(app: &App, f: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<InvoicePage> {
+    app.index.catch_up(&app.store)?;
+    let found = app.index.search(f, page, per_page)?;
+    Ok(InvoicePage {
+        total: found.total,
+        amount: found.amount,
+        tax: found.tax,
+        page,
+        per_page,
+        items: load_page(app, &found.keys)?,
+    })
+}
+
+/// Filters of 未到期发票查询.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotYetDueRaw {
+    pub code: Option<String>,
+    pub number: Option<String>,
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+/// 未到期发票查询: invoices issued after the end of the current period.
+pub fn not_yet_due(app: &App, taxpayer: &TaxpayerId, raw: &NotYetDueRaw) -> AppResult<InvoicePage> {
+    use crate::domain::query::parse_date;
+    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let p = current_period(app, taxpayer)?;
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let from = opt(&raw.issued_from)
+        .map(|s| parse_date("issued_from", "开票日期起", &s))
+        .transpose()?;
+    let to = opt(&raw.issued_to)
+        .map(|s| parse_date("issued_to", "开票日期止", &s))
+        .transpose()?;
+    let first_due = p.next().first_day();
+    let f = InvoiceFilter {
+        buyer: Some(taxpayer.clone()),
+        issued_from: Some(from.map_or(first_due, |d| d.max(first_due))),
+        issued_to: to,
+        code: opt(&raw.code)
+            .map(|c| crate::domain::InvoiceCode::parse(&c).map(|c| c.as_str().to_string()))
+            .transpose()?,
+        number: opt(&raw.number)
+            .map(|n| crate::domain::InvoiceNumber::parse(&n).map(|n| n.as_str().to_string()))
+            .transpose()?,
+        ..InvoiceFilter::default()
+    };
+    search(app, &f, page, per_page)
+}
+
+/// 单票查询: one of the taxpayer's invoices, within the look-back window and the current
+/// period. Another taxpayer's invoice is "not found", never shown.
+pub fn single(
+    app: &App,
+    taxpayer: &TaxpayerId,
+    key: &InvoiceKey,
+    today: NaiveDate,
+) -> AppResult<InvoiceView> {
+    let not_found = || AppError::new(Code::NotFound).with_message("未查询到符合条件的发票");
+    let inv = app.store.read()?.invoice(key)?.ok_or_else(not_found)?;
+    if &inv.buyer_id != taxpayer {
+        return Err(not_found());
+    }
+    let p = current_period(app, taxpayer)?;
+    let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
+    let certified = matches!(
+        inv.selection,
+        SelectionState::Confirmed { .. } | SelectionState::Scanned { .. }
+    );
+    let in_window = inv.issued_on <= latest && earliest.is_none_or(|e| inv.issued_on >= e);
+    if !in_window && !certified {
+        return Err(not_found().with_message("该发票不在可查询的期限内（超过认证期限或尚未到期）"));
+    }
+    Ok(InvoiceView::from(&inv))
+}
