@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod crash;
 mod helpers;
 mod http;
+mod index_model;
 mod invoices;
 mod pages;
 mod services;

@@ -1,0 +1,455 @@
+//! 发票勾选 query benchmark: fapiao (redb + tantivy) against SQLite with the indexes a
+//! competent engineer would create, on the same generated invoices and the same queries.
+//!
+//! `cargo bench --bench query -- --invoices N [--queries Q] [--seed S]`
+//! The last line printed is one JSON object:
+//! `{"invoices","queries","fapiao_p50_us","fapiao_p99_us","sqlite_p50_us","sqlite_p99_us",
+//!   "p50_ratio","p99_ratio","fapiao_load_s","sqlite_load_s"}` (ratios are fapiao / SQLite).
+//! Both sides must return the same totals and the same page for every query: checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use fapiao::config::Settings;
+use fapiao::domain::{
+    Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
+};
+use fapiao::index::InvoiceFilter;
+use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::App;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{params, Connection};
+
+const CHUNK: usize = 100_000;
+
+struct Args {
+    invoices: usize,
+    queries: usize,
+    seed: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        invoices: 100_000,
+        queries: 400,
+        seed: 42,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let next = argv
+            .get(i + 1)
+            .and_then(|v| v.replace('_', "").parse().ok());
+        match (argv[i].as_str(), next) {
+            ("--invoices", Some(n)) => a.invoices = n as usize,
+            ("--queries", Some(n)) => a.queries = n as usize,
+            ("--seed", Some(n)) => a.seed = n,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+fn credit_code(n: u64) -> TaxpayerId {
+    // 17-character body with the region of Fuzhou and a counter, plus its check character.
+    let chars = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut body = String::from("91350100");
+    let mut v = n;
+    let mut tail = Vec::new();
+    for _ in 0..9 {
+        tail.push(chars[(v % 31) as usize] as char);
+        v /= 31;
+    }
+    body.extend(tail.iter().rev());
+    TaxpayerId::from_credit_code_body(&body).unwrap()
+}
+
+struct Data {
+    invoices: Vec<Invoice>,
+    buyers: Vec<TaxpayerId>,
+    sellers: Vec<TaxpayerId>,
+    today: NaiveDate,
+}
+
+fn generate(n: usize, seed: u64) -> Data {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let start = today.checked_sub_days(Days::new(540)).unwrap();
+    let n_buyers = (n / 10_000).clamp(20, 1000);
+    let buyers: Vec<TaxpayerId> = (0..n_buyers as u64)
+        .map(|i| credit_code(1_000_000 + i))
+        .collect();
+    let sellers: Vec<TaxpayerId> = (0..2000u64).map(|i| credit_code(5_000_000 + i)).collect();
+    let mut invoices = Vec::with_capacity(n);
+    let current = TaxPeriod::of_date(today);
+    for i in 0..n {
+        // One large taxpayer holds 10% of the invoices; the rest are spread.
+        let b = if i % 10 == 0 {
+            0
+        } else {
+            1 + rng.gen_range(0..n_buyers - 1)
+        };
+        let s = (rng.gen::<f64>().powi(2) * sellers.len() as f64) as usize;
+        let issued = start + chrono::Duration::days(rng.gen_range(0..=540));
+        let kind = match rng.gen_range(0..20) {
+            0..=16 => InvoiceType::Special,
+            17..=18 => InvoiceType::Freight,
+            _ => InvoiceType::MotorVehicle,
+        };
+        let code = match kind {
+            InvoiceType::MotorVehicle => format!("1{:011}", 35_002_600_000 + (i as u64 / 50_000)),
+            _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 50_000) * 10),
+        };
+        let key = InvoiceKey::parse(&code, &format!("{:08}", i % 100_000_000)).unwrap();
+        let amount = Fen::new(rng.gen_range(10_000..50_000_000));
+        let status = match rng.gen_range(0..100) {
+            0..=94 => InvoiceStatus::Normal,
+            95 => InvoiceStatus::Voided,
+            96 => InvoiceStatus::RedReversed,
+            97..=98 => InvoiceStatus::OutOfControl,
+            _ => InvoiceStatus::Abnormal,
+        };
+        let pd = TaxPeriod::of_date(issued);
+        let selection = if pd == current {
+            if rng.gen_bool(0.3) {
+                SelectionState::Selected { period: current }
+            } else {
+                SelectionState::Unselected
+            }
+        } else {
+            match rng.gen_range(0..100) {
+                0..=69 => SelectionState::Confirmed {
+                    period: pd,
+                    batch: rng.gen_range(1..4),
+                    on: (pd.last_day() + Days::new(5)).min(today),
+                },
+                70..=74 => SelectionState::Scanned {
+                    period: pd,
+                    on: pd.last_day().min(today),
+                },
+                _ => SelectionState::Unselected,
+            }
+        };
+        invoices.push(Invoice {
+            key,
+            kind,
+            issued_on: issued,
+            seller_id: sellers[s.min(sellers.len() - 1)].clone(),
+            seller_name: format!("销方企业{s}有限公司"),
+            buyer_id: buyers[b].clone(),
+            amount,
+            tax: Fen::tax_at_rate(amount, 130),
+            status,
+            selection,
+        });
+    }
+    Data {
+        invoices,
+        buyers,
+        sellers,
+        today,
+    }
+}
+
+fn days(d: NaiveDate) -> i64 {
+    i64::from(fapiao::store::codec::date_to_days(d))
+}
+
+fn sel_code(s: &SelectionState) -> i64 {
+    match s {
+        SelectionState::Unselected => 0,
+        SelectionState::Selected { .. } => 1,
+        SelectionState::Confirmed { .. } => 2,
+        SelectionState::Scanned { .. } => 3,
+    }
+}
+
+fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
+    let mut c = Connection::open(path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144;
+         CREATE TABLE invoices (
+           code TEXT NOT NULL, number TEXT NOT NULL, type INTEGER NOT NULL, issued INTEGER NOT NULL,
+           seller TEXT NOT NULL, seller_name TEXT NOT NULL, buyer TEXT NOT NULL,
+           amount INTEGER NOT NULL, tax INTEGER NOT NULL, status INTEGER NOT NULL,
+           sel INTEGER NOT NULL, period INTEGER NOT NULL, cert_on INTEGER NOT NULL, batch INTEGER NOT NULL,
+           PRIMARY KEY (code, number));",
+    )
+    .unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut st = tx
+            .prepare("INSERT INTO invoices VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")
+            .unwrap();
+        for i in &data.invoices {
+            st.execute(params![
+                i.key.code.as_str(),
+                i.key.number.as_str(),
+                i.kind.code(),
+                days(i.issued_on),
+                i.seller_id.as_str(),
+                i.seller_name,
+                i.buyer_id.as_str(),
+                i.amount.value(),
+                i.tax.value(),
+                i.status.code(),
+                sel_code(&i.selection),
+                i.selection.period().map(|p| p.as_u32()).unwrap_or(0),
+                i.selection.certified_on().map(days).unwrap_or(0),
+                i.selection.batch().unwrap_or(0),
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    // The indexes these queries need: by buyer and state over the issue date, by buyer and
+    // seller, by buyer and certification date.
+    c.execute_batch(
+        "CREATE INDEX idx_default ON invoices (buyer, sel, status, issued);
+         CREATE INDEX idx_seller ON invoices (buyer, seller, issued);
+         CREATE INDEX idx_cert ON invoices (buyer, sel, cert_on);
+         ANALYZE;",
+    )
+    .unwrap();
+    c
+}
+
+/// One query of the mix, with its page.
+struct Q {
+    filter: InvoiceFilter,
+    page: usize,
+    per_page: usize,
+}
+
+fn queries(data: &Data, n: usize, seed: u64) -> Vec<Q> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        // Half the queries are the large taxpayer's, half a random other's.
+        let buyer = if i % 2 == 0 {
+            data.buyers[0].clone()
+        } else {
+            data.buyers[1 + rng.gen_range(0..data.buyers.len() - 1)].clone()
+        };
+        let end = data.today - Days::new(rng.gen_range(0..60));
+        let from = end - Days::new(182);
+        let base = InvoiceFilter {
+            buyer: Some(buyer),
+            issued_from: Some(from),
+            issued_to: Some(end),
+            status: Some(InvoiceStatus::Normal),
+            sel: vec![0],
+            ..InvoiceFilter::default()
+        };
+        let q = match i % 8 {
+            // Default conditions over six months (first page).
+            0 | 1 | 2 => Q {
+                filter: base,
+                page: 1,
+                per_page: 50,
+            },
+            // With a seller.
+            3 => {
+                let s = (rng.gen::<f64>().powi(2) * 50.0) as usize;
+                Q {
+                    filter: InvoiceFilter {
+                        seller: Some(data.sellers[s].clone()),
+                        sel: vec![0, 1],
+                        ..base
+                    },
+                    page: 1,
+                    per_page: 50,
+                }
+            }
+            // Certified by method and date.
+            4 | 5 => {
+                let to = data.today - Days::new(rng.gen_range(0..120));
+                Q {
+                    filter: InvoiceFilter {
+                        sel: vec![if i % 8 == 4 { 2 } else { 3 }],
+                        issued_from: Some(data.today - Days::new(540)),
+                        issued_to: Some(data.today),
+                        certified_from: Some(to - Days::new(90)),
+                        certified_to: Some(to),
+                        ..base
+                    },
+                    page: 1,
+                    per_page: 50,
+                }
+            }
+            // Paging deep into the results.
+            _ => Q {
+                filter: InvoiceFilter {
+                    sel: vec![0, 1],
+                    status: None,
+                    ..base
+                },
+                page: 1 + rng.gen_range(5..40),
+                per_page: 50,
+            },
+        };
+        out.push(q);
+    }
+    out
+}
+
+type Answer = (u64, i64, i64, Vec<(String, String)>);
+
+fn run_fapiao(app: &App, q: &Q) -> Answer {
+    let found = app.index.search(&q.filter, q.page, q.per_page).unwrap();
+    // Read the page from the store, as the service does.
+    let r = app.store.read().unwrap();
+    let mut page = Vec::with_capacity(found.keys.len());
+    for k in &found.keys {
+        let inv = r.invoice(k).unwrap().unwrap();
+        page.push((
+            inv.key.code.as_str().to_string(),
+            inv.key.number.as_str().to_string(),
+        ));
+    }
+    (found.total, found.amount, found.tax, page)
+}
+
+fn run_sqlite(c: &Connection, q: &Q) -> Answer {
+    let f = &q.filter;
+    let mut cond = vec![
+        "buyer = ?1".to_string(),
+        "issued BETWEEN ?2 AND ?3".to_string(),
+    ];
+    let sels = f
+        .sel
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    cond.push(format!("sel IN ({sels})"));
+    if let Some(s) = f.status {
+        cond.push(format!("status = {}", s.code()));
+    }
+    if let Some(s) = &f.seller {
+        cond.push(format!("seller = '{}'", s.as_str()));
+    }
+    if let (Some(a), Some(b)) = (f.certified_from, f.certified_to) {
+        cond.push(format!("cert_on BETWEEN {} AND {}", days(a), days(b)));
+    }
+    let wh = cond.join(" AND ");
+    let buyer = f.buyer.as_ref().unwrap().as_str();
+    let from = days(f.issued_from.unwrap());
+    let to = days(f.issued_to.unwrap());
+    let (total, amount, tax): (i64, i64, i64) = c
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(amount),0), COALESCE(SUM(tax),0) FROM invoices WHERE {wh}"
+        ))
+        .unwrap()
+        .query_row(params![buyer, from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    let offset = (q.page - 1) * q.per_page;
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT code, number, type, issued, seller, seller_name, amount, tax, status, sel, period, cert_on, batch
+             FROM invoices WHERE {wh} ORDER BY issued DESC, code, number LIMIT {} OFFSET {offset}",
+            q.per_page
+        ))
+        .unwrap();
+    let page = st
+        .query_map(params![buyer, from, to], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    (total as u64, amount, tax, page)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let a = args();
+    eprintln!("generating {} invoices…", a.invoices);
+    let data = generate(a.invoices, a.seed);
+    let dir = tempfile::tempdir().unwrap();
+
+    // fapiao: store + index through the import service.
+    let settings = Settings {
+        data_dir: dir.path().join("fapiao"),
+        ..Settings::default()
+    };
+    let app = App::open(settings).unwrap();
+    let who = app.system("bench");
+    let started = Instant::now();
+    let mut line = 1;
+    for chunk in data.invoices.chunks(CHUNK) {
+        let rows: Vec<(usize, Invoice)> = chunk
+            .iter()
+            .cloned()
+            .map(|i| {
+                line += 1;
+                (line, i)
+            })
+            .collect();
+        import(&app, &who, rows, ImportMode::Generated, true).unwrap();
+    }
+    app.store.flush().unwrap();
+    let fapiao_load = started.elapsed().as_secs_f64();
+    eprintln!("fapiao load: {fapiao_load:.2}s");
+
+    let started = Instant::now();
+    let conn = load_sqlite(&dir.path().join("sqlite.db"), &data);
+    let sqlite_load = started.elapsed().as_secs_f64();
+    eprintln!("sqlite load: {sqlite_load:.2}s");
+
+    let qs = queries(&data, a.queries, a.seed);
+    // Warm both (page cache, prepared statements).
+    for q in qs.iter().take(20) {
+        run_fapiao(&app, q);
+        run_sqlite(&conn, q);
+    }
+    let mut tf = Vec::with_capacity(qs.len());
+    let mut ts = Vec::with_capacity(qs.len());
+    for (i, q) in qs.iter().enumerate() {
+        let t = Instant::now();
+        let fa = run_fapiao(&app, q);
+        tf.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        let sa = run_sqlite(&conn, q);
+        ts.push(t.elapsed().as_secs_f64() * 1e6);
+        assert_eq!(
+            (fa.0, fa.1, fa.2),
+            (sa.0, sa.1, sa.2),
+            "query {i}: totals differ"
+        );
+        assert_eq!(fa.3, sa.3, "query {i}: pages differ");
+    }
+    tf.sort_by(f64::total_cmp);
+    ts.sort_by(f64::total_cmp);
+    let (f50, f99, s50, s99) = (
+        percentile(&tf, 0.5),
+        percentile(&tf, 0.99),
+        percentile(&ts, 0.5),
+        percentile(&ts, 0.99),
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "invoices": a.invoices,
+            "queries": qs.len(),
+            "fapiao_p50_us": f50.round(),
+            "fapiao_p99_us": f99.round(),
+            "sqlite_p50_us": s50.round(),
+            "sqlite_p99_us": s99.round(),
+            "p50_ratio": (f50 / s50 * 1000.0).round() / 1000.0,
+            "p99_ratio": (f99 / s99 * 1000.0).round() / 1000.0,
+            "fapiao_load_s": (fapiao_load * 100.0).round() / 100.0,
+            "sqlite_load_s": (sqlite_load * 100.0).round() / 100.0,
+        })
+    );
+}
