@@ -401,6 +401,11 @@ fn main() {
     app.store.flush().unwrap();
     let fapiao_load = started.elapsed().as_secs_f64();
     eprintln!("fapiao load: {fapiao_load:.2}s");
+    if std::env::var("BENCH_SPLIT").is_ok() {
+        let t = Instant::now();
+        app.index.rebuild(&app.store).unwrap();
+        eprintln!("index rebuild alone: {:.2}s", t.elapsed().as_secs_f64());
+    }
 
     let started = Instant::now();
     let conn = load_sqlite(&dir.path().join("sqlite.db"), &data);

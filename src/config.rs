@@ -108,7 +108,8 @@ impl Settings {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
-        fig = fig.merge(Env::prefixed("FAPIAO_").split("__"));
+        // `FAPIAO_FAILPOINT` is a test hook read by the store, not a setting.
+        fig = fig.merge(Env::prefixed("FAPIAO_").split("__").ignore(&["failpoint"]));
         let settings: Settings = fig.extract().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)

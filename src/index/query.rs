@@ -51,17 +51,22 @@ pub struct SearchPage {
     pub keys: Vec<InvoiceKey>,
 }
 
-fn term_u64(f: Field, v: u64) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_u64(f, v),
-        IndexRecordOption::Basic,
-    ))
-}
-
 fn term_str(f: Field, v: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
         Term::from_field_text(f, v),
         IndexRecordOption::Basic,
+    ))
+}
+
+/// Equality on a fast-only field.
+fn exact_u64(f: Field, v: u64) -> Box<dyn Query> {
+    range_u64(f, v, v)
+}
+
+fn range_u64(f: Field, lo: u64, hi: u64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_u64(f, lo)),
+        Bound::Included(Term::from_field_u64(f, hi)),
     ))
 }
 
@@ -86,31 +91,37 @@ impl InvoiceIndex {
             must.push((Occur::Must, term_str(f.seller, s.as_str())));
         }
         if let Some(c) = &q.code {
-            must.push((Occur::Must, term_u64(f.code, code_ord(c))));
+            must.push((Occur::Must, exact_u64(f.code, code_ord(c))));
         }
         if let Some(n) = &q.number {
             must.push((
                 Occur::Must,
-                term_u64(f.number, n.parse().unwrap_or(u64::MAX)),
+                exact_u64(f.number, n.parse().unwrap_or(u64::MAX)),
             ));
         }
         if let Some(k) = q.kind {
-            must.push((Occur::Must, term_u64(f.kind, u64::from(k.code()))));
+            must.push((Occur::Must, exact_u64(f.kind, u64::from(k.code()))));
         }
         if let Some(s) = q.status {
-            must.push((Occur::Must, term_u64(f.status, u64::from(s.code()))));
+            must.push((Occur::Must, exact_u64(f.status, u64::from(s.code()))));
         }
         if let Some(p) = q.period {
-            must.push((Occur::Must, term_u64(f.period, u64::from(p))));
+            must.push((Occur::Must, exact_u64(f.period, u64::from(p))));
         }
-        match q.sel.as_slice() {
+        let mut sel = q.sel.clone();
+        sel.sort_unstable();
+        sel.dedup();
+        match sel.as_slice() {
             [] => {}
-            [one] => must.push((Occur::Must, term_u64(f.sel, *one))),
+            [one] => must.push((Occur::Must, exact_u64(f.sel, *one))),
+            [lo, .., hi] if hi - lo + 1 == sel.len() as u64 => {
+                must.push((Occur::Must, range_u64(f.sel, *lo, *hi)))
+            }
             many => must.push((
                 Occur::Must,
                 Box::new(BooleanQuery::new(
                     many.iter()
-                        .map(|v| (Occur::Should, term_u64(f.sel, *v)))
+                        .map(|v| (Occur::Should, exact_u64(f.sel, *v)))
                         .collect(),
                 )),
             )),
@@ -124,9 +135,10 @@ impl InvoiceIndex {
         if q.certified_from.is_some() || q.certified_to.is_some() {
             must.push((
                 Occur::Must,
+                // Uncertified invoices carry 0: a lone upper bound must not match them.
                 range_i64(
                     f.cert_on,
-                    q.certified_from.map(days),
+                    Some(q.certified_from.map(days).unwrap_or(1).max(1)),
                     q.certified_to.map(days),
                 ),
             ));

@@ -3,6 +3,7 @@
 //! nothing is. Re-importing an identical invoice is a no-op; a different invoice under an
 //! existing key is rejected.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::domain::{Invoice, SelectionState};
@@ -61,25 +62,29 @@ pub fn import(
     if !rejected.is_empty() {
         return Err(rejection(rejected));
     }
+    // Encode in parallel, in key order, before the (single-threaded) write transaction.
+    rows.par_sort_unstable_by_key(|(_, inv)| inv.key.to_u128());
+    let encoded = rows
+        .par_iter()
+        .map(|(line, inv)| {
+            crate::store::codec::encode_invoice(inv)
+                .map(|bytes| (*line, inv, bytes))
+                .map_err(AppError::internal)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
     let write = |tx: &mut crate::store::Tx| {
-        let mut fresh = Vec::with_capacity(rows.len());
-        let mut unchanged = 0u64;
-        let mut rejected = Vec::new();
-        for (line, inv) in rows.iter() {
-            match tx.invoice(&inv.key)? {
-                None => fresh.push(inv),
-                Some(existing) if existing.same_issue(inv) => unchanged += 1,
-                Some(_) => rejected.push(Rejected {
-                    line: *line,
-                    reason: format!("发票 {} 已存在且内容不同", inv.key),
-                }),
-            }
+        let (imported, unchanged, conflicts) = tx.insert_new_invoices(&encoded)?;
+        if !conflicts.is_empty() {
+            return Err(rejection(
+                conflicts
+                    .into_iter()
+                    .map(|line| Rejected {
+                        line,
+                        reason: "该发票代码和号码已存在且内容不同".into(),
+                    })
+                    .collect(),
+            ));
         }
-        if !rejected.is_empty() {
-            return Err(rejection(rejected));
-        }
-        fresh.sort_by_key(|i| i.key.to_u128());
-        let imported = tx.put_invoices(fresh.iter().copied())?;
         tx.audit(
             "invoice.import",
             format!("{imported} invoices"),

@@ -408,6 +408,41 @@ impl Tx {
         Ok(n)
     }
 
+    /// Inserts new invoices given with their encoded rows (see `codec::encode_invoice`), in
+    /// one pass: a key already present keeps its stored row and is reported as unchanged
+    /// when the invoice is the same issue, or by its line as a conflict otherwise (the caller
+    /// then fails the transaction).
+    pub fn insert_new_invoices(
+        &mut self,
+        rows: &[(usize, &Invoice, Vec<u8>)],
+    ) -> AppResult<(u64, u64, Vec<usize>)> {
+        let mut inv = self.txn.open_table(INVOICES)?;
+        let mut idx = self.txn.open_table(BUYER_INVOICES)?;
+        let (mut inserted, mut unchanged, mut conflicts) = (0u64, 0u64, Vec::new());
+        for (line, i, bytes) in rows {
+            let k = i.key.to_u128();
+            let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
+            match old {
+                None => {
+                    idx.insert((i.buyer_id.as_str(), k), ())?;
+                    self.changed.push((*i).clone());
+                    inserted += 1;
+                }
+                Some(old) => {
+                    let existing =
+                        codec::decode_invoice(i.key.clone(), &old).map_err(AppError::internal)?;
+                    inv.insert(k, old.as_slice())?;
+                    if existing.same_issue(i) {
+                        unchanged += 1;
+                    } else {
+                        conflicts.push(*line);
+                    }
+                }
+            }
+        }
+        Ok((inserted, unchanged, conflicts))
+    }
+
     pub fn put_declaration(
         &mut self,
         taxpayer: &TaxpayerId,
