@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{params, Connection};
 
-const CHUNK: usize = 100_000;
+const CHUNK: usize = 25_000;
 
 struct Args {
     invoices: usize,
@@ -249,7 +249,7 @@ fn queries(data: &Data, n: usize, seed: u64) -> Vec<Q> {
         };
         let q = match i % 8 {
             // Default conditions over six months (first page).
-            0 | 1 | 2 => Q {
+            0..=2 => Q {
                 filter: base,
                 page: 1,
                 per_page: 50,

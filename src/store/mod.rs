@@ -33,9 +33,6 @@ pub(crate) mod tables {
     pub const TAXPAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("taxpayers");
     /// Invoice key (`InvoiceKey::to_u128`) → invoice row.
     pub const INVOICES: TableDefinition<u128, &[u8]> = TableDefinition::new("invoices");
-    /// (buyer, invoice key) → (): each taxpayer's incoming invoices.
-    pub const BUYER_INVOICES: TableDefinition<(&str, u128), ()> =
-        TableDefinition::new("buyer_invoices");
     /// (taxpayer, period) → declaration status code.
     pub const DECLARATIONS: TableDefinition<(&str, u32), u8> = TableDefinition::new("declarations");
     /// (region code, period) → deadline (days from CE).
@@ -186,7 +183,6 @@ impl Store {
             txn.open_table(tables::SETTINGS)?;
             txn.open_table(tables::TAXPAYERS)?;
             txn.open_table(tables::INVOICES)?;
-            txn.open_table(tables::BUYER_INVOICES)?;
             txn.open_table(tables::DECLARATIONS)?;
             txn.open_table(tables::DEADLINES)?;
             txn.open_table(tables::BATCHES)?;

@@ -120,22 +120,14 @@ macro_rules! getters {
                 Ok(self.open(INVOICES)?.len()?)
             }
 
-            /// Every invoice bought by `buyer`, in key order.
+            /// Every invoice bought by `buyer`, in key order. A full scan: for tools and
+            /// tests; queries go through the index.
             pub fn invoices_of(&self, buyer: &TaxpayerId) -> AppResult<Vec<Invoice>> {
-                let idx = self.open(BUYER_INVOICES)?;
-                let inv = self.open(INVOICES)?;
                 let mut out = Vec::new();
-                for row in idx.range((buyer.as_str(), 0u128)..=(buyer.as_str(), u128::MAX))? {
-                    let (k, _) = row?;
-                    let raw = k.value().1;
-                    let key = InvoiceKey::from_u128(raw)
-                        .ok_or_else(|| AppError::internal("bad invoice key in buyer index"))?;
-                    if let Some(g) = inv.get(raw)? {
-                        out.push(
-                            codec::decode_invoice(key, g.value()).map_err(AppError::internal)?,
-                        );
-                    }
-                }
+                self.for_each_invoice_batch(50_000, |batch| {
+                    out.extend(batch.into_iter().filter(|i| &i.buyer_id == buyer));
+                    Ok(())
+                })?;
                 Ok(out)
             }
 
@@ -395,13 +387,11 @@ impl Tx {
         invoices: impl IntoIterator<Item = &'a Invoice>,
     ) -> AppResult<u64> {
         let mut inv = self.txn.open_table(INVOICES)?;
-        let mut idx = self.txn.open_table(BUYER_INVOICES)?;
         let mut n = 0;
         for i in invoices {
             let k = i.key.to_u128();
             let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
             inv.insert(k, bytes.as_slice())?;
-            idx.insert((i.buyer_id.as_str(), k), ())?;
             self.changed.push(i.clone());
             n += 1;
         }
@@ -417,14 +407,12 @@ impl Tx {
         rows: &[(usize, &Invoice, Vec<u8>)],
     ) -> AppResult<(u64, u64, Vec<usize>)> {
         let mut inv = self.txn.open_table(INVOICES)?;
-        let mut idx = self.txn.open_table(BUYER_INVOICES)?;
         let (mut inserted, mut unchanged, mut conflicts) = (0u64, 0u64, Vec::new());
         for (line, i, bytes) in rows {
             let k = i.key.to_u128();
             let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
             match old {
                 None => {
-                    idx.insert((i.buyer_id.as_str(), k), ())?;
                     self.changed.push((*i).clone());
                     inserted += 1;
                 }
