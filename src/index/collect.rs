@@ -86,11 +86,12 @@ impl SegmentCollector for PageSegment {
         if self.k == 0 {
             return;
         }
-        let key = (
-            Reverse(self.issued.get_val(doc)),
-            self.code.get_val(doc),
-            self.number.get_val(doc),
-        );
+        let issued = Reverse(self.issued.get_val(doc));
+        // Most documents of a large result fall behind the page on the date alone.
+        if self.heap.len() >= self.k && self.heap.peek().is_some_and(|w| issued > w.0) {
+            return;
+        }
+        let key = (issued, self.code.get_val(doc), self.number.get_val(doc));
         if self.heap.len() < self.k {
             self.heap.push(key);
         } else if self.heap.peek().is_some_and(|worst| key < *worst) {

@@ -237,14 +237,19 @@ impl InvoiceIndex {
         d
     }
 
-    /// Replaces the documents of `invoices` and commits, recording `seq`.
-    pub fn apply(&self, invoices: &[Invoice], seq: u64) -> AppResult<()> {
+    /// Adds `new` invoices, replaces the documents of `updated` ones, and commits, recording
+    /// `seq`. (New invoices need no delete: the index was in step before this change, or the
+    /// counter check rebuilds it.)
+    pub fn apply(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
         let mut w = self
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        for inv in invoices {
+        for inv in updated {
             w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
+            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+        }
+        for inv in new {
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
@@ -301,8 +306,8 @@ impl InvoiceIndex {
 }
 
 impl ChangeSink for InvoiceIndex {
-    fn invoices_changed(&self, invoices: &[Invoice], invoice_seq: u64) {
-        if let Err(e) = self.apply(invoices, invoice_seq) {
+    fn invoices_changed(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
+        if let Err(e) = self.apply(new, updated, invoice_seq) {
             // The store is the truth: the next catch-up (queries check) rebuilds.
             tracing::error!(error = %e, "index update failed; it will be rebuilt");
         }

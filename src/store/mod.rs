@@ -107,7 +107,8 @@ impl Who {
 /// change counter after the commit (the index implements it). Called with the commit lock
 /// held, so two calls never interleave.
 pub trait ChangeSink: Send + Sync {
-    fn invoices_changed(&self, invoices: &[Invoice], invoice_seq: u64);
+    /// `new` were not in the store before this commit; `updated` were.
+    fn invoices_changed(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64);
 }
 
 pub struct Store {
@@ -273,8 +274,8 @@ impl Store {
                 return Err(e);
             }
         };
-        let (txn, audits, changed) = tx.into_parts();
-        let invoice_seq = if changed.is_empty() {
+        let (txn, audits, (new, updated)) = tx.into_parts();
+        let invoice_seq = if new.is_empty() && updated.is_empty() {
             None
         } else {
             let mut meta = txn.open_table(tables::META)?;
@@ -317,7 +318,7 @@ impl Store {
             }
             let sink = self.sink.read().ok().and_then(|g| g.clone());
             if let Some(sink) = sink {
-                sink.invoices_changed(&changed, seq);
+                sink.invoices_changed(&new, &updated, seq);
             }
         }
         Ok(out)

@@ -273,7 +273,10 @@ pub(super) struct AuditDraft {
 pub struct Tx {
     txn: WriteTransaction,
     audits: Vec<AuditDraft>,
-    changed: Vec<Invoice>,
+    /// Invoices inserted by this transaction.
+    new: Vec<Invoice>,
+    /// Invoices changed by this transaction.
+    updated: Vec<Invoice>,
 }
 
 getters!(Tx);
@@ -283,12 +286,20 @@ impl Tx {
         Tx {
             txn,
             audits: Vec::new(),
-            changed: Vec::new(),
+            new: Vec::new(),
+            updated: Vec::new(),
         }
     }
 
-    pub(super) fn into_parts(self) -> (WriteTransaction, Vec<AuditDraft>, Vec<Invoice>) {
-        (self.txn, self.audits, self.changed)
+    #[allow(clippy::type_complexity)]
+    pub(super) fn into_parts(
+        self,
+    ) -> (
+        WriteTransaction,
+        Vec<AuditDraft>,
+        (Vec<Invoice>, Vec<Invoice>),
+    ) {
+        (self.txn, self.audits, (self.new, self.updated))
     }
 
     pub(super) fn abort(self) -> AppResult<()> {
@@ -391,8 +402,11 @@ impl Tx {
         for i in invoices {
             let k = i.key.to_u128();
             let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
-            inv.insert(k, bytes.as_slice())?;
-            self.changed.push(i.clone());
+            if inv.insert(k, bytes.as_slice())?.is_some() {
+                self.updated.push(i.clone());
+            } else {
+                self.new.push(i.clone());
+            }
             n += 1;
         }
         Ok(n)
@@ -413,7 +427,7 @@ impl Tx {
             let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
             match old {
                 None => {
-                    self.changed.push((*i).clone());
+                    self.new.push((*i).clone());
                     inserted += 1;
                 }
                 Some(old) => {

@@ -326,7 +326,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let index = InvoiceIndex::open(dir.path()).unwrap();
-        index.apply(&invoices, 1).unwrap();
+        index.apply(&invoices, &[], 1).unwrap();
         let mut model: BTreeMap<InvoiceKey, Invoice> =
             invoices.iter().map(|i| (i.key.clone(), i.clone())).collect();
         prop_assert_eq!(index.applied_seq(), 1);
@@ -341,7 +341,7 @@ proptest! {
                 batch.insert(inv.key.clone(), inv);
             }
             let batch: Vec<Invoice> = batch.into_values().collect();
-            index.apply(&batch, 2).unwrap();
+            index.apply(&[], &batch, 2).unwrap();
             for inv in batch {
                 model.insert(inv.key.clone(), inv);
             }
@@ -403,7 +403,7 @@ fn index_model_certified_to_alone_excludes_uncertified() {
         inv("00000002", SelectionState::Unselected),
         inv("00000003", SelectionState::Selected { period: p }),
     ];
-    index.apply(&invoices, 1).unwrap();
+    index.apply(&invoices, &[], 1).unwrap();
     let f = InvoiceFilter {
         buyer: Some(certified.buyer_id.clone()),
         certified_to: Some(day(200)),
