@@ -7,6 +7,7 @@ COPY Cargo.toml Cargo.lock clippy.toml ./
 COPY src src
 COPY assets assets
 COPY fixtures fixtures
+COPY benches benches
 RUN cargo build --release --features smartcard --bin fapiao
 
 FROM debian:bookworm-slim

@@ -29,22 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Paging of lists: `page` 1-based, `per_page` default 50, at most 500.
-pub(crate) fn paging(page: Option<usize>, per_page: Option<usize>) -> AppResult<(usize, usize)> {
-    let page = page.unwrap_or(1);
-    let per_page = per_page.unwrap_or(50);
-    if page == 0 {
-        return Err(crate::error::AppError::invalid("page", "页码应从1开始"));
-    }
-    if per_page == 0 || per_page > 500 {
-        return Err(crate::error::AppError::invalid(
-            "per_page",
-            "每页条数应在1至500之间",
-        ));
-    }
-    Ok((page, per_page))
-}
-
 async fn healthz(app: web::Data<App>) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     blocking(move || app.health()).await?;

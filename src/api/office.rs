@@ -57,8 +57,8 @@ struct AuditQuery {
     from: Option<String>,
     to: Option<String>,
     actor: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 fn parse_time(field: &'static str, s: &Option<String>) -> AppResult<Option<DateTime<FixedOffset>>> {
@@ -76,7 +76,8 @@ async fn audit(
     _staff: StaffUser,
     q: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let (page, per_page) = crate::api::paging(q.page, q.per_page)?;
+    let (page, per_page) =
+        crate::service::invoice_query::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let filter = AuditFilter {
         from: parse_time("from", &q.from)?,
         to: parse_time("to", &q.to)?,
