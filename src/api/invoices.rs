@@ -8,7 +8,7 @@ use crate::domain::InvoiceKey;
 use crate::error::{AppError, AppResult, Code};
 use crate::server::extract::{self, StaffUser, TaxpayerUser};
 use crate::service::invoice_files::FileFormat;
-use crate::service::invoice_query::{self, NotYetDueRaw};
+use crate::service::invoice_query::{self, NotYetDueRaw, OfficeSearchRaw};
 use crate::service::{self, App};
 
 /// Largest accepted import body.
@@ -21,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/office/invoices")
                 .app_data(web::PayloadConfig::new(IMPORT_LIMIT))
-                .route(web::post().to(import)),
+                .route(web::post().to(import))
+                .route(web::get().to(office_search)),
         );
 }
 
@@ -83,4 +84,14 @@ async fn import(
     let report =
         blocking(move || service::invoices::import_file(&app, &who, &body, format)).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+async fn office_search(
+    app: web::Data<App>,
+    _staff: StaffUser,
+    q: web::Query<OfficeSearchRaw>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let page = blocking(move || invoice_query::office_search(&app, &q)).await?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -296,6 +296,18 @@ impl InvoiceIndex {
         Ok(true)
     }
 
+    /// The bigram terms of a seller-name search text.
+    pub(crate) fn name_terms(&self, text: &str) -> Vec<Term> {
+        let mut terms = Vec::new();
+        if let Some(mut analyzer) = self.index.tokenizers().get(NGRAM) {
+            let mut stream = analyzer.token_stream(text);
+            while let Some(tok) = stream.next() {
+                terms.push(Term::from_field_text(self.fields.seller_name, &tok.text));
+            }
+        }
+        terms
+    }
+
     pub(crate) fn fields(&self) -> Fields {
         self.fields
     }

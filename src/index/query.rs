@@ -30,6 +30,8 @@ pub struct InvoiceFilter {
     pub status: Option<InvoiceStatus>,
     /// Only this period (selection/certification period).
     pub period: Option<u32>,
+    /// Words of the seller's name (office search): every bigram must occur.
+    pub seller_name: Option<String>,
 }
 
 impl InvoiceFilter {
@@ -142,6 +144,14 @@ impl InvoiceIndex {
                     q.certified_to.map(days),
                 ),
             ));
+        }
+        if let Some(name) = &q.seller_name {
+            for term in self.name_terms(name) {
+                must.push((
+                    Occur::Must,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                ));
+            }
         }
         if must.is_empty() {
             return Box::new(tantivy::query::AllQuery);

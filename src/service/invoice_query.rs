@@ -243,3 +243,57 @@ pub fn single(
     }
     Ok(InvoiceView::from(&inv))
 }
+
+/// Filters of the office's invoice search.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeSearchRaw {
+    pub buyer_id: Option<String>,
+    pub seller_id: Option<String>,
+    /// Part of the seller's name (at least two characters).
+    pub seller_name: Option<String>,
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+/// The office's invoice search: by buyer, seller ID or seller name (Chinese words), any state.
+pub fn office_search(app: &App, raw: &OfficeSearchRaw) -> AppResult<InvoicePage> {
+    use crate::domain::query::parse_date;
+    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let id = |field: &'static str, v: &Option<String>| {
+        opt(v)
+            .map(|s| TaxpayerId::parse(&s).map_err(|e| AppError::invalid(field, e.message)))
+            .transpose()
+    };
+    let seller_name = opt(&raw.seller_name);
+    if seller_name.as_ref().is_some_and(|n| n.chars().count() < 2) {
+        return Err(AppError::invalid("seller_name", "销方名称至少输入两个字"));
+    }
+    let f = InvoiceFilter {
+        buyer: id("buyer_id", &raw.buyer_id)?,
+        seller: id("seller_id", &raw.seller_id)?,
+        seller_name,
+        issued_from: opt(&raw.issued_from)
+            .map(|s| parse_date("issued_from", "开票日期起", &s))
+            .transpose()?,
+        issued_to: opt(&raw.issued_to)
+            .map(|s| parse_date("issued_to", "开票日期止", &s))
+            .transpose()?,
+        ..InvoiceFilter::default()
+    };
+    if f.buyer.is_none() && f.seller.is_none() && f.seller_name.is_none() {
+        return Err(AppError::invalid(
+            "seller_name",
+            "请输入购方税号、销方税号或销方名称",
+        ));
+    }
+    search(app, &f, page, per_page)
+}

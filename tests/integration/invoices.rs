@@ -495,3 +495,105 @@ async fn office_import_all_or_nothing_idempotent_and_queryable() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn office_searches_invoices_by_seller_name_words() {
+    let (app, a, _, _) = fixture().await;
+    let who = app.app.system("test");
+    let mut named = inv(
+        "4400261130",
+        "00000301",
+        TAXPAYER_B,
+        S1,
+        "2026-11-02",
+        InvoiceType::Special,
+        InvoiceStatus::Normal,
+        SelectionState::Unselected,
+        1000,
+    );
+    named.seller_name = "深圳鑫达电子科技有限公司".into();
+    let mut other = inv(
+        "4400261130",
+        "00000302",
+        TAXPAYER_A,
+        S2,
+        "2026-11-02",
+        InvoiceType::Special,
+        InvoiceStatus::Normal,
+        SelectionState::Unselected,
+        1000,
+    );
+    other.seller_name = "广州恒通物流有限公司".into();
+    import(
+        &app.app,
+        &who,
+        vec![(1, named), (2, other)],
+        ImportMode::Office,
+        false,
+    )
+    .unwrap();
+    let staff = app.staff_token("auditor").await;
+    let body: Value = app
+        .get("/api/v1/office/invoices?seller_name=鑫达电子", Some(&staff))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 1, "{body}");
+    assert_eq!(body["items"][0]["number"], "00000301");
+    let body: Value = app
+        .get("/api/v1/office/invoices?seller_name=恒通物流", Some(&staff))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 1);
+    let body: Value = app
+        .get("/api/v1/office/invoices?seller_name=达电物流", Some(&staff))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 0, "all words must occur");
+    let body: Value = app
+        .get(
+            &format!("/api/v1/office/invoices?buyer_id={TAXPAYER_B}&seller_name=恒通"),
+            Some(&staff),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 0, "scoped to the buyer");
+    let body: Value = app
+        .get(
+            &format!("/api/v1/office/invoices?buyer_id={TAXPAYER_A}&seller_name=有限公司"),
+            Some(&staff),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 7, "the fixture's six and the new one");
+    expect_error(
+        app.get("/api/v1/office/invoices?seller_name=鑫", Some(&staff))
+            .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    expect_error(
+        app.get("/api/v1/office/invoices", Some(&staff)).await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    // Taxpayers cannot use the office search.
+    expect_error(
+        app.get("/api/v1/office/invoices?seller_name=鑫达", Some(&a))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
