@@ -43,7 +43,12 @@ fn login_view(training: bool, taxpayers: &[Taxpayer], error: Option<&str>) -> Ma
                                 tr {
                                     td.mono { (t.id) }
                                     td { (t.name) }
-                                    td { (t.credit_rating.map(|r| r.as_str()).unwrap_or("未设置")) }
+                                    td {
+                                        @match t.credit_rating {
+                                            Some(r) => (r.as_str()),
+                                            None => span.hint { "未设置（登录将被拒绝，用于演示）" },
+                                        }
+                                    }
                                     td {
                                         form method="post" action="/login/training" {
                                             input type="hidden" name="taxpayer_id" value=(t.id);
