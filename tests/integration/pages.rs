@@ -4,6 +4,29 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn with_cookie(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn session_cookie(r: &reqwest::Response) -> String {
     let c = r
         .headers()
@@ -28,22 +51,10 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
     assert!(login.contains("培训纳税人"));
     assert!(login.contains(TAXPAYER_A));
 
-    let r = app
-        .client
-        .post(app.url("/login/training"))
-        .form(&[("taxpayer_id", TAXPAYER_A)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookie = session_cookie(&r);
-    let home = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
     assert_eq!(home.status(), StatusCode::OK);
     let html = home.text().await.unwrap();
     for text in [
@@ -59,45 +70,22 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
     }
 
     // 退出 asks first, then ends the session.
-    let confirm = app
-        .client
-        .get(app.url("/logout"))
-        .header("cookie", &cookie)
-        .send()
+    let confirm = with_cookie(&app, reqwest::Method::GET, "/logout", &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(confirm.contains("您确定要退出本平台吗"));
-    let r = app
-        .client
-        .post(app.url("/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = with_cookie(&app, reqwest::Method::POST, "/logout", &cookie).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
 async fn refused_login_shows_the_manual_message_on_the_page() {
     let app = spawn_app(Opts::default());
-    let r = app
-        .client
-        .post(app.url("/login/training"))
-        .form(&[("taxpayer_id", NO_RATING)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", NO_RATING)]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("信用等级未设置"));
 }
@@ -120,31 +108,24 @@ async fn errors_are_html_pages_off_the_api() {
 #[tokio::test]
 async fn staff_page_login_and_console() {
     let app = spawn_app(Opts::default());
-    let r = app
-        .client
-        .post(app.url("/office/login"))
-        .form(&[("username", "admin"), ("password", "wrong-one-1")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &app,
+        "/office/login",
+        &[("username", "admin"), ("password", "wrong-one-1")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("用户名或密码错误"));
-    let r = app
-        .client
-        .post(app.url("/office/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &app,
+        "/office/login",
+        &[("username", "admin"), ("password", PASSWORD)],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookie = session_cookie(&r);
-    let html = app
-        .client
-        .get(app.url("/office"))
-        .header("cookie", &cookie)
-        .send()
+    let html = with_cookie(&app, reqwest::Method::GET, "/office", &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
