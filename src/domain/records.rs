@@ -205,11 +205,6 @@ impl Role {
     pub fn can_write_data(self) -> bool {
         matches!(self, Role::Admin | Role::Operator)
     }
-
-    /// Whether the role may read the office's data (every staff role may).
-    pub fn can_read_data(self) -> bool {
-        true
-    }
 }
 
 /// A tax office staff account (S-O1).

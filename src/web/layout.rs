@@ -1,7 +1,7 @@
 //! The base layout, shaped like the original portal: platform name and version, the menu of
 //! S-T3, the enterprise name and 退出 top right, and the footer.
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 
 pub const PLATFORM_NAME: &str = "增值税发票选择确认平台";
 
@@ -116,9 +116,4 @@ fn user_box(v: &Viewer) -> Markup {
 pub fn notice(kind: &str, text: &str) -> Markup {
     let role = if kind == "error" { "alert" } else { "status" };
     html! { div class={"notice " (kind)} role=(role) { (text) } }
-}
-
-/// Inline raw markup, for trusted constant snippets only.
-pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
-    PreEscaped(s)
 }
