@@ -156,7 +156,11 @@ pub fn init_logging(format: &str) {
         .with_writer(std::io::stderr)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     let _ = if format == "json" {
-        builder.json().with_current_span(false).try_init()
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
