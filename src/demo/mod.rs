@@ -30,7 +30,7 @@ use names::{Company, NameBook};
 /// Months of history generated, the current one included.
 pub const HISTORY_MONTHS: i32 = 18;
 /// Invoices written per transaction.
-const CHUNK: usize = 50_000;
+const CHUNK: usize = 250_000;
 /// Share of invoices per training taxpayer (the first is the large one).
 const BUYER_WEIGHTS: [f64; 5] = [0.40, 0.22, 0.16, 0.12, 0.10];
 const RATINGS: [Option<CreditRating>; 5] = [
