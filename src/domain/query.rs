@@ -203,6 +203,12 @@ pub fn selectable_issue_dates(
     (earliest, p.last_day())
 }
 
+/// The first issue date that is 未到期 (not yet due) in period `p`: invoices issued from the
+/// first day of the next month on are only shown by 未到期发票查询 (S-P3).
+pub fn first_not_yet_due(p: TaxPeriod) -> NaiveDate {
+    p.next().first_day()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -297,5 +303,14 @@ mod tests {
         assert_eq!(earliest, NaiveDate::from_ymd_opt(2026, 5, 27));
         assert_eq!(latest, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
         assert_eq!(selectable_issue_dates(p, today, 0).0, None);
+        assert_eq!(
+            first_not_yet_due(p),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+        let dec = TaxPeriod::parse("202612").unwrap();
+        assert_eq!(
+            first_not_yet_due(dec),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
     }
 }

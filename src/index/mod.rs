@@ -11,6 +11,7 @@ mod collect;
 pub mod query;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use tantivy::directory::MmapDirectory;
@@ -145,6 +146,8 @@ pub struct InvoiceIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
+    /// The change counter of the last commit (read from disk once, at open).
+    applied: AtomicU64,
 }
 
 impl std::fmt::Debug for InvoiceIndex {
@@ -188,7 +191,14 @@ impl InvoiceIndex {
             .try_into()
             .map_err(tantivy_err)?;
         let writer = index.writer(WRITER_HEAP).map_err(tantivy_err)?;
+        let applied = index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         Ok(InvoiceIndex {
+            applied: AtomicU64::new(applied),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -199,12 +209,7 @@ impl InvoiceIndex {
 
     /// The store's invoice change counter this index reflects.
     pub fn applied_seq(&self) -> u64 {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0)
+        self.applied.load(Ordering::Acquire)
     }
 
     fn doc(&self, inv: &Invoice) -> TantivyDocument {
@@ -255,6 +260,7 @@ impl InvoiceIndex {
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(tantivy_err)?;
+        self.applied.store(seq, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(())
@@ -280,6 +286,7 @@ impl InvoiceIndex {
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(tantivy_err)?;
+        self.applied.store(seq, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(n)

@@ -246,17 +246,21 @@ pub fn training_login(
     taxpayer_login(app, who, id, password)
 }
 
+/// Whether a session has passed its idle or absolute limit at wall time `wall_secs`.
+fn expired(app: &App, s: &SessionRecord, wall_secs: i64) -> bool {
+    let cfg = &app.settings.session;
+    let idle = i64::try_from(cfg.idle_secs).unwrap_or(i64::MAX);
+    let max = i64::try_from(cfg.max_secs).unwrap_or(i64::MAX);
+    wall_secs.saturating_sub(s.last_seen) > idle || wall_secs.saturating_sub(s.created_at) > max
+}
+
 /// Resolves a session token at wall time `who.wall`. Expired sessions are removed.
 pub fn authenticate(app: &App, token: &str, wall_secs: i64) -> AppResult<Subject> {
     let hash = token_hash(token);
     let Some(s) = app.store.read()?.session(&hash)? else {
         return Err(AppError::new(Code::NotLoggedIn));
     };
-    let cfg = &app.settings.session;
-    let idle = i64::try_from(cfg.idle_secs).unwrap_or(i64::MAX);
-    let max = i64::try_from(cfg.max_secs).unwrap_or(i64::MAX);
-    if wall_secs.saturating_sub(s.last_seen) > idle || wall_secs.saturating_sub(s.created_at) > max
-    {
+    if expired(app, &s, wall_secs) {
         app.store.housekeeping(|tx| tx.delete_session(&hash))?;
         return Err(AppError::new(Code::SessionExpired));
     }
@@ -286,15 +290,8 @@ pub fn logout(app: &App, who: &Who, token: &str) -> AppResult<()> {
 
 /// Removes every expired session (run at start-up and periodically).
 pub fn purge_expired_sessions(app: &App, wall_secs: i64) -> AppResult<usize> {
-    let cfg = &app.settings.session;
-    let idle = i64::try_from(cfg.idle_secs).unwrap_or(i64::MAX);
-    let max = i64::try_from(cfg.max_secs).unwrap_or(i64::MAX);
-    app.store.housekeeping(|tx| {
-        tx.purge_sessions(|s| {
-            wall_secs.saturating_sub(s.last_seen) > idle
-                || wall_secs.saturating_sub(s.created_at) > max
-        })
-    })
+    app.store
+        .housekeeping(|tx| tx.purge_sessions(|s| expired(app, s, wall_secs)))
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ pub fn not_yet_due(app: &App, taxpayer: &TaxpayerId, raw: &NotYetDueRaw) -> AppR
     let to = opt(&raw.issued_to)
         .map(|s| parse_date("issued_to", "开票日期止", &s))
         .transpose()?;
-    let first_due = p.next().first_day();
+    let first_due = crate::domain::query::first_not_yet_due(p);
     let f = InvoiceFilter {
         buyer: Some(taxpayer.clone()),
         issued_from: Some(from.map_or(first_due, |d| d.max(first_due))),
