@@ -429,6 +429,7 @@ fn renumber_batches(
             tax,
             made_at,
             submitted_at: Some(made_at),
+            void_reason: None,
         });
     }
     out

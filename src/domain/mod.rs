@@ -22,11 +22,14 @@ pub use period::{FilingPeriod, TaxPeriod};
 pub use region::Region;
 pub use taxpayer_id::{credit_code_check_char, TaxpayerId, TaxpayerIdKind};
 
+pub mod engine;
 pub mod login;
 pub mod query;
 pub mod records;
+pub mod rules;
 
 pub use records::{
-    Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice,
-    PasswordFailures, PlatformPassword, RatingChange, Role, Staff, Taxpayer,
+    Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice, InvoiceChange,
+    InvoiceEvent, PasswordFailures, PlatformPassword, ProfileChange, RatingChange, Role, Staff,
+    Taxpayer, UnselectReason,
 };

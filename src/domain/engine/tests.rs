@@ -1,0 +1,767 @@
+//! The engine's rules on plain data: scenarios for every edge of S-P1–S-P3, S-T6–S-T8, and
+//! property tests over random sequences of operations.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
+use proptest::prelude::*;
+
+use super::memory::MemoryBook;
+use super::*;
+use crate::domain::{Contact, CreditRating, Enterprise, InvoiceType, PasswordFailures, Region};
+
+fn tz() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap()
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<FixedOffset> {
+    tz().with_ymd_and_hms(y, m, d, h, mi, s).unwrap()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn tp(s: &str) -> TaxPeriod {
+    TaxPeriod::parse(s).unwrap()
+}
+
+fn id(body: &str) -> TaxpayerId {
+    let c = crate::domain::credit_code_check_char(body).unwrap();
+    TaxpayerId::parse(&format!("{body}{c}")).unwrap()
+}
+
+fn me() -> TaxpayerId {
+    id("91110108MA01A2B3C")
+}
+
+fn other() -> TaxpayerId {
+    id("91310115MA1K3YJ2X")
+}
+
+fn seller() -> TaxpayerId {
+    id("91440300MA5ABCDEF")
+}
+
+fn ctx(now: DateTime<FixedOffset>) -> Ctx {
+    Ctx {
+        actor: Actor::Taxpayer { id: me() },
+        now,
+        lookback_days: 180,
+    }
+}
+
+fn taxpayer(tid: TaxpayerId, current: TaxPeriod) -> Taxpayer {
+    Taxpayer {
+        id: tid,
+        name: "测试企业".into(),
+        region: Region::parse("110000").unwrap(),
+        authority: String::new(),
+        eligible: true,
+        credit_rating: Some(CreditRating::A),
+        rating_history: Vec::new(),
+        contact: Contact::default(),
+        enterprise: Enterprise::default(),
+        platform_password: None,
+        password_failures: PasswordFailures::default(),
+        certificates: Vec::new(),
+        current_period: current,
+        manual_advance_from: None,
+        first_login_done: true,
+        training: false,
+        created_at: at(2026, 1, 1, 0, 0, 0),
+    }
+}
+
+fn key(n: u32) -> InvoiceKey {
+    InvoiceKey::parse("1100162130", &format!("{n:08}")).unwrap()
+}
+
+fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoice {
+    Invoice {
+        key: key(n),
+        kind: InvoiceType::Special,
+        issued_on,
+        seller_id: seller(),
+        seller_name: "销方".into(),
+        buyer_id: buyer,
+        amount: Fen::new(10_000 * i64::from(n)),
+        tax: Fen::new(1_300 * i64::from(n)),
+        status: InvoiceStatus::Normal,
+        selection: SelectionState::Unselected,
+    }
+}
+
+/// A taxpayer in 202611 with five invoices of November 2026 (1..=5), one of December (6),
+/// and one of another buyer (7).
+fn world() -> MemoryBook {
+    let mut b = MemoryBook::default();
+    b.put_taxpayer(&taxpayer(me(), tp("202611"))).unwrap();
+    b.put_taxpayer(&taxpayer(other(), tp("202611"))).unwrap();
+    for n in 1..=5 {
+        b.put_invoice(&invoice(n, me(), day(2026, 11, n))).unwrap();
+    }
+    b.put_invoice(&invoice(6, me(), day(2026, 12, 1))).unwrap();
+    b.put_invoice(&invoice(7, other(), day(2026, 11, 7)))
+        .unwrap();
+    b
+}
+
+fn state(b: &MemoryBook, n: u32) -> SelectionState {
+    b.invoices[&key(n).to_u128()].selection
+}
+
+fn current(b: &MemoryBook) -> TaxPeriod {
+    b.taxpayers[&me()].current_period
+}
+
+fn keys(ns: &[u32]) -> Vec<InvoiceKey> {
+    ns.iter().map(|&n| key(n)).collect()
+}
+
+#[test]
+fn select_reports_each_row() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    let r = save_selection(&mut b, &c, &me(), &keys(&[1, 2, 6, 7, 1, 99]), &keys(&[3])).unwrap();
+    assert_eq!(r.selected, 2);
+    assert_eq!(r.unselected, 0);
+    let reasons: Vec<_> = r.rejected.iter().map(|(i, x)| (*i, x.reason)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (2, RowRefusal::NotYetDue),
+            (3, RowRefusal::NotYours),
+            (4, RowRefusal::DuplicateRow),
+            (5, RowRefusal::UnknownInvoice),
+            (6, RowRefusal::NotSelected),
+        ]
+    );
+    assert_eq!(
+        state(&b, 1),
+        SelectionState::Selected {
+            period: tp("202611")
+        }
+    );
+    assert_eq!(state(&b, 3), SelectionState::Unselected);
+    assert_eq!(b.events[&key(1).to_u128()].len(), 1);
+    // Selecting again is fine and records nothing new; unselecting works.
+    let r = save_selection(&mut b, &c, &me(), &keys(&[1]), &keys(&[2])).unwrap();
+    assert_eq!((r.selected, r.unselected), (1, 1));
+    assert_eq!(b.events[&key(1).to_u128()].len(), 1);
+    assert_eq!(state(&b, 2), SelectionState::Unselected);
+    assert_eq!(b.audits.last().unwrap().0, "selection.save");
+}
+
+#[test]
+fn confirm_outside_the_filing_period() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    assert_eq!(
+        make_batch(&mut b, &c, &me()).unwrap_err(),
+        Refusal::NothingSelected
+    );
+    save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
+    let o = make_batch(&mut b, &c, &me()).unwrap();
+    assert_eq!((o.batch.number, o.batch.count), (1, 2));
+    assert_eq!(o.batch.amount, Fen::new(30_000));
+    assert_eq!(o.batch.tax, Fen::new(3_900));
+    assert_eq!(o.batch.status, BatchStatus::Pending);
+    assert_eq!((o.period_confirmed_count, o.period_batches), (0, 0));
+    let s = submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
+    assert_eq!(s.batch.status, BatchStatus::Submitted);
+    assert_eq!((s.period_confirmed_count, s.period_batches), (2, 1));
+    assert_eq!(
+        state(&b, 1),
+        SelectionState::Confirmed {
+            period: tp("202611"),
+            batch: 1,
+            on: day(2026, 11, 23)
+        }
+    );
+    // Idempotent: a repeated 提交 returns the same batch and changes nothing.
+    let before = b.invoices.clone();
+    let again = submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
+    assert_eq!(again.batch, s.batch);
+    assert_eq!(b.invoices, before);
+    // A second batch of the period is number 2 and counts the first.
+    save_selection(&mut b, &c, &me(), &keys(&[3]), &[]).unwrap();
+    let o = make_batch(&mut b, &c, &me()).unwrap();
+    assert_eq!(
+        (o.batch.number, o.period_confirmed_count, o.period_batches),
+        (2, 2, 1)
+    );
+    // Confirmed invoices cannot be unselected or selected again.
+    let r = save_selection(&mut b, &c, &me(), &keys(&[1]), &keys(&[2])).unwrap();
+    let reasons: Vec<_> = r.rejected.iter().map(|(_, x)| x.reason).collect();
+    assert_eq!(
+        reasons,
+        vec![RowRefusal::AlreadyConfirmed, RowRefusal::AlreadyConfirmed]
+    );
+    assert_eq!(
+        submit(&mut b, &c, &me(), tp("202611"), 9, None).unwrap_err(),
+        Refusal::BatchNotFound
+    );
+}
+
+#[test]
+fn remaking_a_pending_batch_keeps_its_number_and_selection_change_is_caught() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    save_selection(&mut b, &c, &me(), &keys(&[2]), &[]).unwrap();
+    assert_eq!(
+        submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap_err(),
+        Refusal::SelectionChanged
+    );
+    let o = make_batch(&mut b, &c, &me()).unwrap();
+    assert_eq!((o.batch.number, o.batch.count), (1, 2));
+    assert_eq!(
+        submit(&mut b, &c, &me(), tp("202611"), 1, None)
+            .unwrap()
+            .batch
+            .count,
+        2
+    );
+}
+
+#[test]
+fn the_three_answers_in_the_filing_period() {
+    let in_fp = ctx(at(2026, 12, 10, 9, 0, 0));
+    // 未完成申报: submitted.
+    let mut b = world();
+    save_selection(&mut b, &in_fp, &me(), &keys(&[1, 2]), &[]).unwrap();
+    make_batch(&mut b, &in_fp, &me()).unwrap();
+    let snapshot = b.clone();
+    assert_eq!(
+        submit(&mut b, &in_fp, &me(), tp("202611"), 1, None).unwrap_err(),
+        Refusal::DeclarationAnswerRequired {
+            period: tp("202611")
+        }
+    );
+    let o = submit(
+        &mut snapshot.clone(),
+        &in_fp,
+        &me(),
+        tp("202611"),
+        1,
+        Some(DeclarationAnswer::NotDeclared),
+    )
+    .unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Submitted);
+    // 不确定: nothing changes.
+    let mut b = snapshot.clone();
+    let o = submit(
+        &mut b,
+        &in_fp,
+        &me(),
+        tp("202611"),
+        1,
+        Some(DeclarationAnswer::Unsure),
+    )
+    .unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Pending);
+    assert_eq!(b.invoices, snapshot.invoices);
+    assert_eq!(b.batches, snapshot.batches);
+    assert_eq!(current(&b), tp("202611"));
+    // 已完成申报: void, back to 未勾选, period advances and the manual advance is remembered.
+    let mut b = snapshot.clone();
+    let o = submit(
+        &mut b,
+        &in_fp,
+        &me(),
+        tp("202611"),
+        1,
+        Some(DeclarationAnswer::Declared),
+    )
+    .unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Void);
+    assert_eq!(o.batch.void_reason, Some(VoidReason::TaxpayerDeclared));
+    assert_eq!(o.current_period, tp("202612"));
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    assert_eq!(b.taxpayers[&me()].manual_advance_from, Some(tp("202611")));
+    // The same answers with 未获取 or 未申报 recorded.
+    for decl in [DeclarationStatus::Unknown, DeclarationStatus::NotDeclared] {
+        let mut b = snapshot.clone();
+        b.put_declaration(&me(), tp("202611"), decl).unwrap();
+        assert!(matches!(
+            submit(&mut b.clone(), &in_fp, &me(), tp("202611"), 1, None),
+            Err(Refusal::DeclarationAnswerRequired { .. })
+        ));
+        let o = submit(
+            &mut b,
+            &in_fp,
+            &me(),
+            tp("202611"),
+            1,
+            Some(DeclarationAnswer::NotDeclared),
+        )
+        .unwrap();
+        assert_eq!(o.batch.status, BatchStatus::Submitted);
+    }
+}
+
+#[test]
+fn declaration_recorded_before_and_after_a_pending_batch() {
+    let in_fp = ctx(at(2026, 12, 3, 9, 0, 0));
+    let office = Ctx {
+        actor: Actor::Staff {
+            username: "op".into(),
+        },
+        ..in_fp.clone()
+    };
+    // Before: the window closes at once, selections go back, nothing left to confirm.
+    let mut b = world();
+    save_selection(&mut b, &in_fp, &me(), &keys(&[1]), &[]).unwrap();
+    let t = record_declaration(
+        &mut b,
+        &office,
+        &me(),
+        tp("202611"),
+        DeclarationStatus::Declared,
+    )
+    .unwrap();
+    assert_eq!(t.current_period, tp("202612"));
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    assert_eq!(
+        make_batch(&mut b, &in_fp, &me()).unwrap_err(),
+        Refusal::NothingSelected
+    );
+    // The December invoice is now due in 202612.
+    let r = save_selection(&mut b, &in_fp, &me(), &keys(&[6, 1]), &[]).unwrap();
+    assert_eq!(r.selected, 2);
+    assert_eq!(
+        state(&b, 6),
+        SelectionState::Selected {
+            period: tp("202612")
+        }
+    );
+    // After: the pending batch becomes void (period_declared) and 提交 says so.
+    let mut b = world();
+    save_selection(&mut b, &in_fp, &me(), &keys(&[1, 2]), &[]).unwrap();
+    make_batch(&mut b, &in_fp, &me()).unwrap();
+    record_declaration(
+        &mut b,
+        &office,
+        &me(),
+        tp("202611"),
+        DeclarationStatus::Declared,
+    )
+    .unwrap();
+    let o = submit(
+        &mut b,
+        &in_fp,
+        &me(),
+        tp("202611"),
+        1,
+        Some(DeclarationAnswer::NotDeclared),
+    )
+    .unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Void);
+    assert_eq!(o.batch.void_reason, Some(VoidReason::PeriodDeclared));
+    assert_eq!(o.current_period, tp("202612"));
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    assert_eq!(b.taxpayers[&me()].manual_advance_from, None);
+    // 未申报 and 未获取 do not close the window.
+    let mut b = world();
+    for s in [DeclarationStatus::NotDeclared, DeclarationStatus::Unknown] {
+        let t = record_declaration(&mut b, &office, &me(), tp("202611"), s).unwrap();
+        assert_eq!(t.current_period, tp("202611"));
+    }
+}
+
+#[test]
+fn window_boundaries_on_the_deadline_day() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 20, 9, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    // 23:59:59 on 2026-12-15 (+08:00): still open.
+    let last = ctx(at(2026, 12, 15, 23, 59, 59));
+    assert_eq!(
+        settle(&mut b, &last, &me()).unwrap().current_period,
+        tp("202611")
+    );
+    assert_eq!(
+        state(&b, 1),
+        SelectionState::Selected {
+            period: tp("202611")
+        }
+    );
+    // 00:00 on the 16th: closed, selection reverted, pending batch void.
+    let next = ctx(at(2026, 12, 16, 0, 0, 0));
+    assert_eq!(
+        settle(&mut b, &next, &me()).unwrap().current_period,
+        tp("202612")
+    );
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    let batch = &b.batches[&(me(), tp("202611"), 1)];
+    assert_eq!(
+        (batch.status, batch.void_reason),
+        (BatchStatus::Void, Some(VoidReason::WindowClosed))
+    );
+    let o = submit(&mut b, &next, &me(), tp("202611"), 1, None).unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Void);
+    assert!(b.audits.iter().any(|a| a.0 == "period.close"));
+    // The same instant in UTC (16:00 on the 15th) is already the 16th in +08:00.
+    let utc = ctx(at(2026, 12, 15, 23, 59, 59)); // still open in +08:00
+    let mut b = world();
+    assert_eq!(
+        settle(&mut b, &utc, &me()).unwrap().current_period,
+        tp("202611")
+    );
+}
+
+#[test]
+fn december_to_january_and_catching_up_after_downtime() {
+    let mut b = world();
+    b.taxpayers.get_mut(&me()).unwrap().current_period = tp("202612");
+    let c = ctx(at(2027, 1, 15, 23, 59, 59));
+    assert_eq!(
+        settle(&mut b, &c, &me()).unwrap().current_period,
+        tp("202612")
+    );
+    let c = ctx(at(2027, 1, 16, 0, 0, 0));
+    assert_eq!(
+        settle(&mut b, &c, &me()).unwrap().current_period,
+        tp("202701")
+    );
+    // Down from 2027-01-16 to 2027-04-02: 202701 and 202702 close, 202703 is current.
+    let c = ctx(at(2027, 4, 2, 8, 0, 0));
+    assert_eq!(
+        settle(&mut b, &c, &me()).unwrap().current_period,
+        tp("202703")
+    );
+    let closes = b.audits.iter().filter(|a| a.0 == "period.close").count();
+    assert_eq!(closes, 3);
+}
+
+#[test]
+fn deadline_moved_by_the_office_extends_the_window() {
+    let mut b = world();
+    let region = b.taxpayers[&me()].region;
+    b.deadlines
+        .insert((region, tp("202611")), day(2026, 12, 22));
+    let c = ctx(at(2026, 12, 20, 10, 0, 0));
+    assert_eq!(
+        settle(&mut b, &c, &me()).unwrap().current_period,
+        tp("202611")
+    );
+    // The filing period runs to the moved deadline, so 提交 still asks.
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    assert!(matches!(
+        submit(&mut b, &c, &me(), tp("202611"), 1, None),
+        Err(Refusal::DeclarationAnswerRequired { .. })
+    ));
+    let c = ctx(at(2026, 12, 23, 0, 0, 0));
+    assert_eq!(
+        settle(&mut b, &c, &me()).unwrap().current_period,
+        tp("202612")
+    );
+}
+
+#[test]
+fn selections_past_the_time_limit_are_dropped() {
+    let mut b = world();
+    b.put_invoice(&invoice(8, me(), day(2026, 5, 27))).unwrap();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0)); // 2026-05-27 is exactly 180 days ago
+    let r = save_selection(&mut b, &c, &me(), &keys(&[8]), &[]).unwrap();
+    assert_eq!(r.selected, 1);
+    let c = ctx(at(2026, 11, 24, 0, 0, 0));
+    settle(&mut b, &c, &me()).unwrap();
+    assert_eq!(state(&b, 8), SelectionState::Unselected);
+    let r = save_selection(&mut b, &c, &me(), &keys(&[8]), &[]).unwrap();
+    assert_eq!(r.rejected[0].1.reason, RowRefusal::OutsideWindow);
+}
+
+#[test]
+fn status_change_unselects_but_keeps_certification() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    let inv = change_status(&mut b, &c, &key(1), InvoiceStatus::OutOfControl).unwrap();
+    assert_eq!(inv.selection, SelectionState::Unselected);
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    // The pending batch no longer matches.
+    assert_eq!(
+        submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap_err(),
+        Refusal::SelectionChanged
+    );
+    make_batch(&mut b, &c, &me()).unwrap();
+    submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
+    let inv = change_status(&mut b, &c, &key(2), InvoiceStatus::Voided).unwrap();
+    assert!(matches!(inv.selection, SelectionState::Confirmed { .. }));
+    assert_eq!(
+        change_status(&mut b, &c, &key(99), InvoiceStatus::Voided).unwrap_err(),
+        Refusal::InvoiceNotFound
+    );
+    let r = save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    assert_eq!(
+        r.rejected[0].1.reason,
+        RowRefusal::NotNormal(InvoiceStatus::OutOfControl)
+    );
+}
+
+fn advanced_by_mistake() -> (MemoryBook, Ctx) {
+    let mut b = world();
+    let c = ctx(at(2026, 12, 5, 9, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    submit(
+        &mut b,
+        &c,
+        &me(),
+        tp("202611"),
+        1,
+        Some(DeclarationAnswer::Declared),
+    )
+    .unwrap();
+    b.put_declaration(&me(), tp("202611"), DeclarationStatus::NotDeclared)
+        .unwrap();
+    (b, c)
+}
+
+#[test]
+fn rollback_goes_back_and_clears_the_new_periods_selection() {
+    let (mut b, c) = advanced_by_mistake();
+    save_selection(&mut b, &c, &me(), &keys(&[6]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    assert_eq!(rollback(&mut b, &c, &me()).unwrap(), tp("202611"));
+    assert_eq!(current(&b), tp("202611"));
+    assert_eq!(state(&b, 6), SelectionState::Unselected);
+    let pending = &b.batches[&(me(), tp("202612"), 1)];
+    assert_eq!(pending.void_reason, Some(VoidReason::RolledBack));
+    assert_eq!(b.taxpayers[&me()].manual_advance_from, None);
+    // Now back in 202611 the taxpayer can confirm (answering 未完成申报).
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    let o = make_batch(&mut b, &c, &me()).unwrap();
+    assert_eq!(o.batch.number, 2); // batch 1 of 202611 stays void
+    let o = submit(
+        &mut b,
+        &c,
+        &me(),
+        tp("202611"),
+        2,
+        Some(DeclarationAnswer::NotDeclared),
+    )
+    .unwrap();
+    assert_eq!(o.batch.status, BatchStatus::Submitted);
+    // A second rollback is refused: the period did not advance by a wrong answer.
+    assert_eq!(
+        rollback(&mut b, &c, &me()).unwrap_err(),
+        Refusal::Rollback(RollbackRefusal::NotManualAdvance)
+    );
+}
+
+#[test]
+fn rollback_refused_for_each_condition() {
+    // Confirmed in the new period.
+    let (mut b, c) = advanced_by_mistake();
+    save_selection(&mut b, &c, &me(), &keys(&[6]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    submit(&mut b, &c, &me(), tp("202612"), 1, None).unwrap();
+    assert_eq!(
+        rollback(&mut b, &c, &me()).unwrap_err(),
+        Refusal::Rollback(RollbackRefusal::ConfirmedInNewPeriod)
+    );
+    // Previous period declared (or its result not known as 未申报).
+    for s in [DeclarationStatus::Declared, DeclarationStatus::Unknown] {
+        let (mut b, c) = advanced_by_mistake();
+        b.put_declaration(&me(), tp("202611"), s).unwrap();
+        assert_eq!(
+            rollback(&mut b, &c, &me()).unwrap_err(),
+            Refusal::Rollback(RollbackRefusal::PreviousPeriodDeclared)
+        );
+    }
+    // After the filing period: 2026-12-16. (Settling does not close 202612 then.)
+    let (mut b, _) = advanced_by_mistake();
+    let late = ctx(at(2026, 12, 16, 0, 0, 0));
+    assert_eq!(
+        rollback(&mut b, &late, &me()).unwrap_err(),
+        Refusal::Rollback(RollbackRefusal::OutsideFilingPeriod)
+    );
+    // Not advanced by the taxpayer: the office recorded 已申报.
+    let mut b = world();
+    let c = ctx(at(2026, 12, 5, 9, 0, 0));
+    record_declaration(&mut b, &c, &me(), tp("202611"), DeclarationStatus::Declared).unwrap();
+    assert_eq!(
+        rollback(&mut b, &c, &me()).unwrap_err(),
+        Refusal::Rollback(RollbackRefusal::NotManualAdvance)
+    );
+}
+
+// ---- Property tests -------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Select(Vec<u32>),
+    Unselect(Vec<u32>),
+    Make,
+    /// Submit the newest batch of the current period (or a given number), with an answer.
+    Submit(Option<u32>, Option<u8>),
+    Declare(u8, u8),
+    Advance(u32),
+    Rollback,
+    Status(u32, u8),
+}
+
+const N: u32 = 14;
+
+fn op() -> impl Strategy<Value = Op> {
+    let keys = proptest::collection::vec(1..=N + 1, 0..6);
+    prop_oneof![
+        4 => keys.clone().prop_map(Op::Select),
+        2 => keys.prop_map(Op::Unselect),
+        3 => Just(Op::Make),
+        3 => (proptest::option::of(1u32..4), proptest::option::of(0u8..3)).prop_map(|(n, a)| Op::Submit(n, a)),
+        1 => (0u8..3, 0u8..3).prop_map(|(p, s)| Op::Declare(p, s)),
+        3 => (0u32..12).prop_map(Op::Advance),
+        1 => Just(Op::Rollback),
+        1 => (1..=N, 0u8..5).prop_map(|(n, s)| Op::Status(n, s)),
+    ]
+}
+
+/// Invoices of the taxpayer spread over 202609..202701 (one of another buyer).
+fn big_world() -> MemoryBook {
+    let mut b = MemoryBook::default();
+    b.put_taxpayer(&taxpayer(me(), tp("202610"))).unwrap();
+    b.put_taxpayer(&taxpayer(other(), tp("202610"))).unwrap();
+    for n in 1..=N {
+        let issued = day(2026, 9, 1) + chrono::Days::new(u64::from(n) * 9);
+        let buyer = if n == N { other() } else { me() };
+        b.put_invoice(&invoice(n, buyer, issued)).unwrap();
+    }
+    b
+}
+
+fn check_invariants(b: &MemoryBook, c: &Ctx, certified_once: &mut BTreeMap<u128, SelectionState>) {
+    let t = &b.taxpayers[&me()];
+    for inv in b.invoices.values() {
+        let k = inv.key.to_u128();
+        // Confirmed invoices never change period or batch; certified at most once.
+        if let Some(prev) = certified_once.get(&k) {
+            assert_eq!(&inv.selection, prev, "certified invoice changed");
+        } else if inv.selection.is_certified() {
+            certified_once.insert(k, inv.selection);
+        }
+        let certs = b.events.get(&k).map_or(0, |e| {
+            e.iter()
+                .filter(|e| matches!(e.change, InvoiceChange::Confirmed { .. }))
+                .count()
+        });
+        assert!(certs <= 1, "certified twice");
+        // Nothing outside the window is selected.
+        if let SelectionState::Selected { period } = inv.selection {
+            let owner = &b.taxpayers[&inv.buyer_id];
+            assert_eq!(period, owner.current_period);
+            assert_eq!(inv.status, InvoiceStatus::Normal);
+            assert!(inv.issued_on <= period.last_day());
+            assert!(rules::within_time_limit(
+                inv.issued_on,
+                c.today(),
+                c.lookback_days
+            ));
+        }
+    }
+    // Batch totals equal the sums of their invoices; submitted ones own their invoices.
+    for batch in b.batches.values() {
+        let invs: Vec<&Invoice> = batch
+            .invoices
+            .iter()
+            .map(|k| &b.invoices[&k.to_u128()])
+            .collect();
+        assert_eq!(batch.count, invs.len() as u64);
+        assert_eq!(
+            batch.amount,
+            invs.iter().fold(Fen::ZERO, |a, i| a + i.amount)
+        );
+        assert_eq!(batch.tax, invs.iter().fold(Fen::ZERO, |a, i| a + i.tax));
+        if batch.status == BatchStatus::Submitted {
+            for i in invs {
+                assert_eq!(i.selection.period(), Some(batch.period));
+                assert_eq!(i.selection.batch(), Some(batch.number));
+            }
+        }
+    }
+    // At most one pending batch, and only in the current period.
+    let pending: Vec<_> = b
+        .batches
+        .values()
+        .filter(|x| x.status == BatchStatus::Pending)
+        .collect();
+    assert!(pending.len() <= 1);
+    for p in pending {
+        assert_eq!(p.period, t.current_period);
+    }
+}
+
+use std::collections::BTreeMap;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_step(ops in proptest::collection::vec(op(), 1..40)) {
+        let mut b = big_world();
+        let mut now = at(2026, 10, 20, 9, 0, 0);
+        let mut certified = BTreeMap::new();
+        for op in ops {
+            let c = ctx(now);
+            let office = Ctx { actor: Actor::Staff { username: "op".into() }, ..c.clone() };
+            let snapshot = b.clone();
+            let cur = current(&b);
+            let result = match op {
+                Op::Select(ns) => save_selection(&mut b, &c, &me(), &keys(&ns), &[]).map(|_| ()),
+                Op::Unselect(ns) => save_selection(&mut b, &c, &me(), &[], &keys(&ns)).map(|_| ()),
+                Op::Make => make_batch(&mut b, &c, &me()).map(|_| ()),
+                Op::Submit(n, a) => {
+                    let newest = b.batches.keys().filter(|k| k.0 == me() && k.1 == cur).map(|k| k.2).max();
+                    let answer = a.map(|x| [DeclarationAnswer::NotDeclared, DeclarationAnswer::Declared, DeclarationAnswer::Unsure][usize::from(x)]);
+                    match n.or(newest) {
+                        Some(n) => submit(&mut b, &c, &me(), cur, n, answer).map(|_| ()),
+                        None => Ok(()),
+                    }
+                }
+                Op::Declare(p, s) => {
+                    let period = cur.add_months(i32::from(p) - 1);
+                    record_declaration(&mut b, &office, &me(), period, DeclarationStatus::ALL[usize::from(s)]).map(|_| ())
+                }
+                Op::Advance(days) => {
+                    now += chrono::Duration::hours(i64::from(days) * 24 + 7);
+                    settle(&mut b, &ctx(now), &me()).map(|_| ())
+                }
+                Op::Rollback => rollback(&mut b, &c, &me()).map(|_| ()),
+                Op::Status(n, s) => change_status(&mut b, &office, &key(n), [
+                    InvoiceStatus::Normal, InvoiceStatus::Voided, InvoiceStatus::RedReversed,
+                    InvoiceStatus::OutOfControl, InvoiceStatus::Abnormal][usize::from(s)]).map(|_| ()),
+            };
+            if result.is_err() {
+                // A refused operation changes nothing (the store aborts its transaction).
+                b = snapshot;
+            }
+            // Invariants are stated for a settled book.
+            settle(&mut b, &ctx(now), &me()).unwrap();
+            check_invariants(&b, &ctx(now), &mut certified);
+        }
+    }
+
+    #[test]
+    fn repeated_submit_is_idempotent(answer in proptest::option::of(0u8..3), day_of in 20u32..=40) {
+        let mut b = world();
+        let now = at(2026, 11, 1, 9, 0, 0) + chrono::Duration::days(i64::from(day_of));
+        let c = ctx(now);
+        save_selection(&mut b, &c, &me(), &keys(&[1, 2, 3]), &[]).unwrap();
+        make_batch(&mut b, &c, &me()).unwrap();
+        let answer = answer.map(|x| [DeclarationAnswer::NotDeclared, DeclarationAnswer::Declared, DeclarationAnswer::Unsure][usize::from(x)]);
+        let first = submit(&mut b, &c, &me(), tp("202611"), 1, answer);
+        let after_first = (b.invoices.clone(), b.batches.clone(), b.taxpayers.clone());
+        let second = submit(&mut b, &c, &me(), tp("202611"), 1, answer);
+        prop_assert_eq!(first.is_ok(), second.is_ok());
+        if let (Ok(f), Ok(s)) = (first, second) {
+            prop_assert_eq!(f.batch, s.batch);
+            prop_assert_eq!(after_first, (b.invoices.clone(), b.batches.clone(), b.taxpayers.clone()));
+        }
+    }
+}
