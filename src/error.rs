@@ -56,6 +56,15 @@ codes! {
     NotFound => (NOT_FOUND, "not_found", "您访问的内容不存在"),
     Conflict => (CONFLICT, "conflict", "数据状态已变化，请刷新后重试"),
     Duplicate => (CONFLICT, "duplicate", "记录已存在"),
+    NothingSelected => (UNPROCESSABLE_ENTITY, "nothing_selected", "当前没有已勾选未确认的发票，请先到“发票勾选”模块勾选发票"),
+    SelectionChanged => (CONFLICT, "selection_changed", "确定后已勾选的发票发生了变化，请重新点击“确定”核对后再提交"),
+    DeclarationAnswerRequired => (CONFLICT, "declaration_answer_required", "请选择是否已完成本期增值税申报工作"),
+    NotManualAdvance => (CONFLICT, "not_manual_advance", "不符合回退条件：当前税款所属期不是因确认勾选时选择“已完成申报”而跳转的"),
+    ConfirmedInNewPeriod => (CONFLICT, "confirmed_in_new_period", "不符合回退条件：跳转到下期后已进行过确认勾选操作"),
+    PreviousPeriodDeclared => (CONFLICT, "previous_period_declared", "不符合回退条件：系统获取到的上期申报结果不是“未申报”"),
+    OutsideFilingPeriod => (CONFLICT, "outside_filing_period", "不符合回退条件：回退功能仅在征期内有效"),
+    WeakPassword => (UNPROCESSABLE_ENTITY, "weak_password", "平台密码至少8位，且不能为纯字母或纯数字"),
+    AnswerWrong => (UNAUTHORIZED, "answer_wrong", "密保问题答案错误"),
     TooLarge => (PAYLOAD_TOO_LARGE, "too_large", "文件或请求过大"),
     UnsupportedType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "文件类型不正确"),
     InvalidValue => (UNPROCESSABLE_ENTITY, "invalid_value", "输入的内容不正确"),
@@ -174,6 +183,37 @@ impl ResponseError for AppError {
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         AppError::invalid(e.field, e.message)
+    }
+}
+
+impl From<crate::domain::engine::Refusal> for AppError {
+    fn from(r: crate::domain::engine::Refusal) -> Self {
+        use crate::domain::engine::Refusal as R;
+        use crate::domain::rules::RollbackRefusal as RR;
+        match r {
+            R::TaxpayerNotFound => AppError::new(Code::NotFound).with_message("纳税人不存在"),
+            R::InvoiceNotFound => AppError::new(Code::NotFound).with_message("发票不存在"),
+            R::BatchNotFound => AppError::new(Code::NotFound).with_message("确认批次不存在"),
+            R::NothingSelected => AppError::new(Code::NothingSelected),
+            R::SelectionChanged => AppError::new(Code::SelectionChanged),
+            R::DeclarationAnswerRequired { period } => {
+                let p = period.label_zh();
+                AppError::new(Code::DeclarationAnswerRequired)
+                    .with_message(format!(
+                        "尊敬的纳税人：因获取您税款所属期{p}的申报结果信息有延迟，请您选择是否已完成税款所属期{p}的增值税申报工作！"
+                    ))
+                    .with_field("declaration")
+                    .with_extra("period", period.to_string())
+            }
+            R::Rollback(rr) => AppError::new(match rr {
+                RR::NotManualAdvance => Code::NotManualAdvance,
+                RR::ConfirmedInNewPeriod => Code::ConfirmedInNewPeriod,
+                RR::PreviousPeriodDeclared => Code::PreviousPeriodDeclared,
+                RR::OutsideFilingPeriod => Code::OutsideFilingPeriod,
+            })
+            .with_message(rr.message()),
+            R::Invalid(e) => e.into(),
+        }
     }
 }
 

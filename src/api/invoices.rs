@@ -27,27 +27,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn query(
+    req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
     q: web::Query<RawConditions>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let today = app.clock.now().date_naive();
-    let page = blocking(move || invoice_query::query(&app, &user.id, &q, today)).await?;
+    let who = extract::who(&req, &app, user.actor());
+    let page = blocking(move || invoice_query::query(&app, &who, &user.id, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 async fn not_yet_due(
+    req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
     q: web::Query<NotYetDueRaw>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let page = blocking(move || invoice_query::not_yet_due(&app, &user.id, &q)).await?;
+    let who = extract::who(&req, &app, user.actor());
+    let page = blocking(move || invoice_query::not_yet_due(&app, &who, &user.id, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 async fn single(
+    req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
     path: web::Path<(String, String)>,
@@ -55,12 +59,9 @@ async fn single(
     let (code, number) = path.into_inner();
     let key = InvoiceKey::parse(&code, &number)?;
     let app = app.into_inner();
-    let today = app.clock.now().date_naive();
-    let view = blocking(move || invoice_query::single(&app, &user.id, &key, today)).await?;
-    let mut body = serde_json::to_value(view).map_err(AppError::internal)?;
-    // No state changes are recorded per invoice yet beyond its current state.
-    body["history"] = serde_json::json!([]);
-    Ok(HttpResponse::Ok().json(body))
+    let who = extract::who(&req, &app, user.actor());
+    let view = blocking(move || invoice_query::single(&app, &who, &user.id, &key)).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 async fn import(

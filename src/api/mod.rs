@@ -6,6 +6,7 @@
 mod invoices;
 mod office;
 mod session;
+mod taxpayer;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -24,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz)).service(
         web::scope("/api/v1")
             .configure(session::routes)
+            .configure(taxpayer::routes)
             .configure(invoices::routes)
             .configure(office::routes),
     );

@@ -7,15 +7,14 @@ use serde_json::json;
 use super::blocking;
 use crate::domain::{Actor, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, Session, TaxpayerUser};
+use crate::server::extract::{self, Session};
 use crate::service::{self, App};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/session", web::post().to(taxpayer_login))
         .route("/session", web::delete().to(logout))
         .route("/office/session", web::post().to(staff_login))
-        .route("/office/session", web::delete().to(logout))
-        .route("/me", web::get().to(me));
+        .route("/office/session", web::delete().to(logout));
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,15 +83,4 @@ async fn logout(
     let who = extract::who(&req, &app, session.actor());
     blocking(move || service::auth::logout(&app, &who, &session.token)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-async fn me(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let t = blocking(move || service::taxpayers::get(&app, &user.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "taxpayer_id": t.id,
-        "name": t.name,
-        "credit_rating": t.credit_rating,
-        "current_period": t.current_period,
-    })))
 }

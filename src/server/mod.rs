@@ -126,8 +126,28 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
     })
 }
 
-/// Purges expired sessions now and every ten minutes.
+/// Settles every taxpayer now and every minute (windows whose deadline day ended close even
+/// when nobody asks), and purges expired sessions now and every ten minutes.
 fn spawn_housekeeping(app: Arc<App>) {
+    let settle_app = app.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let app = settle_app.clone();
+            let result = web::block(move || {
+                let who = app.system("period");
+                crate::service::periods::settle_all(&app, &who)
+            })
+            .await;
+            match result {
+                Ok(Ok(n)) if n > 0 => tracing::info!(taxpayers = n, "periods settled"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "period settlement failed"),
+                Err(e) => tracing::warn!(error = %e, "period settlement failed"),
+                _ => {}
+            }
+        }
+    });
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
         loop {

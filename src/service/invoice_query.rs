@@ -8,9 +8,12 @@ use serde::Serialize;
 use crate::domain::query::{
     selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
 };
-use crate::domain::{Invoice, InvoiceKey, SelectionState, TaxPeriod, TaxpayerId};
+use crate::domain::{
+    Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, SelectionState, TaxPeriod, TaxpayerId,
+};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
+use crate::store::Who;
 
 use super::App;
 
@@ -101,17 +104,19 @@ fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
     Ok(items)
 }
 
-fn current_period(app: &App, taxpayer: &TaxpayerId) -> AppResult<TaxPeriod> {
-    Ok(super::taxpayers::get(app, taxpayer)?.current_period)
+/// The taxpayer's current period, settled at `who.now`.
+fn current_period(app: &App, who: &Who, taxpayer: &TaxpayerId) -> AppResult<TaxPeriod> {
+    Ok(super::periods::settled(app, who, taxpayer)?.current_period)
 }
 
-/// 发票勾选: the manual's conditions, for `taxpayer` on `today`.
+/// 发票勾选: the manual's conditions, for `taxpayer` at `who.now`.
 pub fn query(
     app: &App,
+    who: &Who,
     taxpayer: &TaxpayerId,
     raw: &RawConditions,
-    today: NaiveDate,
 ) -> AppResult<InvoicePage> {
+    let today = who.now.date_naive();
     let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
     let c = InvoiceConditions::parse(raw)?;
     let mut f = InvoiceFilter {
@@ -129,7 +134,7 @@ pub fn query(
         Certification::Uncertified { selected } => {
             // Only what may be selected now (S-P3): 未到期 invoices only through their own
             // query, and none older than the certification time limit.
-            let p = current_period(app, taxpayer)?;
+            let p = current_period(app, who, taxpayer)?;
             let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
             f.issued_to = f.issued_to.map(|t| t.min(latest));
             if let Some(e) = earliest {
@@ -186,10 +191,15 @@ pub struct NotYetDueRaw {
 }
 
 /// 未到期发票查询: invoices issued after the end of the current period.
-pub fn not_yet_due(app: &App, taxpayer: &TaxpayerId, raw: &NotYetDueRaw) -> AppResult<InvoicePage> {
+pub fn not_yet_due(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &NotYetDueRaw,
+) -> AppResult<InvoicePage> {
     use crate::domain::query::parse_date;
     let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
-    let p = current_period(app, taxpayer)?;
+    let p = current_period(app, who, taxpayer)?;
     let opt = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -218,20 +228,62 @@ pub fn not_yet_due(app: &App, taxpayer: &TaxpayerId, raw: &NotYetDueRaw) -> AppR
     search(app, &f, page, per_page)
 }
 
+/// One entry of an invoice's history as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HistoryView {
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<TaxPeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    pub detail: String,
+}
+
+impl From<&InvoiceEvent> for HistoryView {
+    fn from(e: &InvoiceEvent) -> Self {
+        let (period, batch) = match &e.change {
+            InvoiceChange::Selected { period }
+            | InvoiceChange::Unselected { period, .. }
+            | InvoiceChange::Scanned { period, .. } => (Some(*period), None),
+            InvoiceChange::Confirmed { period, batch, .. } => (Some(*period), Some(*batch)),
+            InvoiceChange::Status { .. } => (None, None),
+        };
+        HistoryView {
+            at: e.at.to_rfc3339(),
+            actor: e.actor.to_string(),
+            action: e.change.action(),
+            period,
+            batch,
+            detail: e.change.describe_zh(),
+        }
+    }
+}
+
+/// 单票查询 result: every field of the invoice and its history.
+#[derive(Debug, Clone, Serialize)]
+pub struct SingleView {
+    #[serde(flatten)]
+    pub invoice: InvoiceView,
+    pub history: Vec<HistoryView>,
+}
+
 /// 单票查询: one of the taxpayer's invoices, within the look-back window and the current
-/// period. Another taxpayer's invoice is "not found", never shown.
+/// period, with its history. Another taxpayer's invoice is "not found", never shown.
 pub fn single(
     app: &App,
+    who: &Who,
     taxpayer: &TaxpayerId,
     key: &InvoiceKey,
-    today: NaiveDate,
-) -> AppResult<InvoiceView> {
+) -> AppResult<SingleView> {
+    let today = who.now.date_naive();
     let not_found = || AppError::new(Code::NotFound).with_message("未查询到符合条件的发票");
     let inv = app.store.read()?.invoice(key)?.ok_or_else(not_found)?;
     if &inv.buyer_id != taxpayer {
         return Err(not_found());
     }
-    let p = current_period(app, taxpayer)?;
+    let p = current_period(app, who, taxpayer)?;
     let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
     let certified = matches!(
         inv.selection,
@@ -241,7 +293,17 @@ pub fn single(
     if !in_window && !certified {
         return Err(not_found().with_message("该发票不在可查询的期限内（超过认证期限或尚未到期）"));
     }
-    Ok(InvoiceView::from(&inv))
+    let history = app
+        .store
+        .read()?
+        .invoice_events(key)?
+        .iter()
+        .map(HistoryView::from)
+        .collect();
+    Ok(SingleView {
+        invoice: InvoiceView::from(&inv),
+        history,
+    })
 }
 
 /// Filters of the office's invoice search.

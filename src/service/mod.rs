@@ -10,6 +10,7 @@ pub mod clock;
 pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;
+pub mod periods;
 pub mod staff;
 pub mod taxpayers;
 

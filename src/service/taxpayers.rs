@@ -98,3 +98,274 @@ pub fn training_list(app: &App) -> AppResult<Vec<Taxpayer>> {
     list.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(list)
 }
+
+/// What the office may change on a taxpayer's record (`None` leaves a field as it is).
+#[derive(Debug, Clone, Default)]
+pub struct TaxpayerUpdate {
+    pub name: Option<String>,
+    pub region: Option<Region>,
+    pub authority: Option<String>,
+    pub eligible: Option<bool>,
+    /// `Some(None)` clears the rating.
+    pub credit_rating: Option<Option<CreditRating>>,
+    pub contact: Option<Contact>,
+}
+
+fn rating_str(r: Option<CreditRating>) -> String {
+    r.map_or_else(|| "未设置".to_string(), |r| r.as_str().to_string())
+}
+
+/// Updates a taxpayer (S-O2); every changed field is kept as a change record, and a rating
+/// change also in the rating history the taxpayer sees (S-T11).
+pub fn update(app: &App, who: &Who, id: &TaxpayerId, u: TaxpayerUpdate) -> AppResult<Taxpayer> {
+    if let Some(n) = &u.name {
+        if n.trim().is_empty() {
+            return Err(AppError::invalid("name", "纳税人名称不能为空"));
+        }
+    }
+    app.store.write(who, |tx| {
+        let mut t = tx
+            .taxpayer(id)?
+            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+        let mut changes: Vec<(&str, String, String)> = Vec::new();
+        if let Some(n) = u.name.as_ref().map(|n| n.trim().to_string()) {
+            if n != t.name {
+                changes.push(("name", t.name.clone(), n.clone()));
+                t.name = n;
+            }
+        }
+        if let Some(r) = u.region {
+            if r != t.region {
+                changes.push(("region", t.region.code().into(), r.code().into()));
+                t.region = r;
+            }
+        }
+        if let Some(a) = u.authority.as_ref().map(|a| a.trim().to_string()) {
+            if a != t.authority {
+                changes.push(("authority", t.authority.clone(), a.clone()));
+                t.authority = a;
+            }
+        }
+        if let Some(e) = u.eligible {
+            if e != t.eligible {
+                changes.push(("eligible", t.eligible.to_string(), e.to_string()));
+                t.eligible = e;
+            }
+        }
+        if let Some(r) = u.credit_rating {
+            if r != t.credit_rating {
+                changes.push(("credit_rating", rating_str(t.credit_rating), rating_str(r)));
+                t.rating_history.push(crate::domain::RatingChange {
+                    at: who.now,
+                    from: t.credit_rating,
+                    to: r,
+                    by: who.actor.to_string(),
+                });
+                t.credit_rating = r;
+            }
+        }
+        if let Some(c) = u.contact {
+            if c != t.contact {
+                changes.push((
+                    "contact",
+                    format!("{} {}", t.contact.name, t.contact.phone),
+                    format!("{} {}", c.name, c.phone),
+                ));
+                t.contact = c;
+            }
+        }
+        for (field, from, to) in &changes {
+            tx.add_taxpayer_change(
+                id,
+                &crate::domain::ProfileChange {
+                    at: who.now,
+                    by: who.actor.to_string(),
+                    field: (*field).to_string(),
+                    from: from.clone(),
+                    to: to.clone(),
+                },
+            )?;
+        }
+        tx.put_taxpayer(&t)?;
+        let fields: Vec<&str> = changes.iter().map(|c| c.0).collect();
+        tx.audit(
+            "taxpayer.update",
+            id,
+            format!("changed={}", fields.join(",")),
+        );
+        Ok(t)
+    })
+}
+
+/// Office search by ID or name (substring, case-insensitive for the ID), ordered by ID.
+pub fn search(
+    app: &App,
+    q: &str,
+    page: usize,
+    per_page: usize,
+) -> AppResult<(usize, Vec<Taxpayer>)> {
+    let q = q.trim().to_uppercase();
+    let mut all: Vec<Taxpayer> = app
+        .store
+        .read()?
+        .taxpayers()?
+        .into_iter()
+        .filter(|t| {
+            q.is_empty() || t.id.as_str().contains(&q) || t.name.to_uppercase().contains(&q)
+        })
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let total = all.len();
+    let items = all
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Ok((total, items))
+}
+
+/// Staff unlock of a platform password locked after too many wrong tries (S-T1, S-O2).
+pub fn unlock(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Taxpayer> {
+    app.store.write(who, |tx| {
+        let mut t = tx
+            .taxpayer(id)?
+            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+        let before = t.password_failures.count;
+        t.password_failures = PasswordFailures::default();
+        tx.put_taxpayer(&t)?;
+        tx.audit("taxpayer.unlock", id, format!("failures={before}"));
+        Ok(t)
+    })
+}
+
+/// The office's change records of a taxpayer.
+pub fn changes(app: &App, id: &TaxpayerId) -> AppResult<Vec<crate::domain::ProfileChange>> {
+    app.store.read()?.taxpayer_changes(id)
+}
+
+/// `PUT /api/v1/me/password`.
+#[derive(Debug, Clone)]
+pub enum PasswordChange {
+    Enable {
+        password: String,
+        question: String,
+        answer: String,
+    },
+    Disable,
+}
+
+/// Sets, changes or removes the platform password and recovery question (S-T2, S-T11).
+pub fn set_password(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    change: PasswordChange,
+) -> AppResult<bool> {
+    let new = match change {
+        PasswordChange::Disable => None,
+        PasswordChange::Enable {
+            password,
+            question,
+            answer,
+        } => {
+            crate::domain::rules::password_strength(&password).map_err(|e| {
+                AppError::new(Code::WeakPassword)
+                    .with_field("password")
+                    .with_message(e.message)
+            })?;
+            let question = question.trim().to_string();
+            let answer = answer.trim().to_string();
+            if question.is_empty() {
+                return Err(AppError::invalid("question", "请输入密保问题"));
+            }
+            if answer.is_empty() {
+                return Err(AppError::invalid("answer", "请输入密保问题答案"));
+            }
+            Some(crate::domain::PlatformPassword {
+                hash: super::auth::hash_password(&password)?,
+                question,
+                answer_hash: super::auth::hash_password(&answer)?,
+            })
+        }
+    };
+    app.store.write(who, |tx| {
+        let mut t = tx
+            .taxpayer(id)?
+            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+        let action = match (&t.platform_password, &new) {
+            (None, Some(_)) => "taxpayer.password_enable",
+            (Some(_), Some(_)) => "taxpayer.password_change",
+            (_, None) => "taxpayer.password_disable",
+        };
+        let enabled = new.is_some();
+        t.platform_password = new;
+        t.password_failures = PasswordFailures::default();
+        tx.put_taxpayer(&t)?;
+        tx.audit(action, id, "");
+        Ok(enabled)
+    })
+}
+
+/// The recovery question of a taxpayer with a platform password (for the recovery form).
+pub fn recovery_question(app: &App, id: &TaxpayerId) -> AppResult<String> {
+    let t = get(app, id)?;
+    t.platform_password
+        .map(|p| p.question)
+        .ok_or_else(|| AppError::new(Code::Conflict).with_message("您未设置平台密码，无需找回"))
+}
+
+/// Forgotten password (S-T1): the right answer to the recovery question cancels the platform
+/// password. Wrong answers count like wrong passwords (more than ten a day lock).
+pub fn recover(app: &App, who: &Who, id: &TaxpayerId, answer: &str) -> AppResult<()> {
+    use crate::domain::login;
+    let t = app
+        .store
+        .read()?
+        .taxpayer(id)?
+        .ok_or_else(|| AppError::new(Code::UnknownTaxpayer))?;
+    let Some(pp) = &t.platform_password else {
+        return Err(AppError::new(Code::Conflict).with_message("您未设置平台密码，无需找回"));
+    };
+    let today = who.now.date_naive();
+    if login::is_locked(&t.password_failures, today) {
+        return Err(AppError::new(Code::Locked));
+    }
+    if !super::auth::verify_password(&pp.answer_hash, answer.trim()) {
+        let left = app.store.write(who, |tx| {
+            let mut t = tx
+                .taxpayer(id)?
+                .ok_or_else(|| AppError::new(Code::UnknownTaxpayer))?;
+            let (f, refusal) = login::after_wrong_password(&t.password_failures, today);
+            t.password_failures = f;
+            tx.put_taxpayer(&t)?;
+            tx.audit(
+                "taxpayer.recover_failed",
+                id,
+                format!("count={}", t.password_failures.count),
+            );
+            Ok(refusal)
+        })?;
+        return Err(match left {
+            login::LoginRefusal::PasswordWrong { attempts_left } => {
+                AppError::new(Code::AnswerWrong)
+                    .with_message(format!("密保问题答案错误，您还可以尝试{attempts_left}次"))
+                    .with_extra("attempts_left", attempts_left)
+            }
+            _ => AppError::new(Code::Locked),
+        });
+    }
+    app.store.write(who, |tx| {
+        let mut t = tx
+            .taxpayer(id)?
+            .ok_or_else(|| AppError::new(Code::UnknownTaxpayer))?;
+        t.platform_password = None;
+        t.password_failures = PasswordFailures::default();
+        tx.put_taxpayer(&t)?;
+        tx.audit(
+            "taxpayer.password_recovered",
+            id,
+            "platform password cancelled",
+        );
+        Ok(())
+    })
+}

@@ -44,6 +44,15 @@ pub(crate) mod tables {
     pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
     /// Login throttling counters by key (e.g. `staff:<username>`).
     pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
+    /// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period.
+    /// Kept in step with the invoices by `Tx::put_invoices`.
+    pub const SELECTED: TableDefinition<(&str, i32, u128), u32> = TableDefinition::new("selected");
+    /// (invoice key, n) → invoice event: each invoice's history of changes.
+    pub const INVOICE_EVENTS: TableDefinition<(u128, u32), &[u8]> =
+        TableDefinition::new("invoice_events");
+    /// (taxpayer, n) → a change of the taxpayer's record made by the office.
+    pub const TAXPAYER_CHANGES: TableDefinition<(&str, u32), &[u8]> =
+        TableDefinition::new("taxpayer_changes");
     /// Sequence → audit entry; append-only.
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 }
@@ -191,6 +200,9 @@ impl Store {
             txn.open_table(tables::SESSIONS)?;
             txn.open_table(tables::THROTTLE)?;
             txn.open_table(tables::AUDIT)?;
+            txn.open_table(tables::SELECTED)?;
+            txn.open_table(tables::INVOICE_EVENTS)?;
+            txn.open_table(tables::TAXPAYER_CHANGES)?;
         }
         txn.commit()?;
         Ok(())

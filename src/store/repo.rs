@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{self, date_to_days, days_to_date};
 use super::tables::*;
+use crate::domain::engine::{Book, Ledger};
 use crate::domain::{
-    AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceKey, Region, Staff,
-    TaxPeriod, Taxpayer, TaxpayerId,
+    AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey,
+    ProfileChange, Region, SelectionState, Staff, TaxPeriod, Taxpayer, TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
 
@@ -232,6 +233,52 @@ macro_rules! getters {
                 Ok(())
             }
 
+            /// Keys of the taxpayer's 已勾选 invoices issued before `before` (all if `None`),
+            /// oldest issue first.
+            pub fn selected_keys(
+                &self,
+                taxpayer: &TaxpayerId,
+                before: Option<chrono::NaiveDate>,
+            ) -> AppResult<Vec<InvoiceKey>> {
+                let t = self.open(SELECTED)?;
+                let end = before.map_or(i32::MAX, date_to_days);
+                let mut out = Vec::new();
+                for row in
+                    t.range((taxpayer.as_str(), i32::MIN, 0u128)..(taxpayer.as_str(), end, 0u128))?
+                {
+                    let (k, _) = row?;
+                    let (_, _, key) = k.value();
+                    out.push(
+                        InvoiceKey::from_u128(key)
+                            .ok_or_else(|| AppError::internal("bad invoice key"))?,
+                    );
+                }
+                Ok(out)
+            }
+
+            /// The recorded history of an invoice, oldest first.
+            pub fn invoice_events(&self, key: &InvoiceKey) -> AppResult<Vec<InvoiceEvent>> {
+                let t = self.open(INVOICE_EVENTS)?;
+                let k = key.to_u128();
+                let mut out = Vec::new();
+                for row in t.range((k, 0u32)..=(k, u32::MAX))? {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
+            /// The office's changes to a taxpayer's record, oldest first.
+            pub fn taxpayer_changes(&self, taxpayer: &TaxpayerId) -> AppResult<Vec<ProfileChange>> {
+                let t = self.open(TAXPAYER_CHANGES)?;
+                let mut out = Vec::new();
+                for row in t.range((taxpayer.as_str(), 0u32)..=(taxpayer.as_str(), u32::MAX))? {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
             /// Sequence number of the newest audit entry (0 when none): the store's change
             /// counter, since every state change appends one.
             pub fn last_audit_seq(&self) -> AppResult<u64> {
@@ -262,6 +309,88 @@ impl Reader {
 }
 
 getters!(Reader);
+
+macro_rules! ledger {
+    ($ty:ty) => {
+        impl Ledger for $ty {
+            type Error = AppError;
+
+            fn taxpayer(&self, id: &TaxpayerId) -> AppResult<Option<Taxpayer>> {
+                <$ty>::taxpayer(self, id)
+            }
+
+            fn invoice(&self, key: &InvoiceKey) -> AppResult<Option<Invoice>> {
+                <$ty>::invoice(self, key)
+            }
+
+            fn selected(
+                &self,
+                taxpayer: &TaxpayerId,
+                before: Option<chrono::NaiveDate>,
+            ) -> AppResult<Vec<InvoiceKey>> {
+                self.selected_keys(taxpayer, before)
+            }
+
+            fn batches(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+            ) -> AppResult<Vec<ConfirmationBatch>> {
+                <$ty>::batches(self, taxpayer, period)
+            }
+
+            fn declaration(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+            ) -> AppResult<Option<DeclarationStatus>> {
+                <$ty>::declaration(self, taxpayer, period)
+            }
+
+            fn recorded_deadline(
+                &self,
+                region: Region,
+                period: TaxPeriod,
+            ) -> AppResult<Option<chrono::NaiveDate>> {
+                self.deadline(&region, period)
+            }
+        }
+    };
+}
+
+ledger!(Reader);
+ledger!(Tx);
+
+impl Book for Tx {
+    fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {
+        Tx::put_taxpayer(self, t)
+    }
+
+    fn put_invoice(&mut self, invoice: &Invoice) -> AppResult<()> {
+        self.put_invoices(std::iter::once(invoice)).map(|_| ())
+    }
+
+    fn put_batch(&mut self, batch: &ConfirmationBatch) -> AppResult<()> {
+        Tx::put_batch(self, batch)
+    }
+
+    fn put_declaration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+        status: DeclarationStatus,
+    ) -> AppResult<()> {
+        Tx::put_declaration(self, taxpayer, period, status)
+    }
+
+    fn record(&mut self, key: &InvoiceKey, event: InvoiceEvent) -> AppResult<()> {
+        self.add_invoice_event(key, &event)
+    }
+
+    fn audit(&mut self, action: &str, target: &str, detail: String) {
+        Tx::audit(self, action, target, detail);
+    }
+}
 
 pub(super) struct AuditDraft {
     pub action: String,
@@ -392,15 +521,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes invoices (new or changed) and keeps the buyer index in step.
+    /// Writes invoices (new or changed) and keeps the table of selected invoices in step.
     pub fn put_invoices<'a>(
         &mut self,
         invoices: impl IntoIterator<Item = &'a Invoice>,
     ) -> AppResult<u64> {
         let mut inv = self.txn.open_table(INVOICES)?;
+        let mut selected = self.txn.open_table(SELECTED)?;
         let mut n = 0;
         for i in invoices {
             let k = i.key.to_u128();
+            let sel_key = (i.buyer_id.as_str(), date_to_days(i.issued_on), k);
+            match i.selection {
+                SelectionState::Selected { period } => {
+                    selected.insert(sel_key, period.as_u32())?;
+                }
+                _ => {
+                    selected.remove(sel_key)?;
+                }
+            }
             let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
             if inv.insert(k, bytes.as_slice())?.is_some() {
                 self.updated.push(i.clone());
@@ -421,12 +560,19 @@ impl Tx {
         rows: &[(usize, &Invoice, Vec<u8>)],
     ) -> AppResult<(u64, u64, Vec<usize>)> {
         let mut inv = self.txn.open_table(INVOICES)?;
+        let mut selected = self.txn.open_table(SELECTED)?;
         let (mut inserted, mut unchanged, mut conflicts) = (0u64, 0u64, Vec::new());
         for (line, i, bytes) in rows {
             let k = i.key.to_u128();
             let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
             match old {
                 None => {
+                    if let SelectionState::Selected { period } = i.selection {
+                        selected.insert(
+                            (i.buyer_id.as_str(), date_to_days(i.issued_on), k),
+                            period.as_u32(),
+                        )?;
+                    }
                     self.new.push((*i).clone());
                     inserted += 1;
                 }
@@ -473,6 +619,38 @@ impl Tx {
             (b.taxpayer.as_str(), b.period.as_u32(), b.number),
             bytes.as_slice(),
         )?;
+        Ok(())
+    }
+
+    /// Appends an event to an invoice's history.
+    pub fn add_invoice_event(&mut self, key: &InvoiceKey, event: &InvoiceEvent) -> AppResult<()> {
+        let bytes = enc(event)?;
+        let mut t = self.open(INVOICE_EVENTS)?;
+        let k = key.to_u128();
+        let next = match t.range((k, 0u32)..=(k, u32::MAX))?.next_back() {
+            Some(row) => row?.0.value().1 + 1,
+            None => 0,
+        };
+        t.insert((k, next), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Appends a change of a taxpayer's record.
+    pub fn add_taxpayer_change(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        c: &ProfileChange,
+    ) -> AppResult<()> {
+        let bytes = enc(c)?;
+        let mut t = self.open(TAXPAYER_CHANGES)?;
+        let next = match t
+            .range((taxpayer.as_str(), 0u32)..=(taxpayer.as_str(), u32::MAX))?
+            .next_back()
+        {
+            Some(row) => row?.0.value().1 + 1,
+            None => 0,
+        };
+        t.insert((taxpayer.as_str(), next), bytes.as_slice())?;
         Ok(())
     }
 }

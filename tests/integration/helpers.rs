@@ -97,7 +97,19 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         log_format: "pretty".into(),
         ..Settings::default()
     };
-    let app = App::open(settings).unwrap();
+    // A reused directory may still be held by a server being stopped: retry for a while.
+    let mut tries = 0;
+    let app = loop {
+        match App::open(settings.clone()) {
+            Ok(app) => break app,
+            Err(e) if opts.data_dir.is_some() && tries < 100 => {
+                tries += 1;
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("cannot open the app: {e}"),
+        }
+    };
     seed(&app, opts.clock);
     start(app, opts.http, data_dir, dir)
 }

@@ -76,6 +76,15 @@ async fn fixture() -> (TestApp, String, String, String) {
         },
     )
     .unwrap();
+    // Shenzhen's deadline for 202610 moved to the 25th: LATE's window is still open.
+    fapiao::service::periods::set_deadline(
+        &app.app,
+        &who,
+        Region::parse("440300").unwrap(),
+        p("202610"),
+        d("2026-11-25"),
+    )
+    .unwrap();
     use InvoiceStatus::*;
     use InvoiceType::*;
     let rows = vec![

@@ -3,6 +3,7 @@
 
 mod cli;
 mod crash;
+mod engine;
 mod helpers;
 mod http;
 mod index_model;

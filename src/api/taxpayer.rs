@@ -1,0 +1,296 @@
+//! The taxpayer's own endpoints: profile, platform password and its recovery, selections,
+//! confirmations (确定 / 提交 / history) and 回退税款所属期.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::blocking;
+use crate::domain::rules::DeclarationAnswer;
+use crate::domain::{Actor, InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::error::{AppError, AppResult, Code};
+use crate::server::extract::{self, TaxpayerUser};
+use crate::service::periods::{self, BatchView, SelectionView};
+use crate::service::taxpayers::{self, PasswordChange};
+use crate::service::App;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/me", web::get().to(me))
+        .route("/me/password", web::put().to(set_password))
+        .route("/me/changes", web::get().to(rating_changes))
+        .route("/session/recover", web::get().to(recovery_question))
+        .route("/session/recover", web::post().to(recover))
+        .route("/selections", web::post().to(select))
+        .route("/confirmations", web::post().to(make_batch))
+        .route("/confirmations", web::get().to(list_batches))
+        .route(
+            "/confirmations/{period}/{batch}/submit",
+            web::post().to(submit),
+        )
+        .route(
+            "/confirmations/{period}/{batch}",
+            web::get().to(batch_detail),
+        )
+        .route("/period/rollback", web::post().to(rollback));
+}
+
+async fn me(req: HttpRequest, app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let p = blocking(move || periods::profile(&app, &who, &user.id)).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+async fn rating_changes(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let t = blocking(move || taxpayers::get(&app, &user.id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "credit_rating_changes": t.rating_history })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    enabled: bool,
+    password: Option<String>,
+    question: Option<String>,
+    answer: Option<String>,
+}
+
+async fn set_password(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    body: web::Json<PasswordBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let change = if b.enabled {
+        PasswordChange::Enable {
+            password: b
+                .password
+                .ok_or_else(|| AppError::invalid("password", "请输入平台密码"))?,
+            question: b.question.unwrap_or_default(),
+            answer: b.answer.unwrap_or_default(),
+        }
+    } else {
+        PasswordChange::Disable
+    };
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let enabled = blocking(move || taxpayers::set_password(&app, &who, &user.id, change)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "enabled": enabled })))
+}
+
+#[derive(Debug, Deserialize)]
+struct RecoverQuery {
+    taxpayer_id: String,
+}
+
+/// The recovery question of a taxpayer (training mode; with a certificate later).
+async fn recovery_question(
+    app: web::Data<App>,
+    q: web::Query<RecoverQuery>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    if !app.training() {
+        return Err(AppError::new(Code::CertificateRequired));
+    }
+    let id = TaxpayerId::parse(&q.taxpayer_id)?;
+    let question = blocking(move || taxpayers::recovery_question(&app, &id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "question": question })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverBody {
+    taxpayer_id: String,
+    answer: String,
+}
+
+async fn recover(
+    req: HttpRequest,
+    app: web::Data<App>,
+    body: web::Json<RecoverBody>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    if !app.training() {
+        // The certificate names the taxpayer; certificate login comes with the portal.
+        return Err(AppError::new(Code::CertificateRequired));
+    }
+    let id = TaxpayerId::parse(&body.taxpayer_id)?;
+    let who = extract::who(&req, &app, Actor::Anonymous);
+    let answer = body.into_inner().answer;
+    let id2 = id.clone();
+    blocking(move || taxpayers::recover(&app, &who, &id2, &answer)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "taxpayer_id": id,
+        "platform_password": false,
+        "message": "密保问题回答正确，平台密码已取消，请重新登录",
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyBody {
+    code: String,
+    number: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelectionBody {
+    #[serde(default)]
+    select: Vec<KeyBody>,
+    #[serde(default)]
+    unselect: Vec<KeyBody>,
+}
+
+/// Parses keys; a malformed key is rejected as a row (it names no invoice).
+fn keys(rows: Vec<KeyBody>, bad: &mut Vec<serde_json::Value>) -> Vec<InvoiceKey> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        match InvoiceKey::parse(&r.code, &r.number) {
+            Ok(k) => out.push(k),
+            Err(e) => bad.push(json!({
+                "code": r.code,
+                "number": r.number,
+                "reason": "invalid_key",
+                "message": e.message,
+            })),
+        }
+    }
+    out
+}
+
+async fn select(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    body: web::Json<SelectionBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let mut bad = Vec::new();
+    let sel = keys(b.select, &mut bad);
+    let unsel = keys(b.unselect, &mut bad);
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let report = blocking(move || periods::select(&app, &who, &user.id, &sel, &unsel)).await?;
+    let view = SelectionView::from(report);
+    let mut body = serde_json::to_value(&view).map_err(AppError::internal)?;
+    if let Some(list) = body["rejected"].as_array_mut() {
+        list.extend(bad);
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn make_batch(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let o = blocking(move || periods::make_batch(&app, &who, &user.id)).await?;
+    Ok(HttpResponse::Ok().json(BatchView::from(&o)))
+}
+
+fn batch_path(path: (String, String)) -> AppResult<(TaxPeriod, u32)> {
+    let period = TaxPeriod::parse(&path.0)?;
+    let n = path
+        .1
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::invalid("batch", "确认批次应为正整数"))?;
+    Ok((period, n))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    declaration: Option<String>,
+}
+
+async fn submit(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    path: web::Path<(String, String)>,
+    body: Option<web::Json<SubmitBody>>,
+) -> AppResult<HttpResponse> {
+    let (period, n) = batch_path(path.into_inner())?;
+    let answer = body
+        .and_then(|b| b.into_inner().declaration)
+        .map(|s| DeclarationAnswer::parse_api(&s))
+        .transpose()?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let o = blocking(move || periods::submit(&app, &who, &user.id, period, n, answer)).await?;
+    Ok(HttpResponse::Ok().json(BatchView::from(&o)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PeriodQuery {
+    period: Option<String>,
+}
+
+async fn list_batches(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    q: web::Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let given = q
+        .period
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(TaxPeriod::parse)
+        .transpose()?;
+    let list = blocking(move || {
+        let period = match given {
+            Some(p) => p,
+            None => periods::settled(&app, &who, &user.id)?.current_period,
+        };
+        Ok((period, periods::batches(&app, &who, &user.id, period)?))
+    })
+    .await?;
+    let items: Vec<BatchView> = list.1.iter().map(BatchView::from).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "period": list.0,
+        "total": items.len(),
+        "items": items,
+    })))
+}
+
+async fn batch_detail(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (period, n) = batch_path(path.into_inner())?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let (o, items) =
+        blocking(move || periods::batch_detail(&app, &who, &user.id, period, n)).await?;
+    let mut body = serde_json::to_value(BatchView::from(&o)).map_err(AppError::internal)?;
+    body["invoices"] = serde_json::to_value(items).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn rollback(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let p = blocking(move || periods::rollback(&app, &who, &user.id)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "current_period": p,
+        "logged_out": true,
+        "message": "回退成功，请重新登录",
+    })))
+}
