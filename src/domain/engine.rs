@@ -686,4 +686,4 @@ pub fn change_status<B: Book>(
 pub mod memory;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

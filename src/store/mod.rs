@@ -10,6 +10,9 @@
 pub mod codec;
 pub mod repo;
 
+#[cfg(test)]
+mod engine_model;
+
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};

@@ -13,15 +13,15 @@ fn tz() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap()
 }
 
-fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<FixedOffset> {
+pub(crate) fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<FixedOffset> {
     tz().with_ymd_and_hms(y, m, d, h, mi, s).unwrap()
 }
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn tp(s: &str) -> TaxPeriod {
+pub(crate) fn tp(s: &str) -> TaxPeriod {
     TaxPeriod::parse(s).unwrap()
 }
 
@@ -30,11 +30,11 @@ fn id(body: &str) -> TaxpayerId {
     TaxpayerId::parse(&format!("{body}{c}")).unwrap()
 }
 
-fn me() -> TaxpayerId {
+pub(crate) fn me() -> TaxpayerId {
     id("91110108MA01A2B3C")
 }
 
-fn other() -> TaxpayerId {
+pub(crate) fn other() -> TaxpayerId {
     id("91310115MA1K3YJ2X")
 }
 
@@ -42,7 +42,7 @@ fn seller() -> TaxpayerId {
     id("91440300MA5ABCDEF")
 }
 
-fn ctx(now: DateTime<FixedOffset>) -> Ctx {
+pub(crate) fn ctx(now: DateTime<FixedOffset>) -> Ctx {
     Ctx {
         actor: Actor::Taxpayer { id: me() },
         now,
@@ -50,7 +50,7 @@ fn ctx(now: DateTime<FixedOffset>) -> Ctx {
     }
 }
 
-fn taxpayer(tid: TaxpayerId, current: TaxPeriod) -> Taxpayer {
+pub(crate) fn taxpayer(tid: TaxpayerId, current: TaxPeriod) -> Taxpayer {
     Taxpayer {
         id: tid,
         name: "测试企业".into(),
@@ -72,11 +72,11 @@ fn taxpayer(tid: TaxpayerId, current: TaxPeriod) -> Taxpayer {
     }
 }
 
-fn key(n: u32) -> InvoiceKey {
+pub(crate) fn key(n: u32) -> InvoiceKey {
     InvoiceKey::parse("1100162130", &format!("{n:08}")).unwrap()
 }
 
-fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoice {
+pub(crate) fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoice {
     Invoice {
         key: key(n),
         kind: InvoiceType::Special,
@@ -114,7 +114,7 @@ fn current(b: &MemoryBook) -> TaxPeriod {
     b.taxpayers[&me()].current_period
 }
 
-fn keys(ns: &[u32]) -> Vec<InvoiceKey> {
+pub(crate) fn keys(ns: &[u32]) -> Vec<InvoiceKey> {
     ns.iter().map(|&n| key(n)).collect()
 }
 
@@ -595,7 +595,7 @@ fn rollback_refused_for_each_condition() {
 // ---- Property tests -------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Select(Vec<u32>),
     Unselect(Vec<u32>),
     Make,
@@ -607,9 +607,9 @@ enum Op {
     Status(u32, u8),
 }
 
-const N: u32 = 14;
+pub(crate) const N: u32 = 14;
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     let keys = proptest::collection::vec(1..=N + 1, 0..6);
     prop_oneof![
         4 => keys.clone().prop_map(Op::Select),
@@ -623,8 +623,75 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Runs one operation of the random sequences on any book (the in-memory model or the store).
+pub(crate) fn step<B: Book>(
+    b: &mut B,
+    op: &Op,
+    now: &mut DateTime<FixedOffset>,
+) -> Result<(), B::Error> {
+    let c = ctx(*now);
+    let office = Ctx {
+        actor: Actor::Staff {
+            username: "op".into(),
+        },
+        ..c.clone()
+    };
+    let cur = b
+        .taxpayer(&me())?
+        .ok_or(Refusal::TaxpayerNotFound)?
+        .current_period;
+    match op {
+        Op::Select(ns) => save_selection(b, &c, &me(), &keys(ns), &[]).map(|_| ()),
+        Op::Unselect(ns) => save_selection(b, &c, &me(), &[], &keys(ns)).map(|_| ()),
+        Op::Make => make_batch(b, &c, &me()).map(|_| ()),
+        Op::Submit(n, a) => {
+            let newest = b.batches(&me(), cur)?.iter().map(|x| x.number).max();
+            let answer = a.map(|x| {
+                [
+                    DeclarationAnswer::NotDeclared,
+                    DeclarationAnswer::Declared,
+                    DeclarationAnswer::Unsure,
+                ][usize::from(x)]
+            });
+            match n.or(newest) {
+                Some(n) => submit(b, &c, &me(), cur, n, answer).map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        Op::Declare(p, s) => {
+            let period = cur.add_months(i32::from(*p) - 1);
+            record_declaration(
+                b,
+                &office,
+                &me(),
+                period,
+                DeclarationStatus::ALL[usize::from(*s)],
+            )
+            .map(|_| ())
+        }
+        Op::Advance(days) => {
+            *now += chrono::Duration::hours(i64::from(*days) * 24 + 7);
+            settle(b, &ctx(*now), &me()).map(|_| ())
+        }
+        Op::Rollback => rollback(b, &c, &me()).map(|_| ()),
+        Op::Status(n, s) => change_status(
+            b,
+            &office,
+            &key(*n),
+            [
+                InvoiceStatus::Normal,
+                InvoiceStatus::Voided,
+                InvoiceStatus::RedReversed,
+                InvoiceStatus::OutOfControl,
+                InvoiceStatus::Abnormal,
+            ][usize::from(*s)],
+        )
+        .map(|_| ()),
+    }
+}
+
 /// Invoices of the taxpayer spread over 202609..202701 (one of another buyer).
-fn big_world() -> MemoryBook {
+pub(crate) fn big_world() -> MemoryBook {
     let mut b = MemoryBook::default();
     b.put_taxpayer(&taxpayer(me(), tp("202610"))).unwrap();
     b.put_taxpayer(&taxpayer(other(), tp("202610"))).unwrap();
@@ -708,35 +775,8 @@ proptest! {
         let mut now = at(2026, 10, 20, 9, 0, 0);
         let mut certified = BTreeMap::new();
         for op in ops {
-            let c = ctx(now);
-            let office = Ctx { actor: Actor::Staff { username: "op".into() }, ..c.clone() };
             let snapshot = b.clone();
-            let cur = current(&b);
-            let result = match op {
-                Op::Select(ns) => save_selection(&mut b, &c, &me(), &keys(&ns), &[]).map(|_| ()),
-                Op::Unselect(ns) => save_selection(&mut b, &c, &me(), &[], &keys(&ns)).map(|_| ()),
-                Op::Make => make_batch(&mut b, &c, &me()).map(|_| ()),
-                Op::Submit(n, a) => {
-                    let newest = b.batches.keys().filter(|k| k.0 == me() && k.1 == cur).map(|k| k.2).max();
-                    let answer = a.map(|x| [DeclarationAnswer::NotDeclared, DeclarationAnswer::Declared, DeclarationAnswer::Unsure][usize::from(x)]);
-                    match n.or(newest) {
-                        Some(n) => submit(&mut b, &c, &me(), cur, n, answer).map(|_| ()),
-                        None => Ok(()),
-                    }
-                }
-                Op::Declare(p, s) => {
-                    let period = cur.add_months(i32::from(p) - 1);
-                    record_declaration(&mut b, &office, &me(), period, DeclarationStatus::ALL[usize::from(s)]).map(|_| ())
-                }
-                Op::Advance(days) => {
-                    now += chrono::Duration::hours(i64::from(days) * 24 + 7);
-                    settle(&mut b, &ctx(now), &me()).map(|_| ())
-                }
-                Op::Rollback => rollback(&mut b, &c, &me()).map(|_| ()),
-                Op::Status(n, s) => change_status(&mut b, &office, &key(n), [
-                    InvoiceStatus::Normal, InvoiceStatus::Voided, InvoiceStatus::RedReversed,
-                    InvoiceStatus::OutOfControl, InvoiceStatus::Abnormal][usize::from(s)]).map(|_| ()),
-            };
+            let result = step(&mut b, &op, &mut now);
             if result.is_err() {
                 // A refused operation changes nothing (the store aborts its transaction).
                 b = snapshot;

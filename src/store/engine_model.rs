@@ -1,0 +1,94 @@
+//! The store as an engine [`Book`](crate::domain::engine::Book), checked against the
+//! in-memory model: the same random operation sequences run on both, one redb write
+//! transaction per operation (a refused one aborts), and after every step the invoices,
+//! batches, taxpayers, histories and the table of selected invoices agree.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+
+use crate::domain::engine::memory::MemoryBook;
+use crate::domain::engine::tests::{at, big_world, op, step};
+use crate::domain::engine::Ledger;
+use crate::domain::{SelectionState, TaxPeriod};
+use crate::store::{Store, Who};
+
+fn load(store: &Store, model: &MemoryBook, who: &Who) {
+    store
+        .write(who, |tx| {
+            for t in model.taxpayers.values() {
+                tx.put_taxpayer(t)?;
+            }
+            tx.put_invoices(model.invoices.values())?;
+            tx.audit("test.load", "", "");
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn compare(store: &Store, model: &MemoryBook) {
+    let r = store.read().unwrap();
+    for (k, inv) in &model.invoices {
+        let got = r.invoice(&inv.key).unwrap().unwrap();
+        assert_eq!(&got, inv, "invoice {k}");
+        let events = r.invoice_events(&inv.key).unwrap();
+        assert_eq!(events, model.events.get(k).cloned().unwrap_or_default());
+    }
+    for t in model.taxpayers.values() {
+        assert_eq!(r.taxpayer(&t.id).unwrap().as_ref(), Some(t));
+        // The selected table matches the invoices.
+        let mut want: Vec<_> = model
+            .invoices
+            .values()
+            .filter(|i| {
+                i.buyer_id == t.id && matches!(i.selection, SelectionState::Selected { .. })
+            })
+            .map(|i| i.key.clone())
+            .collect();
+        want.sort();
+        let mut got = Ledger::selected(&r, &t.id, None).unwrap();
+        got.sort();
+        assert_eq!(got, want);
+        for p in [
+            "202609", "202610", "202611", "202612", "202701", "202702", "202703",
+        ] {
+            let p = TaxPeriod::parse(p).unwrap();
+            let want: Vec<_> = model
+                .batches
+                .values()
+                .filter(|b| b.taxpayer == t.id && b.period == p)
+                .cloned()
+                .collect();
+            assert_eq!(r.batches(&t.id, p).unwrap(), want);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn the_store_behaves_like_the_model(ops in proptest::collection::vec(op(), 1..30)) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("fapiao.redb"), false).unwrap();
+        let mut model = big_world();
+        let start = at(2026, 10, 20, 9, 0, 0);
+        let who = Who::system("test", start);
+        load(&store, &model, &who);
+        let (mut now_model, mut now_store) = (start, start);
+        for o in ops {
+            let snapshot = model.clone();
+            let m = step(&mut model, &o, &mut now_model);
+            if m.is_err() {
+                model = snapshot;
+            }
+            let s = store.write(&Who::system("test", now_store), |tx| {
+                let r = step(tx, &o, &mut now_store);
+                tx.audit("test.step", "", format!("{o:?}"));
+                r
+            });
+            prop_assert_eq!(m.is_ok(), s.is_ok(), "{:?}", o);
+            prop_assert_eq!(now_model, now_store);
+            compare(&store, &model);
+        }
+    }
+}
