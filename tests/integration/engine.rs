@@ -466,6 +466,25 @@ async fn a_month_of_a_taxpayers_life() {
             "no audit entry {a}: {actions:?}"
         );
     }
+    // The audit log exports as CSV (auditors read; taxpayers may not).
+    let auditor = app.staff_token("auditor").await;
+    let r = app
+        .get("/api/v1/office/audit/export.csv", Some(&auditor))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with("\u{feff}序号,时间"), "{}", &text[..40]);
+    assert!(text.contains("period.rollback") && text.contains(TAXPAYER_A));
+    expect_error(
+        app.get("/api/v1/office/audit/export.csv", Some(&a)).await,
+        403,
+        "forbidden",
+    )
+    .await;
 }
 
 #[tokio::test]
