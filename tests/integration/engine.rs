@@ -698,6 +698,18 @@ async fn rollback_outside_the_filing_period_is_refused() {
     )
     .await;
     set_clock(&app, &admin, "2026-12-16T00:00:00+08:00").await;
+    // Moving the clock settles everyone at once (what the minute timer does): the office's
+    // list, which settles nobody itself, already shows the period closed for B.
+    let list = json_of(
+        app.get(
+            &format!("/api/v1/office/taxpayers?q={TAXPAYER_B}"),
+            Some(&op),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"][0]["current_period"], "202612");
     let a = app.taxpayer_token(TAXPAYER_A).await;
     expect_error(
         app.post_json("/api/v1/period/rollback", Some(&a), &json!({}))
@@ -1506,5 +1518,205 @@ async fn concurrent_submits_and_selections() {
         "submitted" => assert!(states.iter().all(|s| *s == "confirmed")),
         "void" => assert!(states.iter().all(|s| *s == "unselected")),
         other => panic!("unexpected {other}"),
+    }
+}
+
+/// Every write of the office API refuses readers and taxpayers, and every write of the
+/// taxpayer API refuses staff; each accepted write leaves its audit entry.
+#[tokio::test]
+async fn roles_on_every_write_endpoint_and_their_audit_entries() {
+    let (app, op, admin) = november().await;
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    let auditor = app.staff_token("auditor").await;
+    let agent = app.staff_token("agent").await;
+    let office_writes: Vec<(Method, String, Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/office/taxpayers".into(),
+            json!({"taxpayer_id": "91350211MA2YCJ4U8U", "name": "厦门海联贸易有限公司"}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/office/taxpayers/{TAXPAYER_B}"),
+            json!({"name": "深圳恒通物流股份有限公司"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/office/taxpayers/{TAXPAYER_B}/unlock"),
+            json!({}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/office/invoices/4400261130/00000001/status".into(),
+            json!({"status": "abnormal"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/office/invoices/status".into(),
+            json!({"status": "normal", "invoices": keys("4400261130", &[1])}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/office/declarations/{TAXPAYER_B}/202610"),
+            json!({"status": "declared"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/office/declarations".into(),
+            json!([{"taxpayer_id": TAXPAYER_B, "period": "202609", "status": "declared"}]),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/office/deadlines/440300/202612".into(),
+            json!({"deadline": "2027-01-20"}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/office/clock".into(),
+            json!({"now": "2026-11-21T09:00:00+08:00"}),
+        ),
+    ];
+    for (m, path, body) in &office_writes {
+        for (tok, status, code) in [
+            (&auditor, 403, "wrong_role"),
+            (&agent, 403, "wrong_role"),
+            (&a, 403, "forbidden"),
+        ] {
+            let r = app.send_json(m.clone(), path, Some(tok), body).await;
+            expect_error(r, status, code).await;
+        }
+        expect_error(
+            app.send_json(m.clone(), path, None, body).await,
+            401,
+            "not_logged_in",
+        )
+        .await;
+        let writer = if path.ends_with("/clock") {
+            &admin
+        } else {
+            &op
+        };
+        let r = app.send_json(m.clone(), path, Some(writer), body).await;
+        assert!(
+            r.status().is_success(),
+            "{m} {path}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    let taxpayer_writes: Vec<(Method, &str, Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/selections",
+            json!({"select": keys("3500261130", &[1])}),
+        ),
+        (Method::POST, "/api/v1/confirmations", json!({})),
+        (
+            Method::POST,
+            "/api/v1/confirmations/202611/1/submit",
+            json!({}),
+        ),
+        (Method::POST, "/api/v1/period/rollback", json!({})),
+        (
+            Method::PUT,
+            "/api/v1/me/password",
+            json!({"enabled": false}),
+        ),
+    ];
+    for (m, path, body) in &taxpayer_writes {
+        expect_error(
+            app.send_json(m.clone(), path, Some(&op), body).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        expect_error(
+            app.send_json(m.clone(), path, None, body).await,
+            401,
+            "not_logged_in",
+        )
+        .await;
+    }
+    // Office reads: auditors may; unknown records are 404.
+    let t = json_of(
+        app.get(
+            &format!("/api/v1/office/taxpayers/{TAXPAYER_B}"),
+            Some(&auditor),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(t["name"], "深圳恒通物流股份有限公司");
+    assert_eq!(t["changes"][0]["field"], "name");
+    expect_error(
+        app.get(
+            "/api/v1/office/taxpayers/91350100MA2YCJ4U8X",
+            Some(&auditor),
+        )
+        .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    // A well-formed ID nobody registered.
+    let unknown = "91350211MA2YCJ4U7Q";
+    for path in [
+        format!("/api/v1/office/taxpayers/{unknown}"),
+        format!("/api/v1/office/declarations/{unknown}/202611"),
+    ] {
+        expect_error(app.get(&path, Some(&auditor)).await, 404, "not_found").await;
+    }
+    expect_error(
+        app.post_json(
+            &format!("/api/v1/office/taxpayers/{unknown}/unlock"),
+            Some(&op),
+            &json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        put(
+            &app,
+            &format!("/api/v1/office/taxpayers/{unknown}"),
+            &op,
+            json!({"name": "x"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.get(
+            "/api/v1/office/taxpayers/911100007109288314X",
+            Some(&auditor),
+        )
+        .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    expect_error(
+        app.get("/api/v1/office/deadlines/nowhere", Some(&auditor))
+            .await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    let actions = audit_actions(&app, &admin).await;
+    for x in [
+        "taxpayer.create",
+        "taxpayer.update",
+        "taxpayer.unlock",
+        "invoice.status",
+        "declaration.record",
+        "declaration.import",
+        "deadline.set",
+        "clock.set",
+    ] {
+        assert!(actions.iter().any(|y| y == x), "no audit entry {x}");
     }
 }
