@@ -52,9 +52,12 @@ pub fn settled(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Taxpayer> {
             return Ok(t);
         }
     }
+    // Another request may settle first: then this transaction finds nothing to do, records
+    // nothing and is dropped.
     let sys = system_who(who);
     let c = ctx(app, &sys);
-    app.store.write(&sys, |tx| engine::settle(tx, &c, id))
+    app.store
+        .write_if_changed(&sys, |tx| engine::settle(tx, &c, id))
 }
 
 /// Settles every taxpayer (the minute timer, and after the training clock moves).

@@ -92,3 +92,88 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn write_if_changed_drops_a_transaction_that_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("fapiao.redb"), false).unwrap();
+    let who = Who::system("test", at(2026, 11, 1, 9, 0, 0));
+    let model = big_world();
+    let t = model.taxpayers.values().next().unwrap().clone();
+    // Nothing recorded: dropped, even though it wrote.
+    let v = store
+        .write_if_changed(&who, |tx| {
+            tx.put_taxpayer(&t)?;
+            Ok(7)
+        })
+        .unwrap();
+    assert_eq!(v, 7);
+    assert!(store.read().unwrap().taxpayer(&t.id).unwrap().is_none());
+    // The plain write refuses the same.
+    assert!(store
+        .write(&who, |tx| {
+            tx.put_taxpayer(&t)?;
+            Ok(())
+        })
+        .is_err());
+    // Recorded: committed.
+    store
+        .write_if_changed(&who, |tx| {
+            tx.put_taxpayer(&t)?;
+            tx.audit("test", "", "");
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.read().unwrap().taxpayer(&t.id).unwrap().is_some());
+}
+
+#[test]
+fn an_invoice_written_twice_reaches_the_index_once_in_its_last_version() {
+    use crate::domain::{Invoice, InvoiceStatus};
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<(Vec<Invoice>, Vec<Invoice>)>>);
+    impl crate::store::ChangeSink for Sink {
+        fn invoices_changed(&self, new: &[Invoice], updated: &[Invoice], _: u64) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((new.to_vec(), updated.to_vec()));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("fapiao.redb"), false).unwrap();
+    let sink = Arc::new(Sink::default());
+    store.set_sink(sink.clone());
+    let who = Who::system("test", at(2026, 11, 1, 9, 0, 0));
+    let model = big_world();
+    let mut invs: Vec<Invoice> = model.invoices.values().take(2).cloned().collect();
+    store
+        .write(&who, |tx| {
+            tx.put_invoices([&invs[0]])?;
+            invs[0].status = InvoiceStatus::Voided;
+            tx.put_invoices([&invs[0]])?;
+            tx.audit("test", "", "");
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write(&who, |tx| {
+            tx.put_invoices([&invs[0]])?;
+            invs[0].status = InvoiceStatus::Abnormal;
+            tx.put_invoices([&invs[0], &invs[1]])?;
+            invs[0].status = InvoiceStatus::RedReversed;
+            tx.put_invoices([&invs[0]])?;
+            tx.audit("test", "", "");
+            Ok(())
+        })
+        .unwrap();
+    let calls = sink.0.lock().unwrap();
+    assert_eq!(calls[0].0.len(), 1);
+    assert_eq!(calls[0].0[0].status, InvoiceStatus::Voided);
+    assert!(calls[0].1.is_empty());
+    // Second: invs[1] is new, invs[0] updated once, last version.
+    assert_eq!(calls[1].0.len(), 1);
+    assert_eq!(calls[1].1.len(), 1);
+    assert_eq!(calls[1].1[0].status, InvoiceStatus::RedReversed);
+}

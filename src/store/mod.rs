@@ -234,7 +234,22 @@ impl Store {
         if self.read_only {
             return Err(AppError::new(Code::ReadOnly));
         }
-        self.write_inner(who, true, redb::Durability::Immediate, f)
+        self.write_inner(who, true, false, redb::Durability::Immediate, f)
+    }
+
+    /// Like [`Store::write`], for changes that may turn out to be unnecessary once inside the
+    /// transaction (another request got there first): when `f` records no audit entry, the
+    /// transaction is aborted — by the audit rule it changed nothing — and `f`'s result is
+    /// returned.
+    pub fn write_if_changed<T>(
+        &self,
+        who: &Who,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        self.write_inner(who, true, true, redb::Durability::Immediate, f)
     }
 
     /// Like [`Store::write`] but for bulk loads: the commit is not flushed to disk until a
@@ -247,7 +262,7 @@ impl Store {
         if self.read_only {
             return Err(AppError::new(Code::ReadOnly));
         }
-        self.write_inner(who, true, redb::Durability::None, f)
+        self.write_inner(who, true, false, redb::Durability::None, f)
     }
 
     /// Housekeeping that is not a business state change (session last-seen times, expiry
@@ -257,7 +272,7 @@ impl Store {
             "housekeeping",
             DateTime::<FixedOffset>::MIN_UTC.fixed_offset(),
         );
-        self.write_inner(&who, false, redb::Durability::None, f)
+        self.write_inner(&who, false, false, redb::Durability::None, f)
     }
 
     /// Makes every earlier commit durable.
@@ -271,6 +286,7 @@ impl Store {
         &self,
         who: &Who,
         audited: bool,
+        allow_unchanged: bool,
         durability: redb::Durability,
         f: impl FnOnce(&mut Tx) -> AppResult<T>,
     ) -> AppResult<T> {
@@ -304,6 +320,9 @@ impl Store {
         if audited {
             if audits.is_empty() {
                 txn.abort()?;
+                if allow_unchanged {
+                    return Ok(out);
+                }
                 return Err(AppError::internal("state change without an audit entry"));
             }
             let mut table = txn.open_table(tables::AUDIT)?;

@@ -290,6 +290,28 @@ macro_rules! getters {
     };
 }
 
+/// The invoices a transaction touched, each once in its last written version: an invoice
+/// written several times (say its status changed, then its selection) reaches the index
+/// once, and one inserted then changed counts as new.
+fn latest_versions(mut new: Vec<Invoice>, updated: Vec<Invoice>) -> (Vec<Invoice>, Vec<Invoice>) {
+    if updated.is_empty() {
+        return (new, updated);
+    }
+    let mut last: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    for (i, inv) in updated.iter().enumerate() {
+        last.insert(inv.key.to_u128(), i);
+    }
+    for inv in new.iter_mut() {
+        if let Some(i) = last.remove(&inv.key.to_u128()) {
+            *inv = updated[i].clone();
+        }
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    let updated = keep.into_iter().map(|i| updated[i].clone()).collect();
+    (new, updated)
+}
+
 /// A read snapshot.
 pub struct Reader {
     txn: ReadTransaction,
@@ -428,7 +450,8 @@ impl Tx {
         Vec<AuditDraft>,
         (Vec<Invoice>, Vec<Invoice>),
     ) {
-        (self.txn, self.audits, (self.new, self.updated))
+        let (new, updated) = latest_versions(self.new, self.updated);
+        (self.txn, self.audits, (new, updated))
     }
 
     pub(super) fn abort(self) -> AppResult<()> {

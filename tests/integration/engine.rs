@@ -1720,3 +1720,49 @@ async fn roles_on_every_write_endpoint_and_their_audit_entries() {
         assert!(actions.iter().any(|y| y == x), "no audit entry {x}");
     }
 }
+
+/// Many requests arriving together after a deadline passed: all succeed, the period closes
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_settle_once() {
+    let (app, _op, admin) = november().await;
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    json_of(
+        app.post_json(
+            "/api/v1/selections",
+            Some(&a),
+            &json!({"select": keys("3500261130", &[1, 2, 3])}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // Move the clock behind the API's back (no settlement), like a server that slept.
+    let to = chrono::DateTime::parse_from_rfc3339("2026-12-16T08:00:00+08:00").unwrap();
+    app.app
+        .clock
+        .set(&app.app.store, &app.app.system("test"), Some(to))
+        .unwrap();
+    let app = std::sync::Arc::new(app);
+    let mut calls = Vec::new();
+    for i in 0..12 {
+        let app = app.clone();
+        let a = a.clone();
+        calls.push(tokio::spawn(async move {
+            let path = if i % 2 == 0 {
+                "/api/v1/me"
+            } else {
+                "/api/v1/invoices?issued_from=2026-11-01&issued_to=2026-11-30"
+            };
+            let r = app.get(path, Some(&a)).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    for c in calls {
+        let (s, body) = c.await.unwrap();
+        assert_eq!(s, 200, "{body}");
+    }
+    assert_eq!(me(&app, &a).await["current_period"], "202612");
+    let actions = audit_actions(&app, &admin).await;
+    assert_eq!(actions.iter().filter(|x| *x == "period.close").count(), 1);
+}
