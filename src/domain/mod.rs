@@ -27,6 +27,7 @@ pub mod login;
 pub mod query;
 pub mod records;
 pub mod rules;
+pub mod statistics;
 
 pub use records::{
     Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice, InvoiceChange,

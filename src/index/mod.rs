@@ -9,6 +9,7 @@
 
 mod collect;
 pub mod query;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -292,15 +293,24 @@ impl InvoiceIndex {
         Ok(n)
     }
 
-    /// Brings the index in step with the store (rebuild when behind or ahead).
+    /// Brings the index in step with the store (rebuild when behind or ahead). A commit
+    /// whose changes are being applied right now is not a reason to rebuild: on a mismatch
+    /// this waits for the store's commit lock (held from commit to the end of the apply) and
+    /// looks again; only a counter still different then (a crash, a failed apply, a deleted
+    /// index) rebuilds.
     pub fn catch_up(&self, store: &Store) -> AppResult<bool> {
-        let truth = store.read()?.invoice_seq()?;
-        if self.applied_seq() == truth {
+        if self.applied_seq() == store.read()?.invoice_seq()? {
             return Ok(false);
         }
-        let n = self.rebuild(store)?;
-        tracing::info!(invoices = n, seq = truth, "index rebuilt from the store");
-        Ok(true)
+        store.serialized(|| {
+            let truth = store.read()?.invoice_seq()?;
+            if self.applied_seq() == truth {
+                return Ok(false);
+            }
+            let n = self.rebuild(store)?;
+            tracing::info!(invoices = n, seq = truth, "index rebuilt from the store");
+            Ok(true)
+        })
     }
 
     /// The bigram terms of a seller-name search text.

@@ -275,6 +275,16 @@ impl Store {
         self.write_inner(&who, false, false, redb::Durability::None, f)
     }
 
+    /// Runs `f` while no write transaction is in progress (holding the commit lock, which
+    /// covers a commit and the notification of its changes).
+    pub fn serialized<T>(&self, f: impl FnOnce() -> AppResult<T>) -> AppResult<T> {
+        let _guard = self
+            .commit_lock
+            .lock()
+            .map_err(|_| AppError::internal("commit lock poisoned"))?;
+        f()
+    }
+
     /// Makes every earlier commit durable.
     pub fn flush(&self) -> AppResult<()> {
         let txn = self.db.begin_write()?;

@@ -1,0 +1,136 @@
+//! The 抵扣统计 pipeline over the index: the buyer's posting list, filtered on the columns to
+//! the invoices certified in the period, tallied per segment in parallel (rayon) and merged.
+//! Every figure goes through `Tally::add`, the same code the recomputation from redb uses.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::ColumnValues;
+use tantivy::query::{EnableScoring, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, Score, SegmentReader, Term};
+
+use super::{code_from_ord, tantivy_err, InvoiceIndex};
+use crate::domain::statistics::Tally;
+use crate::domain::{
+    CertMethod, Fen, InvoiceKey, InvoiceStatus, InvoiceType, TaxPeriod, TaxpayerId,
+};
+use crate::error::{AppError, AppResult};
+
+/// A segment's tally, with exception keys as (code ordinal, number) until the merge.
+type Part = Tally<(u64, u64)>;
+
+struct StatsCollector {
+    period: u64,
+}
+
+struct StatsSegment {
+    period_wanted: u64,
+    sel: Arc<dyn ColumnValues<u64>>,
+    period: Arc<dyn ColumnValues<u64>>,
+    kind: Arc<dyn ColumnValues<u64>>,
+    status: Arc<dyn ColumnValues<u64>>,
+    amount: Arc<dyn ColumnValues<i64>>,
+    tax: Arc<dyn ColumnValues<i64>>,
+    code: Arc<dyn ColumnValues<u64>>,
+    number: Arc<dyn ColumnValues<u64>>,
+    part: Part,
+}
+
+impl Collector for StatsCollector {
+    type Fruit = Part;
+    type Child = StatsSegment;
+
+    fn for_segment(&self, _: u32, r: &SegmentReader) -> tantivy::Result<StatsSegment> {
+        let ff = r.fast_fields();
+        Ok(StatsSegment {
+            period_wanted: self.period,
+            sel: ff.u64("sel")?.first_or_default_col(0),
+            period: ff.u64("period")?.first_or_default_col(0),
+            kind: ff.u64("kind")?.first_or_default_col(0),
+            status: ff.u64("status")?.first_or_default_col(0),
+            amount: ff.i64("amount")?.first_or_default_col(0),
+            tax: ff.i64("tax")?.first_or_default_col(0),
+            code: ff.u64("code")?.first_or_default_col(0),
+            number: ff.u64("number")?.first_or_default_col(0),
+            part: Part::default(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Part>) -> tantivy::Result<Part> {
+        let mut out = Part::default();
+        for f in fruits {
+            out.merge(f);
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for StatsSegment {
+    type Fruit = Part;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let method = match self.sel.get_val(doc) {
+            2 => CertMethod::Selection,
+            3 => CertMethod::Scan,
+            _ => return,
+        };
+        if self.period.get_val(doc) != self.period_wanted {
+            return;
+        }
+        let code = |v: u64| u8::try_from(v).unwrap_or(0);
+        let kind = InvoiceType::from_code(code(self.kind.get_val(doc))).unwrap_or(InvoiceType::Special);
+        let status =
+            InvoiceStatus::from_code(code(self.status.get_val(doc))).unwrap_or(InvoiceStatus::Normal);
+        let (c, n) = (&self.code, &self.number);
+        self.part.add(
+            || (c.get_val(doc), n.get_val(doc)),
+            kind,
+            method,
+            status,
+            Fen::new(self.amount.get_val(doc)),
+            Fen::new(self.tax.get_val(doc)),
+        );
+    }
+
+    fn harvest(self) -> Part {
+        self.part
+    }
+}
+
+impl InvoiceIndex {
+    /// The period's tally for `buyer`, computed from the index (segments in parallel).
+    pub fn tally(&self, buyer: &TaxpayerId, period: TaxPeriod) -> AppResult<Tally> {
+        let searcher = self.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields().buyer, buyer.as_str()),
+            IndexRecordOption::Basic,
+        );
+        let weight = query
+            .weight(EnableScoring::disabled_from_searcher(&searcher))
+            .map_err(tantivy_err)?;
+        let collector = StatsCollector {
+            period: u64::from(period.as_u32()),
+        };
+        let parts = searcher
+            .segment_readers()
+            .par_iter()
+            .enumerate()
+            .map(|(ord, seg)| {
+                collector.collect_segment(weight.as_ref(), u32::try_from(ord).unwrap_or(0), seg)
+            })
+            .collect::<tantivy::Result<Vec<Part>>>()
+            .map_err(tantivy_err)?;
+        let merged = collector.merge_fruits(parts).map_err(tantivy_err)?;
+        let tally = merged.map_keys(|(code, number)| {
+            InvoiceKey::parse(&code_from_ord(code), &format!("{number:08}"))
+                .map_err(|e| AppError::internal(e.message))
+        })?;
+        Ok(tally.finish())
+    }
+}
