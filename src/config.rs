@@ -42,6 +42,9 @@ pub struct Settings {
     pub read_only: bool,
     /// Log format: `json` (structured) or `pretty`.
     pub log_format: String,
+    /// Local time (`HH:MM`, business clock) of the nightly statistics job that applies the
+    /// day's scan certifications; missed runs happen at the next start.
+    pub statistics_job_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -91,11 +94,22 @@ impl Default for Settings {
             session: SessionSettings::default(),
             read_only: false,
             log_format: "json".into(),
+            statistics_job_at: "02:00".into(),
         }
     }
 }
 
 impl Settings {
+    /// The time of day of the nightly statistics job.
+    pub fn job_time(&self) -> Result<chrono::NaiveTime, ConfigError> {
+        chrono::NaiveTime::parse_from_str(self.statistics_job_at.trim(), "%H:%M").map_err(|_| {
+            ConfigError::Invalid {
+                key: "statistics_job_at",
+                reason: format!("{:?} is not a time of day HH:MM", self.statistics_job_at),
+            }
+        })
+    }
+
     /// Defaults, then the TOML file (if any), then `FAPIAO_…` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
@@ -119,6 +133,7 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         self.tz()?;
+        self.job_time()?;
         if self.session.idle_secs == 0 || self.session.max_secs == 0 {
             return Err(ConfigError::Invalid {
                 key: "session",

@@ -46,6 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::put().to(set_deadline),
         )
         .route("/office/deadlines/{region}", web::get().to(list_deadlines))
+        .route("/office/scans", web::post().to(import_scans))
+        .route("/office/statistics/refresh", web::post().to(refresh_statistics))
         .route("/office/clock", web::get().to(get_clock))
         .route("/office/clock", web::put().to(set_clock))
         .route("/office/audit", web::get().to(audit))
@@ -638,4 +640,31 @@ async fn list_deadlines(
         .map(|(p, d, recorded)| json!({"period": p, "deadline": d, "recorded": recorded}))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "region": region.code(), "year": year, "items": items })))
+}
+
+/// 扫描认证 records (ndjson), waiting for the statistics job or a refresh.
+async fn import_scans(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    staff.require_writer()?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, staff.actor());
+    let n = blocking(move || crate::service::statistics::import_scans(&app, &who, &body)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "imported": n, "pending": true })))
+}
+
+/// Applies pending scan certifications now (what the nightly job does).
+async fn refresh_statistics(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+) -> AppResult<HttpResponse> {
+    staff.require_writer()?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, staff.actor());
+    let report = blocking(move || crate::service::statistics::apply_scans(&app, &who)).await?;
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -31,7 +31,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/confirmations/{period}/{batch}",
             web::get().to(batch_detail),
         )
-        .route("/period/rollback", web::post().to(rollback));
+        .route("/period/rollback", web::post().to(rollback))
+        .route("/statistics/{period}", web::get().to(statistics))
+        .route("/workbench/{year}", web::get().to(workbench));
 }
 
 async fn me(req: HttpRequest, app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
@@ -292,5 +294,45 @@ async fn rollback(
         "current_period": p,
         "logged_out": true,
         "message": "回退成功，请重新登录",
+    })))
+}
+
+async fn statistics(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let period = TaxPeriod::parse(&path.into_inner())?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let v = blocking(move || {
+        crate::service::statistics::statistics(&app, &who, &user.id, period)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn workbench(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let year: i32 = path
+        .trim()
+        .parse()
+        .ok()
+        .filter(|y| (2000..=2099).contains(y))
+        .ok_or_else(|| AppError::invalid("year", "年份应为2000至2099之间的四位数字"))?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let (t, cards) =
+        blocking(move || crate::service::statistics::workbench(&app, &who, &user.id, year))
+            .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "year": year,
+        "current_period": t.current_period,
+        "cards": cards,
     })))
 }

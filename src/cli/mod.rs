@@ -49,6 +49,14 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Integrity check: recompute every cached deduction statistic from the raw records and
+    /// report any difference (exit status 1 when one is found).
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Manage tax office staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -127,6 +135,7 @@ pub fn run() -> ExitCode {
         Command::Staff(c) => staff(c),
         Command::Import { config, data, file } => import(config, data, &file),
         Command::Reindex { config, data } => reindex(config, data),
+        Command::Check { config, data } => check(config, data),
         #[cfg(feature = "smartcard")]
         Command::Readers => smartcard::list_readers().map(|readers| {
             if readers.is_empty() {
@@ -281,6 +290,29 @@ fn reindex(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartEr
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn check(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartError> {
+    let app = open_with(config, data)?;
+    let started = std::time::Instant::now();
+    let (n, diffs) =
+        crate::service::statistics::check(&app).map_err(|e| StartError::Other(e.to_string()))?;
+    for d in &diffs {
+        println!("不一致：纳税人 {} 税款所属期 {}：{}", d.taxpayer_id, d.period, d.what);
+    }
+    println!(
+        "已核对 {n} 份抵扣统计缓存，{} 份不一致，用时 {:.1} 秒。",
+        diffs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError::Other(format!(
+            "integrity check failed: {} cached statistics differ from the records",
+            diffs.len()
+        )))
+    }
 }
 
 fn staff(c: StaffCommand) -> Result<(), StartError> {

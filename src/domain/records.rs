@@ -177,6 +177,8 @@ pub enum UnselectReason {
     StatusChanged,
     /// It passed the certification time limit while selected (S-P3).
     TimeLimit,
+    /// It was scan-certified at the tax office (S-O3).
+    Scanned,
 }
 
 /// A change in an invoice's life, kept for 单票查询 (S-T10).
@@ -229,6 +231,7 @@ impl InvoiceChange {
                     UnselectReason::RolledBack => "税款所属期回退，勾选自动取消",
                     UnselectReason::StatusChanged => "发票状态变更，勾选自动取消",
                     UnselectReason::TimeLimit => "已超过认证期限，勾选自动取消",
+                    UnselectReason::Scanned => "该发票已扫描认证，勾选自动取消",
                 };
                 format!("{why}（税款所属期{}）", period.label_zh())
             }
@@ -252,6 +255,16 @@ pub struct InvoiceEvent {
     pub at: DateTime<FixedOffset>,
     pub actor: Actor,
     pub change: InvoiceChange,
+}
+
+/// A scan-certification record (扫描认证) imported by the office, waiting for the statistics
+/// job to apply it (S-O3, S-T9: "当天扫描认证的数据会第二天在本统计表中体现").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRecord {
+    pub period: TaxPeriod,
+    pub scanned_on: NaiveDate,
+    pub imported_at: DateTime<FixedOffset>,
+    pub by: String,
 }
 
 /// A change to a taxpayer's record made by the office (S-O2: every change recorded).

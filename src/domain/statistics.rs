@@ -6,6 +6,7 @@
 
 use std::ops::AddAssign;
 
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::{CertMethod, Fen, InvoiceKey, InvoiceStatus, InvoiceType};
@@ -158,6 +159,13 @@ impl<K> Tally<K> {
         }
         c
     }
+}
+
+/// A computed tally kept for its (taxpayer, period), with when it was computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cached {
+    pub tally: Tally,
+    pub computed_at: DateTime<FixedOffset>,
 }
 
 /// By method: 勾选认证, 扫描认证, 合计.

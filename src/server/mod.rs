@@ -127,7 +127,8 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
 }
 
 /// Settles every taxpayer now and every minute (windows whose deadline day ended close even
-/// when nobody asks), and purges expired sessions now and every ten minutes.
+/// when nobody asks) and runs the nightly statistics job when due (at start when a run was
+/// missed), and purges expired sessions now and every ten minutes.
 fn spawn_housekeeping(app: Arc<App>) {
     let settle_app = app.clone();
     actix_web::rt::spawn(async move {
@@ -137,7 +138,11 @@ fn spawn_housekeeping(app: Arc<App>) {
             let app = settle_app.clone();
             let result = web::block(move || {
                 let who = app.system("period");
-                crate::service::periods::settle_all(&app, &who)
+                let n = crate::service::periods::settle_all(&app, &who)?;
+                if crate::service::statistics::run_job_if_due(&app)? {
+                    tracing::info!("statistics job ran: scan certifications applied");
+                }
+                Ok::<_, crate::error::AppError>(n)
             })
             .await;
             match result {

@@ -11,6 +11,7 @@ pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;
 pub mod periods;
+pub mod statistics;
 pub mod staff;
 pub mod taxpayers;
 

@@ -56,6 +56,14 @@ pub(crate) mod tables {
     /// (taxpayer, n) → a change of the taxpayer's record made by the office.
     pub const TAXPAYER_CHANGES: TableDefinition<(&str, u32), &[u8]> =
         TableDefinition::new("taxpayer_changes");
+    /// (taxpayer, period) → cached 抵扣统计 (`statistics::Cached`); removed by any commit that
+    /// changes an invoice certified in that period.
+    pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats");
+    /// (taxpayer, period) → generation, bumped with each such removal (guards a cache write
+    /// racing a change).
+    pub const STATS_GEN: TableDefinition<(&str, u32), u64> = TableDefinition::new("stats_gen");
+    /// Invoice key → scan record waiting for the statistics job.
+    pub const PENDING_SCANS: TableDefinition<u128, &[u8]> = TableDefinition::new("pending_scans");
     /// Sequence → audit entry; append-only.
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 }
@@ -206,6 +214,9 @@ impl Store {
             txn.open_table(tables::SELECTED)?;
             txn.open_table(tables::INVOICE_EVENTS)?;
             txn.open_table(tables::TAXPAYER_CHANGES)?;
+            txn.open_table(tables::STATS)?;
+            txn.open_table(tables::STATS_GEN)?;
+            txn.open_table(tables::PENDING_SCANS)?;
         }
         txn.commit()?;
         Ok(())
@@ -308,7 +319,7 @@ impl Store {
         txn.set_durability(durability)
             .map_err(|e| AppError::internal(e.to_string()))?;
         let mut tx = Tx::new(txn);
-        let out = match f(&mut tx) {
+        let out = match f(&mut tx).and_then(|v| tx.flush_stale().map(|()| v)) {
             Ok(v) => v,
             Err(e) => {
                 tx.abort()?;

@@ -10,8 +10,9 @@ use super::tables::*;
 use crate::domain::engine::{Book, Ledger};
 use crate::domain::{
     AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey,
-    ProfileChange, Region, SelectionState, Staff, TaxPeriod, Taxpayer, TaxpayerId,
+    ProfileChange, Region, ScanRecord, SelectionState, Staff, TaxPeriod, Taxpayer, TaxpayerId,
 };
+use crate::domain::statistics::Cached;
 use crate::error::{AppError, AppResult};
 
 /// A login session as stored (keyed by the SHA-256 of its token; the token itself is never
@@ -279,6 +280,53 @@ macro_rules! getters {
                 Ok(out)
             }
 
+            /// The cached statistics of a taxpayer's period, if current.
+            pub fn stats(&self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<Option<Cached>> {
+                let t = self.open(STATS)?;
+                let v = t.get((taxpayer.as_str(), period.as_u32()))?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
+            /// Every cached statistic (for the integrity check).
+            pub fn all_stats(&self) -> AppResult<Vec<(TaxpayerId, TaxPeriod, Cached)>> {
+                let t = self.open(STATS)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    let (tp, p) = k.value();
+                    let tp = TaxpayerId::parse(tp).map_err(|e| AppError::internal(e.message))?;
+                    let p = TaxPeriod::from_u32(p).ok_or_else(|| AppError::internal("bad period"))?;
+                    out.push((tp, p, dec(v.value())?));
+                }
+                Ok(out)
+            }
+
+            /// The change generation of a taxpayer's period statistics.
+            pub fn stats_gen(&self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<u64> {
+                let t = self.open(STATS_GEN)?;
+                let v = t.get((taxpayer.as_str(), period.as_u32()))?;
+                Ok(v.map(|g| g.value()).unwrap_or(0))
+            }
+
+            /// Scan records waiting for the statistics job, in key order.
+            pub fn pending_scans(&self) -> AppResult<Vec<(InvoiceKey, ScanRecord)>> {
+                let t = self.open(PENDING_SCANS)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    let key = InvoiceKey::from_u128(k.value())
+                        .ok_or_else(|| AppError::internal("bad invoice key"))?;
+                    out.push((key, dec(v.value())?));
+                }
+                Ok(out)
+            }
+
+            pub fn pending_scan(&self, key: &InvoiceKey) -> AppResult<Option<ScanRecord>> {
+                let t = self.open(PENDING_SCANS)?;
+                let v = t.get(key.to_u128())?;
+                v.map(|g| dec(g.value())).transpose()
+            }
+
             /// Sequence number of the newest audit entry (0 when none): the store's change
             /// counter, since every state change appends one.
             pub fn last_audit_seq(&self) -> AppResult<u64> {
@@ -288,6 +336,16 @@ macro_rules! getters {
             }
         }
     };
+}
+
+/// The period an invoice is certified in, if it is (its statistics depend on it).
+fn certified_period(s: &SelectionState) -> Option<u32> {
+    match s {
+        SelectionState::Confirmed { period, .. } | SelectionState::Scanned { period, .. } => {
+            Some(period.as_u32())
+        }
+        SelectionState::Unselected | SelectionState::Selected { .. } => None,
+    }
 }
 
 /// The invoices a transaction touched, each once in its last written version: an invoice
@@ -428,6 +486,8 @@ pub struct Tx {
     new: Vec<Invoice>,
     /// Invoices changed by this transaction.
     updated: Vec<Invoice>,
+    /// (taxpayer, period) whose statistics this transaction made stale.
+    stale: std::collections::BTreeSet<(String, u32)>,
 }
 
 getters!(Tx);
@@ -439,6 +499,7 @@ impl Tx {
             audits: Vec::new(),
             new: Vec::new(),
             updated: Vec::new(),
+            stale: std::collections::BTreeSet::new(),
         }
     }
 
@@ -564,7 +625,17 @@ impl Tx {
                 }
             }
             let bytes = codec::encode_invoice(i).map_err(AppError::internal)?;
-            if inv.insert(k, bytes.as_slice())?.is_some() {
+            let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
+            if let Some(p) = certified_period(&i.selection) {
+                self.stale.insert((i.buyer_id.as_str().to_string(), p));
+            }
+            if let Some(old) = &old {
+                let old = codec::decode_invoice(i.key.clone(), old).map_err(AppError::internal)?;
+                if let Some(p) = certified_period(&old.selection) {
+                    self.stale.insert((old.buyer_id.as_str().to_string(), p));
+                }
+            }
+            if old.is_some() {
                 self.updated.push(i.clone());
             } else {
                 self.new.push(i.clone());
@@ -590,6 +661,11 @@ impl Tx {
             let old = inv.insert(k, bytes.as_slice())?.map(|g| g.value().to_vec());
             match old {
                 None => {
+                    if let Some(p) = certified_period(&i.selection) {
+                        if !self.stale.contains(&(i.buyer_id.as_str().to_string(), p)) {
+                            self.stale.insert((i.buyer_id.as_str().to_string(), p));
+                        }
+                    }
                     if let SelectionState::Selected { period } = i.selection {
                         selected.insert(
                             (i.buyer_id.as_str(), date_to_days(i.issued_on), k),
@@ -674,6 +750,49 @@ impl Tx {
             None => 0,
         };
         t.insert((taxpayer.as_str(), next), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes the cached statistics this transaction made stale and bumps their
+    /// generations (called by the store just before commit).
+    pub(super) fn flush_stale(&mut self) -> AppResult<()> {
+        if self.stale.is_empty() {
+            return Ok(());
+        }
+        let stale = std::mem::take(&mut self.stale);
+        let mut cache = self.txn.open_table(STATS)?;
+        let mut gens = self.txn.open_table(STATS_GEN)?;
+        for (tp, p) in &stale {
+            cache.remove((tp.as_str(), *p))?;
+            let g = gens.get((tp.as_str(), *p))?.map(|g| g.value()).unwrap_or(0);
+            gens.insert((tp.as_str(), *p), g + 1)?;
+        }
+        Ok(())
+    }
+
+    pub fn put_stats(&mut self, taxpayer: &TaxpayerId, period: TaxPeriod, c: &Cached) -> AppResult<()> {
+        let bytes = enc(c)?;
+        self.open(STATS)?
+            .insert((taxpayer.as_str(), period.as_u32()), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Test and repair hook: removes a cached statistic.
+    pub fn delete_stats(&mut self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<()> {
+        self.open(STATS)?
+            .remove((taxpayer.as_str(), period.as_u32()))?;
+        Ok(())
+    }
+
+    pub fn put_pending_scan(&mut self, key: &InvoiceKey, r: &ScanRecord) -> AppResult<()> {
+        let bytes = enc(r)?;
+        self.open(PENDING_SCANS)?
+            .insert(key.to_u128(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn remove_pending_scan(&mut self, key: &InvoiceKey) -> AppResult<()> {
+        self.open(PENDING_SCANS)?.remove(key.to_u128())?;
         Ok(())
     }
 }

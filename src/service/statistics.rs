@@ -1,0 +1,468 @@
+//! 抵扣统计 (S-T9), the home workbench (S-T3) and scan certifications (S-O3).
+//!
+//! The table of a taxpayer's period is computed by the index pipeline (`index::stats`) and
+//! cached in redb with its update time. Any commit that changes an invoice certified in the
+//! period removes the cache in the same transaction (see `store::Tx::flush_stale`), so
+//! 勾选认证 figures are current as soon as a submit commits. Scan records imported by the
+//! office wait until the nightly job (or `refresh`) applies them; the report then says when.
+//! `check` recomputes every cached table from the raw records.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Serialize;
+
+use crate::domain::engine::{self, ScanRefusal};
+use crate::domain::statistics::{ByMethod, Cached, Cell, Tally};
+use crate::domain::{
+    CertMethod, InvoiceKey, ScanRecord, SelectionState, TaxPeriod, Taxpayer, TaxpayerId,
+};
+use crate::error::{AppError, AppResult, Code};
+use crate::store::Who;
+
+use super::invoice_query::InvoiceView;
+use super::App;
+
+const SCANS_APPLIED_AT: &str = "scans_applied_at";
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct CellView {
+    pub count: u64,
+    pub amount: i64,
+    pub tax: i64,
+}
+
+impl From<Cell> for CellView {
+    fn from(c: Cell) -> Self {
+        CellView {
+            count: c.count,
+            amount: c.amount.value(),
+            tax: c.tax.value(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct MethodView {
+    pub selection: CellView,
+    pub scan: CellView,
+    pub total: CellView,
+}
+
+impl From<ByMethod> for MethodView {
+    fn from(m: ByMethod) -> Self {
+        MethodView {
+            selection: m.selection.into(),
+            scan: m.scan.into(),
+            total: m.total.into(),
+        }
+    }
+}
+
+/// One row of the table: `selection`, `scan`, `total` are the certified figures (API.md);
+/// `exceptions` the certified invoices since become 作废/失控/红冲/异常, and `deductible`
+/// (可抵扣) the certified minus the exceptions.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub selection: CellView,
+    pub scan: CellView,
+    pub total: CellView,
+    pub exceptions: MethodView,
+    pub deductible: MethodView,
+}
+
+/// `GET /api/v1/statistics/{period}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatisticsView {
+    pub period: TaxPeriod,
+    /// 报表更新时间: when the figures were computed.
+    pub updated_at: String,
+    /// When scan certifications were last applied (the nightly job or a refresh).
+    pub scans_applied_at: Option<String>,
+    pub rows: Vec<RowView>,
+    pub exceptions: Vec<InvoiceView>,
+    /// Whether the answer came from the cache.
+    pub cached: bool,
+}
+
+fn rows(t: &Tally) -> Vec<RowView> {
+    t.rows()
+        .into_iter()
+        .map(|r| RowView {
+            kind: r.kind.map_or("total", |k| k.as_str()),
+            label: r.kind.map_or("合计", |k| k.label_zh()),
+            selection: r.certified.selection.into(),
+            scan: r.certified.scan.into(),
+            total: r.certified.total.into(),
+            exceptions: r.exceptions.into(),
+            deductible: r.deductible.into(),
+        })
+        .collect()
+}
+
+/// The period's tally, from the cache or computed and cached. `bool`: from the cache.
+pub fn tally(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    period: TaxPeriod,
+) -> AppResult<(Cached, bool)> {
+    let gen = {
+        let r = app.store.read()?;
+        if let Some(c) = r.stats(taxpayer, period)? {
+            return Ok((c, true));
+        }
+        r.stats_gen(taxpayer, period)?
+    };
+    // Read the generation first, then bring the index up to at least that state.
+    app.index.catch_up(&app.store)?;
+    let c = Cached {
+        tally: app.index.tally(taxpayer, period)?,
+        computed_at: who.now,
+    };
+    // Keep it unless the period changed meanwhile (housekeeping: not a business change).
+    app.store.housekeeping(|tx| {
+        if tx.stats_gen(taxpayer, period)? == gen {
+            tx.put_stats(taxpayer, period, &c)?;
+        }
+        Ok(())
+    })?;
+    Ok((c, false))
+}
+
+/// 抵扣统计 of `period` for the taxpayer.
+pub fn statistics(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    period: TaxPeriod,
+) -> AppResult<StatisticsView> {
+    super::periods::settled(app, who, taxpayer)?;
+    let (c, cached) = tally(app, who, taxpayer, period)?;
+    let r = app.store.read()?;
+    let mut exceptions = Vec::with_capacity(c.tally.exception_keys.len());
+    for k in &c.tally.exception_keys {
+        if let Some(inv) = r.invoice(k)? {
+            exceptions.push(InvoiceView::from(&inv));
+        }
+    }
+    Ok(StatisticsView {
+        period,
+        updated_at: c.computed_at.to_rfc3339(),
+        scans_applied_at: r
+            .setting::<DateTime<FixedOffset>>(SCANS_APPLIED_AT)?
+            .map(|t| t.to_rfc3339()),
+        rows: rows(&c.tally),
+        exceptions,
+        cached,
+    })
+}
+
+/// One month card of the workbench.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Card {
+    pub period: TaxPeriod,
+    /// `past` (orange: query only), `current` (green: actionable), `future` (grey).
+    pub state: &'static str,
+    pub count: u64,
+    pub tax: i64,
+}
+
+/// `GET /api/v1/workbench/{year}`: the 12 months of `year` with their certified count and
+/// tax (勾选认证 + 扫描认证).
+pub fn workbench(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    year: i32,
+) -> AppResult<(Taxpayer, Vec<Card>)> {
+    let t = super::periods::settled(app, who, taxpayer)?;
+    let mut cards = Vec::with_capacity(12);
+    for m in 1..=12 {
+        let p = TaxPeriod::new(year, m)?;
+        let state = match p.cmp(&t.current_period) {
+            std::cmp::Ordering::Less => "past",
+            std::cmp::Ordering::Equal => "current",
+            std::cmp::Ordering::Greater => "future",
+        };
+        let (count, tax) = if state == "future" {
+            (0, 0)
+        } else {
+            let c = tally(app, who, taxpayer, p)?.0.tally.certified_total();
+            (c.count, c.tax.value())
+        };
+        cards.push(Card {
+            period: p,
+            state,
+            count,
+            tax,
+        });
+    }
+    Ok((t, cards))
+}
+
+/// One line of a scan import.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanLine {
+    code: String,
+    number: String,
+    scanned_on: String,
+    period: String,
+}
+
+/// A refused line of a scan import.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedLine {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Imports scan records (ndjson of `{"code", "number", "scanned_on", "period"}`): all or
+/// nothing; each is checked against the invoice now and waits for the job.
+pub fn import_scans(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::invalid("body", "内容应为 UTF-8 编码的 JSON Lines"))?;
+    let today = who.now.date_naive();
+    let mut rows: Vec<(usize, InvoiceKey, TaxPeriod, NaiveDate)> = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<ScanLine>(l)
+            .map_err(|e| format!("格式不正确：{e}"))
+            .and_then(|x| {
+                let key = InvoiceKey::parse(&x.code, &x.number).map_err(|e| e.message)?;
+                let period = TaxPeriod::parse(&x.period).map_err(|e| e.message)?;
+                let on = crate::domain::query::parse_date("scanned_on", "扫描认证日期", &x.scanned_on)
+                    .map_err(|e| e.message)?;
+                if on > today {
+                    return Err("扫描认证日期不能晚于今天".to_string());
+                }
+                Ok((key, period, on))
+            });
+        match parsed {
+            Ok((k, p, on)) => rows.push((i + 1, k, p, on)),
+            Err(reason) => rejected.push(RejectedLine { line: i + 1, reason }),
+        }
+    }
+    let fail = |rejected: Vec<RejectedLine>| {
+        AppError::invalid("body", "扫描认证数据有误，未导入任何记录").with_extra(
+            "rejected",
+            serde_json::to_value(rejected).unwrap_or(serde_json::Value::Null),
+        )
+    };
+    if !rejected.is_empty() {
+        return Err(fail(rejected));
+    }
+    if rows.is_empty() {
+        return Err(AppError::invalid("body", "没有可导入的扫描认证记录"));
+    }
+    let n = rows.len();
+    app.store.write(who, |tx| {
+        let mut seen = std::collections::HashSet::new();
+        let mut rejected = Vec::new();
+        for (line, key, period, on) in &rows {
+            let reason = if !seen.insert(key.to_u128()) {
+                Some("同一发票在文件中重复出现".to_string())
+            } else if tx.pending_scan(key)?.is_some() {
+                Some("该发票已有待处理的扫描认证记录".to_string())
+            } else {
+                engine::check_scan(tx.invoice(key)?.as_ref(), *period, *on)
+                    .err()
+                    .map(|r| r.message().to_string())
+            };
+            match reason {
+                Some(reason) => rejected.push(RejectedLine {
+                    line: *line,
+                    reason,
+                }),
+                None => tx.put_pending_scan(
+                    key,
+                    &ScanRecord {
+                        period: *period,
+                        scanned_on: *on,
+                        imported_at: who.now,
+                        by: who.actor.to_string(),
+                    },
+                )?,
+            }
+        }
+        if !rejected.is_empty() {
+            return Err(fail(rejected));
+        }
+        tx.audit("scan.import", "", format!("records={n}"));
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+/// What applying the pending scans did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub applied: usize,
+    pub rejected: Vec<serde_json::Value>,
+    pub applied_at: String,
+}
+
+/// Applies every pending scan record (the nightly job and `refresh`), in one transaction.
+/// A record whose invoice got certified meanwhile is dropped with its reason.
+pub fn apply_scans(app: &App, who: &Who) -> AppResult<ApplyReport> {
+    let c = super::periods::ctx(app, who);
+    app.store.write(who, |tx| {
+        let mut report = ApplyReport {
+            applied_at: who.now.to_rfc3339(),
+            ..ApplyReport::default()
+        };
+        for (key, r) in tx.pending_scans()? {
+            match engine::apply_scan(tx, &c, &key, r.period, r.scanned_on)? {
+                Ok(()) => report.applied += 1,
+                Err(refusal) => {
+                    let why: ScanRefusal = refusal;
+                    tx.audit(
+                        "scan.reject",
+                        format!("{} {}", key.code.as_str(), key.number.as_str()),
+                        why.message(),
+                    );
+                    report.rejected.push(serde_json::json!({
+                        "code": key.code.as_str(),
+                        "number": key.number.as_str(),
+                        "reason": why.message(),
+                    }));
+                }
+            }
+            tx.remove_pending_scan(&key)?;
+        }
+        tx.put_setting(SCANS_APPLIED_AT, &who.now)?;
+        tx.audit(
+            "statistics.refresh",
+            "",
+            format!("applied={}; rejected={}", report.applied, report.rejected.len()),
+        );
+        Ok(report)
+    })
+}
+
+const JOB_LAST: &str = "statistics_job_last";
+
+/// The most recent scheduled run time at or before `now`.
+fn last_due(now: DateTime<FixedOffset>, at: chrono::NaiveTime) -> Option<DateTime<FixedOffset>> {
+    let today = now.date_naive().and_time(at).and_local_timezone(*now.offset()).single()?;
+    if today <= now {
+        Some(today)
+    } else {
+        today.checked_sub_days(chrono::Days::new(1))
+    }
+}
+
+/// Runs the nightly job if a scheduled time has passed since its last run (so a server down
+/// at that time runs it at the next start). Returns whether it ran.
+pub fn run_job_if_due(app: &App) -> AppResult<bool> {
+    if app.store.is_read_only() {
+        return Ok(false);
+    }
+    let at = app
+        .settings
+        .job_time()
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    let who = app.system("statistics");
+    let Some(due) = last_due(who.now, at) else {
+        return Ok(false);
+    };
+    let last: Option<DateTime<FixedOffset>> = app.store.read()?.setting(JOB_LAST)?;
+    if last.is_some_and(|l| l >= due) {
+        return Ok(false);
+    }
+    apply_scans(app, &who)?;
+    app.store.write(&who, |tx| {
+        tx.put_setting(JOB_LAST, &who.now)?;
+        tx.audit("statistics.job", "", format!("due={}", due.to_rfc3339()));
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// A cached table that differs from the recomputation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    pub taxpayer_id: TaxpayerId,
+    pub period: TaxPeriod,
+    pub what: String,
+}
+
+/// Recomputes every cached table from the raw invoice records in redb (not the index) and
+/// reports each difference.
+pub fn check(app: &App) -> AppResult<(usize, Vec<Difference>)> {
+    let r = app.store.read()?;
+    let cached = r.all_stats()?;
+    let wanted: HashMap<(TaxpayerId, u32), ()> = cached
+        .iter()
+        .map(|(t, p, _)| ((t.clone(), p.as_u32()), ()))
+        .collect();
+    let mut fresh: HashMap<(TaxpayerId, u32), Tally> = HashMap::new();
+    if !wanted.is_empty() {
+        r.for_each_invoice_batch(100_000, |batch| {
+            for inv in batch {
+                let (method, period) = match inv.selection {
+                    SelectionState::Confirmed { period, .. } => (CertMethod::Selection, period),
+                    SelectionState::Scanned { period, .. } => (CertMethod::Scan, period),
+                    _ => continue,
+                };
+                let k = (inv.buyer_id.clone(), period.as_u32());
+                if !wanted.contains_key(&k) {
+                    continue;
+                }
+                let key = inv.key.clone();
+                fresh.entry(k).or_default().add(
+                    || key,
+                    inv.kind,
+                    method,
+                    inv.status,
+                    inv.amount,
+                    inv.tax,
+                );
+            }
+            Ok(())
+        })?;
+    }
+    let mut diffs = Vec::new();
+    for (t, p, c) in &cached {
+        let want = fresh
+            .remove(&(t.clone(), p.as_u32()))
+            .unwrap_or_default()
+            .finish();
+        if want != c.tally {
+            let what = if want.certified != c.tally.certified {
+                "certified figures differ"
+            } else if want.exceptions != c.tally.exceptions {
+                "exception figures differ"
+            } else {
+                "exception list differs"
+            };
+            diffs.push(Difference {
+                taxpayer_id: t.clone(),
+                period: *p,
+                what: what.into(),
+            });
+        }
+    }
+    Ok((cached.len(), diffs))
+}
+
+/// Test and repair hook: writes a cached table as given (the integrity check must catch a
+/// wrong one).
+pub fn overwrite_cache(
+    app: &App,
+    taxpayer: &TaxpayerId,
+    period: TaxPeriod,
+    c: &Cached,
+) -> AppResult<()> {
+    if c.tally.exception_keys.windows(2).any(|w| w[0] > w[1]) {
+        return Err(AppError::new(Code::InvalidValue).with_message("exception keys unsorted"));
+    }
+    app.store.housekeeping(|tx| tx.put_stats(taxpayer, period, c))
+}
