@@ -47,7 +47,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/office/deadlines/{region}", web::get().to(list_deadlines))
         .route("/office/scans", web::post().to(import_scans))
-        .route("/office/statistics/refresh", web::post().to(refresh_statistics))
+        .route(
+            "/office/statistics/refresh",
+            web::post().to(refresh_statistics),
+        )
         .route("/office/clock", web::get().to(get_clock))
         .route("/office/clock", web::put().to(set_clock))
         .route("/office/audit", web::get().to(audit))

@@ -306,10 +306,8 @@ async fn statistics(
     let period = TaxPeriod::parse(&path.into_inner())?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let v = blocking(move || {
-        crate::service::statistics::statistics(&app, &who, &user.id, period)
-    })
-    .await?;
+    let v = blocking(move || crate::service::statistics::statistics(&app, &who, &user.id, period))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -328,8 +326,7 @@ async fn workbench(
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let (t, cards) =
-        blocking(move || crate::service::statistics::workbench(&app, &who, &user.id, year))
-            .await?;
+        blocking(move || crate::service::statistics::workbench(&app, &who, &user.id, year)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "year": year,
         "current_period": t.current_period,

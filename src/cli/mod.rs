@@ -298,7 +298,10 @@ fn check(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartErro
     let (n, diffs) =
         crate::service::statistics::check(&app).map_err(|e| StartError::Other(e.to_string()))?;
     for d in &diffs {
-        println!("不一致：纳税人 {} 税款所属期 {}：{}", d.taxpayer_id, d.period, d.what);
+        println!(
+            "不一致：纳税人 {} 税款所属期 {}：{}",
+            d.taxpayer_id, d.period, d.what
+        );
     }
     println!(
         "已核对 {n} 份抵扣统计缓存，{} 份不一致，用时 {:.1} 秒。",

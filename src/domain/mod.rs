@@ -31,6 +31,6 @@ pub mod statistics;
 
 pub use records::{
     Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice, InvoiceChange,
-    InvoiceEvent, PasswordFailures, PlatformPassword, ProfileChange, RatingChange, Role, ScanRecord, Staff,
-    Taxpayer, UnselectReason,
+    InvoiceEvent, PasswordFailures, PlatformPassword, ProfileChange, RatingChange, Role,
+    ScanRecord, Staff, Taxpayer, UnselectReason,
 };

@@ -120,10 +120,13 @@ impl<K> Tally<K> {
         Ok(Tally {
             certified: self.certified,
             exceptions: self.exceptions,
-            exception_keys: self.exception_keys.into_iter().map(f).collect::<Result<_, _>>()?,
+            exception_keys: self
+                .exception_keys
+                .into_iter()
+                .map(f)
+                .collect::<Result<_, _>>()?,
         })
     }
-
 }
 
 impl<K: Ord> Tally<K> {
@@ -256,8 +259,22 @@ mod tests {
         // freight: 扫描 300/27 (失控)
         t.add(|| k(4), Freight, Scan, OutOfControl, f(30_000), f(2_700));
         // motor vehicle: 勾选 1000/130 ×2, one 红冲; 扫描 400/52 (异常)
-        t.add(|| k(5), MotorVehicle, Selection, Normal, f(100_000), f(13_000));
-        t.add(|| k(6), MotorVehicle, Selection, RedReversed, f(100_000), f(13_000));
+        t.add(
+            || k(5),
+            MotorVehicle,
+            Selection,
+            Normal,
+            f(100_000),
+            f(13_000),
+        );
+        t.add(
+            || k(6),
+            MotorVehicle,
+            Selection,
+            RedReversed,
+            f(100_000),
+            f(13_000),
+        );
         t.add(|| k(7), MotorVehicle, Scan, Abnormal, f(40_000), f(5_200));
         let t = t.finish();
         let rows = t.rows();
@@ -302,7 +319,11 @@ mod tests {
     #[test]
     fn merging_partials_equals_one_pass() {
         use proptest::prelude::*;
-        let kinds = [InvoiceType::Special, InvoiceType::Freight, InvoiceType::MotorVehicle];
+        let kinds = [
+            InvoiceType::Special,
+            InvoiceType::Freight,
+            InvoiceType::MotorVehicle,
+        ];
         let statuses = [
             InvoiceStatus::Normal,
             InvoiceStatus::Voided,

@@ -84,9 +84,10 @@ impl SegmentCollector for StatsSegment {
             return;
         }
         let code = |v: u64| u8::try_from(v).unwrap_or(0);
-        let kind = InvoiceType::from_code(code(self.kind.get_val(doc))).unwrap_or(InvoiceType::Special);
-        let status =
-            InvoiceStatus::from_code(code(self.status.get_val(doc))).unwrap_or(InvoiceStatus::Normal);
+        let kind =
+            InvoiceType::from_code(code(self.kind.get_val(doc))).unwrap_or(InvoiceType::Special);
+        let status = InvoiceStatus::from_code(code(self.status.get_val(doc)))
+            .unwrap_or(InvoiceStatus::Normal);
         let (c, n) = (&self.code, &self.number);
         self.part.add(
             || (c.get_val(doc), n.get_val(doc)),

@@ -11,8 +11,8 @@ pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;
 pub mod periods;
-pub mod statistics;
 pub mod staff;
+pub mod statistics;
 pub mod taxpayers;
 
 use std::sync::Arc;

@@ -238,8 +238,9 @@ pub fn import_scans(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
             .and_then(|x| {
                 let key = InvoiceKey::parse(&x.code, &x.number).map_err(|e| e.message)?;
                 let period = TaxPeriod::parse(&x.period).map_err(|e| e.message)?;
-                let on = crate::domain::query::parse_date("scanned_on", "扫描认证日期", &x.scanned_on)
-                    .map_err(|e| e.message)?;
+                let on =
+                    crate::domain::query::parse_date("scanned_on", "扫描认证日期", &x.scanned_on)
+                        .map_err(|e| e.message)?;
                 if on > today {
                     return Err("扫描认证日期不能晚于今天".to_string());
                 }
@@ -247,7 +248,10 @@ pub fn import_scans(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
             });
         match parsed {
             Ok((k, p, on)) => rows.push((i + 1, k, p, on)),
-            Err(reason) => rejected.push(RejectedLine { line: i + 1, reason }),
+            Err(reason) => rejected.push(RejectedLine {
+                line: i + 1,
+                reason,
+            }),
         }
     }
     let fail = |rejected: Vec<RejectedLine>| {
@@ -341,7 +345,11 @@ pub fn apply_scans(app: &App, who: &Who) -> AppResult<ApplyReport> {
         tx.audit(
             "statistics.refresh",
             "",
-            format!("applied={}; rejected={}", report.applied, report.rejected.len()),
+            format!(
+                "applied={}; rejected={}",
+                report.applied,
+                report.rejected.len()
+            ),
         );
         Ok(report)
     })
@@ -351,7 +359,11 @@ const JOB_LAST: &str = "statistics_job_last";
 
 /// The most recent scheduled run time at or before `now`.
 fn last_due(now: DateTime<FixedOffset>, at: chrono::NaiveTime) -> Option<DateTime<FixedOffset>> {
-    let today = now.date_naive().and_time(at).and_local_timezone(*now.offset()).single()?;
+    let today = now
+        .date_naive()
+        .and_time(at)
+        .and_local_timezone(*now.offset())
+        .single()?;
     if today <= now {
         Some(today)
     } else {
@@ -464,5 +476,6 @@ pub fn overwrite_cache(
     if c.tally.exception_keys.windows(2).any(|w| w[0] > w[1]) {
         return Err(AppError::new(Code::InvalidValue).with_message("exception keys unsorted"));
     }
-    app.store.housekeeping(|tx| tx.put_stats(taxpayer, period, c))
+    app.store
+        .housekeeping(|tx| tx.put_stats(taxpayer, period, c))
 }

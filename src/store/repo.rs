@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use super::codec::{self, date_to_days, days_to_date};
 use super::tables::*;
 use crate::domain::engine::{Book, Ledger};
+use crate::domain::statistics::Cached;
 use crate::domain::{
     AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey,
     ProfileChange, Region, ScanRecord, SelectionState, Staff, TaxPeriod, Taxpayer, TaxpayerId,
 };
-use crate::domain::statistics::Cached;
 use crate::error::{AppError, AppResult};
 
 /// A login session as stored (keyed by the SHA-256 of its token; the token itself is never
@@ -281,7 +281,11 @@ macro_rules! getters {
             }
 
             /// The cached statistics of a taxpayer's period, if current.
-            pub fn stats(&self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<Option<Cached>> {
+            pub fn stats(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+            ) -> AppResult<Option<Cached>> {
                 let t = self.open(STATS)?;
                 let v = t.get((taxpayer.as_str(), period.as_u32()))?;
                 v.map(|g| dec(g.value())).transpose()
@@ -295,7 +299,8 @@ macro_rules! getters {
                     let (k, v) = row?;
                     let (tp, p) = k.value();
                     let tp = TaxpayerId::parse(tp).map_err(|e| AppError::internal(e.message))?;
-                    let p = TaxPeriod::from_u32(p).ok_or_else(|| AppError::internal("bad period"))?;
+                    let p =
+                        TaxPeriod::from_u32(p).ok_or_else(|| AppError::internal("bad period"))?;
                     out.push((tp, p, dec(v.value())?));
                 }
                 Ok(out)
@@ -770,7 +775,12 @@ impl Tx {
         Ok(())
     }
 
-    pub fn put_stats(&mut self, taxpayer: &TaxpayerId, period: TaxPeriod, c: &Cached) -> AppResult<()> {
+    pub fn put_stats(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+        c: &Cached,
+    ) -> AppResult<()> {
         let bytes = enc(c)?;
         self.open(STATS)?
             .insert((taxpayer.as_str(), period.as_u32()), bytes.as_slice())?;

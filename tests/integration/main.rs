@@ -11,3 +11,4 @@ mod invoices;
 mod pages;
 mod services;
 mod sessions;
+mod statistics;
