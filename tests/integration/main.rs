@@ -12,3 +12,4 @@ mod pages;
 mod services;
 mod sessions;
 mod statistics;
+mod statistics_model;

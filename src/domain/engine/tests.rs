@@ -592,6 +592,65 @@ fn rollback_refused_for_each_condition() {
     );
 }
 
+#[test]
+fn a_scan_certifies_once_and_takes_a_selection_away() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
+    make_batch(&mut b, &c, &me()).unwrap();
+    // Scanning a selected invoice: certified by scan, no longer selected.
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(1), tp("202611"), day(2026, 11, 22)).unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        state(&b, 1),
+        SelectionState::Scanned {
+            period: tp("202611"),
+            on: day(2026, 11, 22)
+        }
+    );
+    let changes: Vec<_> = b.events[&key(1).to_u128()]
+        .iter()
+        .map(|e| e.change.action())
+        .collect();
+    assert_eq!(changes, ["selected", "unselected", "scanned"]);
+    // The pending batch moved under it.
+    assert_eq!(
+        submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap_err(),
+        Refusal::SelectionChanged
+    );
+    // Certified at most once: a second scan and a scan of a confirmed invoice are refused.
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(1), tp("202611"), day(2026, 11, 22)).unwrap(),
+        Err(ScanRefusal::AlreadyCertified)
+    );
+    make_batch(&mut b, &c, &me()).unwrap();
+    submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
+    let before = b.invoices.clone();
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(2), tp("202611"), day(2026, 11, 22)).unwrap(),
+        Err(ScanRefusal::AlreadyCertified)
+    );
+    assert_eq!(b.invoices, before);
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(99), tp("202611"), day(2026, 11, 22)).unwrap(),
+        Err(ScanRefusal::UnknownInvoice)
+    );
+    // A period before the issue date, or a scan date before it.
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(6), tp("202611"), day(2026, 12, 2)).unwrap(),
+        Err(ScanRefusal::BeforeIssue)
+    );
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(3), tp("202611"), day(2026, 11, 2)).unwrap(),
+        Err(ScanRefusal::BeforeIssue)
+    );
+    // Scanned invoices cannot be selected.
+    let r = save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    assert_eq!(r.rejected[0].1.reason, RowRefusal::ScanCertified);
+}
+
 // ---- Property tests -------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
