@@ -297,17 +297,28 @@ async fn rollback(
     })))
 }
 
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
 async fn statistics(
     req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
     path: web::Path<String>,
+    q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let period = TaxPeriod::parse(&path.into_inner())?;
+    let (page, per_page) =
+        crate::service::invoice_query::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let v = blocking(move || crate::service::statistics::statistics(&app, &who, &user.id, period))
-        .await?;
+    let v = blocking(move || {
+        crate::service::statistics::statistics(&app, &who, &user.id, period, page, per_page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 

@@ -164,11 +164,36 @@ impl<K> Tally<K> {
     }
 }
 
-/// A computed tally kept for its (taxpayer, period), with when it was computed.
+/// The figures of a computed tally kept for its (taxpayer, period), with when they were
+/// computed. The exception keys are kept apart (the store keeps them as a flat array so
+/// a page of them is read without decoding the rest), so a cached answer decodes in
+/// microseconds however long the exception list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cached {
-    pub tally: Tally,
+    pub certified: [[Cell; 2]; 3],
+    pub exceptions: [[Cell; 2]; 3],
+    pub exception_count: u64,
     pub computed_at: DateTime<FixedOffset>,
+}
+
+impl Cached {
+    pub fn new<K>(tally: &Tally<K>, computed_at: DateTime<FixedOffset>) -> Cached {
+        Cached {
+            certified: tally.certified,
+            exceptions: tally.exceptions,
+            exception_count: tally.exception_keys.len() as u64,
+            computed_at,
+        }
+    }
+
+    /// The figures as a tally without keys (for [`Tally::rows`]).
+    pub fn figures(&self) -> Tally<()> {
+        Tally {
+            certified: self.certified,
+            exceptions: self.exceptions,
+            exception_keys: Vec::new(),
+        }
+    }
 }
 
 /// By method: 勾选认证, 扫描认证, 合计.

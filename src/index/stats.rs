@@ -99,6 +99,60 @@ impl SegmentCollector for StatsSegment {
         );
     }
 
+    /// Blocks of matching documents: the columns are read for the whole block at once
+    /// (`get_vals`), the certification state and period first, the rest only for the
+    /// documents that are certified in the period.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        const B: usize = 64;
+        let mut sel = [0u64; B];
+        let mut period = [0u64; B];
+        let mut hit = [0u32; B];
+        let mut method = [CertMethod::Selection; B];
+        let mut kind = [0u64; B];
+        let mut status = [0u64; B];
+        let mut amount = [0i64; B];
+        let mut tax = [0i64; B];
+        for chunk in docs.chunks(B) {
+            let n = chunk.len();
+            self.sel.get_vals(chunk, &mut sel[..n]);
+            self.period.get_vals(chunk, &mut period[..n]);
+            let mut k = 0;
+            for i in 0..n {
+                let m = match sel[i] {
+                    2 => CertMethod::Selection,
+                    3 => CertMethod::Scan,
+                    _ => continue,
+                };
+                if period[i] == self.period_wanted {
+                    hit[k] = chunk[i];
+                    method[k] = m;
+                    k += 1;
+                }
+            }
+            if k == 0 {
+                continue;
+            }
+            let hits = &hit[..k];
+            self.kind.get_vals(hits, &mut kind[..k]);
+            self.status.get_vals(hits, &mut status[..k]);
+            self.amount.get_vals(hits, &mut amount[..k]);
+            self.tax.get_vals(hits, &mut tax[..k]);
+            for j in 0..k {
+                let code = |v: u64| u8::try_from(v).unwrap_or(0);
+                let (c, n) = (&self.code, &self.number);
+                let doc = hits[j];
+                self.part.add(
+                    || (c.get_val(doc), n.get_val(doc)),
+                    InvoiceType::from_code(code(kind[j])).unwrap_or(InvoiceType::Special),
+                    method[j],
+                    InvoiceStatus::from_code(code(status[j])).unwrap_or(InvoiceStatus::Normal),
+                    Fen::new(amount[j]),
+                    Fen::new(tax[j]),
+                );
+            }
+        }
+    }
+
     fn harvest(self) -> Part {
         self.part
     }
@@ -133,5 +187,19 @@ impl InvoiceIndex {
                 .map_err(|e| AppError::internal(e.message))
         })?;
         Ok(tally.finish())
+    }
+}
+
+impl InvoiceIndex {
+    /// Diagnostics: how long iterating the buyer's postings alone takes.
+    pub fn count_buyer(&self, buyer: &TaxpayerId) -> AppResult<usize> {
+        let searcher = self.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields().buyer, buyer.as_str()),
+            IndexRecordOption::Basic,
+        );
+        searcher
+            .search(&query, &tantivy::collector::Count)
+            .map_err(tantivy_err)
     }
 }

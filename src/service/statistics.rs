@@ -17,7 +17,7 @@ use crate::domain::statistics::{ByMethod, Cached, Cell, Tally};
 use crate::domain::{
     CertMethod, InvoiceKey, ScanRecord, SelectionState, TaxPeriod, Taxpayer, TaxpayerId,
 };
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::store::Who;
 
 use super::invoice_query::InvoiceView;
@@ -83,12 +83,17 @@ pub struct StatisticsView {
     /// When scan certifications were last applied (the nightly job or a refresh).
     pub scans_applied_at: Option<String>,
     pub rows: Vec<RowView>,
+    /// How many exception invoices the period has; `exceptions` is the page `page` of them
+    /// (`per_page` each, in key order).
+    pub exceptions_total: u64,
+    pub page: usize,
+    pub per_page: usize,
     pub exceptions: Vec<InvoiceView>,
     /// Whether the answer came from the cache.
     pub cached: bool,
 }
 
-fn rows(t: &Tally) -> Vec<RowView> {
+fn rows<K>(t: &Tally<K>) -> Vec<RowView> {
     t.rows()
         .into_iter()
         .map(|r| RowView {
@@ -103,61 +108,105 @@ fn rows(t: &Tally) -> Vec<RowView> {
         .collect()
 }
 
-/// The period's tally, from the cache or computed and cached. `bool`: from the cache.
-pub fn tally(
-    app: &App,
-    who: &Who,
-    taxpayer: &TaxpayerId,
-    period: TaxPeriod,
-) -> AppResult<(Cached, bool)> {
+/// A period's figures, from the cache or just computed (then with every exception key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figures {
+    pub cached: Cached,
+    /// All exception keys, in key order, when computed now; `None` when read from the cache
+    /// (the keys are then read a page at a time).
+    pub keys: Option<Vec<InvoiceKey>>,
+    pub from_cache: bool,
+}
+
+/// The period's figures, from the cache or computed by the index pipeline and cached.
+pub fn tally(app: &App, who: &Who, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<Figures> {
     let gen = {
         let r = app.store.read()?;
         if let Some(c) = r.stats(taxpayer, period)? {
-            return Ok((c, true));
+            return Ok(Figures {
+                cached: c,
+                keys: None,
+                from_cache: true,
+            });
         }
         r.stats_gen(taxpayer, period)?
     };
     // Read the generation first, then bring the index up to at least that state.
     app.index.catch_up(&app.store)?;
-    let c = Cached {
-        tally: app.index.tally(taxpayer, period)?,
-        computed_at: who.now,
-    };
+    let t = app.index.tally(taxpayer, period)?;
+    let c = Cached::new(&t, who.now);
     // Keep it unless the period changed meanwhile (housekeeping: not a business change).
     app.store.housekeeping(|tx| {
         if tx.stats_gen(taxpayer, period)? == gen {
-            tx.put_stats(taxpayer, period, &c)?;
+            tx.put_stats(taxpayer, period, &c, &t.exception_keys)?;
         }
         Ok(())
     })?;
-    Ok((c, false))
+    Ok(Figures {
+        cached: c,
+        keys: Some(t.exception_keys),
+        from_cache: false,
+    })
 }
 
-/// 抵扣统计 of `period` for the taxpayer.
+/// 抵扣统计 of `period` for the taxpayer, with the page `page` of its exception list.
 pub fn statistics(
     app: &App,
     who: &Who,
     taxpayer: &TaxpayerId,
     period: TaxPeriod,
+    page: usize,
+    per_page: usize,
 ) -> AppResult<StatisticsView> {
     super::periods::settled(app, who, taxpayer)?;
-    let (c, cached) = tally(app, who, taxpayer, period)?;
-    let r = app.store.read()?;
-    let mut exceptions = Vec::with_capacity(c.tally.exception_keys.len());
-    for k in &c.tally.exception_keys {
-        if let Some(inv) = r.invoice(k)? {
-            exceptions.push(InvoiceView::from(&inv));
+    let offset = (page - 1).saturating_mul(per_page);
+    let r0 = app.store.read()?;
+    // Figures and the key page from one snapshot when cached.
+    let (f, page_keys) = match r0.stats(taxpayer, period)? {
+        Some(c) => {
+            let keys = r0.stats_keys(taxpayer, period, offset, per_page)?;
+            (
+                Figures {
+                    cached: c,
+                    keys: None,
+                    from_cache: true,
+                },
+                keys,
+            )
         }
-    }
+        None => {
+            drop(r0);
+            let f = tally(app, who, taxpayer, period)?;
+            let keys = f
+                .keys
+                .as_deref()
+                .unwrap_or(&[])
+                .iter()
+                .skip(offset)
+                .take(per_page)
+                .cloned()
+                .collect();
+            (f, keys)
+        }
+    };
+    let r = app.store.read()?;
+    let exceptions = r
+        .invoices_by_keys(&page_keys)?
+        .iter()
+        .map(InvoiceView::from)
+        .collect();
     Ok(StatisticsView {
         period,
-        updated_at: c.computed_at.to_rfc3339(),
+        updated_at: f.cached.computed_at.to_rfc3339(),
         scans_applied_at: r
             .setting::<DateTime<FixedOffset>>(SCANS_APPLIED_AT)?
             .map(|t| t.to_rfc3339()),
-        rows: rows(&c.tally),
+        rows: rows(&f.cached.figures()),
+        exceptions_total: f.cached.exception_count,
+        page,
+        per_page,
         exceptions,
-        cached,
+        cached: f.from_cache,
     })
 }
 
@@ -191,7 +240,10 @@ pub fn workbench(
         let (count, tax) = if state == "future" {
             (0, 0)
         } else {
-            let c = tally(app, who, taxpayer, p)?.0.tally.certified_total();
+            let c = tally(app, who, taxpayer, p)?
+                .cached
+                .figures()
+                .certified_total();
             (c.count, c.tax.value())
         };
         cards.push(Card {
@@ -447,14 +499,18 @@ pub fn check(app: &App) -> AppResult<(usize, Vec<Difference>)> {
             .remove(&(t.clone(), p.as_u32()))
             .unwrap_or_default()
             .finish();
-        if want != c.tally {
-            let what = if want.certified != c.tally.certified {
-                "certified figures differ"
-            } else if want.exceptions != c.tally.exceptions {
-                "exception figures differ"
-            } else {
-                "exception list differs"
-            };
+        let what = if want.certified != c.certified {
+            Some("certified figures differ")
+        } else if want.exceptions != c.exceptions
+            || want.exception_keys.len() as u64 != c.exception_count
+        {
+            Some("exception figures differ")
+        } else if r.stats_keys(t, *p, 0, usize::MAX)? != want.exception_keys {
+            Some("exception list differs")
+        } else {
+            None
+        };
+        if let Some(what) = what {
             diffs.push(Difference {
                 taxpayer_id: t.clone(),
                 period: *p,
@@ -472,10 +528,8 @@ pub fn overwrite_cache(
     taxpayer: &TaxpayerId,
     period: TaxPeriod,
     c: &Cached,
+    keys: &[InvoiceKey],
 ) -> AppResult<()> {
-    if c.tally.exception_keys.windows(2).any(|w| w[0] > w[1]) {
-        return Err(AppError::new(Code::InvalidValue).with_message("exception keys unsorted"));
-    }
     app.store
-        .housekeeping(|tx| tx.put_stats(taxpayer, period, c))
+        .housekeeping(|tx| tx.put_stats(taxpayer, period, c, keys))
 }

@@ -59,6 +59,9 @@ pub(crate) mod tables {
     /// (taxpayer, period) → cached 抵扣统计 (`statistics::Cached`); removed by any commit that
     /// changes an invoice certified in that period.
     pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats");
+    /// (taxpayer, period) → the cached exception keys, 16 bytes each (`InvoiceKey::to_u128`,
+    /// little-endian), in key order.
+    pub const STATS_KEYS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_keys");
     /// (taxpayer, period) → generation, bumped with each such removal (guards a cache write
     /// racing a change).
     pub const STATS_GEN: TableDefinition<(&str, u32), u64> = TableDefinition::new("stats_gen");
@@ -215,6 +218,7 @@ impl Store {
             txn.open_table(tables::INVOICE_EVENTS)?;
             txn.open_table(tables::TAXPAYER_CHANGES)?;
             txn.open_table(tables::STATS)?;
+            txn.open_table(tables::STATS_KEYS)?;
             txn.open_table(tables::STATS_GEN)?;
             txn.open_table(tables::PENDING_SCANS)?;
         }

@@ -118,6 +118,21 @@ macro_rules! getters {
                     .transpose()
             }
 
+            /// The invoices of `keys` that exist, in the order given (one table open).
+            pub fn invoices_by_keys(&self, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice>> {
+                let t = self.open(INVOICES)?;
+                let mut out = Vec::with_capacity(keys.len());
+                for key in keys {
+                    if let Some(g) = t.get(key.to_u128())? {
+                        out.push(
+                            codec::decode_invoice(key.clone(), g.value())
+                                .map_err(AppError::internal)?,
+                        );
+                    }
+                }
+                Ok(out)
+            }
+
             pub fn invoice_count(&self) -> AppResult<u64> {
                 Ok(self.open(INVOICES)?.len()?)
             }
@@ -291,6 +306,33 @@ macro_rules! getters {
                 v.map(|g| dec(g.value())).transpose()
             }
 
+            /// `limit` cached exception keys from `offset` (reads only those bytes).
+            pub fn stats_keys(
+                &self,
+                taxpayer: &TaxpayerId,
+                period: TaxPeriod,
+                offset: usize,
+                limit: usize,
+            ) -> AppResult<Vec<InvoiceKey>> {
+                let t = self.open(STATS_KEYS)?;
+                let Some(g) = t.get((taxpayer.as_str(), period.as_u32()))? else {
+                    return Ok(Vec::new());
+                };
+                let bytes = g.value();
+                let start = offset.saturating_mul(16).min(bytes.len());
+                let end = offset
+                    .saturating_add(limit)
+                    .saturating_mul(16)
+                    .min(bytes.len());
+                bytes[start..end]
+                    .chunks_exact(16)
+                    .map(|c| {
+                        let v = u128::from_le_bytes(c.try_into().unwrap_or([0; 16]));
+                        InvoiceKey::from_u128(v).ok_or_else(|| AppError::internal("bad cached key"))
+                    })
+                    .collect()
+            }
+
             /// Every cached statistic (for the integrity check).
             pub fn all_stats(&self) -> AppResult<Vec<(TaxpayerId, TaxPeriod, Cached)>> {
                 let t = self.open(STATS)?;
@@ -394,6 +436,23 @@ impl Reader {
 }
 
 getters!(Reader);
+
+impl Reader {
+    /// Like `invoices_by_keys`, reading chunks of a long list in parallel from this one
+    /// snapshot (the exception list of a large period).
+    pub fn invoices_by_keys_par(&self, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice>> {
+        use rayon::prelude::*;
+        if keys.len() < 2_048 {
+            return self.invoices_by_keys(keys);
+        }
+        let chunk = keys.len().div_ceil(rayon::current_num_threads().max(1) * 4);
+        let parts = keys
+            .par_chunks(chunk)
+            .map(|c| self.invoices_by_keys(c))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
 
 macro_rules! ledger {
     ($ty:ty) => {
@@ -766,30 +825,42 @@ impl Tx {
         }
         let stale = std::mem::take(&mut self.stale);
         let mut cache = self.txn.open_table(STATS)?;
+        let mut cache_keys = self.txn.open_table(STATS_KEYS)?;
         let mut gens = self.txn.open_table(STATS_GEN)?;
         for (tp, p) in &stale {
             cache.remove((tp.as_str(), *p))?;
+            cache_keys.remove((tp.as_str(), *p))?;
             let g = gens.get((tp.as_str(), *p))?.map(|g| g.value()).unwrap_or(0);
             gens.insert((tp.as_str(), *p), g + 1)?;
         }
         Ok(())
     }
 
+    /// Caches a period's figures and its exception keys (in key order).
     pub fn put_stats(
         &mut self,
         taxpayer: &TaxpayerId,
         period: TaxPeriod,
         c: &Cached,
+        keys: &[InvoiceKey],
     ) -> AppResult<()> {
         let bytes = enc(c)?;
         self.open(STATS)?
             .insert((taxpayer.as_str(), period.as_u32()), bytes.as_slice())?;
+        let mut flat = Vec::with_capacity(keys.len() * 16);
+        for k in keys {
+            flat.extend_from_slice(&k.to_u128().to_le_bytes());
+        }
+        self.open(STATS_KEYS)?
+            .insert((taxpayer.as_str(), period.as_u32()), flat.as_slice())?;
         Ok(())
     }
 
     /// Test and repair hook: removes a cached statistic.
     pub fn delete_stats(&mut self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<()> {
         self.open(STATS)?
+            .remove((taxpayer.as_str(), period.as_u32()))?;
+        self.open(STATS_KEYS)?
             .remove((taxpayer.as_str(), period.as_u32()))?;
         Ok(())
     }

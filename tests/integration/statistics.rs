@@ -313,6 +313,35 @@ async fn table_scans_exceptions_and_update_times() {
         (4, 1_180_000, 153_400)
     );
     assert_eq!(cell(&rows[3]["deductible"]["total"]), (2, 270_000, 35_100));
+    // The exception list is paged.
+    let page = json_of(
+        app.get("/api/v1/statistics/202611?page=2&per_page=3", Some(&a))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            page["exceptions_total"].as_u64(),
+            page["page"].as_u64(),
+            page["per_page"].as_u64()
+        ),
+        (Some(4), Some(2), Some(3))
+    );
+    let nums: Vec<&str> = page["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(nums, ["00000005"]);
+    assert_eq!(page["cached"], true);
+    json_of(
+        app.get("/api/v1/statistics/202611?per_page=501", Some(&a))
+            .await,
+        422,
+    )
+    .await;
     // Back to 正常: out of the list again.
     app.send_json(
         Method::PUT,
@@ -466,19 +495,39 @@ async fn fapiao_check_catches_a_corrupted_cache() {
     stats(&app, &a, "202611").await;
     let id = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
     let p = fapiao::domain::TaxPeriod::parse("202611").unwrap();
-    let (good, _) =
-        fapiao::service::statistics::tally(&app.app, &app.app.system("test"), &id, p).unwrap();
+    let who = app.app.system("test");
+    let good = fapiao::service::statistics::tally(&app.app, &who, &id, p)
+        .unwrap()
+        .cached;
+    let keys = app
+        .app
+        .store
+        .read()
+        .unwrap()
+        .stats_keys(&id, p, 0, usize::MAX)
+        .unwrap();
     assert!(fapiao::service::statistics::check(&app.app)
         .unwrap()
         .1
         .is_empty());
     // One fen off in one cell.
     let mut bad = good.clone();
-    bad.tally.certified[0][0].tax += fapiao::domain::Fen::new(1);
-    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &bad).unwrap();
+    bad.certified[0][0].tax += fapiao::domain::Fen::new(1);
+    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
     let (_, diffs) = fapiao::service::statistics::check(&app.app).unwrap();
     assert_eq!(diffs.len(), 1);
     assert_eq!(diffs[0].what, "certified figures differ");
+    // The right figures with an exception list that is not the period's.
+    let other = fapiao::domain::InvoiceKey::parse(CODE, "00000999").unwrap();
+    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &good, &[other]).unwrap();
+    let (_, diffs) = fapiao::service::statistics::check(&app.app).unwrap();
+    assert_eq!(diffs[0].what, "exception list differs");
+    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &good, &keys).unwrap();
+    assert!(fapiao::service::statistics::check(&app.app)
+        .unwrap()
+        .1
+        .is_empty());
+    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
     drop(a);
     drop(app);
     // The command says so and exits non-zero (after the server let go of the files).

@@ -1,0 +1,392 @@
+//! 抵扣统计 benchmark: the full table (type × method, certified and exceptions) and the
+//! exception list of one taxpayer's period — every exception invoice's key in order, and the
+//! first page (50) of them in full, as `GET /api/v1/statistics/{period}` answers — computed
+//! by fapiao's pipeline (tantivy columns, segments in parallel with rayon, the page read from
+//! redb) against SQLite `GROUP BY` with a covering index, on the same generated invoices.
+//! Both answers must be equal (checked). The cached answer (what a repeated request gets:
+//! the figures) is timed too.
+//!
+//! `cargo bench --bench statistics -- --invoices N [--runs R] [--seed S]` (other flags, such as
+//! cargo's `--bench`, are ignored). The last line printed is one JSON object:
+//! `{"invoices","fapiao_ms","sqlite_ms","ratio","cached_us"}` (ratio = fapiao / SQLite; the
+//! times are medians over R runs, fapiao computed cold — never from its cache).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use fapiao::config::Settings;
+use fapiao::domain::statistics::Tally;
+use fapiao::domain::{
+    CertMethod, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod,
+    TaxpayerId,
+};
+use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::App;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{params, Connection};
+
+const CHUNK: usize = 250_000;
+
+struct Args {
+    invoices: usize,
+    runs: usize,
+    seed: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        invoices: 100_000,
+        runs: 7,
+        seed: 7,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let next = argv
+            .get(i + 1)
+            .and_then(|v| v.replace('_', "").parse().ok());
+        match (argv[i].as_str(), next) {
+            ("--invoices", Some(n)) => a.invoices = n as usize,
+            ("--runs", Some(n)) => a.runs = (n as usize).max(1),
+            ("--seed", Some(n)) => a.seed = n,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+fn credit_code(n: u64) -> TaxpayerId {
+    let chars = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut body = String::from("91350100");
+    let mut v = n;
+    let mut tail = Vec::new();
+    for _ in 0..9 {
+        tail.push(chars[(v % 31) as usize] as char);
+        v /= 31;
+    }
+    body.extend(tail.iter().rev());
+    TaxpayerId::from_credit_code_body(&body).unwrap()
+}
+
+const PERIOD: &str = "202610";
+
+/// `n` invoices certified in 202610 for one buyer (70 % 勾选认证, 30 % 扫描认证, about 4 %
+/// since become exceptions), and `n / 10` others (other buyers, other periods, uncertified)
+/// that the computation must leave out.
+fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let buyer = credit_code(1_000_000);
+    let others: Vec<TaxpayerId> = (1..50u64).map(|i| credit_code(1_000_000 + i)).collect();
+    let sellers: Vec<TaxpayerId> = (0..500u64).map(|i| credit_code(5_000_000 + i)).collect();
+    let period = TaxPeriod::parse(PERIOD).unwrap();
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let mut out = Vec::with_capacity(n + n / 10);
+    for i in 0..n + n / 10 {
+        let ours = i < n;
+        let kind = match rng.gen_range(0..20) {
+            0..=16 => InvoiceType::Special,
+            17..=18 => InvoiceType::Freight,
+            _ => InvoiceType::MotorVehicle,
+        };
+        let code = match kind {
+            InvoiceType::MotorVehicle => {
+                format!("1{:011}", 35_002_600_000 + (i as u64 / 90_000_000))
+            }
+            _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 90_000_000) * 10),
+        };
+        let key = InvoiceKey::parse(&code, &format!("{:08}", i % 90_000_000)).unwrap();
+        let issued = first + Days::new(rng.gen_range(0..150));
+        let status = match rng.gen_range(0..100) {
+            0..=95 => InvoiceStatus::Normal,
+            96 => InvoiceStatus::Voided,
+            97 => InvoiceStatus::RedReversed,
+            98 => InvoiceStatus::OutOfControl,
+            _ => InvoiceStatus::Abnormal,
+        };
+        let on = NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+        let selection = if ours {
+            if rng.gen_bool(0.7) {
+                SelectionState::Confirmed {
+                    period,
+                    batch: rng.gen_range(1..5),
+                    on,
+                }
+            } else {
+                SelectionState::Scanned { period, on }
+            }
+        } else {
+            match rng.gen_range(0..3) {
+                0 => SelectionState::Unselected,
+                1 => SelectionState::Confirmed {
+                    period: TaxPeriod::parse("202609").unwrap(),
+                    batch: 1,
+                    on,
+                },
+                _ => SelectionState::Scanned { period, on },
+            }
+        };
+        let amount = Fen::new(rng.gen_range(10_000..50_000_000));
+        out.push(Invoice {
+            key,
+            kind,
+            issued_on: issued,
+            seller_id: sellers[rng.gen_range(0..sellers.len())].clone(),
+            seller_name: "杭州宏远信息技术有限公司".into(),
+            buyer_id: if ours {
+                buyer.clone()
+            } else {
+                others[rng.gen_range(0..others.len())].clone()
+            },
+            amount,
+            tax: Fen::tax_at_rate(amount, 130),
+            status,
+            selection,
+        });
+    }
+    (out, buyer)
+}
+
+fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
+    let mut c = Connection::open(path).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144;
+         CREATE TABLE invoices (
+           code TEXT NOT NULL, number TEXT NOT NULL, type INTEGER NOT NULL, issued INTEGER NOT NULL,
+           seller TEXT NOT NULL, seller_name TEXT NOT NULL, buyer TEXT NOT NULL,
+           amount INTEGER NOT NULL, tax INTEGER NOT NULL, status INTEGER NOT NULL,
+           sel INTEGER NOT NULL, period INTEGER NOT NULL,
+           PRIMARY KEY (code, number));",
+    )
+    .unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut st = tx
+            .prepare("INSERT INTO invoices VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")
+            .unwrap();
+        for i in invoices {
+            let sel = match i.selection {
+                SelectionState::Unselected => 0,
+                SelectionState::Selected { .. } => 1,
+                SelectionState::Confirmed { .. } => 2,
+                SelectionState::Scanned { .. } => 3,
+            };
+            st.execute(params![
+                i.key.code.as_str(),
+                i.key.number.as_str(),
+                i.kind.code(),
+                i64::from(fapiao::store::codec::date_to_days(i.issued_on)),
+                i.seller_id.as_str(),
+                i.seller_name,
+                i.buyer_id.as_str(),
+                i.amount.value(),
+                i.tax.value(),
+                i.status.code(),
+                sel,
+                i.selection.period().map(|p| p.as_u32()).unwrap_or(0),
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    // A covering index for the statistics: the whole computation reads the index only.
+    c.execute_batch(
+        "CREATE INDEX idx_stats ON invoices (buyer, period, sel, type, status, amount, tax);
+         ANALYZE;",
+    )
+    .unwrap();
+    c
+}
+
+/// The answer both sides give: the table with every exception key (in key order), and the
+/// first page of exception invoices.
+type Answer = (Tally, Vec<(String, String, i64, i64, u8)>);
+
+const PAGE: usize = 50;
+
+fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
+    let period = TaxPeriod::parse(PERIOD).unwrap().as_u32();
+    let mut t = Tally::<()>::default();
+    let mut st = c
+        .prepare_cached(
+            "SELECT type, sel, status, COUNT(*), SUM(amount), SUM(tax) FROM invoices
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) GROUP BY type, sel, status",
+        )
+        .unwrap();
+    let mut rows = st.query(params![buyer.as_str(), period]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let kind = InvoiceType::from_code(r.get::<_, u8>(0).unwrap()).unwrap();
+        let method = if r.get::<_, i64>(1).unwrap() == 2 {
+            CertMethod::Selection
+        } else {
+            CertMethod::Scan
+        };
+        let status = InvoiceStatus::from_code(r.get::<_, u8>(2).unwrap()).unwrap();
+        let (count, amount, tax): (i64, i64, i64) =
+            (r.get(3).unwrap(), r.get(4).unwrap(), r.get(5).unwrap());
+        let (t_i, m_i) = (
+            fapiao::domain::statistics::TYPES
+                .iter()
+                .position(|x| *x == kind)
+                .unwrap(),
+            usize::from(method == CertMethod::Scan),
+        );
+        let cell = fapiao::domain::statistics::Cell {
+            count: count as u64,
+            amount: Fen::new(amount),
+            tax: Fen::new(tax),
+        };
+        t.certified[t_i][m_i] += cell;
+        if status.is_exception() {
+            t.exceptions[t_i][m_i] += cell;
+        }
+    }
+    let mut st = c
+        .prepare_cached(
+            "SELECT code, number FROM invoices
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1
+             ORDER BY code, number",
+        )
+        .unwrap();
+    let keys: Vec<InvoiceKey> = st
+        .query_map(params![buyer.as_str(), period], |r| {
+            Ok(InvoiceKey::parse(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?).unwrap())
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut st = c
+        .prepare_cached(
+            "SELECT code, number, amount, tax, status FROM invoices
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1
+             ORDER BY code, number LIMIT ?3",
+        )
+        .unwrap();
+    let list: Vec<(String, String, i64, i64, u8)> = st
+        .query_map(params![buyer.as_str(), period, PAGE as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let t = Tally {
+        certified: t.certified,
+        exceptions: t.exceptions,
+        exception_keys: keys,
+    };
+    (t, list)
+}
+
+fn fapiao_answer(app: &App, buyer: &TaxpayerId) -> Answer {
+    let period = TaxPeriod::parse(PERIOD).unwrap();
+    let t = app.index.tally(buyer, period).unwrap();
+    // The table as shown, and the exception invoices read from the truth.
+    let _rows = t.rows();
+    let r = app.store.read().unwrap();
+    let first = &t.exception_keys[..t.exception_keys.len().min(PAGE)];
+    let list = r
+        .invoices_by_keys(first)
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i.key.code.as_str().to_string(),
+                i.key.number.as_str().to_string(),
+                i.amount.value(),
+                i.tax.value(),
+                i.status.code(),
+            )
+        })
+        .collect();
+    (t, list)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let a = args();
+    let (invoices, buyer) = generate(a.invoices, a.seed);
+    let dir = tempfile::tempdir().unwrap();
+    eprintln!("loading {} invoices…", invoices.len());
+    let settings = Settings {
+        data_dir: dir.path().join("fapiao"),
+        log_format: "pretty".into(),
+        ..Settings::default()
+    };
+    let app = App::open(settings).unwrap();
+    let who = app.system("bench");
+    let started = Instant::now();
+    for (c, chunk) in invoices.chunks(CHUNK).enumerate() {
+        let rows: Vec<(usize, Invoice)> = chunk
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, inv)| (c * CHUNK + i + 1, inv))
+            .collect();
+        import(&app, &who, rows, ImportMode::Generated, true).unwrap();
+    }
+    app.store.flush().unwrap();
+    eprintln!("fapiao loaded in {:.1} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let c = load_sqlite(&dir.path().join("sqlite.db"), &invoices);
+    eprintln!("sqlite loaded in {:.1} s", started.elapsed().as_secs_f64());
+    drop(invoices);
+
+    // Same answers.
+    let f = fapiao_answer(&app, &buyer);
+    let s = sqlite_answer(&c, &buyer);
+    assert_eq!(f.0, s.0, "tables differ");
+    assert_eq!(f.1, s.1, "exception lists differ");
+    let total = f.0.certified_total();
+    eprintln!(
+        "table agrees: {} certified, ¥{}, tax ¥{}; {} exceptions (first page of {} compared)",
+        total.count,
+        total.amount,
+        total.tax,
+        f.0.exception_keys.len(),
+        f.1.len()
+    );
+
+    let mut ft = Vec::new();
+    let mut st = Vec::new();
+    for _ in 0..a.runs {
+        let t = Instant::now();
+        std::hint::black_box(fapiao_answer(&app, &buyer));
+        ft.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        std::hint::black_box(sqlite_answer(&c, &buyer));
+        st.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    // The cached answer: what the service returns on a repeated request.
+    let period = TaxPeriod::parse(PERIOD).unwrap();
+    fapiao::service::statistics::tally(&app, &who, &buyer, period).unwrap();
+    let mut ct = Vec::new();
+    for _ in 0..a.runs.max(20) {
+        let t = Instant::now();
+        let c = fapiao::service::statistics::tally(&app, &who, &buyer, period).unwrap();
+        let rows = c.cached.figures().rows();
+        ct.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(c.from_cache);
+        assert_eq!(rows, f.0.rows());
+        assert_eq!(c.cached.exception_count, f.0.exception_keys.len() as u64);
+    }
+    let (fm, sm, cu) = (median(ft), median(st), median(ct));
+    println!(
+        "{}",
+        serde_json::json!({
+            "invoices": a.invoices,
+            "fapiao_ms": (fm * 100.0).round() / 100.0,
+            "sqlite_ms": (sm * 100.0).round() / 100.0,
+            "ratio": ((fm / sm) * 1000.0).round() / 1000.0,
+            "cached_us": (cu * 10.0).round() / 10.0,
+        })
+    );
+}
