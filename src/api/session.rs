@@ -34,18 +34,36 @@ async fn taxpayer_login(
         password: None,
     });
     let app = app.into_inner();
-    if !app.training() {
-        // Certificate login arrives with the portal; until then only training mode admits.
-        return Err(AppError::new(Code::CertificateRequired));
-    }
-    let Some(raw_id) = body.taxpayer_id else {
-        return Err(AppError::invalid("taxpayer_id", "请选择要登录的培训纳税人"));
-    };
-    let id = TaxpayerId::parse(&raw_id)?;
+    let by_cert = extract::certificate_taxpayer(&req, &app)?;
+    let given = body
+        .taxpayer_id
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(TaxpayerId::parse)
+        .transpose()?;
     let who = extract::who(&req, &app, Actor::Anonymous);
-    let login =
-        blocking(move || service::auth::training_login(&app, &who, &id, body.password.as_deref()))
-            .await?;
+    let password = body.password;
+    let login = match (by_cert, given) {
+        // The certificate names the taxpayer (S-T1).
+        (Some(id), given) => {
+            if given.as_ref().is_some_and(|g| g != &id) {
+                return Err(AppError::new(Code::CertificateInvalid)
+                    .with_message("证书中的纳税人识别号与所选纳税人不一致")
+                    .with_extra("reason", "taxpayer_mismatch"));
+            }
+            blocking(move || service::auth::taxpayer_login(&app, &who, &id, password.as_deref()))
+                .await?
+        }
+        // Training mode only: the training list.
+        (None, Some(id)) if app.training() => {
+            blocking(move || service::auth::training_login(&app, &who, &id, password.as_deref()))
+                .await?
+        }
+        (None, _) if app.training() => {
+            return Err(AppError::invalid("taxpayer_id", "请选择要登录的培训纳税人"))
+        }
+        (None, _) => return Err(AppError::new(Code::CertificateRequired)),
+    };
     Ok(HttpResponse::Ok().json(login))
 }
 

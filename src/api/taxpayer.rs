@@ -84,19 +84,37 @@ async fn set_password(
 
 #[derive(Debug, Deserialize)]
 struct RecoverQuery {
-    taxpayer_id: String,
+    taxpayer_id: Option<String>,
 }
 
-/// The recovery question of a taxpayer (training mode; with a certificate later).
+/// Whom a recovery request is for: the certificate's taxpayer (the ID given, if any, must
+/// match), or in training mode the ID given.
+fn recovering(req: &HttpRequest, app: &App, given: Option<&str>) -> AppResult<TaxpayerId> {
+    let given = given
+        .filter(|s| !s.trim().is_empty())
+        .map(TaxpayerId::parse)
+        .transpose()?;
+    match (extract::certificate_taxpayer(req, app)?, given) {
+        (Some(id), Some(g)) if g != id => Err(AppError::new(Code::CertificateInvalid)
+            .with_message("证书中的纳税人识别号与填写的纳税人识别号不一致")
+            .with_extra("reason", "taxpayer_mismatch")),
+        (Some(id), _) => Ok(id),
+        (None, Some(g)) if app.training() => Ok(g),
+        (None, None) if app.training() => {
+            Err(AppError::invalid("taxpayer_id", "请输入纳税人识别号"))
+        }
+        (None, _) => Err(AppError::new(Code::CertificateRequired)),
+    }
+}
+
+/// The recovery question of a taxpayer.
 async fn recovery_question(
+    req: HttpRequest,
     app: web::Data<App>,
     q: web::Query<RecoverQuery>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    if !app.training() {
-        return Err(AppError::new(Code::CertificateRequired));
-    }
-    let id = TaxpayerId::parse(&q.taxpayer_id)?;
+    let id = recovering(&req, &app, q.taxpayer_id.as_deref())?;
     let question = blocking(move || taxpayers::recovery_question(&app, &id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "question": question })))
 }
@@ -104,7 +122,7 @@ async fn recovery_question(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecoverBody {
-    taxpayer_id: String,
+    taxpayer_id: Option<String>,
     answer: String,
 }
 
@@ -114,11 +132,7 @@ async fn recover(
     body: web::Json<RecoverBody>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    if !app.training() {
-        // The certificate names the taxpayer; certificate login comes with the portal.
-        return Err(AppError::new(Code::CertificateRequired));
-    }
-    let id = TaxpayerId::parse(&body.taxpayer_id)?;
+    let id = recovering(&req, &app, body.taxpayer_id.as_deref())?;
     let who = extract::who(&req, &app, Actor::Anonymous);
     let answer = body.into_inner().answer;
     let id2 = id.clone();

@@ -49,6 +49,42 @@ pub fn clear_session_cookie(https: bool) -> Cookie<'static> {
     c
 }
 
+/// The client certificate chain presented on a TLS connection (end entity first).
+#[derive(Debug, Clone)]
+pub struct PeerCerts(pub Vec<rustls::pki_types::CertificateDer<'static>>);
+
+/// `on_connect` hook: keeps the client certificate chain of a TLS connection, if any, with
+/// the connection for its requests.
+pub fn remember_client_certificate(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+    use actix_tls::accept::rustls_0_23::TlsStream;
+    if let Some(tls) = conn.downcast_ref::<TlsStream<actix_web::rt::net::TcpStream>>() {
+        let (_, session) = tls.get_ref();
+        if let Some(certs) = session.peer_certificates() {
+            if !certs.is_empty() {
+                ext.insert(PeerCerts(
+                    certs.iter().map(|c| c.clone().into_owned()).collect(),
+                ));
+            }
+        }
+    }
+}
+
+/// The taxpayer named by the request's client certificate: `None` without a certificate
+/// (or over plain HTTP); the refusal when the certificate is not acceptable.
+pub fn certificate_taxpayer(req: &HttpRequest, app: &App) -> Result<Option<TaxpayerId>, AppError> {
+    let Some(certs) = req.conn_data::<PeerCerts>() else {
+        return Ok(None);
+    };
+    let checker = req
+        .app_data::<web::Data<crate::service::certificates::CertChecker>>()
+        .ok_or_else(|| AppError::internal("certificate checker missing"))?;
+    let now = u64::try_from(app.clock.wall().timestamp()).unwrap_or(0);
+    checker
+        .identify(&certs.0, now)
+        .map(Some)
+        .map_err(AppError::from)
+}
+
 /// The client's address as seen on the socket (no forwarded headers are trusted).
 pub fn address_of(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())

@@ -84,9 +84,25 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
         .build()
         .map_err(|e| StartError::Other(format!("metrics: {e}")))?;
     let data = web::Data::from(app.clone());
+    // The tax CA's chain checker for certificate logins (HTTPS only).
+    let checker: Option<web::Data<crate::service::certificates::CertChecker>> = if https {
+        let wall = app.clock.wall();
+        let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let roots =
+            tls::client_roots(settings, now).map_err(|e| StartError::Other(e.to_string()))?;
+        Some(web::Data::new(
+            crate::service::certificates::CertChecker::new(roots).map_err(StartError::Other)?,
+        ))
+    } else {
+        None
+    };
     let factory = move || {
-        actix_web::App::new()
-            .app_data(data.clone())
+        let mut a = actix_web::App::new();
+        if let Some(c) = &checker {
+            a = a.app_data(c.clone());
+        }
+        a.app_data(data.clone())
             .app_data(json_config())
             .app_data(query_config())
             .app_data(path_config())
@@ -101,6 +117,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
     // Signals are handled by the caller (see `cli::run_server`), registered before the
     // address is announced so that an early SIGTERM still shuts down gracefully.
     let server = HttpServer::new(factory)
+        .on_connect(extract::remember_client_certificate)
         .shutdown_timeout(10)
         .disable_signals();
     let server = if https {

@@ -12,8 +12,9 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Settings;
@@ -161,8 +162,136 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
+/// Asks for a client certificate issued by the tax CA (the CA's name is the hint browsers
+/// use to offer matching certificates) but accepts any chain at the TLS level, checking only
+/// that the client holds the certificate's key: the application then verifies the chain
+/// (`service::certificates`) and refuses a bad certificate with its own message, which a
+/// failed handshake could not show.
+#[derive(Debug)]
+struct ChainCheckedLater {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for ChainCheckedLater {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The CA certificates that sign taxpayers' certificates: the configured one or the local CA.
+pub fn client_roots(settings: &Settings, now: OffsetDateTime) -> Result<RootCertStore, TlsError> {
+    let path = match &settings.tls.client_ca {
+        Some(ca) => ca.clone(),
+        None => ensure_local_certs(&settings.certs_dir(), now)?.ca_cert,
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in load_certs(&path)? {
+        roots
+            .add(ca)
+            .map_err(|e| TlsError::Rustls(format!("client CA: {e}")))?;
+    }
+    Ok(roots)
+}
+
+/// A taxpayer certificate issued by the local CA, as the demo hands out: PEM certificate,
+/// PEM private key (PKCS#8) and a PKCS#12 bundle for browsers protected by `p12_password`.
+pub struct IssuedCert {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub p12: Vec<u8>,
+}
+
+/// Issues a client certificate for `id` under the local CA in `dir`: the taxpayer ID in the
+/// subject's serialNumber, the enterprise name as common name, valid `not_before..not_after`.
+pub fn issue_client_cert(
+    dir: &Path,
+    id: &str,
+    name: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    p12_password: &str,
+) -> Result<IssuedCert, TlsError> {
+    let paths = CertPaths::in_dir(dir);
+    let issuer = load_issuer(&paths)?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::CustomDnType(vec![2, 5, 4, 5]), id);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, name);
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = not_before;
+    params.not_after = not_after;
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    let ca_der = load_certs(&paths.ca_cert)?;
+    let p12 = {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+        let bad = |e: p12_keystore::error::Error| TlsError::Rustls(format!("PKCS#12: {e}"));
+        let mut chain = vec![Certificate::from_der(cert.der()).map_err(bad)?];
+        for c in &ca_der {
+            chain.push(Certificate::from_der(c).map_err(bad)?);
+        }
+        let pk = PrivateKey::from_der(&key.serialize_der()).map_err(bad)?;
+        let mut store = KeyStore::new();
+        store.add_entry(
+            id,
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(id.as_bytes(), pk, chain)),
+        );
+        store.writer(p12_password).write().map_err(bad)?
+    };
+    Ok(IssuedCert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        p12,
+    })
+}
+
 /// The rustls configuration for `settings`: configured certificate or the generated one;
-/// client certificates optional, verified against the configured or local CA.
+/// client certificates asked for, their chains checked by the application.
 pub fn server_config(settings: &Settings, now: OffsetDateTime) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let generated = match (&settings.tls.cert, &settings.tls.key) {
@@ -190,10 +319,11 @@ pub fn server_config(settings: &Settings, now: OffsetDateTime) -> Result<ServerC
             .add(ca)
             .map_err(|e| TlsError::Rustls(format!("client CA: {e}")))?;
     }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let verifier = Arc::new(ChainCheckedLater { inner });
     ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Rustls(e.to_string()))?

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod clock;
 pub mod invoice_files;
 pub mod invoice_query;
