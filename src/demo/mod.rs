@@ -447,6 +447,58 @@ fn random_password(rng: &mut impl Rng) -> String {
     }
 }
 
+/// Issues a client certificate under the local CA for every training taxpayer that has none
+/// yet: `<certs>/<ID>.pem`, `.key`, `.p12` and `.p12.password`. Returns how many were issued.
+pub fn issue_training_certificates(app: &App) -> Result<usize, AppError> {
+    let dir = app.settings.certs_dir();
+    let wall = app.clock.wall();
+    let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    crate::server::tls::ensure_local_certs(&dir, now).map_err(AppError::internal)?;
+    let mut n = 0;
+    for t in service::taxpayers::training_list(app)? {
+        let base = dir.join(t.id.as_str());
+        if base.with_extension("pem").exists() {
+            continue;
+        }
+        let password: String = {
+            use rand::Rng;
+            const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+            let mut rng = rand::rngs::OsRng;
+            (0..12)
+                .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
+                .collect()
+        };
+        let c = crate::server::tls::issue_client_cert(
+            &dir,
+            t.id.as_str(),
+            &t.name,
+            now - time::Duration::days(1),
+            now + time::Duration::days(730),
+            &password,
+        )
+        .map_err(AppError::internal)?;
+        let write = |ext: &str, bytes: &[u8], secret: bool| -> Result<(), AppError> {
+            let path = dir.join(format!("{}.{ext}", t.id));
+            std::fs::write(&path, bytes)?;
+            #[cfg(unix)]
+            if secret {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            #[cfg(not(unix))]
+            let _ = secret;
+            Ok(())
+        };
+        write("key", c.key_pem.as_bytes(), true)?;
+        write("p12", &c.p12, true)?;
+        write("p12.password", format!("{password}\n").as_bytes(), true)?;
+        write("pem", c.cert_pem.as_bytes(), false)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// `fapiao demo`: generate when empty, turn training on, ensure `admin`, serve.
 pub fn run(a: DemoArgs) -> Result<(), StartError> {
     let settings = Settings {
@@ -500,6 +552,13 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
         }
         (None, false) => None,
     };
+    let issued = issue_training_certificates(&app).map_err(fail)?;
+    if issued > 0 {
+        println!(
+            "已为 {issued} 户培训纳税人签发税务数字证书：{}/<纳税人识别号>.pem、.key、.p12（.p12 的密码在 .p12.password）",
+            app.settings.certs_dir().display()
+        );
+    }
     if a.no_serve {
         if let Some(p) = &generated_password {
             println!("税务人员：用户名 admin，密码 {p}（仅显示这一次）");
@@ -508,6 +567,13 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
     }
     let https = !app.settings.http;
     let ca = app.settings.certs_dir().join("ca.pem");
+    let first_cert = service::taxpayers::training_list(&app)
+        .ok()
+        .and_then(|l| {
+            l.into_iter()
+                .find(|t| t.credit_rating.is_some() && t.eligible)
+        })
+        .map(|t| app.settings.certs_dir().join(t.id.as_str()));
     crate::cli::run_server(app, move |url| {
         println!();
         println!("fapiao 培训环境已启动：{url}");
@@ -525,6 +591,19 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
                 "  HTTPS 证书由本地 CA 签发：{}（curl --cacert 该文件，或导入浏览器）",
                 ca.display()
             );
+        }
+        if https {
+            if let Some(first) = &first_cert {
+                println!(
+                    "  证书登录：curl --cacert {ca} --cert {c}.pem --key {c}.key -X POST -H 'Content-Type: application/json' -d '{{}}' {url}/api/v1/session",
+                    ca = ca.display(),
+                    c = first.display()
+                );
+                println!(
+                    "  浏览器：导入 {}.p12（密码见 .p12.password）后打开 {url}/login",
+                    first.display()
+                );
+            }
         }
         println!("  健康检查：{url}/healthz ；按 Ctrl+C 停止。");
     })

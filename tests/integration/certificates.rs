@@ -216,3 +216,135 @@ async fn bad_certificates_and_no_certificate_each_have_their_message() {
         (403, Some("certificate_required"))
     );
 }
+
+#[tokio::test]
+async fn the_login_page_logs_in_with_the_certificate_or_says_why_not() {
+    let app = https_app();
+    let certs = app.data_dir.join("certs");
+    let ca = std::fs::read(app.data_dir.join("certs/ca.pem")).unwrap();
+    let browser = |identity: (String, String)| {
+        Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .tls_built_in_root_certs(false)
+            .redirect(reqwest::redirect::Policy::none())
+            .identity(
+                Identity::from_pem(format!("{}{}", identity.0, identity.1).as_bytes()).unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let good = browser(issue(
+        &certs,
+        TAXPAYER_A,
+        now() - Duration::days(1),
+        now() + Duration::days(30),
+    ));
+    let page = good
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已检测到税务数字证书") && page.contains(TAXPAYER_A));
+    let r = good
+        .post(app.url("/login/certificate"))
+        .form(&[("password", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("fapiao_session="));
+    let expired = browser(issue(
+        &certs,
+        TAXPAYER_A,
+        now() - Duration::days(40),
+        now() - Duration::days(2),
+    ));
+    let page = expired
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已过期"), "{page}");
+    let r = expired
+        .post(app.url("/login/certificate"))
+        .form(&[("password", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn forgotten_password_page_with_the_certificate() {
+    let app = https_app();
+    let certs = app.data_dir.join("certs");
+    let c = client(
+        &app,
+        Some(issue(
+            &certs,
+            TAXPAYER_A,
+            now() - Duration::days(1),
+            now() + Duration::days(30),
+        )),
+    );
+    let (_, body) = login(&app, &c, json!({})).await;
+    let token = body["token"].as_str().unwrap().to_string();
+    let r = c
+        .put(app.url("/api/v1/me/password"))
+        .bearer_auth(&token)
+        .json(&json!({"enabled": true, "password": "abcd1234", "question": "<b>法人姓名？</b>", "answer": "王五"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = c
+        .get(app.url("/login/recover"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The question is shown, escaped.
+    assert!(page.contains("&lt;b&gt;法人姓名？&lt;/b&gt;"), "{page}");
+    let r = c
+        .post(app.url("/login/recover"))
+        .form(&[("answer", "张三")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("还可以尝试10次"));
+    let r = c
+        .post(app.url("/login/recover"))
+        .form(&[("answer", "王五")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("平台密码已取消"));
+    let (s, _) = login(&app, &c, json!({})).await;
+    assert_eq!(s, 200);
+    // Without a certificate the page says what is needed.
+    let r = client(&app, None)
+        .get(app.url("/login/recover"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("请插入税务数字证书"));
+}

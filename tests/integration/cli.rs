@@ -136,6 +136,57 @@ async fn demo_serves_https_with_its_local_ca() {
         .send()
         .await;
     assert!(untrusted.is_err());
+    // Each training taxpayer got a certificate: a real certificate login, as curl --cert does.
+    let line = demo
+        .output
+        .iter()
+        .find(|l| l.contains("证书登录：curl"))
+        .expect("the demo prints how to log in with a certificate");
+    let base = line
+        .split("--cert ")
+        .nth(1)
+        .and_then(|x| x.split(".pem").next())
+        .unwrap()
+        .to_string();
+    let cert = std::fs::read_to_string(format!("{base}.pem")).unwrap();
+    let key = std::fs::read_to_string(format!("{base}.key")).unwrap();
+    let id = std::path::Path::new(&base)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(std::fs::metadata(format!("{base}.p12")).unwrap().len() > 0);
+    assert!(!std::fs::read_to_string(format!("{base}.p12.password"))
+        .unwrap()
+        .trim()
+        .is_empty());
+    let with_cert = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let body: serde_json::Value = with_cert
+        .post(format!("{}/api/v1/session", demo.url))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["taxpayer_id"], id.as_str(), "{body}");
+    // The login page sees the certificate.
+    let page = with_cert
+        .get(format!("{}/login", demo.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("已检测到税务数字证书") && page.contains(&id));
     sigterm_and_wait(&mut demo);
 }
 

@@ -16,11 +16,37 @@ use crate::web::layout::{notice, page, Page, Viewer};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
         .route("/login/training", web::post().to(training_login))
+        .route("/login/certificate", web::post().to(certificate_login))
+        .route("/login/recover", web::get().to(recover_page))
+        .route("/login/recover", web::post().to(recover))
         .route("/logout", web::get().to(logout_confirm))
         .route("/logout", web::post().to(logout));
 }
 
-fn login_view(training: bool, taxpayers: &[Taxpayer], error: Option<&str>) -> Markup {
+/// What the connection's client certificate says, for the login page.
+enum CertState {
+    /// None presented (or plain HTTP).
+    Absent,
+    /// Presented and acceptable: the taxpayer it names.
+    Taxpayer(TaxpayerId),
+    /// Presented and refused: why.
+    Refused(String),
+}
+
+fn cert_state(req: &HttpRequest, app: &App) -> CertState {
+    match extract::certificate_taxpayer(req, app) {
+        Ok(Some(id)) => CertState::Taxpayer(id),
+        Ok(None) => CertState::Absent,
+        Err(e) => CertState::Refused(e.message.to_string()),
+    }
+}
+
+fn login_view(
+    training: bool,
+    taxpayers: &[Taxpayer],
+    error: Option<&str>,
+    cert: &CertState,
+) -> Markup {
     page(
         Page {
             title: "登录",
@@ -32,6 +58,21 @@ fn login_view(training: bool, taxpayers: &[Taxpayer], error: Option<&str>) -> Ma
                 h1 { "纳税人登录" }
                 @if let Some(e) = error { (notice("error", e)) }
                 p { "请插入金税盘或税控盘（税务数字证书），由浏览器选择证书后登录。" }
+                @match cert {
+                    CertState::Taxpayer(id) => {
+                        form.cert-login method="post" action="/login/certificate" {
+                            p { "已检测到税务数字证书，纳税人识别号：" span.mono { (id) } }
+                            label for="password" { "平台密码（未设置平台密码可不填）" }
+                            input #password type="password" name="password" autocomplete="current-password";
+                            button type="submit" { "登录" }
+                        }
+                        p.aside { a href="/login/recover" { "忘记平台密码？" } }
+                    }
+                    CertState::Refused(why) => { (notice("error", why)) }
+                    CertState::Absent => {
+                        p.hint { "未检测到税务数字证书。请确认证书已插入并在浏览器提示时选择证书，然后刷新本页。" }
+                    }
+                }
                 p.hint { "提示：本平台只用到金税盘或税控盘里的身份认证证书功能。每次只能同时插入一个金税盘或税控盘，且不要同时插入其它数字证书，如银行U盾等。" }
                 @if training {
                     h2 { "培训纳税人" }
@@ -66,15 +107,66 @@ fn login_view(training: bool, taxpayers: &[Taxpayer], error: Option<&str>) -> Ma
     )
 }
 
-async fn login_page(app: web::Data<App>) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let training = app.training();
-    let list = if training {
-        blocking(move || service::taxpayers::training_list(&app)).await?
+async fn training_list(app: &std::sync::Arc<App>) -> AppResult<Vec<Taxpayer>> {
+    if app.training() {
+        let app = app.clone();
+        blocking(move || service::taxpayers::training_list(&app)).await
     } else {
-        Vec::new()
+        Ok(Vec::new())
+    }
+}
+
+async fn login_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let cert = cert_state(&req, &app);
+    let list = training_list(&app).await?;
+    Ok(html(
+        StatusCode::OK,
+        login_view(app.training(), &list, None, &cert),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct CertificateForm {
+    password: Option<String>,
+}
+
+/// Login with the connection's client certificate (and the platform password when set).
+async fn certificate_login(
+    req: HttpRequest,
+    app: web::Data<App>,
+    form: web::Form<CertificateForm>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let https = !app.settings.http;
+    let cert = cert_state(&req, &app);
+    let result = match &cert {
+        CertState::Taxpayer(id) => {
+            let who = extract::who(&req, &app, Actor::Anonymous);
+            let (app2, id) = (app.clone(), id.clone());
+            let password = form.into_inner().password.filter(|p| !p.is_empty());
+            blocking(move || service::auth::taxpayer_login(&app2, &who, &id, password.as_deref()))
+                .await
+        }
+        CertState::Refused(_) | CertState::Absent => {
+            Err(AppError::new(crate::error::Code::CertificateRequired))
+        }
     };
-    Ok(html(StatusCode::OK, login_view(training, &list, None)))
+    match result {
+        Ok(login) => {
+            let mut res = see_other("/");
+            res.add_cookie(&extract::session_cookie(&login.token, https))
+                .map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(e) => {
+            let list = training_list(&app).await?;
+            Ok(html(
+                e.status(),
+                login_view(app.training(), &list, Some(&e.message), &cert),
+            ))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,15 +198,11 @@ async fn training_login(
             Ok(res)
         }
         Err(e) => {
-            let training = app.training();
-            let list = if training {
-                blocking(move || service::taxpayers::training_list(&app)).await?
-            } else {
-                Vec::new()
-            };
+            let cert = cert_state(&req, &app);
+            let list = training_list(&app).await?;
             Ok(html(
                 e.status(),
-                login_view(training, &list, Some(&e.message)),
+                login_view(app.training(), &list, Some(&e.message), &cert),
             ))
         }
     }
@@ -157,4 +245,104 @@ async fn logout(
     res.add_cookie(&extract::clear_session_cookie(https))
         .map_err(AppError::internal)?;
     Ok(res)
+}
+
+fn recover_view(question: Option<&str>, message: Option<(&str, &str)>) -> Markup {
+    page(
+        Page {
+            title: "找回平台密码",
+            viewer: Viewer::Anonymous,
+            active: "",
+        },
+        html! {
+            section.card.login {
+                h1 { "找回平台密码" }
+                @if let Some((kind, text)) = message { (notice(kind, text)) }
+                @match question {
+                    Some(q) => {
+                        p { "回答您设置的密保问题，回答正确后将取消平台密码，之后可仅凭税务数字证书登录。" }
+                        form method="post" action="/login/recover" {
+                            p { "密保问题：" strong { (q) } }
+                            label for="answer" { "答案" }
+                            input #answer type="text" name="answer" required autocomplete="off";
+                            button type="submit" { "提交" }
+                        }
+                    }
+                    None => {}
+                }
+                p.aside { a href="/login" { "返回登录" } }
+            }
+        },
+    )
+}
+
+/// The taxpayer of the connection's certificate (the recovery page needs one).
+fn recover_taxpayer(req: &HttpRequest, app: &App) -> Result<TaxpayerId, AppError> {
+    extract::certificate_taxpayer(req, app)?
+        .ok_or_else(|| AppError::new(crate::error::Code::CertificateRequired))
+}
+
+async fn recover_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let id = match recover_taxpayer(&req, &app) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(html(
+                e.status(),
+                recover_view(None, Some(("error", &e.message))),
+            ))
+        }
+    };
+    let app2 = app.clone();
+    match blocking(move || service::taxpayers::recovery_question(&app2, &id)).await {
+        Ok(q) => Ok(html(StatusCode::OK, recover_view(Some(&q), None))),
+        Err(e) => Ok(html(
+            e.status(),
+            recover_view(None, Some(("error", &e.message))),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RecoverForm {
+    answer: String,
+}
+
+async fn recover(
+    req: HttpRequest,
+    app: web::Data<App>,
+    form: web::Form<RecoverForm>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let id = match recover_taxpayer(&req, &app) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(html(
+                e.status(),
+                recover_view(None, Some(("error", &e.message))),
+            ))
+        }
+    };
+    let who = extract::who(&req, &app, Actor::Anonymous);
+    let (app2, id2) = (app.clone(), id.clone());
+    let answer = form.into_inner().answer;
+    match blocking(move || service::taxpayers::recover(&app2, &who, &id2, &answer)).await {
+        Ok(()) => Ok(html(
+            StatusCode::OK,
+            recover_view(
+                None,
+                Some(("ok", "密保问题回答正确，平台密码已取消，请返回登录。")),
+            ),
+        )),
+        Err(e) => {
+            let app3 = app.clone();
+            let q = blocking(move || service::taxpayers::recovery_question(&app3, &id))
+                .await
+                .ok();
+            Ok(html(
+                e.status(),
+                recover_view(q.as_deref(), Some(("error", &e.message))),
+            ))
+        }
+    }
 }
