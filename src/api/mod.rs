@@ -5,6 +5,7 @@
 
 mod invoices;
 mod office;
+pub mod openapi;
 mod session;
 mod taxpayer;
 
@@ -22,13 +23,15 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).service(
-        web::scope("/api/v1")
-            .configure(session::routes)
-            .configure(taxpayer::routes)
-            .configure(invoices::routes)
-            .configure(office::routes),
-    );
+    cfg.route("/healthz", web::get().to(healthz))
+        .configure(openapi::routes)
+        .service(
+            web::scope("/api/v1")
+                .configure(session::routes)
+                .configure(taxpayer::routes)
+                .configure(invoices::routes)
+                .configure(office::routes),
+        );
 }
 
 async fn healthz(app: web::Data<App>) -> AppResult<HttpResponse> {

@@ -690,6 +690,8 @@ pub enum ScanRefusal {
     AlreadyCertified,
     /// The period ends before the invoice was issued.
     BeforeIssue,
+    /// The period is after the month of the scan.
+    PeriodAfterScan,
 }
 
 impl ScanRefusal {
@@ -698,6 +700,7 @@ impl ScanRefusal {
             ScanRefusal::UnknownInvoice => "发票不存在",
             ScanRefusal::AlreadyCertified => "该发票已认证（勾选认证或扫描认证），不能重复认证",
             ScanRefusal::BeforeIssue => "扫描认证日期或所属期早于开票日期",
+            ScanRefusal::PeriodAfterScan => "扫描认证的所属期不能晚于扫描认证日期所在月份",
         }
     }
 }
@@ -714,6 +717,9 @@ pub fn check_scan(
     }
     if inv.issued_on > period.last_day() || scanned_on < inv.issued_on {
         return Err(ScanRefusal::BeforeIssue);
+    }
+    if period > TaxPeriod::of_date(scanned_on) {
+        return Err(ScanRefusal::PeriodAfterScan);
     }
     Ok(())
 }

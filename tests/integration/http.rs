@@ -94,3 +94,79 @@ async fn security_headers_on_every_response() {
             .contains("frame-ancestors 'none'"));
     }
 }
+
+/// `GET /api/openapi.json` describes every path of API.md, and every route it lists exists.
+#[tokio::test]
+async fn openapi_lists_every_route_and_every_route_answers() {
+    let app = spawn_app(Opts::default());
+    let doc: serde_json::Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    // The paths of API.md.
+    for (m, p) in [
+        ("post", "/api/v1/session"),
+        ("post", "/api/v1/session/recover"),
+        ("delete", "/api/v1/session"),
+        ("post", "/api/v1/office/session"),
+        ("get", "/api/v1/me"),
+        ("put", "/api/v1/me/password"),
+        ("get", "/api/v1/workbench/{year}"),
+        ("get", "/api/v1/invoices"),
+        ("get", "/api/v1/invoices/{code}/{number}"),
+        ("get", "/api/v1/invoices/not-yet-due"),
+        ("post", "/api/v1/selections"),
+        ("post", "/api/v1/confirmations"),
+        ("post", "/api/v1/confirmations/{period}/{batch}/submit"),
+        ("get", "/api/v1/confirmations"),
+        ("get", "/api/v1/confirmations/{period}/{batch}"),
+        ("post", "/api/v1/period/rollback"),
+        ("get", "/api/v1/statistics/{period}"),
+        ("post", "/api/v1/office/taxpayers"),
+        ("put", "/api/v1/office/taxpayers/{id}"),
+        ("get", "/api/v1/office/taxpayers"),
+        ("post", "/api/v1/office/taxpayers/{id}/unlock"),
+        ("post", "/api/v1/office/invoices"),
+        ("put", "/api/v1/office/invoices/{code}/{number}/status"),
+        ("post", "/api/v1/office/scans"),
+        ("put", "/api/v1/office/declarations/{taxpayer_id}/{period}"),
+        ("put", "/api/v1/office/deadlines/{region}/{period}"),
+        ("put", "/api/v1/office/clock"),
+        ("get", "/api/v1/office/clock"),
+        ("get", "/api/v1/office/audit"),
+        ("post", "/api/v1/office/statistics/refresh"),
+        ("get", "/healthz"),
+    ] {
+        assert!(
+            paths.get(p).and_then(|x| x.get(m)).is_some(),
+            "{m} {p} missing"
+        );
+    }
+    // Every route listed answers (no session: 401 for the protected ones), never the
+    // router's 404.
+    for (method, path, ..) in fapiao::api::openapi::ROUTES {
+        let url = fapiao::api::openapi::full_path(path)
+            .replace("{year}", "2026")
+            .replace("{period}", "202611")
+            .replace("{batch}", "1")
+            .replace("{code}", "3500261130")
+            .replace("{number}", "00000001")
+            .replace("{id}", crate::helpers::TAXPAYER_A)
+            .replace("{taxpayer_id}", crate::helpers::TAXPAYER_A)
+            .replace("{region}", "350000");
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = app
+            .client
+            .request(m, app.url(&url))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status().as_u16(), 404, "{method} {url}");
+        assert_ne!(r.status().as_u16(), 405, "{method} {url}");
+    }
+}

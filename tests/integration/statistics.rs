@@ -361,7 +361,7 @@ async fn table_scans_exceptions_and_update_times() {
 
 #[tokio::test]
 async fn workbench_cards_across_a_period_change() {
-    let (app, op, _admin, a) = setup().await;
+    let (app, op, admin, a) = setup().await;
     confirm(&app, &a, &[1, 2]).await;
     let w = json_of(app.get("/api/v1/workbench/2026", Some(&a)).await, 200).await;
     let cards = w["cards"].as_array().unwrap();
@@ -394,8 +394,22 @@ async fn workbench_cards_across_a_period_change() {
         (Some("past"), Some("current"))
     );
     assert_eq!(cards[10]["count"], 2);
-    // A scan certified in 202612 shows on December's card once applied.
-    json_of(scans(&app, &op, &[(3, "2026-11-20", "202612")]).await, 200).await;
+    // A scan certified in 202612 (scanned in December) shows on December's card once applied.
+    let r = app
+        .send_json(
+            Method::PUT,
+            "/api/v1/office/clock",
+            Some(&admin),
+            &json!({"now": "2026-12-02T10:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let e = json_of(scans(&app, &op, &[(3, "2026-11-20", "202612")]).await, 422).await;
+    assert!(e["rejected"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("所属期不能晚于"));
+    json_of(scans(&app, &op, &[(3, "2026-12-02", "202612")]).await, 200).await;
     json_of(
         app.post_json("/api/v1/office/statistics/refresh", Some(&op), &json!({}))
             .await,

@@ -646,6 +646,11 @@ fn a_scan_certifies_once_and_takes_a_selection_away() {
         apply_scan(&mut b, &c, &key(3), tp("202611"), day(2026, 11, 2)).unwrap(),
         Err(ScanRefusal::BeforeIssue)
     );
+    // A period after the month of the scan.
+    assert_eq!(
+        apply_scan(&mut b, &c, &key(3), tp("202612"), day(2026, 11, 22)).unwrap(),
+        Err(ScanRefusal::PeriodAfterScan)
+    );
     // Scanned invoices cannot be selected.
     let r = save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
     assert_eq!(r.rejected[0].1.reason, RowRefusal::ScanCertified);

@@ -1,0 +1,379 @@
+//! `GET /api/openapi.json`: an OpenAPI 3 description of the JSON API, built from the route
+//! table below (kept next to the routes it describes; a test checks that every route in it
+//! answers and that every path of API.md is in it).
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    Taxpayer,
+    Staff,
+    /// Staff with a role that may change data (admin, operator).
+    StaffWriter,
+}
+
+/// (method, path under `/api/v1` unless absolute, tag, summary, who).
+pub const ROUTES: &[(&str, &str, &str, &str, Auth)] = &[
+    ("get", "/healthz", "health", "健康检查", Auth::Public),
+    (
+        "post",
+        "/session",
+        "sessions",
+        "纳税人登录（客户端证书；培训模式可选择培训纳税人）",
+        Auth::Public,
+    ),
+    ("delete", "/session", "sessions", "退出", Auth::Taxpayer),
+    (
+        "get",
+        "/session/recover",
+        "sessions",
+        "密保问题（找回平台密码）",
+        Auth::Public,
+    ),
+    (
+        "post",
+        "/session/recover",
+        "sessions",
+        "回答密保问题，取消平台密码",
+        Auth::Public,
+    ),
+    (
+        "post",
+        "/office/session",
+        "sessions",
+        "税务人员登录",
+        Auth::Public,
+    ),
+    (
+        "delete",
+        "/office/session",
+        "sessions",
+        "税务人员退出",
+        Auth::Staff,
+    ),
+    (
+        "get",
+        "/me",
+        "taxpayer",
+        "纳税人信息、当前税款所属期、勾选截止日期、征期、可否回退",
+        Auth::Taxpayer,
+    ),
+    (
+        "put",
+        "/me/password",
+        "taxpayer",
+        "设置、修改或取消平台密码与密保问题",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/me/changes",
+        "taxpayer",
+        "信用等级变更记录",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/workbench/{year}",
+        "taxpayer",
+        "工作台：12个月份卡片",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/invoices",
+        "taxpayer",
+        "发票勾选查询（金额、税额为全部结果的合计）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/invoices/not-yet-due",
+        "taxpayer",
+        "未到期发票查询",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/invoices/{code}/{number}",
+        "taxpayer",
+        "单票查询（含状态变更历史）",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/selections",
+        "taxpayer",
+        "勾选与撤销勾选（逐行结果）",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/confirmations",
+        "taxpayer",
+        "确定：生成待提交的确认批次",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/confirmations",
+        "taxpayer",
+        "确认历史（按税款所属期）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/confirmations/{period}/{batch}",
+        "taxpayer",
+        "确认批次明细",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/confirmations/{period}/{batch}/submit",
+        "taxpayer",
+        "提交确认批次（征期内需选择申报情况）",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/period/rollback",
+        "taxpayer",
+        "回退税款所属期",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/statistics/{period}",
+        "taxpayer",
+        "抵扣统计（异常发票清单分页）",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/office/taxpayers",
+        "office",
+        "新增纳税人",
+        Auth::StaffWriter,
+    ),
+    (
+        "get",
+        "/office/taxpayers",
+        "office",
+        "按纳税人识别号或名称查询纳税人",
+        Auth::Staff,
+    ),
+    (
+        "get",
+        "/office/taxpayers/{id}",
+        "office",
+        "纳税人档案及变更记录",
+        Auth::Staff,
+    ),
+    (
+        "put",
+        "/office/taxpayers/{id}",
+        "office",
+        "修改纳税人档案（名称、地区、登录资格、信用等级、办税人员）",
+        Auth::StaffWriter,
+    ),
+    (
+        "post",
+        "/office/taxpayers/{id}/unlock",
+        "office",
+        "解锁平台密码",
+        Auth::StaffWriter,
+    ),
+    (
+        "post",
+        "/office/invoices",
+        "office",
+        "导入发票（ndjson 或 CSV，全部成功或全部不导入）",
+        Auth::StaffWriter,
+    ),
+    (
+        "get",
+        "/office/invoices",
+        "office",
+        "按购方、销方或销方名称查询发票",
+        Auth::Staff,
+    ),
+    (
+        "put",
+        "/office/invoices/{code}/{number}/status",
+        "office",
+        "变更发票状态",
+        Auth::StaffWriter,
+    ),
+    (
+        "post",
+        "/office/invoices/status",
+        "office",
+        "批量变更发票状态",
+        Auth::StaffWriter,
+    ),
+    (
+        "post",
+        "/office/scans",
+        "office",
+        "导入扫描认证记录（由统计作业或刷新生效）",
+        Auth::StaffWriter,
+    ),
+    (
+        "post",
+        "/office/statistics/refresh",
+        "office",
+        "立即应用扫描认证记录",
+        Auth::StaffWriter,
+    ),
+    (
+        "put",
+        "/office/declarations/{taxpayer_id}/{period}",
+        "office",
+        "记录申报状态",
+        Auth::StaffWriter,
+    ),
+    (
+        "get",
+        "/office/declarations/{taxpayer_id}/{period}",
+        "office",
+        "查询申报状态",
+        Auth::Staff,
+    ),
+    (
+        "post",
+        "/office/declarations",
+        "office",
+        "批量导入申报状态",
+        Auth::StaffWriter,
+    ),
+    (
+        "put",
+        "/office/deadlines/{region}/{period}",
+        "office",
+        "设置省级申报截止日",
+        Auth::StaffWriter,
+    ),
+    (
+        "get",
+        "/office/deadlines/{region}",
+        "office",
+        "查询全年申报截止日",
+        Auth::Staff,
+    ),
+    ("get", "/office/clock", "office", "培训时钟", Auth::Staff),
+    (
+        "put",
+        "/office/clock",
+        "office",
+        "设置培训时钟（仅培训模式）",
+        Auth::StaffWriter,
+    ),
+    ("get", "/office/audit", "office", "审计日志", Auth::Staff),
+    (
+        "get",
+        "/office/audit/export.csv",
+        "office",
+        "导出审计日志（CSV）",
+        Auth::Staff,
+    ),
+];
+
+/// The full URL path of a table entry.
+pub fn full_path(path: &str) -> String {
+    if path == "/healthz" {
+        path.to_string()
+    } else {
+        format!("/api/v1{path}")
+    }
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "snake_case reason"},
+                    "message": {"type": "string", "description": "中文说明"},
+                    "field": {"type": "string"}
+                }
+            }
+        }
+    })
+}
+
+/// The OpenAPI 3.0 document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (method, path, tag, summary, auth) in ROUTES {
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({"description": "OK", "content": {"application/json": {}}}),
+        );
+        responses.insert(
+            "default".into(),
+            json!({"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+        let mut op = Map::new();
+        op.insert("tags".into(), json!([tag]));
+        op.insert("summary".into(), json!(summary));
+        op.insert("parameters".into(), Value::Array(params));
+        op.insert("responses".into(), Value::Object(responses));
+        match auth {
+            Auth::Public => {
+                op.insert("security".into(), json!([]));
+            }
+            Auth::StaffWriter => {
+                op.insert(
+                    "description".into(),
+                    json!("需要可修改数据的税务人员角色（管理员、业务操作员）；审计员只读。"),
+                );
+            }
+            Auth::Taxpayer | Auth::Staff => {}
+        }
+        let entry = paths
+            .entry(full_path(path))
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert((*method).to_string(), Value::Object(op));
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "fapiao — 增值税发票选择确认平台 API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "金额以分为单位的整数；日期 YYYY-MM-DD；税款所属期 YYYYMM；时间 RFC 3339（+08:00）。列表以 page / per_page 分页。"
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/session 或 /api/v1/office/session 返回的 token"}
+            },
+            "schemas": {"Error": error_schema()}
+        },
+        "paths": Value::Object(paths),
+    })
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/openapi.json", web::get().to(openapi));
+}
