@@ -8,6 +8,8 @@
 //! Both sides must return the same totals and the same page for every query: checked.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
@@ -33,44 +35,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        invoices: 100_000,
-        queries: 400,
-        seed: 42,
-    };
-    let argv: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < argv.len() {
-        let next = argv
-            .get(i + 1)
-            .and_then(|v| v.replace('_', "").parse().ok());
-        match (argv[i].as_str(), next) {
-            ("--invoices", Some(n)) => a.invoices = n as usize,
-            ("--queries", Some(n)) => a.queries = n as usize,
-            ("--seed", Some(n)) => a.seed = n,
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
+    let f = common::flags(&[("invoices", 100_000), ("queries", 400), ("seed", 42)]);
+    Args {
+        invoices: f["invoices"] as usize,
+        queries: f["queries"] as usize,
+        seed: f["seed"],
     }
-    a
 }
 
-fn credit_code(n: u64) -> TaxpayerId {
-    // 17-character body with the region of Fuzhou and a counter, plus its check character.
-    let chars = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut body = String::from("91350100");
-    let mut v = n;
-    let mut tail = Vec::new();
-    for _ in 0..9 {
-        tail.push(chars[(v % 31) as usize] as char);
-        v /= 31;
-    }
-    body.extend(tail.iter().rev());
-    TaxpayerId::from_credit_code_body(&body).unwrap()
-}
+use common::credit_code;
 
 struct Data {
     invoices: Vec<Invoice>,

@@ -12,6 +12,8 @@
 //! times are medians over R runs, fapiao computed cold — never from its cache).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
@@ -36,43 +38,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        invoices: 100_000,
-        runs: 7,
-        seed: 7,
-    };
-    let argv: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < argv.len() {
-        let next = argv
-            .get(i + 1)
-            .and_then(|v| v.replace('_', "").parse().ok());
-        match (argv[i].as_str(), next) {
-            ("--invoices", Some(n)) => a.invoices = n as usize,
-            ("--runs", Some(n)) => a.runs = (n as usize).max(1),
-            ("--seed", Some(n)) => a.seed = n,
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
+    let f = common::flags(&[("invoices", 100_000), ("runs", 7), ("seed", 7)]);
+    Args {
+        invoices: f["invoices"] as usize,
+        runs: (f["runs"] as usize).max(1),
+        seed: f["seed"],
     }
-    a
 }
 
-fn credit_code(n: u64) -> TaxpayerId {
-    let chars = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut body = String::from("91350100");
-    let mut v = n;
-    let mut tail = Vec::new();
-    for _ in 0..9 {
-        tail.push(chars[(v % 31) as usize] as char);
-        v /= 31;
-    }
-    body.extend(tail.iter().rev());
-    TaxpayerId::from_credit_code_body(&body).unwrap()
-}
+use common::credit_code;
 
 const PERIOD: &str = "202610";
 
