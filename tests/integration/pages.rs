@@ -139,3 +139,140 @@ async fn staff_page_login_and_console() {
         .unwrap()
         .starts_with("text/css"));
 }
+
+/// 首页: the period line with its deadline, 12 month cards coloured by state with their
+/// figures, the year switch; 回退税款所属期 only when allowed, then its confirmation, the
+/// rollback and the logout.
+#[tokio::test]
+async fn home_workbench_and_the_rollback_flow() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-12-03T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let line = serde_json::json!({
+        "code": "3500261130", "number": "00000001", "type": "special", "issued_on": "2026-11-02",
+        "seller_id": "91330100716105852F", "seller_name": "杭州宏远信息技术有限公司",
+        "buyer_id": TAXPAYER_A, "amount": 100_000, "tax": 13_000,
+    });
+    let r = app
+        .client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(line.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A's period is 202612 (created in December); put it back in November for this story.
+    let a = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let html = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("当前税款所属期：<strong>2026年12月</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("2027年01月15日"));
+    assert_eq!(html.matches("class=\"month past\"").count(), 11);
+    assert_eq!(html.matches("class=\"month current\"").count(), 1);
+    assert!(!html.contains("回退税款所属期</a>"));
+    let next = with_cookie(&app, reqwest::Method::GET, "/?year=2027", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(next.matches("class=\"month future\"").count(), 12);
+    // Not allowed: the confirmation page says so, the POST is refused.
+    let page = with_cookie(&app, reqwest::Method::GET, "/rollback", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("不符合回退税款所属期的条件"));
+    let r = with_cookie(&app, reqwest::Method::POST, "/rollback", &cookie).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // The story where it is allowed: confirmed in 202611 by answering 已完成申报 by mistake.
+    let who = app.app.system("test");
+    app.app
+        .store
+        .write(&who, |tx| {
+            let mut t = tx.taxpayer(&a)?.unwrap();
+            t.current_period = fapiao::domain::TaxPeriod::parse("202611").unwrap();
+            tx.put_taxpayer(&t)?;
+            tx.audit("test.setup", "", "");
+            Ok(())
+        })
+        .unwrap();
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}]});
+    assert_eq!(
+        app.post_json("/api/v1/selections", Some(&token), &sel)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/confirmations",
+            Some(&token),
+            &serde_json::json!({})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let v: serde_json::Value = app
+        .post_json(
+            "/api/v1/confirmations/202611/1/submit",
+            Some(&token),
+            &serde_json::json!({"declaration": "declared"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "void");
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/office/declarations/{TAXPAYER_A}/202611"),
+            Some(&op),
+            &serde_json::json!({"status": "not_declared"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("href=\"/rollback\""), "the button appears");
+    let page = with_cookie(&app, reqwest::Method::GET, "/rollback", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("回退后税款所属期")
+            && page.contains("2026年11月")
+            && page.contains("提交申请")
+    );
+    let r = with_cookie(&app, reqwest::Method::POST, "/rollback", &cookie).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cleared = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("fapiao_session=;"));
+    assert!(cleared);
+    assert!(r.text().await.unwrap().contains("回退成功"));
+    // Logged out: the old session is gone.
+    let r = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

@@ -1,59 +1,227 @@
-//! 首页 (placeholder until the workbench arrives): the current period behind login.
+//! 首页 (S-T3): the current period and its selection deadline, the workbench of 12 month cards
+//! for a chosen year (orange: past, query only; green: current; grey: future) with the
+//! certified count and tax of each, and 回退税款所属期 (S-T8) when, and only when, allowed:
+//! its confirmation page and the automatic logout after it.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use chrono::Datelike;
+use maud::{html, Markup};
+use serde::Deserialize;
 
 use super::html;
 use crate::api::blocking;
-use crate::error::AppResult;
+use crate::domain::Fen;
+use crate::error::{AppError, AppResult};
 use crate::server::extract::{self, TaxpayerUser};
+use crate::service::periods::Profile;
+use crate::service::statistics::Card;
 use crate::service::{self, App};
-use crate::web::layout::{page, Page, Viewer};
+use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home));
+    cfg.route("/", web::get().to(home))
+        .route("/rollback", web::get().to(rollback_confirm))
+        .route("/rollback", web::post().to(rollback));
+}
+
+#[derive(Debug, Deserialize)]
+struct YearQuery {
+    year: Option<i32>,
+}
+
+fn ymd(d: chrono::NaiveDate) -> String {
+    d.format("%Y年%m月%d日").to_string()
+}
+
+fn card_view(c: &Card, current: bool) -> Markup {
+    let label = match c.state {
+        "past" => "已过期（只可查询）",
+        "current" => "当前税款所属期（可勾选、确认）",
+        _ => "未到期",
+    };
+    html! {
+        li class={"month " (c.state)} aria-current=[current.then_some("true")] title=(label) {
+            span.m { (c.period.month()) "月" }
+            span.count { "发票 " strong { (c.count) } " 份" }
+            span.tax { "税额 " strong { (Fen::new(c.tax).format_grouped()) } }
+        }
+    }
+}
+
+fn home_view(name: &str, p: &Profile, year: i32, cards: &[Card], flash: Option<&str>) -> Markup {
+    let body = html! {
+        @if let Some(f) = flash { (notice("success", f)) }
+        section.card {
+            h1 { "首页" }
+            p.period {
+                "当前税款所属期：" strong { (p.current_period.label_zh()) }
+                "（可勾选、确认的截止日期为：" strong { (ymd(p.window_closes)) } "）"
+            }
+            @if p.in_filing_period {
+                p.hint {
+                    "目前处于" (p.current_period.label_zh()) "的征期（" (ymd(p.filing_period.from)) "至"
+                    (ymd(p.filing_period.to)) "），确认时平台将获取您当期的申报结果。"
+                }
+            }
+        }
+        section.card.workbench aria-labelledby="wb" {
+            div.wb-head {
+                h2 #wb { (year) "年进项发票认证情况" }
+                nav.years aria-label="选择年份" {
+                    a href={"/?year=" (year - 1)} { "‹ " (year - 1) "年" }
+                    " "
+                    a href={"/?year=" (year + 1)} { (year + 1) "年 ›" }
+                }
+            }
+            ul.months {
+                @for c in cards { (card_view(c, c.period == p.current_period)) }
+            }
+            p.legend {
+                span.dot.past {} "已过期，只可查询  "
+                span.dot.current {} "当前税款所属期，可进行勾选和确认  "
+                span.dot.future {} "未到期，不能操作"
+            }
+            p.hint { "月份卡片上的发票数量及税额包含勾选认证和扫描认证的数据；勾选认证为准实时统计，扫描认证为次日更新。" }
+            @if p.rollback_allowed {
+                p { a.button href="/rollback" { "回退税款所属期" } }
+            }
+        }
+    };
+    page(
+        Page {
+            title: "首页",
+            viewer: Viewer::Taxpayer {
+                name: name.to_string(),
+            },
+            active: "/",
+        },
+        body,
+    )
 }
 
 async fn home(
     req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
+    q: web::Query<YearQuery>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let (t, p) = blocking(move || {
-        Ok((
-            service::periods::settled(&app, &who, &user.id)?,
-            service::periods::profile(&app, &who, &user.id)?,
-        ))
+    let year = q
+        .year
+        .filter(|y| (2000..=2099).contains(y))
+        .unwrap_or_else(|| who.now.year());
+    let (t, p, cards) = blocking(move || {
+        let p = service::periods::profile(&app, &who, &user.id)?;
+        let (t, cards) = service::statistics::workbench(&app, &who, &user.id, year)?;
+        Ok((t, p, cards))
     })
     .await?;
+    Ok(html(
+        StatusCode::OK,
+        home_view(&t.name, &p, year, &cards, None),
+    ))
+}
+
+async fn rollback_confirm(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let id = user.id.clone();
+    let p = blocking(move || service::periods::profile(&app, &who, &id)).await?;
     let body = html! {
         section.card {
-            h1 { "首页" }
-            dl.facts {
-                dt { "纳税人识别号" } dd.mono { (t.id) }
-                dt { "纳税人名称" } dd { (t.name) }
-                dt { "当前税款所属期" } dd { (t.current_period.label_zh()) }
-                dt { "本期勾选确认截止日期" } dd { (p.window_closes.format("%Y年%m月%d日")) }
-                dt { "征期" } dd { (p.filing_period.from) " 至 " (p.filing_period.to) }
-                dt { "主管税务机关" } dd { (t.authority) }
+            h1 { "回退税款所属期" }
+            @if p.rollback_allowed {
+                dl.facts {
+                    dt { "当前税款所属期" } dd { (p.current_period.label_zh()) }
+                    dt { "回退后税款所属期" } dd { (p.current_period.prev().label_zh()) }
+                }
+                p.hint { "回退后，当前税款所属期中已勾选未确认的发票将自动取消勾选；回退成功后将自动退出系统，需要重新登录。" }
+                form method="post" action="/rollback" {
+                    button type="submit" { "提交申请" }
+                    " "
+                    a.button.secondary href="/" { "取消" }
+                }
+            } @else {
+                (notice("error", "您当前不符合回退税款所属期的条件。"))
+                p.hint { "回退条件：跳转到下期后没有进行过确认操作；系统获取到的上期申报结果为“未申报”；在确认勾选时误选择“已完成申报”；在征期内。" }
+                p { a href="/" { "返回首页" } }
             }
-            p.hint { "请通过上方菜单进行发票勾选、确认勾选和抵扣统计查询。" }
         }
     };
     Ok(html(
         StatusCode::OK,
         page(
             Page {
-                title: "首页",
+                title: "回退税款所属期",
                 viewer: Viewer::Taxpayer {
-                    name: t.name.clone(),
+                    name: p.name.clone(),
                 },
                 active: "/",
             },
             body,
         ),
     ))
+}
+
+async fn rollback(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let https = !app.settings.http;
+    let who = extract::who(&req, &app, user.actor());
+    let id = user.id.clone();
+    let result = blocking(move || service::periods::rollback(&app, &who, &id)).await;
+    match result {
+        Ok(back) => {
+            let body = html! {
+                section.card {
+                    h1 { "回退税款所属期" }
+                    (notice("success", &format!("回退成功，当前税款所属期已回退至{}。点击确定后将退出系统，请重新登录。", back.label_zh())))
+                    p { a.button href="/login" { "确定" } }
+                }
+            };
+            let mut res = html(
+                StatusCode::OK,
+                page(
+                    Page {
+                        title: "回退税款所属期",
+                        viewer: Viewer::Anonymous,
+                        active: "",
+                    },
+                    body,
+                ),
+            );
+            res.add_cookie(&extract::clear_session_cookie(https))
+                .map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(e) => {
+            let body = html! {
+                section.card {
+                    h1 { "回退税款所属期" }
+                    (notice("error", &e.message))
+                    p { a href="/" { "返回首页" } }
+                }
+            };
+            Ok(html(
+                e.status(),
+                page(
+                    Page {
+                        title: "回退税款所属期",
+                        viewer: Viewer::Anonymous,
+                        active: "/",
+                    },
+                    body,
+                ),
+            ))
+        }
+    }
 }
