@@ -433,3 +433,16 @@ pub fn change_status(
         Ok(out)
     })
 }
+
+/// 已勾选未确认: the taxpayer's selected invoices of the current period, in key order.
+pub fn selected_invoices(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+) -> AppResult<Vec<crate::domain::Invoice>> {
+    settled(app, who, id)?;
+    let r = app.store.read()?;
+    let mut keys = r.selected_keys(id, None)?;
+    keys.sort();
+    r.invoices_by_keys(&keys)
+}

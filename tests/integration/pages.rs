@@ -276,3 +276,126 @@ async fn home_workbench_and_the_rollback_flow() {
     let r = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+/// 确认勾选 page: the selected list with totals, 确定 → 待提交 with the running figures, the
+/// three answers in the filing period, 已提交, history and detail.
+#[tokio::test]
+async fn confirm_page_flow_in_the_filing_period() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let lines: Vec<String> = (1..=3)
+        .map(|n| {
+            serde_json::json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "special", "issued_on": "2026-11-02",
+                "seller_id": "91330100716105852F", "seller_name": "杭州宏远<信息>技术有限公司",
+                "buyer_id": TAXPAYER_A, "amount": 100_000 * n, "tax": 13_000 * n,
+            })
+            .to_string()
+        })
+        .collect();
+    let r = app
+        .client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let admin = app.staff_token("admin").await;
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/office/clock",
+            Some(&admin),
+            &serde_json::json!({"now": "2026-12-03T09:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}, {"code": "3500261130", "number": "00000002"}]});
+    assert_eq!(
+        app.post_json("/api/v1/selections", Some(&token), &sel)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let html = with_cookie(&app, reqwest::Method::GET, "/confirm", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("已勾选未确认的发票"));
+    assert!(
+        html.contains("3,000.00") && html.contains("390.00"),
+        "totals"
+    );
+    assert!(html.contains("杭州宏远&lt;信息&gt;技术有限公司"), "escaped");
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        app.client
+            .post(app.url(path))
+            .header("cookie", &cookie)
+            .form(fields)
+            .send()
+    };
+    let html = form("/confirm/make", &[])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("本次确认（待提交）")
+            && html.contains("这是本期的第 <strong>1</strong> 次确认操作")
+    );
+    assert!(html.contains("请您选择是否已完成税款所属期2026年11月的增值税申报工作"));
+    for label in ["未完成申报", "已完成申报", "不确定"] {
+        assert!(html.contains(label));
+    }
+    let html = form("/confirm/202611/1/submit", &[("declaration", "unsure")])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("您需要先确定当前税款所属期的申报工作"));
+    let r = form("/confirm/202611/1/submit", &[]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let html = form(
+        "/confirm/202611/1/submit",
+        &[("declaration", "not_declared")],
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("当前状态为“已提交”"), "{html}");
+    assert!(html.contains("第1次") && html.contains("已提交"));
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/confirm?period=2026-11&batch=1",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("2026年11月第1次确认明细（已提交）"));
+    assert!(html.contains("00000002"));
+    // Nothing selected now: 确定 says so.
+    let r = form("/confirm/make", &[]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("当前没有已勾选未确认的发票"));
+}

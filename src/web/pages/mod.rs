@@ -1,5 +1,6 @@
 //! Page handlers, one module per group of pages.
 
+mod confirm;
 mod home;
 mod login;
 mod office;
@@ -10,6 +11,7 @@ use actix_web::{web, HttpResponse};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     login::routes(cfg);
     home::routes(cfg);
+    confirm::routes(cfg);
     office::routes(cfg);
 }
 
