@@ -399,3 +399,85 @@ async fn confirm_page_flow_in_the_filing_period() {
         .unwrap()
         .contains("当前没有已勾选未确认的发票"));
 }
+
+/// 抵扣统计 page: the table (certified and deductible), update time, exceptions, the chart.
+#[tokio::test]
+async fn statistics_page_shows_the_table_exceptions_and_chart() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let lines: Vec<String> = (1..=3)
+        .map(|n| {
+            serde_json::json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "special", "issued_on": "2026-11-02",
+                "seller_id": "91330100716105852F", "seller_name": "杭州宏远信息技术有限公司",
+                "buyer_id": TAXPAYER_A, "amount": 100_000 * n, "tax": 13_000 * n,
+            })
+            .to_string()
+        })
+        .collect();
+    app.client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}, {"code": "3500261130", "number": "00000002"}]});
+    app.post_json("/api/v1/selections", Some(&token), &sel)
+        .await;
+    app.post_json(
+        "/api/v1/confirmations",
+        Some(&token),
+        &serde_json::json!({}),
+    )
+    .await;
+    let r = app
+        .post_json(
+            "/api/v1/confirmations/202611/1/submit",
+            Some(&token),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.send_json(
+        reqwest::Method::PUT,
+        "/api/v1/office/invoices/3500261130/00000002/status",
+        Some(&op),
+        &serde_json::json!({"status": "voided"}),
+    )
+    .await;
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/statistics?period=2026-11",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("2026年11月申报抵扣发票统计表"));
+    assert!(html.contains("报表更新时间：2026-11-20"));
+    // certified 2 / 3,000.00 / 390.00; deductible 1 / 1,000.00 / 130.00
+    assert!(html.contains("3,000.00") && html.contains("390.00"));
+    assert!(html.contains("1,000.00") && html.contains("130.00"));
+    assert!(html.contains("异常发票清单（共 1 份）"));
+    assert!(html.contains("<td class=\"exception\">作废</td>"));
+    assert!(html.contains("<svg class=\"chart\""));
+    assert_eq!(html.matches("<rect ").count(), 12);
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/statistics?period=2026-13",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

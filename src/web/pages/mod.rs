@@ -4,6 +4,7 @@ mod confirm;
 mod home;
 mod login;
 mod office;
+mod statistics;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -12,6 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     login::routes(cfg);
     home::routes(cfg);
     confirm::routes(cfg);
+    statistics::routes(cfg);
     office::routes(cfg);
 }
 

@@ -1,0 +1,189 @@
+//! 抵扣统计 (S-T9): for a chosen period, the table by invoice type × certification method
+//! (certified, exceptions, valid for deduction), the report update time, the exception list
+//! with paging, and a bar chart of the certified tax of the last 12 periods (inline SVG).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+
+use super::html;
+use crate::api::blocking;
+use crate::domain::{Fen, TaxPeriod};
+use crate::error::AppResult;
+use crate::server::extract::{self, TaxpayerUser};
+use crate::service::statistics::{CellView, StatisticsView};
+use crate::service::{self, App};
+use crate::web::layout::{page, Page, Viewer};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/statistics", web::get().to(statistics_page));
+}
+
+#[derive(Debug, Deserialize)]
+struct Query {
+    period: Option<String>,
+    page: Option<String>,
+}
+
+fn money(v: i64) -> String {
+    Fen::new(v).format_grouped()
+}
+
+fn cells(c: &CellView) -> Markup {
+    html! { td.num { (c.count) } td.num { (money(c.amount)) } td.num { (money(c.tax)) } }
+}
+
+/// A bar chart of certified tax by period (oldest first).
+fn chart(series: &[(TaxPeriod, i64)]) -> Markup {
+    let max = series.iter().map(|(_, t)| *t).max().unwrap_or(0).max(1);
+    let (w, h, pad) = (720i64, 200i64, 28i64);
+    let n = i64::try_from(series.len()).unwrap_or(1).max(1);
+    let bw = (w - 2 * pad) / n;
+    let mut svg = format!(
+        r##"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="近12个月已认证税额"><line x1="{pad}" y1="{y}" x2="{x2}" y2="{y}" stroke="#a3a9b1"/>"##,
+        y = h - pad,
+        x2 = w - pad
+    );
+    for (i, (p, tax)) in series.iter().enumerate() {
+        let i = i64::try_from(i).unwrap_or(0);
+        let bh = (h - 2 * pad) * tax / max;
+        let x = pad + i * bw + 4;
+        let y = h - pad - bh;
+        svg.push_str(&format!(
+            r##"<rect x="{x}" y="{y}" width="{bw2}" height="{bh}" fill="#1f5fa8"><title>{label}：税额 {money}</title></rect><text x="{tx}" y="{ty}" font-size="11" text-anchor="middle" fill="#5f6b78">{m}月</text>"##,
+            bw2 = (bw - 8).max(1),
+            label = p.label_zh(),
+            money = money(*tax),
+            tx = x + (bw - 8) / 2,
+            ty = h - pad + 14,
+            m = p.month()
+        ));
+    }
+    svg.push_str("</svg>");
+    html! { (PreEscaped(svg)) }
+}
+
+fn view(name: &str, s: &StatisticsView, series: &[(TaxPeriod, i64)]) -> Markup {
+    let pages = s.exceptions_total.div_ceil(s.per_page as u64).max(1);
+    let body = html! {
+        section.card {
+            h1 { "抵扣统计" }
+            form.inline method="get" action="/statistics" {
+                label for="period" { "税款所属期 " }
+                input #period name="period" type="month" value=(format!("{}-{:02}", s.period.year(), s.period.month()));
+                " "
+                button type="submit" { "统计查询" }
+            }
+            h2 { (s.period.label_zh()) "申报抵扣发票统计表" }
+            p.hint {
+                "报表更新时间：" (s.updated_at.get(..19).unwrap_or(&s.updated_at).replace('T', " "))
+                @if let Some(t) = &s.scans_applied_at {
+                    "；扫描认证数据更新时间：" (t.get(..19).unwrap_or(t).replace('T', " "))
+                }
+            }
+            p.hint { "当天勾选认证的数据准实时体现在本表中；当天扫描认证的数据次日体现。" }
+            table.grid.stats {
+                thead {
+                    tr { th rowspan="2" { "发票类型" } th colspan="3" { "勾选认证" } th colspan="3" { "扫描认证" } th colspan="3" { "合计" } }
+                    tr { @for _ in 0..3 { th.num { "份数" } th.num { "金额" } th.num { "税额" } } }
+                }
+                tbody {
+                    @for r in &s.rows {
+                        tr class=[(r.kind == "total").then_some("total")] {
+                            th scope="row" { (r.label) }
+                            (cells(&r.selection)) (cells(&r.scan)) (cells(&r.total))
+                        }
+                    }
+                }
+            }
+            h2 { "可用于申报抵扣（已认证减异常发票）" }
+            table.grid.stats {
+                thead {
+                    tr { th rowspan="2" { "发票类型" } th colspan="3" { "勾选认证" } th colspan="3" { "扫描认证" } th colspan="3" { "合计" } }
+                    tr { @for _ in 0..3 { th.num { "份数" } th.num { "金额" } th.num { "税额" } } }
+                }
+                tbody {
+                    @for r in &s.rows {
+                        tr class=[(r.kind == "total").then_some("total")] {
+                            th scope="row" { (r.label) }
+                            (cells(&r.deductible.selection)) (cells(&r.deductible.scan)) (cells(&r.deductible.total))
+                        }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="exc" {
+            h2 #exc { "异常发票清单（共 " (s.exceptions_total) " 份）" }
+            p.hint { "以下发票虽已认证，但认证后状态变为作废、失控、红冲或异常，不能作为当期参与抵扣的有效依据，请进行相应处理。" }
+            @if s.exceptions.is_empty() {
+                p.hint { "本期没有异常发票。" }
+            } @else {
+                table.grid {
+                    thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "认证方式" } th { "发票状态" } } }
+                    tbody {
+                        @for i in &s.exceptions {
+                            tr {
+                                td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
+                                td.num { (money(i.amount)) } td.num { (money(i.tax)) }
+                                td { @if i.selection == "scanned" { "扫描认证" } @else { "勾选认证" } }
+                                td.exception { (i.status.label_zh()) }
+                            }
+                        }
+                    }
+                }
+                nav.pager aria-label="分页" {
+                    "第 " (s.page) " / " (pages) " 页 "
+                    @if s.page > 1 { a href={"/statistics?period=" (s.period) "&page=" (s.page - 1)} { "上一页" } " " }
+                    @if (s.page as u64) < pages { a href={"/statistics?period=" (s.period) "&page=" (s.page + 1)} { "下一页" } }
+                }
+            }
+        }
+        section.card {
+            h2 { "近12个月已认证税额" }
+            (chart(series))
+        }
+    };
+    page(
+        Page {
+            title: "抵扣统计",
+            viewer: Viewer::Taxpayer {
+                name: name.to_string(),
+            },
+            active: "/statistics",
+        },
+        body,
+    )
+}
+
+async fn statistics_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    q: web::Query<Query>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let given = q
+        .period
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| TaxPeriod::parse(&s.replace('-', "")))
+        .transpose()?;
+    let (page_no, per_page) = service::invoice_query::paging(q.page.as_deref(), Some("50"))?;
+    let (name, s, series) = blocking(move || {
+        let t = service::periods::settled(&app, &who, &user.id)?;
+        // Default: the last period before the current one (the one being declared).
+        let period = given.unwrap_or_else(|| t.current_period.prev());
+        let s = service::statistics::statistics(&app, &who, &user.id, period, page_no, per_page)?;
+        let mut series = Vec::with_capacity(12);
+        for k in (0..12).rev() {
+            let p = period.add_months(-k);
+            let f = service::statistics::tally(&app, &who, &user.id, p)?;
+            series.push((p, f.cached.figures().certified_total().tax.value()));
+        }
+        Ok((t.name, s, series))
+    })
+    .await?;
+    Ok(html(StatusCode::OK, view(&name, &s, &series)))
+}
