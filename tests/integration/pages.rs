@@ -481,3 +481,96 @@ async fn statistics_page_shows_the_table_exceptions_and_chart() {
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// 发票查询 page: 单票查询 with every field and the history; 未到期; not found.
+#[tokio::test]
+async fn query_page_single_and_not_yet_due() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-12-03T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    // A is in 202612 (created now); put it in 202611 so that December's invoice is 未到期.
+    let a = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
+    let who = app.app.system("test");
+    app.app
+        .store
+        .write(&who, |tx| {
+            let mut t = tx.taxpayer(&a)?.unwrap();
+            t.current_period = fapiao::domain::TaxPeriod::parse("202611").unwrap();
+            tx.put_taxpayer(&t)?;
+            tx.audit("test.setup", "", "");
+            Ok(())
+        })
+        .unwrap();
+    let lines: Vec<String> = [(1, "2026-11-02"), (2, "2026-12-01")]
+        .iter()
+        .map(|(n, d)| {
+            serde_json::json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "freight", "issued_on": d,
+                "seller_id": "91330100716105852F", "seller_name": "杭州宏远信息技术有限公司",
+                "buyer_id": TAXPAYER_A, "amount": 100_000, "tax": 9_000,
+            })
+            .to_string()
+        })
+        .collect();
+    app.client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}]});
+    app.post_json("/api/v1/selections", Some(&token), &sel)
+        .await;
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/query?mode=single&code=3500261130&number=00000001",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    for s in [
+        "货物运输业增值税专用发票",
+        "杭州宏远信息技术有限公司",
+        "1,000.00",
+        "90.00",
+        "已勾选",
+        "状态变更记录",
+        "勾选（税款所属期2026年11月）",
+    ] {
+        assert!(html.contains(s), "{s}");
+    }
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/query?mode=single&code=3500261130&number=00000099",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("未查询到符合条件的发票"));
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/query?mode=single&code=35&number=1",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = with_cookie(&app, reqwest::Method::GET, "/query?mode=due", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("未到期发票（共 1 份"), "{html}");
+    assert!(html.contains("00000002") && !html.contains(">00000001<"));
+}

@@ -4,6 +4,7 @@ mod confirm;
 mod home;
 mod login;
 mod office;
+mod query;
 mod statistics;
 
 use actix_web::http::header;
@@ -14,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     home::routes(cfg);
     confirm::routes(cfg);
     statistics::routes(cfg);
+    query::routes(cfg);
     office::routes(cfg);
 }
 

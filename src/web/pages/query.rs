@@ -1,0 +1,193 @@
+//! 发票查询 (S-T10): 单票查询 by code and number (every field and the history of the invoice)
+//! and 未到期发票查询 (invoices issued after the current period), paged.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::html;
+use crate::api::blocking;
+use crate::domain::{Fen, InvoiceKey};
+use crate::error::AppResult;
+use crate::server::extract::{self, TaxpayerUser};
+use crate::service::invoice_query::{self, InvoicePage, NotYetDueRaw, SingleView};
+use crate::service::{self, App};
+use crate::web::layout::{notice, page, Page, Viewer};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/query", web::get().to(query_page));
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Query {
+    /// `single` (单票查询) or `due` (未到期发票查询).
+    mode: Option<String>,
+    code: Option<String>,
+    number: Option<String>,
+    issued_from: Option<String>,
+    issued_to: Option<String>,
+    page: Option<String>,
+}
+
+fn money(v: i64) -> String {
+    Fen::new(v).format_grouped()
+}
+
+fn single_view(s: &SingleView) -> Markup {
+    let i = &s.invoice;
+    html! {
+        h2 { "发票信息" }
+        dl.facts {
+            dt { "发票代码" } dd.mono { (i.code) }
+            dt { "发票号码" } dd.mono { (i.number) }
+            dt { "发票类型" } dd { (i.kind.label_zh()) }
+            dt { "开票日期" } dd { (i.issued_on) }
+            dt { "销方税号" } dd.mono { (i.seller_id) }
+            dt { "销方名称" } dd { (i.seller_name) }
+            dt { "购方税号" } dd.mono { (i.buyer_id) }
+            dt { "金额" } dd { (money(i.amount)) }
+            dt { "税额" } dd { (money(i.tax)) }
+            dt { "发票状态" } dd { (i.status.label_zh()) }
+            dt { "勾选状态" } dd {
+                (match i.selection { "unselected" => "未勾选", "selected" => "已勾选", "confirmed" => "已确认（勾选认证）", _ => "扫描认证" })
+            }
+            @if let Some(p) = i.period { dt { "税款所属期" } dd { (p.label_zh()) } }
+            @if let Some(d) = i.certified_on { dt { "确认/扫描日期" } dd { (d) } }
+            @if let Some(b) = i.batch { dt { "确认批次" } dd { "第" (b) "次确认" } }
+        }
+        h2 { "状态变更记录" }
+        @if s.history.is_empty() {
+            p.hint { "暂无状态变更记录。" }
+        } @else {
+            table.grid {
+                thead { tr { th { "时间" } th { "操作" } th { "说明" } } }
+                tbody {
+                    @for h in &s.history {
+                        tr { td { (h.at.get(..19).unwrap_or(&h.at).replace('T', " ")) } td { (h.action) } td { (h.detail) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn due_view(p: &InvoicePage, q: &Query) -> Markup {
+    let pages = p.total.div_ceil(p.per_page as u64).max(1);
+    let link = |n: usize| {
+        format!(
+            "/query?mode=due&issued_from={}&issued_to={}&code={}&number={}&page={n}",
+            q.issued_from.as_deref().unwrap_or(""),
+            q.issued_to.as_deref().unwrap_or(""),
+            q.code.as_deref().unwrap_or(""),
+            q.number.as_deref().unwrap_or("")
+        )
+    };
+    html! {
+        h2 { "未到期发票（共 " (p.total) " 份，金额 " (money(p.amount)) "，税额 " (money(p.tax)) "）" }
+        @if p.items.is_empty() {
+            p.hint { "没有符合条件的未到期发票。" }
+        } @else {
+            table.grid {
+                thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "发票状态" } } }
+                tbody {
+                    @for i in &p.items {
+                        tr { td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
+                             td.num { (money(i.amount)) } td.num { (money(i.tax)) } td { (i.status.label_zh()) } }
+                    }
+                }
+            }
+            nav.pager aria-label="分页" {
+                "第 " (p.page) " / " (pages) " 页 "
+                @if p.page > 1 { a href=(link(p.page - 1)) { "上一页" } " " }
+                @if (p.page as u64) < pages { a href=(link(p.page + 1)) { "下一页" } }
+            }
+        }
+    }
+}
+
+fn view(name: &str, q: &Query, result: Markup) -> Markup {
+    let v = |s: &Option<String>| s.clone().unwrap_or_default();
+    page(
+        Page {
+            title: "发票查询",
+            viewer: Viewer::Taxpayer {
+                name: name.to_string(),
+            },
+            active: "/query",
+        },
+        html! {
+            section.card {
+                h1 { "发票查询" }
+                div.two {
+                    form.stack method="get" action="/query" {
+                        h2 { "单票查询" }
+                        input type="hidden" name="mode" value="single";
+                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" required value=(v(&q.code)); }
+                        label { "发票号码" input name="number" inputmode="numeric" maxlength="8" required value=(v(&q.number)); }
+                        button type="submit" { "查询" }
+                    }
+                    form.stack method="get" action="/query" {
+                        h2 { "未到期发票查询" }
+                        input type="hidden" name="mode" value="due";
+                        label { "开票日期起" input name="issued_from" type="date" value=(v(&q.issued_from)); }
+                        label { "开票日期止" input name="issued_to" type="date" value=(v(&q.issued_to)); }
+                        button type="submit" { "查询" }
+                    }
+                }
+                (result)
+            }
+        },
+    )
+}
+
+async fn query_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    q: web::Query<Query>,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let q = q.into_inner();
+    let who = extract::who(&req, &app, user.actor());
+    let (a2, id) = (app.clone(), user.id.clone());
+    let name = blocking(move || Ok(service::taxpayers::get(&a2, &id)?.name)).await?;
+    let (status, result) = match q.mode.as_deref() {
+        Some("single") => {
+            let key = InvoiceKey::parse(
+                q.code.as_deref().unwrap_or(""),
+                q.number.as_deref().unwrap_or(""),
+            );
+            match key {
+                Err(e) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    html! { (notice("error", &e.message)) },
+                ),
+                Ok(key) => {
+                    let (a2, id) = (app.clone(), user.id.clone());
+                    match blocking(move || invoice_query::single(&a2, &who, &id, &key)).await {
+                        Ok(s) => (StatusCode::OK, single_view(&s)),
+                        Err(e) => (e.status(), html! { (notice("error", &e.message)) }),
+                    }
+                }
+            }
+        }
+        Some("due") => {
+            let raw = NotYetDueRaw {
+                code: q.code.clone(),
+                number: q.number.clone(),
+                issued_from: q.issued_from.clone(),
+                issued_to: q.issued_to.clone(),
+                page: q.page.clone(),
+                per_page: None,
+            };
+            let (a2, id) = (app.clone(), user.id.clone());
+            match blocking(move || invoice_query::not_yet_due(&a2, &who, &id, &raw)).await {
+                Ok(p) => (StatusCode::OK, due_view(&p, &q)),
+                Err(e) => (e.status(), html! { (notice("error", &e.message)) }),
+            }
+        }
+        _ => (StatusCode::OK, html! {}),
+    };
+    Ok(html(status, view(&name, &q, result)))
+}
