@@ -369,3 +369,53 @@ pub fn recover(app: &App, who: &Who, id: &TaxpayerId, answer: &str) -> AppResult
         Ok(())
     })
 }
+
+/// The taxpayer's own update of its enterprise and 办税人员 information (S-T2, S-T11); saving
+/// it completes the first-login confirmation.
+pub fn update_own(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    enterprise: Enterprise,
+    contact: Contact,
+) -> AppResult<Taxpayer> {
+    if contact.name.trim().is_empty() {
+        return Err(AppError::invalid("contact_name", "请填写办税人员姓名"));
+    }
+    let phone_ok = |p: &str| {
+        let p = p.trim();
+        !p.is_empty()
+            && p.len() <= 20
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == ' ')
+    };
+    if !phone_ok(&contact.phone) {
+        return Err(AppError::invalid(
+            "contact_phone",
+            "请填写正确的办税人员联系电话",
+        ));
+    }
+    if !contact.email.trim().is_empty() && !contact.email.contains('@') {
+        return Err(AppError::invalid("contact_email", "电子邮箱格式不正确"));
+    }
+    app.store.write(who, |tx| {
+        let mut t = tx
+            .taxpayer(id)?
+            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+        t.enterprise = enterprise;
+        t.contact = contact;
+        let first = !t.first_login_done;
+        t.first_login_done = true;
+        tx.put_taxpayer(&t)?;
+        tx.audit(
+            "taxpayer.profile",
+            id,
+            if first {
+                "first login confirmed"
+            } else {
+                "updated"
+            },
+        );
+        Ok(t)
+    })
+}

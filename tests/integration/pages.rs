@@ -574,3 +574,109 @@ async fn query_page_single_and_not_yet_due() {
     assert!(html.contains("未到期发票（共 1 份"), "{html}");
     assert!(html.contains("00000002") && !html.contains(">00000001<"));
 }
+
+/// 档案信息维护: first-login confirmation, validation, the platform password and its use at
+/// the training login, lockout after ten wrong tries.
+#[tokio::test]
+async fn profile_page_and_platform_password_lockout() {
+    let app = spawn_app(Opts::default());
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("首次登录"));
+    let form = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        app.client
+            .post(app.url(path))
+            .header("cookie", &cookie)
+            .form(&fields)
+            .send()
+    };
+    let r = form(
+        "/profile",
+        vec![("contact_name", "李四"), ("contact_phone", "not a phone")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("联系电话"));
+    let r = form(
+        "/profile",
+        vec![
+            ("address", "福州市鼓楼区"),
+            ("contact_name", "李四"),
+            ("contact_phone", "0591-87654321"),
+            ("contact_email", "li@example.com"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("保存成功") && html.contains("福州市鼓楼区") && !html.contains("首次登录：")
+    );
+    let r = form(
+        "/profile/password",
+        vec![
+            ("enabled", "true"),
+            ("password", "12345678"),
+            ("question", "q"),
+            ("answer", "a"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("不能为纯字母或纯数字"));
+    let r = form(
+        "/profile/password",
+        vec![
+            ("enabled", "true"),
+            ("password", "abcd1234"),
+            ("question", "开户银行？"),
+            ("answer", "兴业银行"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(r.text().await.unwrap().contains("平台密码已设置"));
+    // The training login now asks for it; ten wrong tries, then locked.
+    let login = app.get("/login", None).await.text().await.unwrap();
+    assert!(login.contains("placeholder=\"平台密码\""));
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("请输入平台密码"));
+    for left in (1..=10).rev() {
+        let r = post_form(
+            &app,
+            "/login/training",
+            &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("还可以尝试{left}次")));
+    }
+    let r = post_form(
+        &app,
+        "/login/training",
+        &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 423);
+    assert!(r.text().await.unwrap().contains("错误次数超过十次"));
+    let r = post_form(
+        &app,
+        "/login/training",
+        &[("taxpayer_id", TAXPAYER_A), ("password", "abcd1234")],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 423);
+}

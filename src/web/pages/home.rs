@@ -52,6 +52,11 @@ fn card_view(c: &Card, current: bool) -> Markup {
 fn home_view(name: &str, p: &Profile, year: i32, cards: &[Card], flash: Option<&str>) -> Markup {
     let body = html! {
         @if let Some(f) = flash { (notice("success", f)) }
+        @if p.first_login {
+            div.notice.info role="status" {
+                "首次登录：请到" a href="/profile" { "档案信息维护" } "确认企业基本信息和办税人员信息，并选择是否设置平台密码。"
+            }
+        }
         section.card {
             h1 { "首页" }
             p.period {

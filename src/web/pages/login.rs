@@ -91,8 +91,11 @@ fn login_view(
                                         }
                                     }
                                     td {
-                                        form method="post" action="/login/training" {
+                                        form.inline method="post" action="/login/training" {
                                             input type="hidden" name="taxpayer_id" value=(t.id);
+                                            @if t.platform_password.is_some() {
+                                                input type="password" name="password" aria-label={"平台密码（" (t.name) "）"} placeholder="平台密码" autocomplete="current-password";
+                                            }
                                             button type="submit" { "登录" }
                                         }
                                     }

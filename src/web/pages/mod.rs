@@ -4,6 +4,7 @@ mod confirm;
 mod home;
 mod login;
 mod office;
+mod profile;
 mod query;
 mod statistics;
 
@@ -16,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     confirm::routes(cfg);
     statistics::routes(cfg);
     query::routes(cfg);
+    profile::routes(cfg);
     office::routes(cfg);
 }
 
