@@ -19,6 +19,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/app.css"),
     ),
     (
+        "select.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/select.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../../assets/favicon.svg"),

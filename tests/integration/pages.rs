@@ -680,3 +680,148 @@ async fn profile_page_and_platform_password_lockout() {
     .await;
     assert_eq!(r.status().as_u16(), 423);
 }
+
+/// 发票勾选 page: the condition form, results with totals, 保存 of ticks and unticks against
+/// what was shown, the no-match message, a bad condition.
+#[tokio::test]
+async fn select_page_query_tick_save_and_untick() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let lines: Vec<String> = (1..=4)
+        .map(|n| {
+            serde_json::json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "special", "issued_on": format!("2026-11-0{n}"),
+                "seller_id": "91330100716105852F", "seller_name": "杭州宏远信息技术有限公司",
+                "buyer_id": TAXPAYER_A, "amount": 100_000, "tax": 13_000,
+            })
+            .to_string()
+        })
+        .collect();
+    app.client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let html = with_cookie(&app, reqwest::Method::GET, "/select", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("本期可勾选发票的截止日期为：<strong>2026年12月15日</strong>"));
+    assert!(html.contains("name=\"issued_from\"") && html.contains("/assets/select.js"));
+    let q = "/select?issued_from=2026-11-01&issued_to=2026-11-30&per_page=50";
+    let html = with_cookie(&app, reqwest::Method::GET, q, &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("共 <strong>4</strong> 条"), "{html}");
+    assert!(html.contains("4,000.00") && html.contains("520.00"));
+    assert_eq!(html.matches("name=\"tick\"").count(), 4);
+    // Tick 1 and 3 on the page and save.
+    let back = "issued_from=2026-11-01&issued_to=2026-11-30&per_page=50";
+    let save = |ticks: &[&str]| {
+        let mut body: Vec<(&str, String)> = vec![("back", back.to_string())];
+        for n in 1..=4 {
+            body.push(("shown", format!("3500261130:{n:08}")));
+        }
+        for t in ticks {
+            body.push(("tick", format!("3500261130:{t}")));
+        }
+        app.client
+            .post(app.url("/select/save"))
+            .header("cookie", &cookie)
+            .form(&body)
+            .send()
+    };
+    let html = save(&["00000001", "00000003"])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("保存成功：勾选 2 份，撤销勾选 0 份"),
+        "{html}"
+    );
+    // The default 勾选状态 is 未勾选: the saved ones have left the list.
+    assert!(html.contains("共 <strong>2</strong> 条"));
+    let all = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        &format!("{q}&selected=all"),
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(all.matches("checked").count(), 2);
+    // Untick 3 (shown on a 全部 page): it is unselected.
+    let back_all = format!("{back}&selected=all");
+    let mut body: Vec<(&str, String)> = vec![("back", back_all)];
+    for n in 1..=4 {
+        body.push(("shown", format!("3500261130:{n:08}")));
+    }
+    body.push(("tick", "3500261130:00000001".to_string()));
+    let html = app
+        .client
+        .post(app.url("/select/save"))
+        .header("cookie", &cookie)
+        .form(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("保存成功：勾选 0 份，撤销勾选 1 份"),
+        "{html}"
+    );
+    // No match, and a bad condition.
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/select?issued_from=2026-10-01&issued_to=2026-10-31",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("没有查询到符合条件的发票信息"));
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/select?issued_from=2026-11-30&issued_to=2026-11-01",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("开票日期止不能早于开票日期起"));
+    // Certified view: no 保存.
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        &format!("{q}&certified=true&method=all"),
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(!html.contains(">保存<"));
+}

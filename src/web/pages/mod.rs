@@ -6,6 +6,7 @@ mod login;
 mod office;
 mod profile;
 mod query;
+mod select;
 mod statistics;
 
 use actix_web::http::header;
@@ -18,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     statistics::routes(cfg);
     query::routes(cfg);
     profile::routes(cfg);
+    select::routes(cfg);
     office::routes(cfg);
 }
 

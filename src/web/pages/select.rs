@@ -1,0 +1,355 @@
+//! 发票勾选 (S-T4): the manual's condition form with its dependent fields, results paged with
+//! totals over all matches, a checkbox per invoice and 保存 per page; the page-level
+//! select-all (at most 100) and the unsaved-changes warning come from `assets/select.js`
+//! (without it the page still queries, ticks and saves).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::html;
+use crate::api::blocking;
+use crate::domain::query::RawConditions;
+use crate::domain::{Fen, InvoiceKey, SelectionState};
+use crate::error::AppResult;
+use crate::server::extract::{self, TaxpayerUser};
+use crate::service::invoice_query::{self, InvoicePage};
+use crate::service::periods::{self, Profile};
+use crate::service::App;
+use crate::web::layout::{notice, page, Page, Viewer};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/select", web::get().to(select_page))
+        .route("/select/save", web::post().to(save));
+}
+
+fn money(v: i64) -> String {
+    Fen::new(v).format_grouped()
+}
+
+/// The query conditions as given (GET parameters), kept to rebuild links and forms.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+struct Form {
+    issued_from: Option<String>,
+    issued_to: Option<String>,
+    code: Option<String>,
+    number: Option<String>,
+    seller_id: Option<String>,
+    certified: Option<String>,
+    method: Option<String>,
+    certified_from: Option<String>,
+    certified_to: Option<String>,
+    selected: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    status: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+impl Form {
+    fn raw(&self) -> RawConditions {
+        let f = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let certified = f(&self.certified).unwrap_or_else(|| "false".into());
+        let on = certified == "true";
+        RawConditions {
+            issued_from: f(&self.issued_from),
+            issued_to: f(&self.issued_to),
+            code: f(&self.code),
+            number: f(&self.number),
+            seller_id: f(&self.seller_id),
+            certified: Some(certified),
+            method: if on { f(&self.method) } else { None },
+            certified_from: if on { f(&self.certified_from) } else { None },
+            certified_to: if on { f(&self.certified_to) } else { None },
+            selected: if on { None } else { f(&self.selected) },
+            kind: f(&self.kind),
+            status: f(&self.status),
+            page: f(&self.page),
+            per_page: f(&self.per_page),
+        }
+    }
+
+    fn query_string(&self, page: Option<usize>) -> String {
+        let mut f = self.clone();
+        if let Some(p) = page {
+            f.page = Some(p.to_string());
+        }
+        serde_urlencoded::to_string(&f).unwrap_or_default()
+    }
+
+    fn v(&self, x: &Option<String>) -> String {
+        let _ = self;
+        x.clone().unwrap_or_default()
+    }
+}
+
+fn option(value: &str, label: &str, current: &str) -> Markup {
+    html! { option value=(value) selected[value == current] { (label) } }
+}
+
+fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) -> Markup {
+    let (earliest, _) =
+        crate::domain::query::selectable_issue_dates(p.current_period, today, lookback);
+    let default_from = earliest.unwrap_or_else(|| p.current_period.add_months(-12).first_day());
+    let from = f
+        .issued_from
+        .clone()
+        .unwrap_or_else(|| default_from.to_string());
+    let to = f
+        .issued_to
+        .clone()
+        .unwrap_or_else(|| p.current_period.last_day().to_string());
+    let certified = f.certified.clone().unwrap_or_else(|| "false".into());
+    html! {
+        form.conditions method="get" action="/select" {
+            div.fields {
+                label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(f.v(&f.code)); }
+                label { "发票号码" input name="number" inputmode="numeric" maxlength="8" value=(f.v(&f.number)); }
+                label { "开票日期起" input name="issued_from" type="date" required value=(from); }
+                label { "开票日期止" input name="issued_to" type="date" required value=(to); }
+                label { "销方税号" input name="seller_id" maxlength="20" value=(f.v(&f.seller_id)); }
+                label { "认证状态"
+                    select #certified name="certified" {
+                        (option("false", "未认证", &certified)) (option("true", "已认证", &certified))
+                    }
+                }
+                label.when-uncertified { "勾选状态"
+                    select name="selected" {
+                        @let s = f.selected.clone().unwrap_or_else(|| "false".into());
+                        (option("all", "全部", &s)) (option("false", "未勾选", &s)) (option("true", "已勾选", &s))
+                    }
+                }
+                label.when-certified { "认证方式"
+                    select name="method" {
+                        @let m = f.method.clone().unwrap_or_else(|| "selection".into());
+                        (option("all", "全部", &m)) (option("selection", "勾选认证", &m)) (option("scan", "扫描认证", &m))
+                    }
+                }
+                label.when-certified { "确认/扫描日期起" input name="certified_from" type="date" value=(f.v(&f.certified_from)); }
+                label.when-certified { "确认/扫描日期止" input name="certified_to" type="date" value=(f.v(&f.certified_to)); }
+                label { "发票类型"
+                    select name="type" {
+                        @let k = f.kind.clone().unwrap_or_else(|| "all".into());
+                        (option("all", "全部", &k)) (option("special", "增值税专用发票", &k))
+                        (option("freight", "货运专用发票", &k)) (option("motor_vehicle", "机动车发票", &k))
+                    }
+                }
+                label { "发票状态"
+                    select name="status" {
+                        @let s = f.status.clone().unwrap_or_else(|| "normal".into());
+                        (option("all", "全部", &s)) (option("normal", "正常", &s)) (option("voided", "作废", &s))
+                        (option("abnormal", "异常", &s)) (option("out_of_control", "失控", &s)) (option("red_reversed", "红冲", &s))
+                    }
+                }
+                label { "每页显示"
+                    select name="per_page" {
+                        @let n = f.per_page.clone().unwrap_or_else(|| "50".into());
+                        @for v in ["50", "100", "200", "500"] { (option(v, &format!("{v}条"), &n)) }
+                    }
+                }
+            }
+            button type="submit" { "查询" }
+        }
+    }
+}
+
+fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
+    let pages = r.total.div_ceil(r.per_page as u64).max(1);
+    html! {
+        @if r.total == 0 {
+            (notice("info", "没有查询到符合条件的发票信息！"))
+        } @else {
+            p.summary { "共 " strong { (r.total) } " 条，金额合计 " strong { (money(r.amount)) } "，税额合计 " strong { (money(r.tax)) } }
+            form #ticks method="post" action="/select/save" {
+                input type="hidden" name="back" value=(f.query_string(None));
+                p #unsaved.notice.info hidden { "当前页有未保存的勾选操作，请点击“保存”。" }
+                table.grid {
+                    thead { tr {
+                        th { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } }
+                        th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方税号" } th { "销方名称" }
+                        th.num { "金额" } th.num { "税额" } th { "发票状态" } th { "勾选标志" }
+                    } }
+                    tbody {
+                        @for i in &r.items {
+                            @let key = format!("{}:{}", i.code, i.number);
+                            @let ticked = i.selection == "selected";
+                            tr {
+                                td {
+                                    input type="hidden" name="shown" value=(key);
+                                    input type="checkbox" name="tick" value=(key) checked[ticked]
+                                        disabled[certified] aria-label={"勾选 " (i.code) " " (i.number)};
+                                }
+                                td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) }
+                                td.mono { (i.seller_id) } td { (i.seller_name) }
+                                td.num { (money(i.amount)) } td.num { (money(i.tax)) } td { (i.status.label_zh()) }
+                                td { (match i.selection { "selected" => "已勾选", "confirmed" => "已确认", "scanned" => "扫描认证", _ => "未勾选" }) }
+                            }
+                        }
+                    }
+                }
+                @if !certified { button type="submit" { "保存" } }
+            }
+            nav.pager aria-label="分页" {
+                "第 " (r.page) " / " (pages) " 页 "
+                @if r.page > 1 { a href={"/select?" (f.query_string(Some(r.page - 1)))} { "上一页" } " " }
+                @if (r.page as u64) < pages { a href={"/select?" (f.query_string(Some(r.page + 1)))} { "下一页" } }
+            }
+        }
+    }
+}
+
+fn view(
+    name: &str,
+    p: &Profile,
+    f: &Form,
+    body: Markup,
+    message: Option<(&str, String)>,
+    today: chrono::NaiveDate,
+    lookback: u32,
+) -> Markup {
+    page(
+        Page {
+            title: "发票勾选",
+            viewer: Viewer::Taxpayer {
+                name: name.to_string(),
+            },
+            active: "/select",
+        },
+        html! {
+            section.card {
+                h1 { "发票勾选" }
+                p { "当前税款所属期：" strong { (p.current_period.label_zh()) }
+                    "（本期可勾选发票的截止日期为：" strong { (p.window_closes.format("%Y年%m月%d日")) } "）" }
+                @if let Some((kind, text)) = &message { (notice(kind, text)) }
+                (conditions(f, p, today, lookback))
+                (body)
+                p.hint { "未执行确认勾选操作前，可以对已勾选且未确认的发票取消勾选。每页勾选后需点击“保存”，再进行其他页的操作。" }
+            }
+            script src="/assets/select.js" defer {}
+        },
+    )
+}
+
+async fn select_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    q: web::Query<Form>,
+) -> AppResult<HttpResponse> {
+    render(req, app.into_inner(), user, q.into_inner(), None).await
+}
+
+async fn render(
+    req: HttpRequest,
+    app: std::sync::Arc<App>,
+    user: TaxpayerUser,
+    f: Form,
+    message: Option<(&'static str, String)>,
+) -> AppResult<HttpResponse> {
+    let who = extract::who(&req, &app, user.actor());
+    let today = who.now.date_naive();
+    let lookback = app.settings.lookback_days;
+    let searched = f.issued_from.is_some() || f.issued_to.is_some();
+    let (a2, id, f2) = (app.clone(), user.id.clone(), f.clone());
+    let (name, p, found) = blocking(move || {
+        let p = periods::profile(&a2, &who, &id)?;
+        let found = if searched {
+            Some(invoice_query::query(&a2, &who, &id, &f2.raw()))
+        } else {
+            None
+        };
+        Ok((p.name.clone(), p, found))
+    })
+    .await?;
+    let certified = f.certified.as_deref() == Some("true");
+    let (status, body) = match found {
+        None => (StatusCode::OK, html! {}),
+        Some(Ok(r)) => (StatusCode::OK, results(&f, &r, certified)),
+        Some(Err(e)) => (e.status(), html! { (notice("error", &e.message)) }),
+    };
+    Ok(html(
+        status,
+        view(&name, &p, &f, body, message, today, lookback),
+    ))
+}
+
+/// 保存: the page's ticks against what was shown — newly ticked invoices are selected,
+/// unticked ones that were 已勾选 are unselected.
+async fn save(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    body: String,
+) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let get_all = |name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let parse = |s: &str| {
+        s.split_once(':')
+            .and_then(|(c, n)| InvoiceKey::parse(c, n).ok())
+    };
+    let shown: Vec<InvoiceKey> = get_all("shown").iter().filter_map(|s| parse(s)).collect();
+    let ticked: std::collections::HashSet<u128> = get_all("tick")
+        .iter()
+        .filter_map(|s| parse(s))
+        .map(|k| k.to_u128())
+        .collect();
+    let back = get_all("back").into_iter().next().unwrap_or_default();
+    let f: Form = serde_urlencoded::from_str(&back).unwrap_or_default();
+    let who = extract::who(&req, &app, user.actor());
+    let (a2, id) = (app.clone(), user.id.clone());
+    let result = blocking(move || {
+        let current = a2.store.read()?.invoices_by_keys(&shown)?;
+        let mut select = Vec::new();
+        let mut unselect = Vec::new();
+        for inv in current {
+            let on = ticked.contains(&inv.key.to_u128());
+            let is = matches!(inv.selection, SelectionState::Selected { .. });
+            if on && !is {
+                select.push(inv.key);
+            } else if !on && is {
+                unselect.push(inv.key);
+            }
+        }
+        periods::select(&a2, &who, &id, &select, &unselect)
+    })
+    .await;
+    let message = match result {
+        Ok(r) if r.rejected.is_empty() => (
+            "success",
+            format!(
+                "保存成功：勾选 {} 份，撤销勾选 {} 份。",
+                r.selected, r.unselected
+            ),
+        ),
+        Ok(r) => (
+            "error",
+            format!(
+                "勾选 {} 份，撤销勾选 {} 份；{} 份未能保存：{}",
+                r.selected,
+                r.unselected,
+                r.rejected.len(),
+                r.rejected
+                    .iter()
+                    .map(|(_, x)| format!(
+                        "{} {}（{}）",
+                        x.key.code.as_str(),
+                        x.key.number.as_str(),
+                        x.reason.message()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+        ),
+        Err(e) => ("error", e.message.to_string()),
+    };
+    render(req, app, user, f, Some(message)).await
+}
