@@ -107,6 +107,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             .app_data(query_config())
             .app_data(path_config())
             .wrap(actix_web::middleware::from_fn(middleware::html_errors))
+            .wrap(actix_web::middleware::from_fn(middleware::csrf))
             .wrap(middleware::security_headers(https))
             .wrap(prometheus.clone())
             .wrap(TracingLogger::default())

@@ -825,3 +825,57 @@ async fn select_page_query_tick_save_and_untick() {
     .unwrap();
     assert!(!html.contains(">保存<"));
 }
+
+/// CSRF: a form post from another site is refused; from the platform's own pages it passes.
+#[tokio::test]
+async fn cross_site_form_posts_are_refused() {
+    let app = spawn_app(Opts::default());
+    let r = app
+        .client
+        .post(app.url("/login/training"))
+        .header("origin", "https://evil.example")
+        .form(&[("taxpayer_id", TAXPAYER_A)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("跨站请求"));
+    let r = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"taxpayer_id": TAXPAYER_A}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let own = app.base.clone();
+    let r = app
+        .client
+        .post(app.url("/login/training"))
+        .header("origin", own.as_str())
+        .form(&[("taxpayer_id", TAXPAYER_A)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&r);
+    let r = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .header("referer", "https://evil.example/page")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .header("referer", format!("{own}/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
