@@ -879,3 +879,56 @@ async fn cross_site_form_posts_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+/// Help pages: flow, FAQ, environment check, manual (read and download), and the what's-new
+/// note dismissed for good.
+#[tokio::test]
+async fn help_pages_and_the_whats_new_note() {
+    let app = spawn_app(Opts::default());
+    let flow = app.get("/help", None).await.text().await.unwrap();
+    assert!(flow.contains("<svg class=\"flow\"") && flow.contains("确认勾选"));
+    let faq = app.get("/help/faq", None).await.text().await.unwrap();
+    assert!(faq.contains("档案信息未同步") && faq.contains("<details"));
+    let check = app.get("/help/check", None).await.text().await.unwrap();
+    assert!(check.contains("未加密的 HTTP 连接") && check.contains("未检测到客户端证书"));
+    let r = app.get("/help/manual?download=1", None).await;
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert!(r.text().await.unwrap().contains("操作手册"));
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    let cookie = session_cookie(&r);
+    let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("下次不再提醒我"));
+    let r = with_cookie(
+        &app,
+        reqwest::Method::POST,
+        "/help/whats-new/dismiss",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let seen = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("fapiao_whats_new_seen="))
+        .unwrap();
+    let home = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/",
+        &format!("{cookie}; {seen}"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(!home.contains("下次不再提醒我"));
+}

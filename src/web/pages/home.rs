@@ -49,9 +49,17 @@ fn card_view(c: &Card, current: bool) -> Markup {
     }
 }
 
-fn home_view(name: &str, p: &Profile, year: i32, cards: &[Card], flash: Option<&str>) -> Markup {
+fn home_view(
+    name: &str,
+    p: &Profile,
+    year: i32,
+    cards: &[Card],
+    flash: Option<&str>,
+    whats_new: Option<Markup>,
+) -> Markup {
     let body = html! {
         @if let Some(f) = flash { (notice("success", f)) }
+        @if let Some(w) = whats_new { (w) }
         @if p.first_login {
             div.notice.info role="status" {
                 "首次登录：请到" a href="/profile" { "档案信息维护" } "确认企业基本信息和办税人员信息，并选择是否设置平台密码。"
@@ -88,6 +96,7 @@ fn home_view(name: &str, p: &Profile, year: i32, cards: &[Card], flash: Option<&
                 span.dot.future {} "未到期，不能操作"
             }
             p.hint { "月份卡片上的发票数量及税额包含勾选认证和扫描认证的数据；勾选认证为准实时统计，扫描认证为次日更新。" }
+            p.hint { a href="/help" { "流程指引" } " · " a href="/help/faq" { "常见问题" } " · " a href="/help/check" { "检测环境" } " · " a href="/help/manual" { "操作手册" } }
             @if p.rollback_allowed {
                 p { a.button href="/rollback" { "回退税款所属期" } }
             }
@@ -125,7 +134,14 @@ async fn home(
     .await?;
     Ok(html(
         StatusCode::OK,
-        home_view(&t.name, &p, year, &cards, None),
+        home_view(
+            &t.name,
+            &p,
+            year,
+            &cards,
+            None,
+            super::help::whats_new(&req),
+        ),
     ))
 }
 

@@ -104,7 +104,11 @@ fn login_view(
                         }
                     }
                 }
-                p.aside { a href="/office/login" { "税务人员登录" } }
+                p.aside {
+                    a href="/help" { "流程指引" } " · " a href="/help/faq" { "常见问题" } " · "
+                    a href="/help/check" { "检测环境" } " · " a href="/help/manual" { "操作手册" } " · "
+                    a href="/office/login" { "税务人员登录" }
+                }
             }
         },
     )

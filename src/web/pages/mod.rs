@@ -1,6 +1,7 @@
 //! Page handlers, one module per group of pages.
 
 mod confirm;
+mod help;
 mod home;
 mod login;
 mod office;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     query::routes(cfg);
     profile::routes(cfg);
     select::routes(cfg);
+    help::routes(cfg);
     office::routes(cfg);
 }
 

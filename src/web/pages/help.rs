@@ -1,0 +1,247 @@
+//! Help (S-T12): 流程指引 (the whole process, drawn), 常见问题, 检测环境 (browser, TLS, client
+//! certificate), 操作手册 (readable and downloadable), and the dismissible what's-new note.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup, PreEscaped};
+
+use super::{html, see_other};
+use crate::error::{AppError, AppResult};
+use crate::server::extract;
+use crate::service::App;
+use crate::web::layout::{page, Page, Viewer};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/help", web::get().to(guide))
+        .route("/help/faq", web::get().to(faq))
+        .route("/help/check", web::get().to(check))
+        .route("/help/manual", web::get().to(manual))
+        .route("/help/whats-new/dismiss", web::post().to(dismiss));
+}
+
+/// The cookie that remembers 下次不再提醒我.
+pub const WHATS_NEW_COOKIE: &str = "fapiao_whats_new_seen";
+
+/// The what's-new note of this version (shown on 首页 until dismissed).
+pub fn whats_new(req: &HttpRequest) -> Option<Markup> {
+    let seen = req
+        .cookie(WHATS_NEW_COOKIE)
+        .is_some_and(|c| c.value() == env!("CARGO_PKG_VERSION"));
+    (!seen).then(|| {
+        html! {
+            aside.notice.info.whats-new role="note" {
+                strong { "新功能提示：" }
+                "平台支持税务数字证书（客户端证书）登录、确认勾选时选择申报情况、回退税款所属期，以及抵扣统计的异常发票清单和近12个月税额图。"
+                form method="post" action="/help/whats-new/dismiss" {
+                    button.secondary type="submit" { "下次不再提醒我" }
+                }
+            }
+        }
+    })
+}
+
+fn help_page(title: &str, active: &str, body: Markup) -> Markup {
+    page(
+        Page {
+            title,
+            viewer: Viewer::Anonymous,
+            active: "",
+        },
+        html! {
+            nav.helpnav aria-label="帮助" {
+                @for (label, href) in [("流程指引", "/help"), ("常见问题", "/help/faq"), ("检测环境", "/help/check"), ("操作手册", "/help/manual")] {
+                    a href=(href) aria-current=[(href == active).then_some("page")] { (label) }
+                }
+                a href="/" { "返回首页" }
+            }
+            (body)
+        },
+    )
+}
+
+const STEPS: &[(&str, &str)] = &[
+    ("登录", "插入税务数字证书，输入平台密码（如已设置）"),
+    (
+        "发票勾选",
+        "按开票日期等条件查询，逐票或全选勾选后按页“保存”",
+    ),
+    (
+        "批量勾选",
+        "发票较多时下载清单，在“是否勾选”列填“是/否”后上传",
+    ),
+    (
+        "确认勾选",
+        "核对已勾选发票，点击“确定”生成待提交批次，再“提交”",
+    ),
+    (
+        "征期选择申报情况",
+        "征期内提交时选择未完成申报、已完成申报或不确定",
+    ),
+    ("抵扣统计", "查看报表更新时间与统计表，据此进行增值税申报"),
+];
+
+/// 流程指引: the process as an SVG flow (no images, no scripts).
+async fn guide() -> HttpResponse {
+    let (w, box_w, gap) = (1080, 160, 24);
+    let mut svg = format!(
+        r##"<svg class="flow" viewBox="0 0 {w} 170" role="img" aria-label="业务流程"><defs><marker id="arr" markerWidth="10" markerHeight="10" refX="8" refY="3" orient="auto"><path d="M0,0 L0,6 L9,3 z" fill="#1f5fa8"/></marker></defs>"##
+    );
+    for (i, (title, _)) in STEPS.iter().enumerate() {
+        let x = 10 + i * (box_w + gap);
+        svg.push_str(&format!(
+            r##"<rect x="{x}" y="40" width="{box_w}" height="56" rx="8" fill="#e8f0fa" stroke="#1f5fa8"/><text x="{tx}" y="74" font-size="15" text-anchor="middle" fill="#164a85">{n}. {title}</text>"##,
+            tx = x + box_w / 2,
+            n = i + 1
+        ));
+        if i + 1 < STEPS.len() {
+            svg.push_str(&format!(
+                r##"<line x1="{x1}" y1="68" x2="{x2}" y2="68" stroke="#1f5fa8" stroke-width="2" marker-end="url(#arr)"/>"##,
+                x1 = x + box_w,
+                x2 = x + box_w + gap - 2
+            ));
+        }
+    }
+    svg.push_str(r##"<text x="540" y="140" font-size="13" text-anchor="middle" fill="#5f6b78">当期申报完成（或申报截止日结束）后，税款所属期自动变更为下期，未确认的勾选回退为未勾选</text></svg>"##);
+    let body = html! {
+        section.card {
+            h1 { "流程指引" }
+            (PreEscaped(svg))
+            ol.steps {
+                @for (title, text) in STEPS { li { strong { (title) } "：" (text) } }
+            }
+            p.hint { "误选择“已完成申报”导致税款所属期跳转的，在征期内、未在新属期确认、上期申报结果为“未申报”时，可在首页点击“回退税款所属期”。" }
+        }
+    };
+    html(StatusCode::OK, help_page("流程指引", "/help", body))
+}
+
+/// 常见问题 (the same knowledge the 征纳互动 bot answers from).
+pub const FAQ: &[(&str, &str)] = &[
+    ("登录时提示“档案信息未同步”怎么办？", "请确认本企业属于符合登录本平台条件的纳税人；如符合，可能是税务局端档案信息同步不及时，请联系主管税务机关核实和补录。"),
+    ("登录时提示“信用等级未设置”怎么办？", "纳税信用等级未设置的企业暂不能使用本平台，请联系主管税务机关核实和修改档案信息。"),
+    ("平台密码忘记了怎么办？", "在登录页点击“忘记平台密码？”，回答设置的密保问题，回答正确后平台密码将被取消；一天内输错平台密码超过10次将被锁定，可联系主管税务机关解锁或次日再试。"),
+    ("为什么查询不到某张发票？", "发票勾选只列出当前税款所属期可勾选的发票：状态正常、未认证、开票日期不晚于当期最后一天且在认证期限内。开票日期在当期之后的发票请在“发票查询—未到期发票查询”中查看。"),
+    ("勾选后为什么还要确认？", "勾选只是选择，需在“确认勾选”中点击“确定”并“提交”，状态变为“已提交”后才完成认证，已确认的数据不可修改。"),
+    ("征期内提交时为什么要选择申报情况？", "征期内平台需获取您当期的申报结果；若未获取到，请按实际情况选择：未完成申报（继续确认）、已完成申报（本次确认无效，属期变更为下期）、不确定（先核实申报情况）。"),
+    ("误选了“已完成申报”怎么办？", "符合条件时可在首页点击“回退税款所属期”：跳转后未进行过确认、上期申报结果为未申报、在征期内。回退后需重新登录。"),
+    ("抵扣统计中的扫描认证数据为什么没有更新？", "勾选认证数据准实时更新；当天扫描认证的数据次日体现在统计表中，请关注“报表更新时间”。"),
+    ("异常发票清单里的发票能抵扣吗？", "认证后状态变为作废、失控、红冲或异常的发票不能作为当期抵扣的有效依据，请下载明细后进行相应处理。"),
+    ("批量勾选的文件有什么要求？", "使用平台下载的发票清单文件，修改“是否勾选”列为“是”或“否”后上传；每个文件最多2000份发票，支持 .xlsx 和 .xls。"),
+];
+
+async fn faq() -> HttpResponse {
+    let body = html! {
+        section.card {
+            h1 { "常见问题" }
+            @for (q, a) in FAQ {
+                details.faq {
+                    summary { (q) }
+                    p { (a) }
+                }
+            }
+        }
+    };
+    html(StatusCode::OK, help_page("常见问题", "/help/faq", body))
+}
+
+/// 检测环境: what the server sees of this browser and connection.
+async fn check(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
+    let info = req.connection_info().clone();
+    let https = info.scheme() == "https";
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("（未知）")
+        .to_string();
+    let cert = match extract::certificate_taxpayer(&req, &app) {
+        Ok(Some(id)) => (true, format!("已检测到税务数字证书，纳税人识别号 {id}")),
+        Ok(None) => (
+            false,
+            "未检测到客户端证书：请插入金税盘或税控盘，并在浏览器提示时选择证书".to_string(),
+        ),
+        Err(e) => (false, format!("检测到证书，但不能使用：{}", e.message)),
+    };
+    let modern = ["Chrome/", "Firefox/", "Safari/", "Edg/"]
+        .iter()
+        .any(|m| ua.contains(m));
+    let body = html! {
+        section.card {
+            h1 { "检测环境" }
+            table.grid.check {
+                tbody {
+                    tr { th { "浏览器" } td { (ua) } td class={(if modern { "ok" } else { "bad" })} { (if modern { "通过" } else { "建议使用最新版 Chrome、Edge、Firefox 或 Safari" }) } }
+                    tr { th { "安全连接（TLS）" } td { (if https { "HTTPS 加密连接" } else { "未加密的 HTTP 连接" }) } td class={(if https { "ok" } else { "bad" })} { (if https { "通过" } else { "请使用 https:// 地址访问" }) } }
+                    tr { th { "税务数字证书" } td { (cert.1) } td class={(if cert.0 { "ok" } else { "bad" })} { (if cert.0 { "通过" } else { "未通过" }) } }
+                    tr { th { "脚本" } td colspan="2" {
+                        noscript { "浏览器已禁用脚本：查询、勾选和保存仍可使用，全选和未保存提示不可用。" }
+                        span.js-ok hidden { "已启用" }
+                    } }
+                }
+            }
+        }
+    };
+    html(StatusCode::OK, help_page("检测环境", "/help/check", body))
+}
+
+fn manual_body() -> Markup {
+    html! {
+        h1 { "增值税发票选择确认平台 操作手册" }
+        h2 { "一、登录" }
+        p { "插入税务数字证书（金税盘或税控盘），打开平台网址，浏览器提示时选择证书；如已设置平台密码，输入平台密码后登录。首次登录请在“档案信息维护”中确认企业基本信息和办税人员信息，并选择是否设置平台密码。" }
+        h2 { "二、首页" }
+        p { "上方为功能菜单；中间为工作台，月份卡片橙色为已过期（只可查询）、绿色为当前税款所属期（可勾选、确认）、灰色为未到期；卡片显示当期已认证发票的份数和税额（含勾选认证和扫描认证）。符合条件时显示“回退税款所属期”按钮。" }
+        h2 { "三、发票勾选" }
+        p { "输入开票日期（必录）等条件后点击“查询”；在结果中勾选或取消勾选，每页操作后点击“保存”。本页全选最多100份。未保存即翻页时平台会提示。" }
+        h2 { "四、确认勾选" }
+        p { "核对已勾选未确认的发票，点击“确定”，平台显示这是本期第几次确认及当次份数、金额、税额；确认无误后点击“提交”。征期内提交时请按实际申报情况选择“未完成申报”“已完成申报”或“不确定”。状态为“已提交”即确认成功，已确认数据不可修改。可在“确认历史明细”中按税款所属期和确认次数查询。" }
+        h2 { "五、回退税款所属期" }
+        p { "误选“已完成申报”导致属期跳转的，在征期内、跳转后未确认、上期申报结果为未申报时，可在首页回退；回退成功后自动退出，需重新登录。" }
+        h2 { "六、发票查询与抵扣统计" }
+        p { "单票查询可查看发票全部信息及状态变更记录；未到期发票查询列出开票日期在当期之后的发票。抵扣统计按发票类型和认证方式统计份数、金额、税额，并列出异常发票；请关注报表更新时间。" }
+    }
+}
+
+/// 操作手册: read here, or `?download=1` to save it.
+async fn manual(
+    q: web::Query<std::collections::HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    if q.get("download").is_some_and(|v| v == "1") {
+        let doc = html! {
+            (maud::DOCTYPE)
+            html lang="zh-CN" { head { meta charset="utf-8"; title { "操作手册" } } body { (manual_body()) } }
+        };
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"fapiao-manual.html\"",
+            ))
+            .body(doc.into_string()));
+    }
+    let body = html! {
+        section.card.manual {
+            (manual_body())
+            p { a.button href="/help/manual?download=1" { "下载操作手册" } }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        help_page("操作手册", "/help/manual", body),
+    ))
+}
+
+/// 下次不再提醒我: remembers the dismissal for this version in a cookie.
+async fn dismiss(app: web::Data<App>) -> AppResult<HttpResponse> {
+    let mut res = see_other("/");
+    let c = Cookie::build(WHATS_NEW_COOKIE, env!("CARGO_PKG_VERSION"))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(!app.settings.http)
+        .permanent()
+        .finish();
+    res.add_cookie(&c).map_err(AppError::internal)?;
+    Ok(res)
+}
