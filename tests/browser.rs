@@ -1,0 +1,227 @@
+//! Browser tests: Debian's headless Chromium, driven through chromedriver (fantoccini), against
+//! the real server. `.ci/run` installs `chromium`, `chromium-driver` and a CJK font. Set
+//! `FAPIAO_SCREENSHOTS=DIR` to save screenshots of the main pages (the README links the ones
+//! committed under `docs/screenshots/`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "integration/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::*;
+use serde_json::json;
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian package chromium-driver) must be installed");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            return Driver { child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--window-size=1366,768", "--lang=zh-CN"]
+        }),
+    );
+    // chromedriver speaks plain HTTP on loopback: no TLS stack needed here.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("FAPIAO_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// The page's main text once it contains `needle` (pages load after a click; up to 10 s).
+async fn wait_text(c: &Client, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(m) = c.find(Locator::Css("main")).await {
+            if let Ok(t) = m.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never showed {needle:?}; it shows: {last}");
+}
+
+/// Training login, ticking across two pages with the unsaved-changes warning, 保存, the
+/// page-level select-all, 确定 and 提交, the statistics — in a real browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let lines: Vec<String> = (1..=60)
+        .map(|n| {
+            json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "special",
+                "issued_on": format!("2026-11-{:02}", 1 + n % 19), "seller_id": "91330100716105852F",
+                "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
+                "amount": 10_000 * i64::from(n), "tax": 1_300 * i64::from(n),
+            })
+            .to_string()
+        })
+        .collect();
+    let r = app
+        .client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    let result = async {
+        // Log in from the training list.
+        c.goto(&app.url("/login")).await.unwrap();
+        shot(&c, "login").await;
+        c.find(Locator::XPath(&format!(
+            "//input[@value='{TAXPAYER_A}']/following-sibling::button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_text(&c, "当前税款所属期").await;
+        shot(&c, "home").await;
+        // 发票勾选: 60 invoices on two pages.
+        c.goto(&app.url("/select?issued_from=2026-11-01&issued_to=2026-11-30"))
+            .await
+            .unwrap();
+        wait_text(&c, "共 60 条").await;
+        let boxes = c.find_all(Locator::Css("input[name=tick]")).await.unwrap();
+        assert_eq!(boxes.len(), 50);
+        boxes[0].click().await.unwrap();
+        // Leaving the page unsaved warns; staying keeps the page.
+        c.find(Locator::LinkText("下一页"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let alert = c.get_alert_text().await.unwrap();
+        assert!(alert.contains("尚未保存"), "{alert}");
+        c.dismiss_alert().await.unwrap();
+        assert!(!c.current_url().await.unwrap().as_str().contains("page=2"));
+        c.find(Locator::XPath("//button[text()='保存']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "保存成功：勾选 1 份").await;
+        // The page-level select-all (at most 100), then 保存.
+        c.find(Locator::Css("#select-all input"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let checked = c
+            .execute(
+                "return document.querySelectorAll('input[name=tick]:checked').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(checked, json!(50));
+        shot(&c, "select").await;
+        c.find(Locator::XPath("//button[text()='保存']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "保存成功：勾选 50 份").await;
+        // 确认勾选: 确定, then 提交.
+        c.goto(&app.url("/confirm")).await.unwrap();
+        wait_text(&c, "共 51 份").await;
+        c.find(Locator::XPath("//button[text()='确定']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let t = wait_text(&c, "本次确认（待提交）").await;
+        assert!(t.contains("这是本期的第 1 次确认操作"), "{t}");
+        shot(&c, "confirm").await;
+        c.find(Locator::XPath("//button[text()='提交']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "当前状态为“已提交”").await;
+        // 抵扣统计.
+        c.goto(&app.url("/statistics?period=2026-11"))
+            .await
+            .unwrap();
+        wait_text(&c, "2026年11月申报抵扣发票统计表").await;
+        shot(&c, "statistics").await;
+        c.goto(&app.url("/help")).await.unwrap();
+        shot(&c, "help").await;
+    }
+    .await;
+    c.close().await.unwrap();
+    result
+}
