@@ -35,6 +35,7 @@ fn free_port() -> u16 {
         .port()
 }
 
+#[allow(clippy::zombie_processes)] // Driver::drop kills and waits.
 async fn start_driver() -> Driver {
     let port = free_port();
     let child = Command::new("chromedriver")
