@@ -226,3 +226,215 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
     c.close().await.unwrap();
     result
 }
+
+/// In the filing period: the three answers at 提交 (不确定, then 已完成申报 by mistake), the
+/// rollback from the home page with its automatic logout, then 未完成申报; the platform
+/// password set on 档案信息维护 and the lockout after ten wrong tries — in a real browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T09:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let admin = app.staff_token("admin").await;
+    let lines: Vec<String> = (1..=3)
+        .map(|n| {
+            json!({
+                "code": "3500261130", "number": format!("{n:08}"), "type": "special",
+                "issued_on": "2026-11-05", "seller_id": "91330100716105852F",
+                "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
+                "amount": 100_000, "tax": 13_000,
+            })
+            .to_string()
+        })
+        .collect();
+    app.client
+        .post(app.url("/api/v1/office/invoices"))
+        .bearer_auth(&op)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/office/clock",
+            Some(&admin),
+            &json!({"now": "2026-12-03T09:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let driver = start_driver().await;
+    let c = browser(&driver).await;
+    let login = |c: &Client| {
+        let c = c.clone();
+        let url = app.url("/login");
+        async move {
+            c.goto(&url).await.unwrap();
+            c.find(Locator::XPath(&format!(
+                "//input[@value='{TAXPAYER_A}']/following-sibling::button"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            wait_text(&c, "当前税款所属期").await;
+        }
+    };
+    let button = |c: &Client, label: &str| {
+        let c = c.clone();
+        let xpath = format!("//button[text()='{label}']");
+        async move {
+            c.find(Locator::XPath(&xpath))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap()
+        }
+    };
+    let result = async {
+        login(&c).await;
+        c.goto(&app.url("/select?issued_from=2026-11-01&issued_to=2026-11-30"))
+            .await
+            .unwrap();
+        wait_text(&c, "共 3 条").await;
+        c.find(Locator::Css("#select-all input"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        button(&c, "保存").await;
+        wait_text(&c, "保存成功：勾选 3 份").await;
+        c.goto(&app.url("/confirm")).await.unwrap();
+        button(&c, "确定").await;
+        wait_text(&c, "请您选择是否已完成税款所属期2026年11月的增值税申报工作").await;
+        button(&c, "不确定").await;
+        wait_text(&c, "您需要先确定当前税款所属期的申报工作").await;
+        button(&c, "已完成申报").await;
+        wait_text(&c, "税款所属期已变更为下期").await;
+        // The office learns that 202611 was not declared: 回退 appears on the home page.
+        let r = app
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/office/declarations/{TAXPAYER_A}/202611"),
+                Some(&op),
+                &json!({"status": "not_declared"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        c.goto(&app.url("/")).await.unwrap();
+        wait_text(&c, "2026年12月").await;
+        c.find(Locator::LinkText("回退税款所属期"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "回退后税款所属期").await;
+        button(&c, "提交申请").await;
+        wait_text(&c, "回退成功").await;
+        c.find(Locator::LinkText("确定"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // Logged out: back to the login page; log in again, still 202611.
+        let t = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(t, "纳税人登录");
+        login(&c).await;
+        wait_text(&c, "2026年11月").await;
+        c.goto(&app.url("/select?issued_from=2026-11-01&issued_to=2026-11-30"))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#select-all input"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        button(&c, "保存").await;
+        wait_text(&c, "保存成功").await;
+        c.goto(&app.url("/confirm")).await.unwrap();
+        button(&c, "确定").await;
+        button(&c, "未完成申报").await;
+        wait_text(&c, "当前状态为“已提交”").await;
+        // 档案信息维护: set a platform password; then ten wrong tries lock the account.
+        c.goto(&app.url("/profile")).await.unwrap();
+        c.find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys("abcd1234")
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=question]"))
+            .await
+            .unwrap()
+            .send_keys("开户银行？")
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=answer]"))
+            .await
+            .unwrap()
+            .send_keys("兴业银行")
+            .await
+            .unwrap();
+        button(&c, "启用平台密码").await;
+        wait_text(&c, "平台密码已设置").await;
+        c.goto(&app.url("/logout")).await.unwrap();
+        button(&c, "确定").await;
+        for left in (1..=10).rev() {
+            c.goto(&app.url("/login")).await.unwrap();
+            let field = c
+                .find(Locator::XPath(&format!(
+                    "//input[@value='{TAXPAYER_A}']/following-sibling::input[@name='password']"
+                )))
+                .await
+                .unwrap();
+            field.send_keys("wrong-pass").await.unwrap();
+            c.find(Locator::XPath(&format!(
+                "//input[@value='{TAXPAYER_A}']/following-sibling::button"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            wait_text(&c, &format!("还可以尝试{left}次")).await;
+        }
+        // The eleventh wrong try locks; then even the right password is refused today.
+        for pw in ["wrong-pass", "abcd1234"] {
+            c.goto(&app.url("/login")).await.unwrap();
+            let field = c
+                .find(Locator::XPath(&format!(
+                    "//input[@value='{TAXPAYER_A}']/following-sibling::input[@name='password']"
+                )))
+                .await
+                .unwrap();
+            field.send_keys(pw).await.unwrap();
+            c.find(Locator::XPath(&format!(
+                "//input[@value='{TAXPAYER_A}']/following-sibling::button"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            wait_text(&c, "错误次数超过十次").await;
+        }
+    }
+    .await;
+    c.close().await.unwrap();
+    result
+}
