@@ -35,10 +35,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[allow(clippy::zombie_processes)] // Driver::drop kills and waits.
 async fn start_driver() -> Driver {
+    start_driver_with_home(None).await
+}
+
+/// chromedriver (and the Chromium it starts) with `HOME` set, so that Chromium uses the NSS
+/// database under `HOME/.pki/nssdb`.
+#[allow(clippy::zombie_processes)] // Driver::drop kills and waits.
+async fn start_driver_with_home(home: Option<&std::path::Path>) -> Driver {
     let port = free_port();
-    let child = Command::new("chromedriver")
+    let mut cmd = Command::new("chromedriver");
+    if let Some(h) = home {
+        cmd.env("HOME", h);
+    }
+    let child = cmd
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -436,5 +446,86 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
     }
     .await;
     c.close().await.unwrap();
+    result
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .expect("libnss3-tools (certutil, pk12util) must be installed");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real client certificate in Chromium: the demo-style PKCS#12 imported into the browser's
+/// NSS database, the local CA trusted, and the `AutoSelectCertificateForUrls` policy so that
+/// headless Chromium presents it; the login page sees it and logs in with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_login_in_chromium() {
+    let app = spawn_app(Opts {
+        http: false,
+        ..Opts::default()
+    });
+    let origin = app.base.clone();
+    let home = tempfile::tempdir().unwrap();
+    let nss = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let now = time::OffsetDateTime::now_utc();
+    let certs = app.data_dir.join("certs");
+    let issued = fapiao::server::tls::issue_client_cert(
+        &certs,
+        TAXPAYER_A,
+        "福州鑫达电子科技有限公司",
+        now - time::Duration::days(1),
+        now + time::Duration::days(30),
+        "p12-secret",
+    )
+    .unwrap();
+    let p12 = home.path().join("a.p12");
+    std::fs::write(&p12, &issued.p12).unwrap();
+    run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]));
+    run(Command::new("pk12util")
+        .args(["-d", &db, "-W", "p12-secret", "-i"])
+        .arg(&p12));
+    run(Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", "fapiao-local-ca", "-d", &db, "-i"])
+        .arg(certs.join("ca.pem")));
+    // Managed policy: present the certificate to this origin without asking.
+    let policies = std::path::Path::new("/etc/chromium/policies/managed");
+    std::fs::create_dir_all(policies).expect("write access to /etc/chromium/policies/managed");
+    let policy = policies.join(format!("fapiao-test-{}.json", app.addr.port()));
+    let rule = json!({"pattern": origin, "filter": {}}).to_string();
+    std::fs::write(
+        &policy,
+        json!({"AutoSelectCertificateForUrls": [rule]}).to_string(),
+    )
+    .unwrap();
+    let driver = start_driver_with_home(Some(home.path())).await;
+    let c = browser(&driver).await;
+    let result = async {
+        c.goto(&format!("{origin}/login")).await.unwrap();
+        let t = wait_text(&c, "已检测到税务数字证书").await;
+        assert!(t.contains(TAXPAYER_A), "{t}");
+        c.find(Locator::XPath(
+            "//form[@action='/login/certificate']//button",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_text(&c, "当前税款所属期").await;
+        c.goto(&format!("{origin}/help/check")).await.unwrap();
+        wait_text(&c, "HTTPS 加密连接").await;
+        wait_text(&c, "已检测到税务数字证书").await;
+    }
+    .await;
+    c.close().await.unwrap();
+    let _ = std::fs::remove_file(&policy);
     result
 }
