@@ -359,3 +359,21 @@ pub fn office_search(app: &App, raw: &OfficeSearchRaw) -> AppResult<InvoicePage>
     }
     search(app, &f, page, per_page)
 }
+
+/// 抵扣统计 查看明细: every invoice certified in `period` for the taxpayer (勾选认证 and 扫描认证,
+/// any status), paged in the 发票勾选 order.
+pub fn certified_in_period(
+    app: &App,
+    taxpayer: &TaxpayerId,
+    period: TaxPeriod,
+    page: usize,
+    per_page: usize,
+) -> AppResult<InvoicePage> {
+    let f = InvoiceFilter {
+        buyer: Some(taxpayer.clone()),
+        period: Some(period.as_u32()),
+        sel: vec![2, 3],
+        ..InvoiceFilter::default()
+    };
+    search(app, &f, page, per_page)
+}

@@ -472,6 +472,21 @@ async fn statistics_page_shows_the_table_exceptions_and_chart() {
     assert!(html.contains("<td class=\"exception\">作废</td>"));
     assert!(html.contains("<svg class=\"chart\""));
     assert_eq!(html.matches("<rect ").count(), 12);
+    // 查看明细: every certified invoice of the period, any status.
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/statistics?period=202611&details=1",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("发票明细（共 2 份"), "{html}");
+    assert!(
+        html.contains(">00000001<") && html.contains(">00000002<") && !html.contains(">00000003<")
+    );
     let r = with_cookie(
         &app,
         reqwest::Method::GET,

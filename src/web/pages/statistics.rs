@@ -24,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct Query {
     period: Option<String>,
     page: Option<String>,
+    /// `1`: 查看明细, every certified invoice of the period (page `page`).
+    details: Option<String>,
 }
 
 fn money(v: i64) -> String {
@@ -64,7 +66,41 @@ fn chart(series: &[(TaxPeriod, i64)]) -> Markup {
     html! { (PreEscaped(svg)) }
 }
 
-fn view(name: &str, s: &StatisticsView, series: &[(TaxPeriod, i64)]) -> Markup {
+fn details_view(period: TaxPeriod, d: &crate::service::invoice_query::InvoicePage) -> Markup {
+    let pages = d.total.div_ceil(d.per_page as u64).max(1);
+    html! {
+        section.card #details aria-labelledby="det" {
+            h2 #det { "发票明细（共 " (d.total) " 份，金额 " (money(d.amount)) "，税额 " (money(d.tax)) "）" }
+            p.hint { "请关注发票状态：状态为失控、作废、红冲、异常的发票为认证后产生的异常发票，不能作为当期抵扣的有效依据。" }
+            table.grid {
+                thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "认证方式" } th { "确认/扫描日期" } th { "发票状态" } } }
+                tbody {
+                    @for i in &d.items {
+                        tr {
+                            td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
+                            td.num { (money(i.amount)) } td.num { (money(i.tax)) }
+                            td { @if i.selection == "scanned" { "扫描认证" } @else { "勾选认证" } }
+                            td { (i.certified_on.map(|d| d.to_string()).unwrap_or_default()) }
+                            td class=[(i.status != crate::domain::InvoiceStatus::Normal).then_some("exception")] { (i.status.label_zh()) }
+                        }
+                    }
+                }
+            }
+            nav.pager aria-label="明细分页" {
+                "第 " (d.page) " / " (pages) " 页 "
+                @if d.page > 1 { a href={"/statistics?period=" (period) "&details=1&page=" (d.page - 1) "#details"} { "上一页" } " " }
+                @if (d.page as u64) < pages { a href={"/statistics?period=" (period) "&details=1&page=" (d.page + 1) "#details"} { "下一页" } }
+            }
+        }
+    }
+}
+
+fn view(
+    name: &str,
+    s: &StatisticsView,
+    series: &[(TaxPeriod, i64)],
+    details: Option<Markup>,
+) -> Markup {
     let pages = s.exceptions_total.div_ceil(s.per_page as u64).max(1);
     let body = html! {
         section.card {
@@ -82,7 +118,8 @@ fn view(name: &str, s: &StatisticsView, series: &[(TaxPeriod, i64)]) -> Markup {
                     "；扫描认证数据更新时间：" (t.get(..19).unwrap_or(t).replace('T', " "))
                 }
             }
-            p.hint { "当天勾选认证的数据准实时体现在本表中；当天扫描认证的数据次日体现。" }
+            p.hint { "当天勾选认证的数据准实时体现在本表中；当天扫描认证的数据次日体现。"
+                " " a href={"/statistics?period=" (s.period) "&details=1#details"} { "查看明细" } }
             table.grid.stats {
                 thead {
                     tr { th rowspan="2" { "发票类型" } th colspan="3" { "勾选认证" } th colspan="3" { "扫描认证" } th colspan="3" { "合计" } }
@@ -139,6 +176,7 @@ fn view(name: &str, s: &StatisticsView, series: &[(TaxPeriod, i64)]) -> Markup {
                 }
             }
         }
+        @if let Some(d) = details { (d) }
         section.card {
             h2 { "近12个月已认证税额" }
             (chart(series))
@@ -171,19 +209,35 @@ async fn statistics_page(
         .map(|s| TaxPeriod::parse(&s.replace('-', "")))
         .transpose()?;
     let (page_no, per_page) = service::invoice_query::paging(q.page.as_deref(), Some("50"))?;
-    let (name, s, series) = blocking(move || {
+    let want_details = q.details.as_deref() == Some("1");
+    let (name, s, series, details) = blocking(move || {
         let t = service::periods::settled(&app, &who, &user.id)?;
         // Default: the last period before the current one (the one being declared).
         let period = given.unwrap_or_else(|| t.current_period.prev());
-        let s = service::statistics::statistics(&app, &who, &user.id, period, page_no, per_page)?;
+        let (exc_page, det_page) = if want_details {
+            (1, page_no)
+        } else {
+            (page_no, 1)
+        };
+        let s = service::statistics::statistics(&app, &who, &user.id, period, exc_page, per_page)?;
+        let details = if want_details {
+            app.index.catch_up(&app.store)?;
+            Some(service::invoice_query::certified_in_period(
+                &app, &user.id, period, det_page, per_page,
+            )?)
+        } else {
+            None
+        };
         let mut series = Vec::with_capacity(12);
         for k in (0..12).rev() {
             let p = period.add_months(-k);
             let f = service::statistics::tally(&app, &who, &user.id, p)?;
             series.push((p, f.cached.figures().certified_total().tax.value()));
         }
-        Ok((t.name, s, series))
+        Ok((t.name, s, series, details))
     })
     .await?;
-    Ok(html(StatusCode::OK, view(&name, &s, &series)))
+    let period = s.period;
+    let details = details.as_ref().map(|d| details_view(period, d));
+    Ok(html(StatusCode::OK, view(&name, &s, &series, details)))
 }
