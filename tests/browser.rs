@@ -129,16 +129,7 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .to_string()
         })
         .collect();
-    let r = app
-        .client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.import_ndjson(&op, lines.join("\n")).await;
     let driver = start_driver().await;
     let c = browser(&driver).await;
     let result = async {
@@ -259,14 +250,7 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
             .to_string()
         })
         .collect();
-    app.client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
+    app.import_ndjson(&op, lines.join("\n")).await;
     let r = app
         .send_json(
             reqwest::Method::PUT,

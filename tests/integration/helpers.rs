@@ -272,6 +272,22 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Imports invoices (JSON lines) through the office API as `token`; asserts success.
+    pub async fn import_ndjson(&self, token: &str, body: impl Into<String>) {
+        let r = self
+            .client
+            .post(self.url("/api/v1/office/invoices"))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+}
+
 /// Asserts the status and the API error code of a response; returns the body.
 pub async fn expect_error(r: Response, status: u16, code: &str) -> Value {
     assert_eq!(r.status().as_u16(), status, "unexpected status");

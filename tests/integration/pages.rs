@@ -155,16 +155,7 @@ async fn home_workbench_and_the_rollback_flow() {
         "seller_id": "91330100716105852F", "seller_name": "杭州宏远信息技术有限公司",
         "buyer_id": TAXPAYER_A, "amount": 100_000, "tax": 13_000,
     });
-    let r = app
-        .client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(line.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.import_ndjson(&op, line.to_string()).await;
     // A's period is 202612 (created in December); put it back in November for this story.
     let a = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
@@ -296,16 +287,7 @@ async fn confirm_page_flow_in_the_filing_period() {
             .to_string()
         })
         .collect();
-    let r = app
-        .client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.import_ndjson(&op, lines.join("\n")).await;
     let admin = app.staff_token("admin").await;
     let r = app
         .send_json(
@@ -418,14 +400,7 @@ async fn statistics_page_shows_the_table_exceptions_and_chart() {
             .to_string()
         })
         .collect();
-    app.client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
+    app.import_ndjson(&op, lines.join("\n")).await;
     let token = app.taxpayer_token(TAXPAYER_A).await;
     let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}, {"code": "3500261130", "number": "00000002"}]});
     app.post_json("/api/v1/selections", Some(&token), &sel)
@@ -529,14 +504,7 @@ async fn query_page_single_and_not_yet_due() {
             .to_string()
         })
         .collect();
-    app.client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
+    app.import_ndjson(&op, lines.join("\n")).await;
     let token = app.taxpayer_token(TAXPAYER_A).await;
     let sel = serde_json::json!({"select": [{"code": "3500261130", "number": "00000001"}]});
     app.post_json("/api/v1/selections", Some(&token), &sel)
@@ -715,14 +683,7 @@ async fn select_page_query_tick_save_and_untick() {
             .to_string()
         })
         .collect();
-    app.client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
+    app.import_ndjson(&op, lines.join("\n")).await;
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
     let cookie = session_cookie(&r);
     let html = with_cookie(&app, reqwest::Method::GET, "/select", &cookie)

@@ -51,16 +51,7 @@ async fn setup() -> (TestApp, String, String, String) {
             .to_string()
         })
         .collect();
-    let r = app
-        .client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.import_ndjson(&op, lines.join("\n")).await;
     let a = app.taxpayer_token(TAXPAYER_A).await;
     (app, op, admin, a)
 }
@@ -494,16 +485,7 @@ async fn fapiao_check_catches_a_corrupted_cache() {
         "seller_id": S1, "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
         "amount": 100_000, "tax": 13_000,
     });
-    let r = app
-        .client
-        .post(app.url("/api/v1/office/invoices"))
-        .bearer_auth(&op)
-        .header("content-type", "application/x-ndjson")
-        .body(line.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    app.import_ndjson(&op, line.to_string()).await;
     let a = app.taxpayer_token(TAXPAYER_A).await;
     confirm(&app, &a, &[1]).await;
     stats(&app, &a, "202611").await;
