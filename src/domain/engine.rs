@@ -167,6 +167,23 @@ pub fn pending_settlement<L: Ledger>(
     Ok(Settlement { closed, expired })
 }
 
+/// Appends `change` to the invoice's history, by the acting party, now.
+fn record<B: Book>(
+    b: &mut B,
+    ctx: &Ctx,
+    key: &InvoiceKey,
+    change: InvoiceChange,
+) -> Result<(), B::Error> {
+    b.record(
+        key,
+        InvoiceEvent {
+            at: ctx.now,
+            actor: ctx.actor.clone(),
+            change,
+        },
+    )
+}
+
 /// Sets the selection of every given invoice to 未勾选 with `why`; returns how many.
 fn unselect_all<B: Book>(
     b: &mut B,
@@ -184,14 +201,7 @@ fn unselect_all<B: Book>(
         };
         inv.selection = SelectionState::Unselected;
         b.put_invoice(&inv)?;
-        b.record(
-            key,
-            InvoiceEvent {
-                at: ctx.now,
-                actor: ctx.actor.clone(),
-                change: InvoiceChange::Unselected { period, why },
-            },
-        )?;
+        record(b, ctx, key, InvoiceChange::Unselected { period, why })?;
         n += 1;
     }
     Ok(n)
@@ -308,14 +318,7 @@ pub fn save_selection<B: Book>(
                 if inv.selection != (SelectionState::Selected { period }) {
                     inv.selection = SelectionState::Selected { period };
                     b.put_invoice(&inv)?;
-                    b.record(
-                        key,
-                        InvoiceEvent {
-                            at: ctx.now,
-                            actor: ctx.actor.clone(),
-                            change: InvoiceChange::Selected { period },
-                        },
-                    )?;
+                    record(b, ctx, key, InvoiceChange::Selected { period })?;
                 }
             } else {
                 if let Err(r) = rules::check_unselect(&inv, id) {
@@ -514,16 +517,14 @@ pub fn submit<B: Book>(
                     on,
                 };
                 b.put_invoice(&inv)?;
-                b.record(
+                record(
+                    b,
+                    ctx,
                     key,
-                    InvoiceEvent {
-                        at: ctx.now,
-                        actor: ctx.actor.clone(),
-                        change: InvoiceChange::Confirmed {
-                            period,
-                            batch: number,
-                            on,
-                        },
+                    InvoiceChange::Confirmed {
+                        period,
+                        batch: number,
+                        on,
                     },
                 )?;
             }
@@ -657,14 +658,7 @@ pub fn change_status<B: Book>(
     }
     inv.status = status;
     b.put_invoice(&inv)?;
-    b.record(
-        key,
-        InvoiceEvent {
-            at: ctx.now,
-            actor: ctx.actor.clone(),
-            change: InvoiceChange::Status { from, to: status },
-        },
-    )?;
+    record(b, ctx, key, InvoiceChange::Status { from, to: status })?;
     if status != InvoiceStatus::Normal && matches!(inv.selection, SelectionState::Selected { .. }) {
         unselect_all(
             b,
@@ -750,15 +744,13 @@ pub fn apply_scan<B: Book>(
         on: scanned_on,
     };
     b.put_invoice(&inv)?;
-    b.record(
+    record(
+        b,
+        ctx,
         key,
-        InvoiceEvent {
-            at: ctx.now,
-            actor: ctx.actor.clone(),
-            change: InvoiceChange::Scanned {
-                period,
-                on: scanned_on,
-            },
+        InvoiceChange::Scanned {
+            period,
+            on: scanned_on,
         },
     )?;
     Ok(Ok(()))

@@ -329,11 +329,6 @@ impl InvoiceIndex {
         self.fields
     }
 
-    /// Number of segments (for benchmarks and diagnostics).
-    pub fn segment_count(&self) -> usize {
-        self.reader.searcher().segment_readers().len()
-    }
-
     pub(crate) fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()
     }

@@ -189,17 +189,3 @@ impl InvoiceIndex {
         Ok(tally.finish())
     }
 }
-
-impl InvoiceIndex {
-    /// Diagnostics: how long iterating the buyer's postings alone takes.
-    pub fn count_buyer(&self, buyer: &TaxpayerId) -> AppResult<usize> {
-        let searcher = self.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.fields().buyer, buyer.as_str()),
-            IndexRecordOption::Basic,
-        );
-        searcher
-            .search(&query, &tantivy::collector::Count)
-            .map_err(tantivy_err)
-    }
-}

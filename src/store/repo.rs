@@ -437,23 +437,6 @@ impl Reader {
 
 getters!(Reader);
 
-impl Reader {
-    /// Like `invoices_by_keys`, reading chunks of a long list in parallel from this one
-    /// snapshot (the exception list of a large period).
-    pub fn invoices_by_keys_par(&self, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice>> {
-        use rayon::prelude::*;
-        if keys.len() < 2_048 {
-            return self.invoices_by_keys(keys);
-        }
-        let chunk = keys.len().div_ceil(rayon::current_num_threads().max(1) * 4);
-        let parts = keys
-            .par_chunks(chunk)
-            .map(|c| self.invoices_by_keys(c))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(parts.into_iter().flatten().collect())
-    }
-}
-
 macro_rules! ledger {
     ($ty:ty) => {
         impl Ledger for $ty {
@@ -726,9 +709,7 @@ impl Tx {
             match old {
                 None => {
                     if let Some(p) = certified_period(&i.selection) {
-                        if !self.stale.contains(&(i.buyer_id.as_str().to_string(), p)) {
-                            self.stale.insert((i.buyer_id.as_str().to_string(), p));
-                        }
+                        self.stale.insert((i.buyer_id.as_str().to_string(), p));
                     }
                     if let SelectionState::Selected { period } = i.selection {
                         selected.insert(
@@ -853,15 +834,6 @@ impl Tx {
         }
         self.open(STATS_KEYS)?
             .insert((taxpayer.as_str(), period.as_u32()), flat.as_slice())?;
-        Ok(())
-    }
-
-    /// Test and repair hook: removes a cached statistic.
-    pub fn delete_stats(&mut self, taxpayer: &TaxpayerId, period: TaxPeriod) -> AppResult<()> {
-        self.open(STATS)?
-            .remove((taxpayer.as_str(), period.as_u32()))?;
-        self.open(STATS_KEYS)?
-            .remove((taxpayer.as_str(), period.as_u32()))?;
         Ok(())
     }
 
