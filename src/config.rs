@@ -45,6 +45,29 @@ pub struct Settings {
     /// Local time (`HH:MM`, business clock) of the nightly statistics job that applies the
     /// day's scan certifications; missed runs happen at the next start.
     pub statistics_job_at: String,
+    pub bulk: BulkSettings,
+}
+
+/// Limits of 批量勾选 (S-T5) files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BulkSettings {
+    /// Largest upload in bytes (413 above it).
+    pub max_upload_bytes: usize,
+    /// Most data rows in an uploaded sheet (413 above it).
+    pub max_upload_rows: usize,
+    /// Most invoices in one download (the filter must be narrowed above it).
+    pub max_download: usize,
+}
+
+impl Default for BulkSettings {
+    fn default() -> Self {
+        BulkSettings {
+            max_upload_bytes: 5 * 1024 * 1024,
+            max_upload_rows: 20_000,
+            max_download: 100_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -95,6 +118,7 @@ impl Default for Settings {
             read_only: false,
             log_format: "json".into(),
             statistics_job_at: "02:00".into(),
+            bulk: BulkSettings::default(),
         }
     }
 }
@@ -134,6 +158,16 @@ impl Settings {
         self.listen_addr()?;
         self.tz()?;
         self.job_time()?;
+        if self.bulk.max_upload_bytes == 0
+            || self.bulk.max_upload_rows == 0
+            || self.bulk.max_download == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "bulk",
+                reason: "max_upload_bytes, max_upload_rows and max_download must be positive"
+                    .into(),
+            });
+        }
         if self.session.idle_secs == 0 || self.session.max_secs == 0 {
             return Err(ConfigError::Invalid {
                 key: "session",

@@ -3,6 +3,8 @@
 //!
 //! Layers, each depending only on those listed after it:
 //! `cli` → `server` → `web`, `api` → `service` → `index` → `store` → `domain`.
+//! `pdf` (A4 reports with an embedded CJK font) and `sheet` (spreadsheet files) are leaves that
+//! the services call; they know nothing of the store.
 //! `config` and `error` are shared.
 
 pub mod api;
@@ -12,7 +14,9 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod index;
+pub mod pdf;
 pub mod server;
 pub mod service;
+pub mod sheet;
 pub mod store;
 pub mod web;

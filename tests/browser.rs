@@ -195,9 +195,56 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .await
             .unwrap();
         wait_text(&c, "保存成功：勾选 50 份").await;
+        // 批量勾选: upload a sheet marking all 60 是 through the file input.
+        let rows: Vec<fapiao::sheet::selection::DownloadRow> = (1..=60)
+            .map(|n| fapiao::sheet::selection::DownloadRow {
+                code: "3500261130".into(),
+                number: format!("{n:08}"),
+                issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                kind: "增值税专用发票".into(),
+                seller_id: "91330100716105852F".into(),
+                seller_name: "杭州宏远信息技术有限公司".into(),
+                amount: 10_000,
+                tax: 1_300,
+                status: "正常".into(),
+                selected: true,
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("勾选清单.xlsx");
+        std::fs::write(&path, fapiao::sheet::selection::workbook(&rows).unwrap()).unwrap();
+        c.goto(&app.url("/bulk")).await.unwrap();
+        wait_text(&c, "下载发票文件").await;
+        c.find(Locator::Css("input[type=file]"))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::XPath("//button[text()='上传']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let t = wait_text(&c, "批量勾选操作成功").await;
+        assert!(t.contains("勾选10份") && t.contains("未变化50份"), "{t}");
+        let latest = c
+            .execute(
+                "return getComputedStyle(document.querySelector('tr.latest td')).color",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_ne!(
+            latest,
+            json!("rgb(0, 0, 0)"),
+            "the newest log entry is in red"
+        );
+        shot(&c, "bulk").await;
         // 确认勾选: 确定, then 提交.
         c.goto(&app.url("/confirm")).await.unwrap();
-        wait_text(&c, "共 51 份").await;
+        wait_text(&c, "共 60 份").await;
         c.find(Locator::XPath("//button[text()='确定']"))
             .await
             .unwrap()

@@ -3,6 +3,7 @@
 //! `AppError`, rendered once as `{"error": {...}}`.
 //! May depend on: service, domain, `server::extract`, error. Never on the store directly.
 
+pub mod files;
 mod invoices;
 mod office;
 pub mod openapi;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(session::routes)
                 .configure(taxpayer::routes)
+                .configure(files::routes)
                 .configure(invoices::routes)
                 .configure(office::routes),
         );

@@ -111,6 +111,20 @@ pub const ROUTES: &[(&str, &str, &str, &str, Auth)] = &[
         Auth::Taxpayer,
     ),
     (
+        "get",
+        "/selections/export",
+        "taxpayer",
+        "批量勾选：下载发票文件（zip，每个Excel文件不超过2000份发票）",
+        Auth::Taxpayer,
+    ),
+    (
+        "post",
+        "/selections/import",
+        "taxpayer",
+        "批量勾选：上传勾选文件（multipart 字段 file，.xlsx 或 .xls；逐行结果）",
+        Auth::Taxpayer,
+    ),
+    (
         "post",
         "/confirmations",
         "taxpayer",
@@ -132,6 +146,20 @@ pub const ROUTES: &[(&str, &str, &str, &str, Auth)] = &[
         Auth::Taxpayer,
     ),
     (
+        "get",
+        "/confirmations/{period}/{batch}/export.xlsx",
+        "taxpayer",
+        "导出明细：确认批次的发票（Excel）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/confirmations/{period}/{batch}/print.pdf",
+        "taxpayer",
+        "打印本页：确认批次汇总及明细（PDF）",
+        Auth::Taxpayer,
+    ),
+    (
         "post",
         "/confirmations/{period}/{batch}/submit",
         "taxpayer",
@@ -150,6 +178,20 @@ pub const ROUTES: &[(&str, &str, &str, &str, Auth)] = &[
         "/statistics/{period}",
         "taxpayer",
         "抵扣统计（异常发票清单分页）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/statistics/{period}/export.xlsx",
+        "taxpayer",
+        "抵扣明细文件下载（统计表、发票明细、异常发票；Excel）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/statistics/{period}/print.pdf",
+        "taxpayer",
+        "打印抵扣统计表及异常发票清单（PDF）",
         Auth::Taxpayer,
     ),
     (

@@ -30,7 +30,7 @@ pub mod rules;
 pub mod statistics;
 
 pub use records::{
-    Actor, AuditEntry, BatchStatus, ConfirmationBatch, Contact, Enterprise, Invoice, InvoiceChange,
-    InvoiceEvent, PasswordFailures, PlatformPassword, ProfileChange, RatingChange, Role,
-    ScanRecord, Staff, Taxpayer, UnselectReason,
+    Actor, AuditEntry, BatchStatus, BulkRejection, BulkUpload, ConfirmationBatch, Contact,
+    Enterprise, Invoice, InvoiceChange, InvoiceEvent, PasswordFailures, PlatformPassword,
+    ProfileChange, RatingChange, Role, ScanRecord, Staff, Taxpayer, UnselectReason,
 };

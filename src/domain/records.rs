@@ -144,6 +144,17 @@ pub enum BatchStatus {
     Void,
 }
 
+impl BatchStatus {
+    /// The manual's words: 待提交, 已提交, and 确认不成功 for a void batch.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            BatchStatus::Pending => "待提交",
+            BatchStatus::Submitted => "已提交",
+            BatchStatus::Void => "确认不成功",
+        }
+    }
+}
+
 /// A confirmation batch: the n-th 确认 of a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmationBatch {
@@ -275,6 +286,34 @@ pub struct ProfileChange {
     pub field: String,
     pub from: String,
     pub to: String,
+}
+
+/// One 批量勾选 upload as kept in the taxpayer's operation log (S-T5): what the file asked
+/// for and what became of it, row by row for the refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkUpload {
+    pub at: DateTime<FixedOffset>,
+    pub file_name: String,
+    /// `xlsx` or `xls`.
+    pub format: String,
+    pub period: TaxPeriod,
+    /// Rows with content below the header.
+    pub rows: u64,
+    pub selected: u64,
+    pub unselected: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<BulkRejection>,
+}
+
+/// A refused row of a 批量勾选 file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkRejection {
+    /// The sheet row as a spreadsheet program numbers it.
+    pub row: u64,
+    pub code: String,
+    pub number: String,
+    pub reason: String,
+    pub message: String,
 }
 
 /// Roles of tax office staff (S-O1).

@@ -116,8 +116,51 @@ pub fn query(
     taxpayer: &TaxpayerId,
     raw: &RawConditions,
 ) -> AppResult<InvoicePage> {
-    let today = who.now.date_naive();
     let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    match filter(app, who, taxpayer, raw)? {
+        Some(f) => search(app, &f, page, per_page),
+        None => Ok(InvoicePage {
+            total: 0,
+            amount: 0,
+            tax: 0,
+            page,
+            per_page,
+            items: Vec::new(),
+        }),
+    }
+}
+
+/// Every invoice matching the 发票勾选 conditions, in the page order: the total and the keys
+/// (at most `limit`: above it, a refusal asking to narrow the conditions).
+pub fn all_keys(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+    limit: usize,
+) -> AppResult<Vec<InvoiceKey>> {
+    let Some(f) = filter(app, who, taxpayer, raw)? else {
+        return Ok(Vec::new());
+    };
+    app.index.catch_up(&app.store)?;
+    let found = app.index.search(&f, 1, limit)?;
+    if found.total > limit as u64 {
+        return Err(AppError::new(Code::TooLarge).with_message(format!(
+            "符合条件的发票共{}份，超过单次下载上限{limit}份，请缩小开票日期范围",
+            found.total
+        )));
+    }
+    Ok(found.keys)
+}
+
+/// The index filter of the conditions; `None` when nothing can match.
+fn filter(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+) -> AppResult<Option<InvoiceFilter>> {
+    let today = who.now.date_naive();
     let c = InvoiceConditions::parse(raw)?;
     let mut f = InvoiceFilter {
         buyer: Some(taxpayer.clone()),
@@ -153,16 +196,9 @@ pub fn query(
         }
     }
     if f.issued_from > f.issued_to {
-        return Ok(InvoicePage {
-            total: 0,
-            amount: 0,
-            tax: 0,
-            page,
-            per_page,
-            items: Vec::new(),
-        });
+        return Ok(None);
     }
-    search(app, &f, page, per_page)
+    Ok(Some(f))
 }
 
 fn search(app: &App, f: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<InvoicePage> {

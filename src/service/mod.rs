@@ -6,8 +6,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod certificates;
 pub mod clock;
+pub mod exports;
+pub mod faq;
 pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;

@@ -69,6 +69,8 @@ pub(crate) mod tables {
     pub const PENDING_SCANS: TableDefinition<u128, &[u8]> = TableDefinition::new("pending_scans");
     /// Sequence → audit entry; append-only.
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+    /// 批量勾选 operation log: (taxpayer, sequence) → `BulkUpload`.
+    pub const BULK_LOG: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("bulk_log");
 }
 
 /// Errors opening the store, before anything is served.
@@ -221,6 +223,7 @@ impl Store {
             txn.open_table(tables::STATS_KEYS)?;
             txn.open_table(tables::STATS_GEN)?;
             txn.open_table(tables::PENDING_SCANS)?;
+            txn.open_table(tables::BULK_LOG)?;
         }
         txn.commit()?;
         Ok(())

@@ -10,8 +10,9 @@ use super::tables::*;
 use crate::domain::engine::{Book, Ledger};
 use crate::domain::statistics::Cached;
 use crate::domain::{
-    AuditEntry, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey,
-    ProfileChange, Region, ScanRecord, SelectionState, Staff, TaxPeriod, Taxpayer, TaxpayerId,
+    AuditEntry, BulkUpload, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent,
+    InvoiceKey, ProfileChange, Region, ScanRecord, SelectionState, Staff, TaxPeriod, Taxpayer,
+    TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
 
@@ -289,6 +290,25 @@ macro_rules! getters {
                 let t = self.open(TAXPAYER_CHANGES)?;
                 let mut out = Vec::new();
                 for row in t.range((taxpayer.as_str(), 0u32)..=(taxpayer.as_str(), u32::MAX))? {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
+            /// The taxpayer's 批量勾选 operation log, newest first, at most `limit` entries.
+            pub fn bulk_log(
+                &self,
+                taxpayer: &TaxpayerId,
+                limit: usize,
+            ) -> AppResult<Vec<BulkUpload>> {
+                let t = self.open(BULK_LOG)?;
+                let mut out = Vec::new();
+                for row in t
+                    .range((taxpayer.as_str(), 0u32)..=(taxpayer.as_str(), u32::MAX))?
+                    .rev()
+                    .take(limit)
+                {
                     let (_, v) = row?;
                     out.push(dec(v.value())?);
                 }
@@ -776,6 +796,21 @@ impl Tx {
             None => 0,
         };
         t.insert((k, next), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Appends a 批量勾选 upload to the taxpayer's operation log.
+    pub fn add_bulk_upload(&mut self, taxpayer: &TaxpayerId, u: &BulkUpload) -> AppResult<()> {
+        let bytes = enc(u)?;
+        let mut t = self.open(BULK_LOG)?;
+        let next = match t
+            .range((taxpayer.as_str(), 0u32)..=(taxpayer.as_str(), u32::MAX))?
+            .next_back()
+        {
+            Some(row) => row?.0.value().1 + 1,
+            None => 0,
+        };
+        t.insert((taxpayer.as_str(), next), bytes.as_slice())?;
         Ok(())
     }
 

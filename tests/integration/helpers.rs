@@ -26,6 +26,8 @@ pub struct Opts {
     pub clock: Option<&'static str>,
     /// Reuse this data directory (seeding skips what exists).
     pub data_dir: Option<PathBuf>,
+    /// 批量勾选 limits other than the defaults.
+    pub bulk: Option<fapiao::config::BulkSettings>,
 }
 
 impl Default for Opts {
@@ -36,6 +38,7 @@ impl Default for Opts {
             session: SessionSettings::default(),
             clock: None,
             data_dir: None,
+            bulk: None,
         }
     }
 }
@@ -95,6 +98,7 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         training: opts.training,
         session: opts.session.clone(),
         log_format: "pretty".into(),
+        bulk: opts.bulk.clone().unwrap_or_default(),
         ..Settings::default()
     };
     // A reused directory may still be held by a server being stopped: retry for a while.

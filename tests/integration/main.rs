@@ -1,6 +1,7 @@
 //! One integration-test binary (fast linking): the real server on a random port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk;
 mod certificates;
 mod cli;
 mod crash;
@@ -10,6 +11,7 @@ mod http;
 mod index_model;
 mod invoices;
 mod pages;
+mod pdf;
 mod services;
 mod sessions;
 mod statistics;

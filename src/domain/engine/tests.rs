@@ -152,6 +152,50 @@ fn select_reports_each_row() {
     assert_eq!(b.audits.last().unwrap().0, "selection.save");
 }
 
+/// 批量勾选: a file lists every invoice, so 是 on a ticked one and 否 on an unticked one are
+/// `unchanged`, not refusals; everything else is judged as on the page, row by row.
+#[test]
+fn a_file_counts_rows_that_change_nothing_as_unchanged() {
+    let mut b = world();
+    let c = ctx(at(2026, 11, 23, 10, 0, 0));
+    save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
+    let (k1, k2, k3, k6, k99) = (key(1), key(2), key(3), key(6), key(99));
+    let rows = vec![
+        (true, &k1),   // already ticked
+        (false, &k3),  // not ticked
+        (true, &k2),   // ticks
+        (true, &k6),   // not yet due
+        (false, &k99), // unknown
+        (false, &k1),  // duplicate of row 0
+    ];
+    let r = save_file_selection(&mut b, &c, &me(), &rows).unwrap();
+    assert_eq!((r.selected, r.unselected, r.unchanged), (1, 0, 2));
+    let reasons: Vec<_> = r.rejected.iter().map(|(i, x)| (*i, x.reason)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (3, RowRefusal::NotYetDue),
+            (4, RowRefusal::UnknownInvoice),
+            (5, RowRefusal::DuplicateRow),
+        ]
+    );
+    assert_eq!(
+        state(&b, 2),
+        SelectionState::Selected {
+            period: tp("202611")
+        }
+    );
+    assert_eq!(b.audits.last().unwrap().0, "selection.import");
+    // 否 on a ticked invoice unticks it.
+    let r = save_file_selection(&mut b, &c, &me(), &[(false, &k1)]).unwrap();
+    assert_eq!((r.selected, r.unselected, r.unchanged), (0, 1, 0));
+    assert_eq!(state(&b, 1), SelectionState::Unselected);
+    // On the page the same rows keep their meaning: unticking an unticked invoice is refused.
+    let r = save_selection(&mut b, &c, &me(), &[], &keys(&[3])).unwrap();
+    assert_eq!(r.unchanged, 0);
+    assert_eq!(r.rejected[0].1.reason, RowRefusal::NotSelected);
+}
+
 #[test]
 fn confirm_outside_the_filing_period() {
     let mut b = world();

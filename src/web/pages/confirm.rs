@@ -49,11 +49,7 @@ fn invoice_rows(items: &[InvoiceView]) -> Markup {
 }
 
 fn status_label(s: BatchStatus) -> &'static str {
-    match s {
-        BatchStatus::Pending => "待提交",
-        BatchStatus::Submitted => "已提交",
-        BatchStatus::Void => "确认不成功",
-    }
+    s.label_zh()
 }
 
 struct View {
@@ -162,7 +158,11 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                                 td.num { (b.batch.amount.format_grouped()) }
                                 td.num { (b.batch.tax.format_grouped()) }
                                 td { (b.batch.submitted_at.unwrap_or(b.batch.made_at).format("%Y-%m-%d %H:%M")) }
-                                td { a href={"/confirm?period=" (b.batch.period) "&batch=" (b.batch.number)} { "查看明细" } }
+                                td {
+                                    a href={"/confirm?period=" (b.batch.period) "&batch=" (b.batch.number)} { "查看明细" }
+                                    " · " a href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/print.pdf"} target="_blank" rel="noopener" { "打印" }
+                                    " · " a href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/export.xlsx"} download { "导出明细" }
+                                }
                             }
                         }
                     }
@@ -170,6 +170,10 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
             }
             @if let Some((b, items)) = &v.detail {
                 h2 { (b.batch.period.label_zh()) "第" (b.batch.number) "次确认明细（" (status_label(b.batch.status)) "）" }
+                div.actions {
+                    a.button href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/print.pdf"} target="_blank" rel="noopener" { "打印本页" }
+                    a.button.secondary href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/export.xlsx"} download { "导出明细" }
+                }
                 (invoice_rows(items))
             }
         }

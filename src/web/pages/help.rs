@@ -9,8 +9,9 @@ use maud::{html, Markup, PreEscaped};
 use super::{html, see_other};
 use crate::error::{AppError, AppResult};
 use crate::server::extract;
+use crate::service::faq::{self, FaqEntry};
 use crate::service::App;
-use crate::web::layout::{page, Page, Viewer};
+use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/help", web::get().to(guide))
@@ -116,33 +117,48 @@ async fn guide() -> HttpResponse {
     html(StatusCode::OK, help_page("流程指引", "/help", body))
 }
 
-/// 常见问题 (the same knowledge the 征纳互动 bot answers from).
-pub const FAQ: &[(&str, &str)] = &[
-    ("登录时提示“档案信息未同步”怎么办？", "请确认本企业属于符合登录本平台条件的纳税人；如符合，可能是税务局端档案信息同步不及时，请联系主管税务机关核实和补录。"),
-    ("登录时提示“信用等级未设置”怎么办？", "纳税信用等级未设置的企业暂不能使用本平台，请联系主管税务机关核实和修改档案信息。"),
-    ("平台密码忘记了怎么办？", "在登录页点击“忘记平台密码？”，回答设置的密保问题，回答正确后平台密码将被取消；一天内输错平台密码超过10次将被锁定，可联系主管税务机关解锁或次日再试。"),
-    ("为什么查询不到某张发票？", "发票勾选只列出当前税款所属期可勾选的发票：状态正常、未认证、开票日期不晚于当期最后一天且在认证期限内。开票日期在当期之后的发票请在“发票查询—未到期发票查询”中查看。"),
-    ("勾选后为什么还要确认？", "勾选只是选择，需在“确认勾选”中点击“确定”并“提交”，状态变为“已提交”后才完成认证，已确认的数据不可修改。"),
-    ("征期内提交时为什么要选择申报情况？", "征期内平台需获取您当期的申报结果；若未获取到，请按实际情况选择：未完成申报（继续确认）、已完成申报（本次确认无效，属期变更为下期）、不确定（先核实申报情况）。"),
-    ("误选了“已完成申报”怎么办？", "符合条件时可在首页点击“回退税款所属期”：跳转后未进行过确认、上期申报结果为未申报、在征期内。回退后需重新登录。"),
-    ("抵扣统计中的扫描认证数据为什么没有更新？", "勾选认证数据准实时更新；当天扫描认证的数据次日体现在统计表中，请关注“报表更新时间”。"),
-    ("异常发票清单里的发票能抵扣吗？", "认证后状态变为作废、失控、红冲或异常的发票不能作为当期抵扣的有效依据，请下载明细后进行相应处理。"),
-    ("批量勾选的文件有什么要求？", "使用平台下载的发票清单文件，修改“是否勾选”列为“是”或“否”后上传；每个文件最多2000份发票，支持 .xlsx 和 .xls。"),
-];
-
+/// 常见问题 (the same knowledge base the 征纳互动 bot answers from), grouped by category; each
+/// question can be linked as `/help/faq#<id>`.
 async fn faq() -> HttpResponse {
-    let body = html! {
+    match faq::seed() {
+        Ok(entries) => html(
+            StatusCode::OK,
+            help_page("常见问题", "/help/faq", faq_body(&entries)),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "the FAQ knowledge base could not be loaded");
+            let body = html! {
+                section.card {
+                    h1 { "常见问题" }
+                    (notice("error", "常见问题知识库加载失败，请稍后再试或联系主管税务机关。"))
+                }
+            };
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                help_page("常见问题", "/help/faq", body),
+            )
+        }
+    }
+}
+
+fn faq_body(entries: &[FaqEntry]) -> Markup {
+    html! {
         section.card {
             h1 { "常见问题" }
-            @for (q, a) in FAQ {
-                details.faq {
-                    summary { (q) }
-                    p { (a) }
+            @for category in faq::CATEGORIES {
+                @let group: Vec<&FaqEntry> = entries.iter().filter(|e| e.category == *category).collect();
+                @if !group.is_empty() {
+                    h2 { (category) }
+                    @for e in group {
+                        details.faq id=(e.id) {
+                            summary { (e.question) }
+                            p { (e.answer) }
+                        }
+                    }
                 }
             }
         }
-    };
-    html(StatusCode::OK, help_page("常见问题", "/help/faq", body))
+    }
 }
 
 /// 检测环境: what the server sees of this browser and connection.
@@ -244,4 +260,30 @@ async fn dismiss(app: web::Data<App>) -> AppResult<HttpResponse> {
         .finish();
     res.add_cookie(&c).map_err(AppError::internal)?;
     Ok(res)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faq_page_groups_the_seed_by_category_with_linkable_entries() {
+        let entries = faq::seed().unwrap();
+        let page = faq_body(&entries).into_string();
+        let mut last = 0;
+        for c in faq::CATEGORIES {
+            let at = page.find(&format!("<h2>{c}</h2>")).unwrap();
+            assert!(at >= last, "{c} out of order");
+            last = at;
+        }
+        for e in &entries {
+            assert!(
+                page.contains(&format!("<details class=\"faq\" id=\"{}\">", e.id)),
+                "{} not linkable",
+                e.id
+            );
+        }
+        assert_eq!(page.matches("<details").count(), entries.len());
+    }
 }

@@ -1,5 +1,6 @@
 //! Page handlers, one module per group of pages.
 
+mod bulk;
 mod confirm;
 mod help;
 mod home;
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     query::routes(cfg);
     profile::routes(cfg);
     select::routes(cfg);
+    bulk::routes(cfg);
     help::routes(cfg);
     office::routes(cfg);
 }

@@ -112,6 +112,10 @@ fn view(
                 button type="submit" { "统计查询" }
             }
             h2 { (s.period.label_zh()) "申报抵扣发票统计表" }
+            div.actions {
+                a.button href={"/api/v1/statistics/" (s.period) "/print.pdf"} target="_blank" rel="noopener" { "打印" }
+                a.button.secondary href={"/api/v1/statistics/" (s.period) "/export.xlsx"} download { "抵扣明细文件下载" }
+            }
             p.hint {
                 "报表更新时间：" (s.updated_at.get(..19).unwrap_or(&s.updated_at).replace('T', " "))
                 @if let Some(t) = &s.scans_applied_at {

@@ -1,0 +1,265 @@
+//! 批量勾选 (S-T5): download the selectable invoices as zipped spreadsheets; upload one back.
+//!
+//! Download: the 发票勾选 conditions restricted to 未认证 and 正常 (开票日期, 销方税号, 勾选标志),
+//! at most 2,000 invoices per `.xlsx`, the files zipped as `<taxpayerID>_<random>.zip`.
+//! Upload: the file is read completely before anything changes (a malformed file changes
+//! nothing); then one write transaction applies every valid row, records the summary in the
+//! taxpayer's operation log and the audit log.
+
+use std::io::{Cursor, Write};
+
+use rand::Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::periods::{ctx, settled};
+use super::App;
+use crate::domain::engine;
+use crate::domain::query::RawConditions;
+use crate::domain::{BulkRejection, BulkUpload, InvoiceKey, SelectionState, TaxpayerId};
+use crate::error::{AppError, AppResult, Code};
+use crate::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
+use crate::sheet::{Limits, SheetError};
+use crate::store::Who;
+
+/// Entries of the operation log shown on the page.
+pub const LOG_SHOWN: usize = 20;
+
+/// The download conditions (the manual: 开票日期, 销方税号, 勾选标志).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExportQuery {
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub seller_id: Option<String>,
+    /// `all` (default), `true` (已勾选) or `false` (未勾选).
+    pub selected: Option<String>,
+}
+
+/// A finished download.
+#[derive(Debug)]
+pub struct Download {
+    pub file_name: String,
+    pub zip: Vec<u8>,
+    pub invoices: usize,
+    pub files: usize,
+}
+
+impl From<SheetError> for AppError {
+    fn from(e: SheetError) -> Self {
+        let code = match e {
+            SheetError::UnsupportedType => Code::UnsupportedType,
+            SheetError::TooLarge | SheetError::TooManyRows => Code::TooLarge,
+            SheetError::Write(_) => return AppError::internal(e.to_string()),
+            SheetError::Empty
+            | SheetError::Encrypted
+            | SheetError::Corrupt(_)
+            | SheetError::MissingColumns(_) => Code::InvalidValue,
+        };
+        let message = match &e {
+            SheetError::TooLarge => "上传的文件过大".to_string(),
+            _ => e.to_string(),
+        };
+        let mut err = AppError::new(code).with_message(message);
+        if code == Code::InvalidValue {
+            err = err.with_field("file");
+        }
+        err
+    }
+}
+
+/// 下载发票文件.
+pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResult<Download> {
+    let raw = RawConditions {
+        issued_from: q.issued_from.clone(),
+        issued_to: q.issued_to.clone(),
+        seller_id: q.seller_id.clone(),
+        certified: Some("false".into()),
+        selected: Some(q.selected.clone().unwrap_or_else(|| "all".into())),
+        status: Some("normal".into()),
+        ..RawConditions::default()
+    };
+    let keys = super::invoice_query::all_keys(app, who, id, &raw, app.settings.bulk.max_download)?;
+    if keys.is_empty() {
+        return Err(AppError::new(Code::NotFound).with_message("没有查询到符合条件的发票记录"));
+    }
+    let rows = {
+        let r = app.store.read()?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let Some(inv) = r.invoice(k)? else { continue };
+            rows.push(DownloadRow {
+                code: inv.key.code.as_str().to_string(),
+                number: inv.key.number.as_str().to_string(),
+                issued_on: inv.issued_on,
+                kind: inv.kind.label_zh().to_string(),
+                seller_id: inv.seller_id.as_str().to_string(),
+                seller_name: inv.seller_name.clone(),
+                amount: inv.amount.value(),
+                tax: inv.tax.value(),
+                status: inv.status.label_zh().to_string(),
+                selected: matches!(inv.selection, SelectionState::Selected { .. }),
+            });
+        }
+        rows
+    };
+    let random: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
+    let stem = format!("{}_{random}", id.as_str());
+    let books: Vec<Vec<u8>> = rows
+        .par_chunks(ROWS_PER_FILE)
+        .map(selection::workbook)
+        .collect::<Result<_, _>>()?;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let files = books.len();
+    for (i, book) in books.iter().enumerate() {
+        let name = if files == 1 {
+            format!("{stem}.xlsx")
+        } else {
+            format!("{stem}_{}.xlsx", i + 1)
+        };
+        zip.start_file(name, opts)
+            .map_err(|e| AppError::internal(format!("zip: {e}")))?;
+        zip.write_all(book)
+            .map_err(|e| AppError::internal(format!("zip: {e}")))?;
+    }
+    let zip = zip
+        .finish()
+        .map_err(|e| AppError::internal(format!("zip: {e}")))?
+        .into_inner();
+    Ok(Download {
+        file_name: format!("{stem}.zip"),
+        zip,
+        invoices: rows.len(),
+        files,
+    })
+}
+
+/// The result of an upload, as the API and the page show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadView {
+    pub file_name: String,
+    pub format: String,
+    pub period: crate::domain::TaxPeriod,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+    pub rows: u64,
+    pub selected: u64,
+    pub unselected: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<BulkRejection>,
+}
+
+impl From<BulkUpload> for UploadView {
+    fn from(u: BulkUpload) -> Self {
+        UploadView {
+            file_name: u.file_name,
+            format: u.format,
+            period: u.period,
+            at: u.at,
+            rows: u.rows,
+            selected: u.selected,
+            unselected: u.unselected,
+            unchanged: u.unchanged,
+            rejected: u.rejected,
+        }
+    }
+}
+
+/// A file name as shown in the log: the last path component, printable, at most 100 chars.
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let s: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    if s.trim().is_empty() {
+        "未命名文件".into()
+    } else {
+        s
+    }
+}
+
+/// 上传: applies an edited 批量勾选 file.
+pub fn upload(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    file_name: &str,
+    bytes: &[u8],
+) -> AppResult<UploadView> {
+    let limits = Limits {
+        max_bytes: app.settings.bulk.max_upload_bytes,
+        max_rows: app.settings.bulk.max_upload_rows,
+    };
+    let parsed = selection::parse(bytes, limits)?;
+    settled(app, who, id)?;
+    let c = ctx(app, who);
+    let file_name = clean_name(file_name);
+    let upload = app.store.write(who, |tx| {
+        let rows: Vec<(bool, &InvoiceKey)> =
+            parsed.choices.iter().map(|c| (c.tick, &c.key)).collect();
+        let report = engine::save_file_selection(tx, &c, id, &rows)?;
+        let period = tx
+            .taxpayer(id)?
+            .map(|t| t.current_period)
+            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+        let mut rejected: Vec<BulkRejection> = parsed
+            .problems
+            .iter()
+            .map(|p| BulkRejection {
+                row: p.row as u64,
+                code: p.code.clone(),
+                number: p.number.clone(),
+                reason: p.reason.to_string(),
+                message: p.message.clone(),
+            })
+            .collect();
+        for (i, r) in &report.rejected {
+            let row = parsed.choices.get(*i).map(|c| c.row).unwrap_or(0);
+            rejected.push(BulkRejection {
+                row: row as u64,
+                code: r.key.code.as_str().to_string(),
+                number: r.key.number.as_str().to_string(),
+                reason: r.reason.code().to_string(),
+                message: r.reason.message(),
+            });
+        }
+        rejected.sort_by_key(|r| r.row);
+        let upload = BulkUpload {
+            at: who.now,
+            file_name: file_name.clone(),
+            format: parsed.format.label().to_string(),
+            period,
+            rows: parsed.rows as u64,
+            selected: report.selected,
+            unselected: report.unselected,
+            unchanged: report.unchanged,
+            rejected,
+        };
+        tx.add_bulk_upload(id, &upload)?;
+        tx.audit(
+            "bulk.upload",
+            id.as_str(),
+            format!(
+                "file={}; format={}; rows={}; selected={}; unselected={}; unchanged={}; rejected={}",
+                upload.file_name,
+                upload.format,
+                upload.rows,
+                upload.selected,
+                upload.unselected,
+                upload.unchanged,
+                upload.rejected.len()
+            ),
+        );
+        Ok(upload)
+    })?;
+    Ok(upload.into())
+}
+
+/// The operation log, newest first.
+pub fn log(app: &App, id: &TaxpayerId, limit: usize) -> AppResult<Vec<UploadView>> {
+    Ok(app
+        .store
+        .read()?
+        .bulk_log(id, limit)?
+        .into_iter()
+        .map(UploadView::from)
+        .collect())
+}

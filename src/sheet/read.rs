@@ -1,0 +1,437 @@
+//! Reading uploaded spreadsheets (calamine): `.xlsx` and legacy Excel 2003 `.xls`, the type
+//! decided by content. Untrusted input: before calamine sees a file, its container is checked
+//! for what would make a reader allocate without bound (zip bombs, an `.xlsx` shared-string
+//! count or an `.xls` used range claiming billions of cells), and any panic left in a parser
+//! becomes an error. A sheet is read only up to the row limit.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use calamine::{Data, DataRef, DataType, Reader, Xls, Xlsx};
+
+use super::SheetError;
+
+/// Columns read per row; cells to the right are ignored.
+pub const MAX_COLS: u32 = 64;
+/// Sheets looked at for the header.
+const MAX_SHEETS: usize = 32;
+/// Rows above the header that may hold a title.
+pub const HEADER_SEARCH_ROWS: usize = 10;
+/// Decompressed size allowed for one member and for the whole `.xlsx` package.
+const MAX_MEMBER_BYTES: u64 = 64 << 20;
+const MAX_PACKAGE_BYTES: u64 = 160 << 20;
+const MAX_MEMBERS: usize = 2_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: usize,
+    /// Data rows (not counting the header and the title rows above it).
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Xlsx,
+    Xls,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+        }
+    }
+}
+
+/// The spreadsheet type of `bytes` by its signature: a zip package or an OLE compound file.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some(Format::Xlsx)
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Some(Format::Xls)
+    } else {
+        None
+    }
+}
+
+/// A row of the sheet: its 0-based index and its cells as text (index = column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub index: u32,
+    pub cells: Vec<String>,
+}
+
+impl Row {
+    pub fn cell(&self, col: usize) -> &str {
+        self.cells.get(col).map(String::as_str).unwrap_or("")
+    }
+    fn is_blank(&self) -> bool {
+        self.cells.iter().all(|c| c.trim().is_empty())
+    }
+}
+
+/// The sheet that holds the header: its name, the header row and the data rows below it
+/// (blank rows left out).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub format: Format,
+    pub sheet: String,
+    pub header: Row,
+    pub rows: Vec<Row>,
+}
+
+/// A cell's value as text: numbers without a spurious `.0`, dates as `YYYY-MM-DD`, errors
+/// as their Excel text (so a row holding one is refused with a reason, not silently used).
+fn text_of<T: DataType + std::fmt::Debug>(v: &T, as_date: impl Fn() -> Option<String>) -> String {
+    if let Some(s) = v.get_string() {
+        return s.to_string();
+    }
+    if let Some(i) = v.get_int() {
+        return i.to_string();
+    }
+    if let Some(f) = v.get_float() {
+        #[allow(clippy::cast_possible_truncation)]
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+            return format!("{}", f as i64);
+        }
+        return f.to_string();
+    }
+    if let Some(b) = v.get_bool() {
+        return if b { "TRUE".into() } else { "FALSE".into() };
+    }
+    if v.is_datetime() || v.is_datetime_iso() {
+        if let Some(d) = as_date() {
+            return d;
+        }
+    }
+    if let Some(e) = v.get_error() {
+        return format!("{e}");
+    }
+    String::new()
+}
+
+fn data_text(v: &Data) -> String {
+    text_of(v, || v.as_date().map(|d| d.format("%Y-%m-%d").to_string()))
+}
+
+fn data_ref_text(v: &DataRef<'_>) -> String {
+    text_of(v, || v.as_date().map(|d| d.format("%Y-%m-%d").to_string()))
+}
+
+/// A merged region: its top-left and bottom-right (row, column), 0-based.
+type Region = ((u32, u32), (u32, u32));
+
+/// Collects cells (in any order) into rows, refusing more than `max` non-blank rows.
+#[derive(Default)]
+struct Rows {
+    rows: BTreeMap<u32, Vec<String>>,
+}
+
+impl Rows {
+    fn put(&mut self, row: u32, col: u32, text: String, max: usize) -> Result<(), SheetError> {
+        if col >= MAX_COLS || text.trim().is_empty() {
+            return Ok(());
+        }
+        if !self.rows.contains_key(&row) && self.rows.len() >= max {
+            return Err(SheetError::TooManyRows);
+        }
+        let cells = self.rows.entry(row).or_default();
+        let c = col as usize;
+        if cells.len() <= c {
+            cells.resize(c + 1, String::new());
+        }
+        cells[c] = text;
+        Ok(())
+    }
+
+    /// Gives every cell of a merged region the value of its top-left cell (only for rows
+    /// that exist: a merged region cannot create rows).
+    fn fill_merged(&mut self, regions: &[Region]) {
+        for &((r0, c0), (r1, c1)) in regions.iter().take(10_000) {
+            let Some(v) = self
+                .rows
+                .get(&r0)
+                .and_then(|cells| cells.get(c0 as usize))
+                .filter(|v| !v.is_empty())
+                .cloned()
+            else {
+                continue;
+            };
+            let c1 = c1.min(MAX_COLS - 1);
+            for (_, cells) in self.rows.range_mut(r0..=r1) {
+                for c in c0..=c1 {
+                    let c = c as usize;
+                    if cells.len() <= c {
+                        cells.resize(c + 1, String::new());
+                    }
+                    if cells[c].is_empty() {
+                        cells[c] = v.clone();
+                    }
+                }
+            }
+        }
+    }
+
+    fn into_rows(self) -> Vec<Row> {
+        self.rows
+            .into_iter()
+            .map(|(index, cells)| Row { index, cells })
+            .filter(|r| !r.is_blank())
+            .collect()
+    }
+}
+
+/// Reads the first sheet whose first rows include a header row for which `is_header`
+/// holds. `Ok(None)` when no sheet has one.
+pub fn read_table(
+    bytes: &[u8],
+    limits: Limits,
+    is_header: &dyn Fn(&Row) -> bool,
+) -> Result<Option<Table>, SheetError> {
+    if bytes.is_empty() {
+        return Err(SheetError::Empty);
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(SheetError::TooLarge);
+    }
+    let format = sniff(bytes).ok_or(SheetError::UnsupportedType)?;
+    // Header search rows + data rows.
+    let max = limits.max_rows.saturating_add(HEADER_SEARCH_ROWS);
+    let result = catch_unwind(AssertUnwindSafe(|| match format {
+        Format::Xlsx => {
+            check_package(bytes)?;
+            read_xlsx(bytes, max, is_header)
+        }
+        Format::Xls => {
+            check_compound(bytes, max)?;
+            read_xls(bytes, max, is_header)
+        }
+    }));
+    let found = match result {
+        Ok(r) => r?,
+        Err(_) => return Err(SheetError::Corrupt("文件内容无法解析".into())),
+    };
+    let Some((sheet, rows)) = found else {
+        return Ok(None);
+    };
+    let Some(h) = rows.iter().take(HEADER_SEARCH_ROWS).position(is_header) else {
+        return Ok(None);
+    };
+    let mut rows = rows;
+    let data = rows.split_off(h + 1);
+    let header = rows.pop().ok_or(SheetError::Corrupt("表头缺失".into()))?;
+    if data.len() > limits.max_rows {
+        return Err(SheetError::TooManyRows);
+    }
+    Ok(Some(Table {
+        format,
+        sheet,
+        header,
+        rows: data,
+    }))
+}
+
+fn header_found(rows: &[Row], is_header: &dyn Fn(&Row) -> bool) -> bool {
+    rows.iter().take(HEADER_SEARCH_ROWS).any(is_header)
+}
+
+type Found = Option<(String, Vec<Row>)>;
+
+fn corrupt(e: impl std::fmt::Display) -> SheetError {
+    SheetError::Corrupt(e.to_string())
+}
+
+fn read_xlsx(
+    bytes: &[u8],
+    max: usize,
+    is_header: &dyn Fn(&Row) -> bool,
+) -> Result<Found, SheetError> {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
+        calamine::XlsxError::Password => SheetError::Encrypted,
+        e => corrupt(e),
+    })?;
+    for name in book.sheet_names().into_iter().take(MAX_SHEETS) {
+        let mut rows = Rows::default();
+        {
+            let mut cells = book.worksheet_cells_reader(&name).map_err(corrupt)?;
+            while let Some(cell) = cells.next_cell_with_formula().map_err(corrupt)? {
+                let (r, c) = cell.pos;
+                let mut text = data_ref_text(&cell.value);
+                if text.is_empty() {
+                    // A formula the writing program never calculated: show it, so the row
+                    // is refused with a reason instead of being taken as blank.
+                    if let Some(f) = cell.formula.filter(|f| !f.is_empty()) {
+                        text = format!("={f}");
+                    }
+                }
+                rows.put(r, c, text, max)?;
+            }
+        }
+        let merged: Vec<_> = book
+            .merge_cells_by_sheet_name(&name)
+            .map(|v| v.into_iter().map(|d| (d.start, d.end)).collect())
+            .unwrap_or_default();
+        rows.fill_merged(&merged);
+        let rows = rows.into_rows();
+        if header_found(&rows, is_header) {
+            return Ok(Some((name, rows)));
+        }
+    }
+    Ok(None)
+}
+
+fn read_xls(
+    bytes: &[u8],
+    max: usize,
+    is_header: &dyn Fn(&Row) -> bool,
+) -> Result<Found, SheetError> {
+    let mut book: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
+        calamine::XlsError::Password => SheetError::Encrypted,
+        e => corrupt(e),
+    })?;
+    for name in book.sheet_names().into_iter().take(MAX_SHEETS) {
+        let range = book.worksheet_range(&name).map_err(corrupt)?;
+        let mut rows = Rows::default();
+        for (r, c, v) in range.used_cells() {
+            let (r0, c0) = range.start().unwrap_or((0, 0));
+            let row = r0.saturating_add(u32::try_from(r).unwrap_or(u32::MAX));
+            let col = c0.saturating_add(u32::try_from(c).unwrap_or(u32::MAX));
+            rows.put(row, col, data_text(v), max)?;
+        }
+        let merged: Vec<_> = book
+            .merge_cells_by_sheet_name(&name)
+            .map(|v| v.into_iter().map(|d| (d.start, d.end)).collect())
+            .unwrap_or_default();
+        rows.fill_merged(&merged);
+        let rows = rows.into_rows();
+        if header_found(&rows, is_header) {
+            return Ok(Some((name, rows)));
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses a zip package whose members expand beyond the limits (checked by decompressing,
+/// not by trusting the sizes the headers declare), and a shared-string table announcing more
+/// strings than the package could hold.
+fn check_package(bytes: &[u8]) -> Result<(), SheetError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+    if zip.len() > MAX_MEMBERS {
+        return Err(SheetError::Corrupt("压缩包内文件过多".into()));
+    }
+    let mut total = 0u64;
+    let mut sink = [0u8; 64 * 1024];
+    for i in 0..zip.len() {
+        let mut member = zip.by_index(i).map_err(corrupt)?;
+        if member.is_dir() {
+            continue;
+        }
+        let name = member.name().map_err(corrupt)?.to_ascii_lowercase();
+        let mut size = 0u64;
+        let mut head = Vec::new();
+        loop {
+            let n = member.read(&mut sink).map_err(corrupt)?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 4096 {
+                let take = n.min(4096 - head.len());
+                head.extend_from_slice(&sink[..take]);
+            }
+            size += n as u64;
+            total += n as u64;
+            if size > MAX_MEMBER_BYTES || total > MAX_PACKAGE_BYTES {
+                return Err(SheetError::TooLarge);
+            }
+        }
+        if name.ends_with("sharedstrings.xml") {
+            check_shared_strings(&head, size)?;
+        }
+    }
+    Ok(())
+}
+
+/// calamine reserves room for `uniqueCount` strings up front: it must be plausible for the
+/// member's size (every string takes at least `<si><t/></si>`).
+fn check_shared_strings(head: &[u8], size: u64) -> Result<(), SheetError> {
+    let text = String::from_utf8_lossy(head);
+    for attr in ["uniqueCount=\"", "count=\""] {
+        let mut rest = text.as_ref();
+        while let Some(at) = rest.find(attr) {
+            let after = &rest[at + attr.len()..];
+            let digits: String = after.chars().take_while(|c| *c != '"').collect();
+            let claimed = digits.trim().parse::<u64>().unwrap_or(u64::MAX);
+            if claimed > size / 8 + 1 {
+                return Err(SheetError::Corrupt("共享字符串表已损坏".into()));
+            }
+            rest = after;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an `.xls` whose records place cells (or a used range) beyond `max_rows` rows or
+/// 256 columns: calamine reserves the whole used range of a sheet before reading it.
+fn check_compound(bytes: &[u8], max_rows: usize) -> Result<(), SheetError> {
+    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(corrupt)?;
+    let name = if file.is_stream("/Workbook") {
+        "/Workbook"
+    } else if file.is_stream("/Book") {
+        "/Book"
+    } else {
+        return Err(SheetError::UnsupportedType);
+    };
+    let mut stream = file.open_stream(name).map_err(corrupt)?;
+    let len = stream.len();
+    if len > MAX_PACKAGE_BYTES {
+        return Err(SheetError::TooLarge);
+    }
+    let mut data = Vec::new();
+    stream
+        .by_ref()
+        .take(MAX_PACKAGE_BYTES)
+        .read_to_end(&mut data)
+        .map_err(corrupt)?;
+    let max_row = u64::try_from(max_rows).unwrap_or(u64::MAX) + 1;
+    let too_big = || SheetError::TooManyRows;
+    let mut i = 0usize;
+    while i + 4 <= data.len() {
+        let typ = u16::from_le_bytes([data[i], data[i + 1]]);
+        let len = usize::from(u16::from_le_bytes([data[i + 2], data[i + 3]]));
+        let body = data.get(i + 4..i + 4 + len).unwrap_or(&[]);
+        let u16_at = |o: usize| {
+            body.get(o..o + 2)
+                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let u32_at = |o: usize| {
+            body.get(o..o + 4)
+                .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        };
+        match typ {
+            // DIMENSIONS: BIFF8 rwMic u32, rwMac u32, colMic u16, colMac u16.
+            0x0200 => {
+                let (r0, r1) = (u32_at(0).unwrap_or(0), u32_at(4).unwrap_or(0));
+                let (c0, c1) = (u16_at(8).unwrap_or(0), u16_at(10).unwrap_or(0));
+                if r1.saturating_sub(r0) > max_row || c1.saturating_sub(c0) > 256 {
+                    return Err(too_big());
+                }
+            }
+            // Cell records: row u16, col u16 first.
+            0x0201 | 0x0203 | 0x0204 | 0x0205 | 0x0006 | 0x027E | 0x00FD | 0x00D6 | 0x00BD
+            | 0x00BE => {
+                if u16_at(0).unwrap_or(0) > max_row {
+                    return Err(too_big());
+                }
+                if u16_at(2).unwrap_or(0) >= 2 * u64::from(MAX_COLS) {
+                    return Err(SheetError::Corrupt("表格列数过多".into()));
+                }
+            }
+            _ => {}
+        }
+        i += 4 + len;
+    }
+    Ok(())
+}
