@@ -878,7 +878,22 @@ async fn statistics_export_and_print_include_the_exceptions() {
         .get("/api/v1/statistics/202611/print.pdf", Some(&a))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let text = pdftotext(&r.bytes().await.unwrap());
+    let pdf = r.bytes().await.unwrap();
+    if let Ok(dir) = std::env::var("FAPIAO_SCREENSHOTS") {
+        // The rendered page linked from the README (docs/screenshots/print-statistics.png).
+        let file = std::path::Path::new(&dir).join("print-statistics.pdf");
+        std::fs::write(&file, &pdf).unwrap();
+        let out = std::path::Path::new(&dir).join("print-statistics");
+        let ok = Command::new("pdftoppm")
+            .args(["-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(&file)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        std::fs::remove_file(file).unwrap();
+    }
+    let text = pdftotext(&pdf);
     for s in [
         "申报抵扣发票统计表",
         "报表更新时间",
