@@ -6,6 +6,7 @@
 //! always well-formed.
 
 pub mod error;
+pub mod interaction;
 pub mod invoice;
 pub mod money;
 pub mod period;
