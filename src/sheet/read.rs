@@ -373,8 +373,12 @@ fn check_shared_strings(head: &[u8], size: u64) -> Result<(), SheetError> {
     Ok(())
 }
 
-/// Refuses an `.xls` whose records place cells (or a used range) beyond `max_rows` rows or
-/// 256 columns: calamine reserves the whole used range of a sheet before reading it.
+/// Refuses an `.xls` whose records would make calamine allocate beyond reason: it reserves a
+/// sheet's whole used range (the DIMENSIONS record, rows × columns) before reading it, and
+/// lays the cells out densely between the smallest and largest positions found. The records
+/// are walked as calamine walks them — the workbook globals from the start of the stream, each
+/// sheet from the position its BOUNDSHEET record gives — so a record placed where a
+/// sequential reading would not see it is still checked.
 fn check_compound(bytes: &[u8], max_rows: usize) -> Result<(), SheetError> {
     let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(corrupt)?;
     let name = if file.is_stream("/Workbook") {
@@ -385,8 +389,7 @@ fn check_compound(bytes: &[u8], max_rows: usize) -> Result<(), SheetError> {
         return Err(SheetError::UnsupportedType);
     };
     let mut stream = file.open_stream(name).map_err(corrupt)?;
-    let len = stream.len();
-    if len > MAX_PACKAGE_BYTES {
+    if stream.len() > MAX_PACKAGE_BYTES {
         return Err(SheetError::TooLarge);
     }
     let mut data = Vec::new();
@@ -396,42 +399,91 @@ fn check_compound(bytes: &[u8], max_rows: usize) -> Result<(), SheetError> {
         .read_to_end(&mut data)
         .map_err(corrupt)?;
     let max_row = u64::try_from(max_rows).unwrap_or(u64::MAX) + 1;
-    let too_big = || SheetError::TooManyRows;
-    let mut i = 0usize;
-    while i + 4 <= data.len() {
-        let typ = u16::from_le_bytes([data[i], data[i + 1]]);
-        let len = usize::from(u16::from_le_bytes([data[i + 2], data[i + 3]]));
-        let body = data.get(i + 4..i + 4 + len).unwrap_or(&[]);
-        let u16_at = |o: usize| {
-            body.get(o..o + 2)
-                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
-        };
-        let u32_at = |o: usize| {
-            body.get(o..o + 4)
-                .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-        };
-        match typ {
-            // DIMENSIONS: BIFF8 rwMic u32, rwMac u32, colMic u16, colMac u16.
-            0x0200 => {
-                let (r0, r1) = (u32_at(0).unwrap_or(0), u32_at(4).unwrap_or(0));
-                let (c0, c1) = (u16_at(8).unwrap_or(0), u16_at(10).unwrap_or(0));
-                if r1.saturating_sub(r0) > max_row || c1.saturating_sub(c0) > 256 {
-                    return Err(too_big());
-                }
-            }
-            // Cell records: row u16, col u16 first.
-            0x0201 | 0x0203 | 0x0204 | 0x0205 | 0x0006 | 0x027E | 0x00FD | 0x00D6 | 0x00BD
-            | 0x00BE => {
-                if u16_at(0).unwrap_or(0) > max_row {
-                    return Err(too_big());
-                }
-                if u16_at(2).unwrap_or(0) >= 2 * u64::from(MAX_COLS) {
-                    return Err(SheetError::Corrupt("表格列数过多".into()));
-                }
-            }
-            _ => {}
+    let mut starts = vec![0usize];
+    walk_records(&data, 0, |typ, body| {
+        // BOUNDSHEET: lbPlyPos (u32) is where the sheet's records start.
+        if typ == 0x0085 && body.len() >= 4 {
+            let pos = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+            starts.push(pos as usize);
         }
+        Ok(())
+    })?;
+    // calamine reads every sheet from its position to the end: many sheets, many readings.
+    starts.sort_unstable();
+    starts.dedup();
+    if starts.len() > 256 {
+        return Err(SheetError::Corrupt("工作表过多".into()));
+    }
+    for start in starts {
+        walk_records(&data, start, |typ, body| check_record(typ, body, max_row))?;
+    }
+    Ok(())
+}
+
+/// Calls `f` with each record (type, body) from `start` to the end of `data`.
+fn walk_records(
+    data: &[u8],
+    start: usize,
+    mut f: impl FnMut(u16, &[u8]) -> Result<(), SheetError>,
+) -> Result<(), SheetError> {
+    let mut i = start;
+    while let Some(head) = data.get(i..i + 4) {
+        let typ = u16::from_le_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+        let Some(body) = data.get(i + 4..i + 4 + len) else {
+            break;
+        };
+        f(typ, body)?;
         i += 4 + len;
+    }
+    Ok(())
+}
+
+/// Cells calamine may lay out for one sheet: the row limit × 128 columns.
+fn check_record(typ: u16, body: &[u8], max_row: u64) -> Result<(), SheetError> {
+    let u16_at = |o: usize| {
+        body.get(o..o + 2)
+            .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let u32_at = |o: usize| {
+        body.get(o..o + 4).map_or(0, |b| {
+            u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        })
+    };
+    let max_col = 2 * u64::from(MAX_COLS);
+    let too_many = || SheetError::TooManyRows;
+    match typ {
+        // DIMENSIONS, read as calamine reads it (BIFF5: four u16; BIFF8: two u32, two u16).
+        0x0200 => {
+            let (rf, rl, mut cf, cl) = match body.len() {
+                10 => (u16_at(0), u16_at(2), u16_at(4), u16_at(6)),
+                14 | 16 => (u32_at(0), u32_at(4), u16_at(8), u16_at(10)),
+                _ => return Ok(()),
+            };
+            if 0xFF < cf || cl < cf {
+                cf = 0;
+            }
+            let rows = rl.saturating_sub(rf);
+            let cols = cl.saturating_sub(cf);
+            if rows > max_row || rows.saturating_mul(cols) > max_row.saturating_mul(max_col) {
+                return Err(too_many());
+            }
+        }
+        // Cell records: row (u16), column (u16) first; MULRK/MULBLANK end with the last column.
+        0x0201 | 0x0203 | 0x0204 | 0x0205 | 0x0006 | 0x027E | 0x00FD | 0x00D6 | 0x00BD | 0x00BE => {
+            if u16_at(0) > max_row {
+                return Err(too_many());
+            }
+            let last = if matches!(typ, 0x00BD | 0x00BE) {
+                u16_at(body.len().saturating_sub(2))
+            } else {
+                0
+            };
+            if u16_at(2).max(last) >= max_col {
+                return Err(SheetError::Corrupt("表格列数过多".into()));
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -576,6 +576,19 @@ async fn bad_files_are_refused_and_change_nothing() {
         ),
         ("corrupt.xlsx", corrupt, 422, "invalid_value"),
         (
+            "corrupt.xls",
+            {
+                // The compound file's header (sector sizes, FAT) overwritten after the signature.
+                let mut b = xls_good.clone();
+                for x in &mut b[0x1C..0x50] {
+                    *x = 0xEE;
+                }
+                b
+            },
+            422,
+            "invalid_value",
+        ),
+        (
             "nocol.xls",
             header_only(json!(["发票代码", "发票号码", "备注"])),
             422,

@@ -343,3 +343,11 @@ fn money_is_written_in_yuan_with_two_decimals_and_codes_as_text() {
     assert!(sheet.contains("<v>1234.56</v>"), "{sheet}");
     assert!(sheet.contains(r#"<c r="A2" t="s""#), "{sheet}");
 }
+
+/// Found by the fuzzer: an .xls whose BIFF5-style DIMENSIONS record (four u16) claims about
+/// 2^32 cells made calamine reserve them all and abort the process.
+#[test]
+fn an_xls_claiming_a_huge_used_range_is_refused() {
+    let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-biff5.xls");
+    assert!(parse(bytes, LIMITS).is_err());
+}
