@@ -11,6 +11,7 @@ pub mod certificates;
 pub mod clock;
 pub mod exports;
 pub mod faq;
+pub mod faq_bot;
 pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;
