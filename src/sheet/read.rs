@@ -463,8 +463,18 @@ fn check_record(typ: u16, body: &[u8], max_row: u64) -> Result<(), SheetError> {
             if 0xFF < cf || cl < cf {
                 cf = 0;
             }
-            let rows = rl.saturating_sub(rf);
-            let cols = cl.saturating_sub(cf);
+            // calamine: end = (rl - 1, cl - 1) when both are ≥ 1 (else the start), then it
+            // reserves (end - start + 1) rows × columns in u32 arithmetic, which wraps in a
+            // release build when the first row is after the last: so must this check.
+            let (er, ec) = if rl >= 1 && cl >= 1 {
+                (rl - 1, cl - 1)
+            } else {
+                (rf, cf)
+            };
+            let span = |end: u64, start: u64| {
+                u64::from((end as u32).wrapping_sub(start as u32).wrapping_add(1))
+            };
+            let (rows, cols) = (span(er, rf), span(ec, cf));
             if rows > max_row || rows.saturating_mul(cols) > max_row.saturating_mul(max_col) {
                 return Err(too_many());
             }

@@ -351,3 +351,11 @@ fn an_xls_claiming_a_huge_used_range_is_refused() {
     let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-biff5.xls");
     assert!(parse(bytes, LIMITS).is_err());
 }
+
+/// Found by the fuzzer next: a DIMENSIONS record whose first row is after its last; calamine
+/// computes the row count in wrapping u32 arithmetic and reserved ~6·10^9 cells.
+#[test]
+fn an_xls_whose_used_range_wraps_around_is_refused() {
+    let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-first-after-last.xls");
+    assert!(parse(bytes, LIMITS).is_err());
+}
