@@ -358,7 +358,9 @@ fn check_package(bytes: &[u8]) -> Result<(), SheetError> {
 /// member's size (every string takes at least `<si><t/></si>`).
 fn check_shared_strings(head: &[u8], size: u64) -> Result<(), SheetError> {
     let text = String::from_utf8_lossy(head);
-    for attr in ["uniqueCount=\"", "count=\""] {
+    // Only `uniqueCount` is reserved; `count` (every reference to a string) may be far larger
+    // than the member when cells repeat strings.
+    for attr in ["uniqueCount=\""] {
         let mut rest = text.as_ref();
         while let Some(at) = rest.find(attr) {
             let after = &rest[at + attr.len()..];

@@ -359,3 +359,15 @@ fn an_xls_whose_used_range_wraps_around_is_refused() {
     let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-first-after-last.xls");
     assert!(parse(bytes, LIMITS).is_err());
 }
+
+/// Found by the bulk benchmark: thousands of cells repeating a few strings give a shared
+/// string `count` far above the member's size; only `uniqueCount` is reserved, and a real
+/// file must pass.
+#[test]
+fn many_cells_repeating_few_strings_are_read() {
+    let rows: Vec<_> = (1..=3_000).map(|i| row(i, i % 3 == 0)).collect();
+    let bytes = workbook(&rows).unwrap();
+    let p = parse(&bytes, LIMITS).unwrap();
+    assert_eq!(p.choices.len(), 3_000);
+    assert!(p.problems.is_empty());
+}
