@@ -85,7 +85,7 @@ pub struct Table {
 
 /// A cell's value as text: numbers without a spurious `.0`, dates as `YYYY-MM-DD`, errors
 /// as their Excel text (so a row holding one is refused with a reason, not silently used).
-fn text_of<T: DataType + std::fmt::Debug>(v: &T, as_date: impl Fn() -> Option<String>) -> String {
+fn text_of<T: DataType>(v: &T) -> String {
     if let Some(s) = v.get_string() {
         return s.to_string();
     }
@@ -102,10 +102,11 @@ fn text_of<T: DataType + std::fmt::Debug>(v: &T, as_date: impl Fn() -> Option<St
     if let Some(b) = v.get_bool() {
         return if b { "TRUE".into() } else { "FALSE".into() };
     }
-    if v.is_datetime() || v.is_datetime_iso() {
-        if let Some(d) = as_date() {
-            return d;
-        }
+    if let Some(d) = v.get_datetime() {
+        return excel_date(d.as_f64());
+    }
+    if let Some(s) = v.get_datetime_iso() {
+        return s.to_string();
     }
     if let Some(e) = v.get_error() {
         return format!("{e}");
@@ -113,12 +114,26 @@ fn text_of<T: DataType + std::fmt::Debug>(v: &T, as_date: impl Fn() -> Option<St
     String::new()
 }
 
+/// An Excel serial date (1900 system) as `YYYY-MM-DD`, computed with checked arithmetic:
+/// calamine's own conversion panics on serials out of chrono's range (found by fuzzing).
+fn excel_date(serial: f64) -> String {
+    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let date = (serial.is_finite() && (0.0..2_958_466.0).contains(&serial))
+        .then(|| base?.checked_add_days(chrono::Days::new(serial.floor() as u64)))
+        .flatten();
+    match date {
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => format!("{serial:e}"),
+    }
+}
+
 fn data_text(v: &Data) -> String {
-    text_of(v, || v.as_date().map(|d| d.format("%Y-%m-%d").to_string()))
+    text_of(v)
 }
 
 fn data_ref_text(v: &DataRef<'_>) -> String {
-    text_of(v, || v.as_date().map(|d| d.format("%Y-%m-%d").to_string()))
+    text_of(v)
 }
 
 /// A merged region: its top-left and bottom-right (row, column), 0-based.
@@ -498,4 +513,9 @@ fn check_record(typ: u16, body: &[u8], max_row: u64) -> Result<(), SheetError> {
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn excel_date_for_tests(serial: f64) -> String {
+    excel_date(serial)
 }

@@ -371,3 +371,18 @@ fn many_cells_repeating_few_strings_are_read() {
     assert_eq!(p.choices.len(), 3_000);
     assert!(p.problems.is_empty());
 }
+
+/// Found by the fuzzer: a date cell whose serial is out of chrono's range made calamine's
+/// date conversion panic; dates are converted with checked arithmetic instead.
+#[test]
+fn a_date_out_of_range_does_not_panic() {
+    let bytes = include_bytes!("../../../fuzz/regressions/xls-date-out-of-range.xls");
+    // A panic inside the reader is caught and reported as this; it must not happen.
+    let r = parse(bytes, LIMITS);
+    assert!(
+        !matches!(&r, Err(SheetError::Corrupt(m)) if m == "文件内容无法解析"),
+        "{r:?}"
+    );
+    assert_eq!(super::read::excel_date_for_tests(45_000.0), "2023-03-15");
+    assert_eq!(super::read::excel_date_for_tests(1e300), "1e300");
+}
