@@ -6,12 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use super::blocking;
-use crate::domain::TaxPeriod;
+use super::taxpayer::batch_path;
+use crate::domain::{TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::server::extract::{self, TaxpayerUser};
 use crate::service::bulk::{self, ExportQuery};
 use crate::service::exports::{self, File};
 use crate::service::App;
+use crate::store::Who;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -204,36 +206,17 @@ async fn import_selection(
     Ok(HttpResponse::Ok().json(view))
 }
 
-fn batch_path(p: (String, String)) -> AppResult<(TaxPeriod, u32)> {
-    let period = TaxPeriod::parse(&p.0)?;
-    let n =
-        p.1.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| AppError::invalid("batch", "确认批次应为正整数"))?;
-    Ok((period, n))
-}
-
-async fn batch_file(
+/// A report file (`pdf`: the print, else the spreadsheet) made by `make` off the executor.
+async fn report(
     req: HttpRequest,
     app: web::Data<App>,
     user: TaxpayerUser,
-    path: web::Path<(String, String)>,
     pdf: bool,
+    make: impl FnOnce(&App, &Who, &TaxpayerId) -> AppResult<File> + Send + 'static,
 ) -> AppResult<HttpResponse> {
-    let (period, n) = batch_path(path.into_inner())?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let file = blocking(move || {
-        let r = exports::batch_report(&app, &who, &user.id, period, n)?;
-        if pdf {
-            r.pdf()
-        } else {
-            r.xlsx()
-        }
-    })
-    .await?;
+    let file = blocking(move || make(&app, &who, &user.id)).await?;
     Ok(if pdf {
         send(file, "application/pdf", true)
     } else {
@@ -247,7 +230,11 @@ async fn batch_xlsx(
     user: TaxpayerUser,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    batch_file(req, app, user, path, false).await
+    let (period, n) = batch_path(path.into_inner())?;
+    report(req, app, user, false, move |app, who, id| {
+        exports::batch_report(app, who, id, period, n)?.xlsx()
+    })
+    .await
 }
 
 async fn batch_pdf(
@@ -256,33 +243,11 @@ async fn batch_pdf(
     user: TaxpayerUser,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    batch_file(req, app, user, path, true).await
-}
-
-async fn statistics_file(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-    path: web::Path<String>,
-    pdf: bool,
-) -> AppResult<HttpResponse> {
-    let period = TaxPeriod::parse(&path.into_inner())?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let file = blocking(move || {
-        let r = exports::statistics_report(&app, &who, &user.id, period)?;
-        if pdf {
-            r.pdf()
-        } else {
-            r.xlsx()
-        }
+    let (period, n) = batch_path(path.into_inner())?;
+    report(req, app, user, true, move |app, who, id| {
+        exports::batch_report(app, who, id, period, n)?.pdf()
     })
-    .await?;
-    Ok(if pdf {
-        send(file, "application/pdf", true)
-    } else {
-        send(file, XLSX, false)
-    })
+    .await
 }
 
 async fn statistics_xlsx(
@@ -291,7 +256,11 @@ async fn statistics_xlsx(
     user: TaxpayerUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    statistics_file(req, app, user, path, false).await
+    let period = TaxPeriod::parse(&path.into_inner())?;
+    report(req, app, user, false, move |app, who, id| {
+        exports::statistics_report(app, who, id, period)?.xlsx()
+    })
+    .await
 }
 
 async fn statistics_pdf(
@@ -300,5 +269,9 @@ async fn statistics_pdf(
     user: TaxpayerUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    statistics_file(req, app, user, path, true).await
+    let period = TaxPeriod::parse(&path.into_inner())?;
+    report(req, app, user, true, move |app, who, id| {
+        exports::statistics_report(app, who, id, period)?.pdf()
+    })
+    .await
 }

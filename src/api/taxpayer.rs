@@ -209,7 +209,8 @@ async fn make_batch(
     Ok(HttpResponse::Ok().json(BatchView::from(&o)))
 }
 
-fn batch_path(path: (String, String)) -> AppResult<(TaxPeriod, u32)> {
+/// `{period}/{batch}` of a confirmation path.
+pub(super) fn batch_path(path: (String, String)) -> AppResult<(TaxPeriod, u32)> {
     let period = TaxPeriod::parse(&path.0)?;
     let n = path
         .1

@@ -190,6 +190,13 @@ impl Rows {
         }
     }
 
+    /// The rows with merged regions filled and blank rows dropped.
+    fn finish(mut self, merged: Vec<calamine::Dimensions>) -> Vec<Row> {
+        let regions: Vec<Region> = merged.into_iter().map(|d| (d.start, d.end)).collect();
+        self.fill_merged(&regions);
+        self.into_rows()
+    }
+
     fn into_rows(self) -> Vec<Row> {
         self.rows
             .into_iter()
@@ -285,12 +292,7 @@ fn read_xlsx(
                 rows.put(r, c, text, max)?;
             }
         }
-        let merged: Vec<_> = book
-            .merge_cells_by_sheet_name(&name)
-            .map(|v| v.into_iter().map(|d| (d.start, d.end)).collect())
-            .unwrap_or_default();
-        rows.fill_merged(&merged);
-        let rows = rows.into_rows();
+        let rows = rows.finish(book.merge_cells_by_sheet_name(&name).unwrap_or_default());
         if header_found(&rows, is_header) {
             return Ok(Some((name, rows)));
         }
@@ -316,12 +318,7 @@ fn read_xls(
             let col = c0.saturating_add(u32::try_from(c).unwrap_or(u32::MAX));
             rows.put(row, col, data_text(v), max)?;
         }
-        let merged: Vec<_> = book
-            .merge_cells_by_sheet_name(&name)
-            .map(|v| v.into_iter().map(|d| (d.start, d.end)).collect())
-            .unwrap_or_default();
-        rows.fill_merged(&merged);
-        let rows = rows.into_rows();
+        let rows = rows.finish(book.merge_cells_by_sheet_name(&name).unwrap_or_default());
         if header_found(&rows, is_header) {
             return Ok(Some((name, rows)));
         }

@@ -45,6 +45,32 @@ async fn setup(n: u32, opts: Opts) -> (TestApp, String, String) {
     (app, op, a)
 }
 
+/// Selects the invoices `numbers` of A, 确定 and 提交 (batch 1 of 2026-11).
+async fn confirm(app: &TestApp, a: &str, numbers: impl IntoIterator<Item = u32>) {
+    let ns: Vec<Value> = numbers
+        .into_iter()
+        .map(|n| json!({"code": CODE, "number": format!("{n:08}")}))
+        .collect();
+    json_of(
+        app.post_json("/api/v1/selections", Some(a), &json!({"select": ns}))
+            .await,
+        200,
+    )
+    .await;
+    json_of(
+        app.post_json("/api/v1/confirmations", Some(a), &json!({}))
+            .await,
+        200,
+    )
+    .await;
+    json_of(
+        app.post_json("/api/v1/confirmations/202611/1/submit", Some(a), &json!({}))
+            .await,
+        200,
+    )
+    .await;
+}
+
 const ALL_NOVEMBER: &str = "issued_from=2026-11-01&issued_to=2026-11-30";
 
 async fn download(app: &TestApp, token: &str, query: &str) -> (String, Vec<(String, Vec<u8>)>) {
@@ -226,28 +252,7 @@ async fn download_filters_by_issue_date_seller_and_selection_flag() {
     )
     .await;
     let sel = |ns: &[u32]| json!({"select": ns.iter().map(|n| json!({"code": CODE, "number": format!("{n:08}")})).collect::<Vec<_>>()});
-    json_of(
-        app.post_json("/api/v1/selections", Some(&a), &sel(&[3]))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json("/api/v1/confirmations", Some(&a), &json!({}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json(
-            "/api/v1/confirmations/202611/1/submit",
-            Some(&a),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    confirm(&app, &a, [3]).await;
     json_of(
         app.post_json("/api/v1/selections", Some(&a), &sel(&[4, 5]))
             .await,
@@ -414,28 +419,7 @@ async fn each_row_stands_alone_with_its_row_number_and_reason() {
         .to_string(),
     )
     .await;
-    let one = json!({"select": [{"code": CODE, "number": "00000003"}]});
-    json_of(
-        app.post_json("/api/v1/selections", Some(&a), &one).await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json("/api/v1/confirmations", Some(&a), &json!({}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json(
-            "/api/v1/confirmations/202611/1/submit",
-            Some(&a),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    confirm(&app, &a, [3]).await;
     let sheet = json!([
         ["发票代码", "发票号码", "是否勾选"],
         [CODE, "00000001", "是"],
@@ -738,31 +722,7 @@ fn pdftotext(pdf: &[u8]) -> String {
 #[tokio::test]
 async fn a_confirmation_batch_exports_as_a_spreadsheet_and_prints_as_a_pdf() {
     let (app, _, a) = setup(12, Opts::default()).await;
-    let ns: Vec<Value> = (1..=12)
-        .map(|n| json!({"code": CODE, "number": format!("{n:08}")}))
-        .collect();
-    json_of(
-        app.post_json("/api/v1/selections", Some(&a), &json!({"select": ns}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json("/api/v1/confirmations", Some(&a), &json!({}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json(
-            "/api/v1/confirmations/202611/1/submit",
-            Some(&a),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    confirm(&app, &a, 1..=12).await;
     let r = app
         .get("/api/v1/confirmations/202611/1/export.xlsx", Some(&a))
         .await;
@@ -816,31 +776,7 @@ async fn a_confirmation_batch_exports_as_a_spreadsheet_and_prints_as_a_pdf() {
 #[tokio::test]
 async fn statistics_export_and_print_include_the_exceptions() {
     let (app, op, a) = setup(6, Opts::default()).await;
-    let ns: Vec<Value> = (1..=6)
-        .map(|n| json!({"code": CODE, "number": format!("{n:08}")}))
-        .collect();
-    json_of(
-        app.post_json("/api/v1/selections", Some(&a), &json!({"select": ns}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json("/api/v1/confirmations", Some(&a), &json!({}))
-            .await,
-        200,
-    )
-    .await;
-    json_of(
-        app.post_json(
-            "/api/v1/confirmations/202611/1/submit",
-            Some(&a),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    confirm(&app, &a, 1..=6).await;
     json_of(
         app.send_json(
             reqwest::Method::PUT,
