@@ -507,6 +507,10 @@ fn check_record(typ: u16, body: &[u8], max_row: u64) -> Result<(), SheetError> {
                 return Err(SheetError::Corrupt("表格列数过多".into()));
             }
         }
+        // MERGECELLS: a count, then 8 bytes per region; calamine indexes without checking.
+        0x00E5 if body.len() < 2 || body.len() < 2 + 8 * u16_at(0) as usize => {
+            return Err(SheetError::Corrupt("合并单元格记录已损坏".into()));
+        }
         _ => {}
     }
     Ok(())

@@ -386,3 +386,15 @@ fn a_date_out_of_range_does_not_panic() {
     assert_eq!(super::read::excel_date_for_tests(45_000.0), "2023-03-15");
     assert_eq!(super::read::excel_date_for_tests(1e300), "1e300");
 }
+
+/// Found by the fuzzer: a MERGECELLS record shorter than its count made calamine index out
+/// of bounds (a panic, caught but not to be relied on); it is refused before calamine.
+#[test]
+fn an_xls_with_a_short_merge_record_is_refused_without_a_panic() {
+    let bytes = include_bytes!("../../../fuzz/regressions/xls-short-mergecells.xls");
+    let r = parse(bytes, LIMITS);
+    assert!(
+        matches!(&r, Err(SheetError::Corrupt(m)) if m != "文件内容无法解析"),
+        "{r:?}"
+    );
+}
