@@ -19,7 +19,7 @@ use crate::domain::query::RawConditions;
 use crate::domain::{BulkRejection, BulkUpload, InvoiceKey, SelectionState, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
-use crate::sheet::{Limits, SheetError};
+use crate::sheet::Limits;
 use crate::store::Who;
 
 /// Entries of the operation log shown on the page.
@@ -42,29 +42,6 @@ pub struct Download {
     pub zip: Vec<u8>,
     pub invoices: usize,
     pub files: usize,
-}
-
-impl From<SheetError> for AppError {
-    fn from(e: SheetError) -> Self {
-        let code = match e {
-            SheetError::UnsupportedType => Code::UnsupportedType,
-            SheetError::TooLarge | SheetError::TooManyRows => Code::TooLarge,
-            SheetError::Write(_) => return AppError::internal(e.to_string()),
-            SheetError::Empty
-            | SheetError::Encrypted
-            | SheetError::Corrupt(_)
-            | SheetError::MissingColumns(_) => Code::InvalidValue,
-        };
-        let message = match &e {
-            SheetError::TooLarge => "上传的文件过大".to_string(),
-            _ => e.to_string(),
-        };
-        let mut err = AppError::new(code).with_message(message);
-        if code == Code::InvalidValue {
-            err = err.with_field("file");
-        }
-        err
-    }
 }
 
 /// 下载发票文件.
