@@ -8,6 +8,7 @@
 
 use std::io::{Cursor, Write};
 
+use chrono::{Datelike, Timelike};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -86,8 +87,24 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
         .map(selection::workbook)
         .collect::<Result<_, _>>()?;
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
+    // Entries carry the local (business) time of the download, not the zip default of 1980.
+    let t = who.now;
+    let stamp = u16::try_from(t.year()).ok().and_then(|y| {
+        zip::DateTime::from_date_and_time(
+            y,
+            t.month() as u8,
+            t.day() as u8,
+            t.hour() as u8,
+            t.minute() as u8,
+            t.second() as u8,
+        )
+        .ok()
+    });
+    let mut opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
+    if let Some(stamp) = stamp {
+        opts = opts.last_modified_time(stamp);
+    }
     let files = books.len();
     for (i, book) in books.iter().enumerate() {
         let name = if files == 1 {

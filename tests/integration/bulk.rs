@@ -88,6 +88,9 @@ async fn download(app: &TestApp, token: &str, query: &str) -> (String, Vec<(Stri
     let mut files = Vec::new();
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).unwrap();
+        // Dated at the download (the training clock: 2026-11-20 10:00), not 1980.
+        let t = f.last_modified().unwrap();
+        assert_eq!((t.year(), t.month(), t.day(), t.hour()), (2026, 11, 20, 10));
         let mut b = Vec::new();
         f.read_to_end(&mut b).unwrap();
         files.push((f.name().unwrap().to_string(), b));
