@@ -7,8 +7,9 @@ use chrono::{DateTime, FixedOffset};
 use super::invoice_query::{self, InvoiceView};
 use super::periods;
 use super::statistics::{self, RowView};
+use super::taxpayers;
 use super::App;
-use crate::domain::{Fen, InvoiceStatus, TaxPeriod, Taxpayer, TaxpayerId};
+use crate::domain::{Fen, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult};
 use crate::pdf::{self, Block};
 use crate::sheet::write::{self, Column, Kind, Sheet, Value};
@@ -45,8 +46,9 @@ pub fn batch_report(
     period: TaxPeriod,
     number: u32,
 ) -> AppResult<BatchReport> {
-    let taxpayer = periods::settled(app, who, id)?;
+    // batch_detail settles the taxpayer first; the record is read after it.
     let (o, invoices) = periods::batch_detail(app, who, id, period, number)?;
+    let taxpayer = taxpayers::get(app, id)?;
     Ok(BatchReport {
         taxpayer,
         batch: periods::BatchView::from(&o),
@@ -262,8 +264,9 @@ pub fn statistics_report(
     id: &TaxpayerId,
     period: TaxPeriod,
 ) -> AppResult<StatisticsReport> {
-    let taxpayer = periods::settled(app, who, id)?;
+    // statistics settles the taxpayer first; the record is read after it.
     let view = statistics::statistics(app, who, id, period, 1, 1)?;
+    let taxpayer = taxpayers::get(app, id)?;
     let mut details = Vec::new();
     let mut page = 1;
     loop {
@@ -277,7 +280,7 @@ pub fn statistics_report(
     }
     let exceptions = details
         .iter()
-        .filter(|v| v.status != InvoiceStatus::Normal)
+        .filter(|v| v.status.is_exception())
         .cloned()
         .collect();
     Ok(StatisticsReport {

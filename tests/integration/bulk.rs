@@ -45,6 +45,21 @@ async fn setup(n: u32, opts: Opts) -> (TestApp, String, String) {
     (app, op, a)
 }
 
+/// The office changes the status of A's invoice `number` (as `op`).
+async fn set_status(app: &TestApp, op: &str, number: &str, status: &str) {
+    json_of(
+        app.send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/office/invoices/{CODE}/{number}/status"),
+            Some(op),
+            &json!({ "status": status }),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
 /// Selects the invoices `numbers` of A, 确定 and 提交 (batch 1 of 2026-11).
 async fn confirm(app: &TestApp, a: &str, numbers: impl IntoIterator<Item = u32>) {
     let ns: Vec<Value> = numbers
@@ -243,17 +258,7 @@ async fn download_filters_by_issue_date_seller_and_selection_flag() {
         .to_string(),
     )
     .await;
-    json_of(
-        app.send_json(
-            reqwest::Method::PUT,
-            &format!("/api/v1/office/invoices/{CODE}/00000002/status"),
-            Some(&op),
-            &json!({"status": "voided"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    set_status(&app, &op, "00000002", "voided").await;
     let sel = |ns: &[u32]| json!({"select": ns.iter().map(|n| json!({"code": CODE, "number": format!("{n:08}")})).collect::<Vec<_>>()});
     confirm(&app, &a, [3]).await;
     json_of(
@@ -403,17 +408,7 @@ async fn xls_round_trip_with_numbers_stored_as_numbers_and_columns_reordered() {
 async fn each_row_stands_alone_with_its_row_number_and_reason() {
     let (app, op, a) = setup(10, Opts::default()).await;
     // 2 is voided, 3 is confirmed, B's invoice is not A's.
-    json_of(
-        app.send_json(
-            reqwest::Method::PUT,
-            &format!("/api/v1/office/invoices/{CODE}/00000002/status"),
-            Some(&op),
-            &json!({"status": "voided"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    set_status(&app, &op, "00000002", "voided").await;
     app.import_ndjson(
         &op,
         json!({"code": CODE, "number": "00000200", "type": "special", "issued_on": "2026-11-03",
@@ -780,17 +775,7 @@ async fn a_confirmation_batch_exports_as_a_spreadsheet_and_prints_as_a_pdf() {
 async fn statistics_export_and_print_include_the_exceptions() {
     let (app, op, a) = setup(6, Opts::default()).await;
     confirm(&app, &a, 1..=6).await;
-    json_of(
-        app.send_json(
-            reqwest::Method::PUT,
-            &format!("/api/v1/office/invoices/{CODE}/00000004/status"),
-            Some(&op),
-            &json!({"status": "out_of_control"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    set_status(&app, &op, "00000004", "out_of_control").await;
     let r = app
         .get("/api/v1/statistics/202611/export.xlsx", Some(&a))
         .await;
