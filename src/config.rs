@@ -46,6 +46,82 @@ pub struct Settings {
     /// day's scan certifications; missed runs happen at the next start.
     pub statistics_job_at: String,
     pub bulk: BulkSettings,
+    pub interaction: InteractionSettings,
+}
+
+/// 征纳互动 (S-I): working hours of 人工导税, the WebSocket's timing, and what the browsers
+/// are told for WebRTC (ICE servers, the embedded TURN relay).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InteractionSettings {
+    /// Days and hours when 发起人工导税 is offered (business clock), e.g.
+    /// `["mon-fri 09:00-12:00", "mon-fri 13:30-17:30"]`. Empty: never.
+    pub working_hours: Vec<String>,
+    /// A taxpayer who disconnects (reload, network) keeps the interaction this long.
+    pub grace_secs: u64,
+    /// The server pings every socket this often …
+    pub heartbeat_secs: u64,
+    /// … and drops one that has said nothing (not even a pong) for this long.
+    pub client_timeout_secs: u64,
+    /// Longest chat message in characters.
+    pub max_message_chars: usize,
+    /// ICE servers handed to the browsers for calls (STUN/TURN URLs); the embedded relay,
+    /// when enabled, is added to them.
+    pub ice_servers: Vec<IceServer>,
+    pub turn: TurnSettings,
+}
+
+/// One entry of RTCConfiguration.iceServers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// The embedded TURN relay (RFC 5766) for LANs where browsers cannot reach each other
+/// directly (no multicast for mDNS candidates, client isolation, VLANs).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnSettings {
+    pub enabled: bool,
+    /// UDP (and TCP) address the relay listens on.
+    pub listen: String,
+    /// The address browsers are told to reach the relay at and relayed addresses are
+    /// allocated on (the server's LAN address); required when enabled.
+    pub public_ip: Option<String>,
+    pub realm: String,
+    /// Lifetime of the credentials handed to a browser.
+    pub credential_ttl_secs: u64,
+}
+
+impl Default for TurnSettings {
+    fn default() -> Self {
+        TurnSettings {
+            enabled: false,
+            listen: "0.0.0.0:3478".into(),
+            public_ip: None,
+            realm: "fapiao".into(),
+            credential_ttl_secs: 12 * 3600,
+        }
+    }
+}
+
+impl Default for InteractionSettings {
+    fn default() -> Self {
+        InteractionSettings {
+            working_hours: vec!["mon-fri 09:00-12:00".into(), "mon-fri 13:30-17:30".into()],
+            grace_secs: 30,
+            heartbeat_secs: 5,
+            client_timeout_secs: 20,
+            max_message_chars: 2000,
+            ice_servers: Vec::new(),
+            turn: TurnSettings::default(),
+        }
+    }
 }
 
 /// Limits of 批量勾选 (S-T5) files.
@@ -119,6 +195,7 @@ impl Default for Settings {
             log_format: "json".into(),
             statistics_job_at: "02:00".into(),
             bulk: BulkSettings::default(),
+            interaction: InteractionSettings::default(),
         }
     }
 }
@@ -166,6 +243,31 @@ impl Settings {
                 key: "bulk",
                 reason: "max_upload_bytes, max_upload_rows and max_download must be positive"
                     .into(),
+            });
+        }
+        crate::domain::WorkingHours::parse(&self.interaction.working_hours).map_err(|e| {
+            ConfigError::Invalid {
+                key: "interaction.working_hours",
+                reason: e.to_string(),
+            }
+        })?;
+        let i = &self.interaction;
+        if i.grace_secs == 0
+            || i.heartbeat_secs == 0
+            || i.client_timeout_secs <= i.heartbeat_secs
+            || i.max_message_chars == 0
+        {
+            return Err(ConfigError::Invalid {
+                key: "interaction",
+                reason: "grace_secs, heartbeat_secs and max_message_chars must be positive and \
+                         client_timeout_secs longer than heartbeat_secs"
+                    .into(),
+            });
+        }
+        if i.turn.enabled && i.turn.public_ip.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "interaction.turn.public_ip",
+                reason: "the embedded TURN relay needs the address browsers reach it at".into(),
             });
         }
         if self.session.idle_secs == 0 || self.session.max_secs == 0 {

@@ -4,6 +4,7 @@
 //! May depend on: service, domain, `server::extract`, error. Never on the store directly.
 
 pub mod files;
+mod interact;
 mod invoices;
 mod office;
 pub mod openapi;
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(session::routes)
                 .configure(taxpayer::routes)
                 .configure(files::routes)
+                .configure(interact::routes)
                 .configure(invoices::routes)
                 .configure(office::routes),
         );

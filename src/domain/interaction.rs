@@ -84,6 +84,9 @@ pub enum Action {
     RequestHuman { in_hours: bool, agent_online: bool },
     /// 取消征纳互动 (or the system for a taxpayer who left).
     Cancel,
+    /// The taxpayer closes the window: like 取消 before an agent joined; once one has, it ends
+    /// the interaction without a rating (关闭窗口快速结束互动，此时不会发起评价).
+    Close,
     /// An agent takes the interaction from the queue.
     Accept,
     /// The agent ends it (结束互动).
@@ -108,6 +111,7 @@ impl Action {
                 agent_online: true,
             },
             Action::Cancel,
+            Action::Close,
             Action::Accept,
             Action::End,
             Action::Rate { stars: 5 },
@@ -145,6 +149,8 @@ pub enum Refusal {
     NotEnded,
     #[error("评价应为1至5星")]
     BadRating,
+    #[error("本次互动由纳税人关闭，未发起评价")]
+    NotOffered,
     #[error("已在视频通话中")]
     CallInProgress,
     #[error("没有待接听的视频")]
@@ -168,6 +174,7 @@ impl Refusal {
             Refusal::AgentOnly => "agent_only",
             Refusal::NotEnded => "not_ended",
             Refusal::BadRating => "bad_rating",
+            Refusal::NotOffered => "rating_not_offered",
             Refusal::CallInProgress => "call_in_progress",
             Refusal::NoCallRinging => "no_call_ringing",
             Refusal::NoCall => "no_call",
@@ -201,6 +208,9 @@ pub struct Interaction {
     pub first_response_at: Option<DateTime<FixedOffset>>,
     pub closed_at: Option<DateTime<FixedOffset>>,
     pub rating: Option<u8>,
+    /// The agent ended it (a rating is offered); false when the taxpayer closed the window.
+    #[serde(default)]
+    pub rating_offered: bool,
 }
 
 impl Interaction {
@@ -215,6 +225,7 @@ impl Interaction {
             first_response_at: None,
             closed_at: None,
             rating: None,
+            rating_offered: false,
         }
     }
 
@@ -306,6 +317,30 @@ impl Interaction {
                     Effect::None
                 }
             }
+            Action::Close => {
+                if by != &By::Taxpayer {
+                    return Err(Refusal::TaxpayerOnly);
+                }
+                match s {
+                    Bot | Queued => {
+                        next.stage = Cancelled;
+                        next.closed_at = Some(now);
+                        if s == Queued {
+                            Effect::QueueChanged
+                        } else {
+                            Effect::None
+                        }
+                    }
+                    Assigned => {
+                        next.stage = Ended;
+                        next.call = Call::None;
+                        next.closed_at = Some(now);
+                        next.rating_offered = false;
+                        Effect::None
+                    }
+                    _ => return Err(Refusal::Closed),
+                }
+            }
             Action::Accept => {
                 let By::Agent(name) = by else {
                     return Err(Refusal::AgentOnly);
@@ -336,6 +371,7 @@ impl Interaction {
                 next.stage = Ended;
                 next.call = Call::None;
                 next.closed_at = Some(now);
+                next.rating_offered = true;
                 Effect::OfferRating
             }
             Action::Rate { stars } => {
@@ -346,6 +382,9 @@ impl Interaction {
                     Ended => {}
                     Rated | Cancelled => return Err(Refusal::Closed),
                     _ => return Err(Refusal::NotEnded),
+                }
+                if !self.rating_offered {
+                    return Err(Refusal::NotOffered);
                 }
                 if !(1..=5).contains(stars) {
                     return Err(Refusal::BadRating);
@@ -418,6 +457,59 @@ impl Interaction {
     pub fn duration_secs(&self) -> Option<i64> {
         Some((self.closed_at? - self.assigned_at?).num_seconds())
     }
+}
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Taxpayer,
+    Agent {
+        username: String,
+        name: String,
+    },
+    /// The FAQ bot (智能服务).
+    Bot,
+    /// State changes told in the transcript (排队、接入、结束 …).
+    System,
+}
+
+/// A question the bot offers to pick (您是否要咨询以下问题).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub id: String,
+    pub question: String,
+}
+
+/// One message of an interaction's transcript. `seq` increases by one per message within
+/// the interaction, from 1; it is assigned when the message is stored, before anyone sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub seq: u64,
+    pub at: DateTime<FixedOffset>,
+    pub from: Party,
+    pub text: String,
+    /// The sender's own id for the message (a retry after a reconnect is stored once).
+    pub cid: Option<String>,
+    /// The bot's suggestions, when it offers some.
+    pub suggest: Vec<Suggestion>,
+    /// The FAQ entry the bot answered from.
+    pub faq: Option<String>,
+}
+
+/// An interaction as stored: its state, whose it is and how far its transcript goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    pub id: u64,
+    pub taxpayer: String,
+    pub taxpayer_name: String,
+    pub state: Interaction,
+    /// The agent's display name once one has joined.
+    pub agent_name: Option<String>,
+    /// The seq of the last message (0 before any).
+    pub last_seq: u64,
+    /// The taxpayer's optional comment with the rating.
+    pub comment: Option<String>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! always well-formed.
 
 pub mod error;
+pub mod hours;
 pub mod interaction;
 pub mod invoice;
 pub mod money;
@@ -14,6 +15,7 @@ pub mod region;
 pub mod taxpayer_id;
 
 pub use error::DomainError;
+pub use hours::WorkingHours;
 pub use invoice::{
     CertMethod, CreditRating, DeclarationStatus, InvoiceCode, InvoiceKey, InvoiceNumber,
     InvoiceStatus, InvoiceType, SelectionState,

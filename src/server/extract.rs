@@ -119,6 +119,11 @@ impl Session {
     }
 }
 
+/// The request's session (the WebSocket upgrade reads it before handing the socket over).
+pub fn session_from(req: &HttpRequest) -> Result<Session, AppError> {
+    session_of(req)
+}
+
 fn session_of(req: &HttpRequest) -> Result<Session, AppError> {
     let app = app_of(req)?;
     let token = token_of(req).ok_or_else(|| AppError::new(Code::NotLoggedIn))?;

@@ -83,6 +83,8 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
         .mask_unmatched_patterns("UNKNOWN")
         .build()
         .map_err(|e| StartError::Other(format!("metrics: {e}")))?;
+    crate::service::interact::Interact::start(&app)
+        .map_err(|e| StartError::Other(e.to_string()))?;
     let data = web::Data::from(app.clone());
     // The tax CA's chain checker for certificate logins (HTTPS only).
     let checker: Option<web::Data<crate::service::certificates::CertChecker>> = if https {

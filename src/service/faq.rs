@@ -55,6 +55,17 @@ pub enum FaqError {
     EmptyField { id: String, field: &'static str },
 }
 
+/// The setting under which staff edits of the knowledge base are stored.
+pub const SETTING: &str = "faq";
+
+/// The knowledge base as it is now: the staff-edited one when there is one, else the seed.
+pub fn current(store: &crate::store::Store) -> crate::error::AppResult<Vec<FaqEntry>> {
+    match store.read()?.setting::<Vec<FaqEntry>>(SETTING)? {
+        Some(v) => Ok(v),
+        None => seed().map_err(|e| crate::error::AppError::internal(e.to_string())),
+    }
+}
+
 /// The seed knowledge base compiled into the binary (`include_str!` of `fixtures/faq.json`).
 pub fn seed() -> Result<Vec<FaqEntry>, FaqError> {
     parse(SEED_JSON)

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod exports;
 pub mod faq;
 pub mod faq_bot;
+pub mod interact;
 pub mod invoice_files;
 pub mod invoice_query;
 pub mod invoices;
@@ -36,6 +37,7 @@ pub struct App {
     pub index: Arc<InvoiceIndex>,
     pub clock: Clock,
     pub settings: Settings,
+    pub interact: interact::Interact,
 }
 
 impl App {
@@ -56,11 +58,18 @@ impl App {
             .map_err(|e| StartError::Other(e.to_string()))?;
         let clock = Clock::load(&store, tz, settings.training)
             .map_err(|e| StartError::Other(e.to_string()))?;
+        let hours = crate::domain::WorkingHours::parse(&settings.interaction.working_hours)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let faq = faq::current(&store).map_err(|e| StartError::Other(e.to_string()))?;
+        let interact =
+            interact::Interact::new(hours, faq, settings.interaction.ice_servers.clone())
+                .map_err(|e| StartError::Other(e.to_string()))?;
         Ok(Arc::new(App {
             store,
             index,
             clock,
             settings,
+            interact,
         }))
     }
 

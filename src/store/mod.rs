@@ -71,6 +71,13 @@ pub(crate) mod tables {
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
     /// 批量勾选 operation log: (taxpayer, sequence) → `BulkUpload`.
     pub const BULK_LOG: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("bulk_log");
+    /// 征纳互动: interaction id → `InteractionRecord`.
+    pub const INTERACTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("interactions");
+    /// The interactions not yet closed: id → taxpayer.
+    pub const OPEN_INTERACTIONS: TableDefinition<u64, &str> =
+        TableDefinition::new("open_interactions");
+    /// (interaction id, seq) → `ChatMessage`: the transcripts.
+    pub const CHAT: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("chat");
 }
 
 /// Errors opening the store, before anything is served.
@@ -224,6 +231,9 @@ impl Store {
             txn.open_table(tables::STATS_GEN)?;
             txn.open_table(tables::PENDING_SCANS)?;
             txn.open_table(tables::BULK_LOG)?;
+            txn.open_table(tables::INTERACTIONS)?;
+            txn.open_table(tables::OPEN_INTERACTIONS)?;
+            txn.open_table(tables::CHAT)?;
         }
         txn.commit()?;
         Ok(())
@@ -281,6 +291,15 @@ impl Store {
             return Err(AppError::new(Code::ReadOnly));
         }
         self.write_inner(who, true, false, redb::Durability::None, f)
+    }
+
+    /// A durable write whose records are their own log (征纳互动 transcripts): audit entries
+    /// are appended when `f` records some (state changes), not required for plain messages.
+    pub fn write_log<T>(&self, who: &Who, f: impl FnOnce(&mut Tx) -> AppResult<T>) -> AppResult<T> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        self.write_inner(who, false, false, redb::Durability::Immediate, f)
     }
 
     /// Housekeeping that is not a business state change (session last-seen times, expiry
@@ -345,7 +364,7 @@ impl Store {
             meta.insert(INVOICE_SEQ, seq.to_le_bytes().as_slice())?;
             Some(seq)
         };
-        if audited {
+        if audited || !audits.is_empty() {
             if audits.is_empty() {
                 txn.abort()?;
                 if allow_unchanged {
@@ -359,12 +378,15 @@ impl Store {
                 None => 1,
             };
             for (seq, draft) in (first..).zip(audits) {
+                let (actor, address) = draft
+                    .by
+                    .unwrap_or_else(|| (who.actor.clone(), who.address.clone()));
                 let entry = AuditEntry {
                     seq,
                     at: who.wall,
                     business_at: (who.now != who.wall).then_some(who.now),
-                    actor: who.actor.clone(),
-                    address: who.address.clone(),
+                    actor,
+                    address,
                     action: draft.action,
                     target: draft.target,
                     detail: draft.detail,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{self, date_to_days, days_to_date};
 use super::tables::*;
 use crate::domain::engine::{Book, Ledger};
+use crate::domain::interaction::{ChatMessage, InteractionRecord};
 use crate::domain::statistics::Cached;
 use crate::domain::{
     AuditEntry, BulkUpload, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent,
@@ -296,6 +297,74 @@ macro_rules! getters {
                 Ok(out)
             }
 
+            /// One interaction.
+            pub fn interaction(&self, id: u64) -> AppResult<Option<InteractionRecord>> {
+                let t = self.open(INTERACTIONS)?;
+                let v = t.get(id)?;
+                v.map(|v| dec(v.value())).transpose()
+            }
+
+            /// The interactions not yet closed, oldest first.
+            pub fn open_interactions(&self) -> AppResult<Vec<InteractionRecord>> {
+                let open = self.open(OPEN_INTERACTIONS)?;
+                let all = self.open(INTERACTIONS)?;
+                let mut out = Vec::new();
+                for row in open.iter()? {
+                    let (k, _) = row?;
+                    if let Some(v) = all.get(k.value())? {
+                        out.push(dec(v.value())?);
+                    }
+                }
+                Ok(out)
+            }
+
+            /// The largest interaction id used so far (0 when none).
+            pub fn last_interaction_id(&self) -> AppResult<u64> {
+                let t = self.open(INTERACTIONS)?;
+                let last = t.last()?;
+                Ok(last.map(|(k, _)| k.value()).unwrap_or(0))
+            }
+
+            /// Interactions newest first, those with an id below `before` (all when `None`),
+            /// kept by `keep`, at most `limit`.
+            pub fn interactions(
+                &self,
+                before: Option<u64>,
+                limit: usize,
+                keep: &dyn Fn(&InteractionRecord) -> bool,
+            ) -> AppResult<Vec<InteractionRecord>> {
+                let t = self.open(INTERACTIONS)?;
+                let mut out = Vec::new();
+                for row in t.range(..before.unwrap_or(u64::MAX))?.rev() {
+                    let (_, v) = row?;
+                    let r: InteractionRecord = dec(v.value())?;
+                    if keep(&r) {
+                        out.push(r);
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            /// The messages of an interaction after `after_seq`, in order.
+            pub fn chat_messages(
+                &self,
+                interaction: u64,
+                after_seq: u64,
+            ) -> AppResult<Vec<ChatMessage>> {
+                let t = self.open(CHAT)?;
+                let mut out = Vec::new();
+                for row in
+                    t.range((interaction, after_seq.saturating_add(1))..=(interaction, u64::MAX))?
+                {
+                    let (_, v) = row?;
+                    out.push(dec(v.value())?);
+                }
+                Ok(out)
+            }
+
             /// The taxpayer's 批量勾选 operation log, newest first, at most `limit` entries.
             pub fn bulk_log(
                 &self,
@@ -540,6 +609,8 @@ impl Book for Tx {
 }
 
 pub(super) struct AuditDraft {
+    /// Someone other than the transaction's `Who` (several changes committed together).
+    pub by: Option<(crate::domain::Actor, Option<String>)>,
     pub action: String,
     pub target: String,
     pub detail: String,
@@ -602,10 +673,50 @@ impl Tx {
         detail: impl Into<String>,
     ) {
         self.audits.push(AuditDraft {
+            by: None,
             action: action.to_string(),
             target: target.to_string(),
             detail: detail.into(),
         });
+    }
+
+    /// Like [`Tx::audit`] for a change made by `actor` from `address` when one transaction
+    /// commits the changes of several people (the 征纳互动 hub's group commits).
+    pub fn audit_as(
+        &mut self,
+        actor: crate::domain::Actor,
+        address: Option<String>,
+        action: &str,
+        target: impl std::fmt::Display,
+        detail: impl Into<String>,
+    ) {
+        self.audits.push(AuditDraft {
+            by: Some((actor, address)),
+            action: action.to_string(),
+            target: target.to_string(),
+            detail: detail.into(),
+        });
+    }
+
+    /// Stores an interaction and keeps the open-interactions table in step with its stage.
+    pub fn put_interaction(&mut self, r: &InteractionRecord) -> AppResult<()> {
+        let bytes = enc(r)?;
+        self.open(INTERACTIONS)?.insert(r.id, bytes.as_slice())?;
+        let mut open = self.open(OPEN_INTERACTIONS)?;
+        if r.state.stage.is_closed() {
+            open.remove(r.id)?;
+        } else {
+            open.insert(r.id, r.taxpayer.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Appends a message to an interaction's transcript (the caller assigns the seq).
+    pub fn put_chat_message(&mut self, interaction: u64, m: &ChatMessage) -> AppResult<()> {
+        let bytes = enc(m)?;
+        self.open(CHAT)?
+            .insert((interaction, m.seq), bytes.as_slice())?;
+        Ok(())
     }
 
     pub fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {

@@ -51,6 +51,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                 title { (p.title) " - " (PLATFORM_NAME) }
                 link rel="stylesheet" href="/assets/app.css";
                 link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+                @if let Viewer::Taxpayer { .. } = p.viewer {
+                    link rel="stylesheet" href="/assets/chat.css";
+                }
             }
             body {
                 a.skip href="#main" { "跳到主要内容" }
@@ -81,6 +84,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     nav.menu.office aria-label="税务人员菜单" {
                         ul {
                             li { a href="/office" aria-current=[(p.active == "/office").then_some("page")] { "工作台" } }
+                            li { a href="/office/interact" aria-current=[(p.active == "/office/interact").then_some("page")] { "征纳互动" } }
+                            li { a href="/office/interact/history" aria-current=[(p.active == "/office/interact/history").then_some("page")] { "互动记录" } }
+                            li { a href="/office/faq" aria-current=[(p.active == "/office/faq").then_some("page")] { "知识库维护" } }
                         }
                     }
                 }
@@ -88,6 +94,9 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                 footer.foot {
                     p { (PLATFORM_NAME) " " (version()) " · 请使用支持 TLS 1.2 及以上的现代浏览器访问" }
                     p { "如有疑问，请联系您的主管税务机关" }
+                }
+                @if let Viewer::Taxpayer { .. } = p.viewer {
+                    (interaction_button())
                 }
             }
         }
@@ -109,6 +118,23 @@ fn user_box(v: &Viewer) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The floating 征纳互动 button (S-I1): server-rendered and inert; `zn.js` (tiny) loads the chat
+/// script on the first click only.
+fn interaction_button() -> Markup {
+    html! {
+        div #zn .zn {
+            button #zn-open .zn-fab type="button" aria-haspopup="dialog" aria-expanded="false"
+                aria-controls="zn-window" title="征纳互动" {
+                svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false" {
+                    path fill="currentColor" d="M12 3a8 8 0 0 0-8 8v5a3 3 0 0 0 3 3h1v-7H6v-1a6 6 0 0 1 12 0v1h-2v7h1.5a2.5 2.5 0 0 1-2.4 2H13v1.5h2.1A4 4 0 0 0 19 19.3 3 3 0 0 0 20 17v-6a8 8 0 0 0-8-8z" {}
+                }
+                span.zn-fab-label { "征纳互动" }
+            }
+        }
+        script src="/assets/zn.js" defer {}
     }
 }
 

@@ -24,6 +24,26 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/select.js"),
     ),
     (
+        "zn.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/zn.js"),
+    ),
+    (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/chat.js"),
+    ),
+    (
+        "chat.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/chat.css"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/console.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../../assets/favicon.svg"),

@@ -28,6 +28,8 @@ pub struct Opts {
     pub data_dir: Option<PathBuf>,
     /// 批量勾选 limits other than the defaults.
     pub bulk: Option<fapiao::config::BulkSettings>,
+    /// 征纳互动 settings; by default the hours are always open.
+    pub interaction: Option<fapiao::config::InteractionSettings>,
 }
 
 impl Default for Opts {
@@ -39,6 +41,7 @@ impl Default for Opts {
             clock: None,
             data_dir: None,
             bulk: None,
+            interaction: None,
         }
     }
 }
@@ -64,7 +67,7 @@ impl Drop for TestApp {
     }
 }
 
-fn taxpayer(
+pub fn taxpayer(
     id: &str,
     name: &str,
     eligible: bool,
@@ -99,6 +102,12 @@ pub fn spawn_app(opts: Opts) -> TestApp {
         session: opts.session.clone(),
         log_format: "pretty".into(),
         bulk: opts.bulk.clone().unwrap_or_default(),
+        interaction: opts.interaction.clone().unwrap_or_else(|| {
+            fapiao::config::InteractionSettings {
+                working_hours: vec!["daily 00:00-24:00".into()],
+                ..Default::default()
+            }
+        }),
         ..Settings::default()
     };
     // A reused directory may still be held by a server being stopped: retry for a while.

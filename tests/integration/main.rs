@@ -9,6 +9,7 @@ mod engine;
 mod helpers;
 mod http;
 mod index_model;
+mod interact;
 mod invoices;
 mod pages;
 mod pdf;

@@ -23,6 +23,8 @@ fn at(stage: Stage, call: Call) -> Interaction {
     if matches!(stage, Stage::Assigned | Stage::Ended | Stage::Rated) {
         i.agent = Some("a1".into());
     }
+    // Ended by the agent (the usual way); ended by the taxpayer's closing is tested apart.
+    i.rating_offered = matches!(stage, Stage::Ended | Stage::Rated);
     i
 }
 
@@ -35,6 +37,7 @@ fn kind(a: &Action) -> &'static str {
         Action::Say => "say",
         Action::RequestHuman { .. } => "request_human",
         Action::Cancel => "cancel",
+        Action::Close => "close",
         Action::Accept => "accept",
         Action::End => "end",
         Action::Rate { .. } => "rate",
@@ -63,6 +66,11 @@ const ALLOWED: &[(Stage, Call, &str, &str, Stage, Call)] = {
         (Bot, No, "request_human", "taxpayer", Queued, No),
         (Bot, No, "cancel", "taxpayer", Cancelled, No),
         (Bot, No, "cancel", "system", Cancelled, No),
+        (Bot, No, "close", "taxpayer", Cancelled, No),
+        (Queued, No, "close", "taxpayer", Cancelled, No),
+        (Assigned, No, "close", "taxpayer", Ended, No),
+        (Assigned, Ringing, "close", "taxpayer", Ended, No),
+        (Assigned, Active, "close", "taxpayer", Ended, No),
         (Queued, No, "say", "taxpayer", Queued, No),
         (Queued, No, "cancel", "taxpayer", Cancelled, No),
         (Queued, No, "cancel", "system", Cancelled, No),
@@ -130,7 +138,7 @@ fn every_transition_is_allowed_or_refused_as_the_table_says() {
         }
     }
     assert_eq!(allowed, ALLOWED.len());
-    assert_eq!(checked, (6 + 2) * 9 * 4);
+    assert_eq!(checked, (6 + 2) * 10 * 4);
 }
 
 #[test]
@@ -208,6 +216,19 @@ fn refusals_say_why() {
         by_tp(&at(Stage::Rated, Call::None), Action::Rate { stars: 3 }),
         Refusal::Closed
     );
+    // Closing the window after an agent joined ends it without a rating.
+    let (closed, e) = assigned.apply(&By::Taxpayer, &Action::Close, t(2)).unwrap();
+    assert_eq!((closed.stage, e), (Stage::Ended, Effect::None));
+    assert!(!closed.rating_offered);
+    assert_eq!(
+        by_tp(&closed, Action::Rate { stars: 5 }),
+        Refusal::NotOffered
+    );
+    assert_eq!(by_tp(&closed, Action::Say), Refusal::Closed);
+    assert_eq!(
+        closed.apply(&a1(), &Action::End, t(3)).unwrap_err(),
+        Refusal::Closed
+    );
     // Every refusal has a code and a message.
     for r in [
         Refusal::Closed,
@@ -263,7 +284,7 @@ fn a_whole_interaction_with_its_figures_and_effects() {
 }
 
 fn any_action() -> impl Strategy<Value = (usize, usize, bool, bool, u8)> {
-    (0..9usize, 0..4usize, any::<bool>(), any::<bool>(), 0..7u8)
+    (0..10usize, 0..4usize, any::<bool>(), any::<bool>(), 0..7u8)
 }
 
 proptest! {

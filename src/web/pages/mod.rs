@@ -4,6 +4,7 @@ mod bulk;
 mod confirm;
 mod help;
 mod home;
+mod interact;
 mod login;
 mod office;
 mod profile;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     bulk::routes(cfg);
     help::routes(cfg);
     office::routes(cfg);
+    interact::routes(cfg);
 }
 
 /// 303 to `to` (after a form post).

@@ -1,0 +1,241 @@
+//! 征纳互动 (S-I): the live channel between taxpayers, the FAQ bot and the office's agents.
+//!
+//! One hub thread owns every live interaction: frames from the sockets arrive as commands on
+//! a channel, each goes through the state machine of `domain::interaction`, and the hub
+//! commits what a batch of commands changed — the interactions, their new messages with their
+//! per-interaction `seq`, the audit entries of state changes — in **one** durable redb
+//! transaction (group commit) before it sends a single frame. Frames to a socket go out in
+//! commit order through its own channel, so nobody ever sees a message that is not stored,
+//! and a client that resumes from its last `seq` gets exactly what it missed. The wire
+//! protocol is in `docs/interaction.md`.
+//! May depend on: domain, store, config, `service::faq`/`faq_bot`, error.
+
+mod hub;
+pub mod protocol;
+pub mod reports;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+
+use crate::config::IceServer;
+use crate::domain::WorkingHours;
+use crate::error::{AppError, AppResult};
+use crate::service::faq::FaqEntry;
+use crate::service::faq_bot::FaqBot;
+use crate::service::App;
+
+pub use hub::Out;
+pub use protocol::In;
+
+/// Who is on the other end of a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Taxpayer { id: String, name: String },
+    Agent { username: String, name: String },
+}
+
+/// What the sockets send to the hub.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    Connect {
+        conn: u64,
+        subject: Subject,
+        address: Option<String>,
+        out: tokio::sync::mpsc::UnboundedSender<Out>,
+    },
+    Frame {
+        conn: u64,
+        frame: In,
+    },
+    Disconnect {
+        conn: u64,
+    },
+    /// Re-read the FAQ (after staff edited it).
+    Faq(Arc<FaqBot>),
+    /// Tell the caller once everything sent before has been handled (tests, shutdown).
+    Sync(std::sync::mpsc::Sender<()>),
+}
+
+/// The handle the web layer holds (in [`App`]).
+pub struct Interact {
+    hours: WorkingHours,
+    ice: Vec<IceServer>,
+    tx: Mutex<Option<std::sync::mpsc::Sender<Cmd>>>,
+    next_conn: AtomicU64,
+    /// Agents with at least one socket (kept by the hub).
+    pub(crate) agents_online: AtomicUsize,
+    /// Taxpayers with an interaction not yet closed (kept by the hub), for the pages.
+    pub(crate) live: RwLock<std::collections::HashSet<String>>,
+    bot: RwLock<Arc<FaqBot>>,
+    started: OnceLock<()>,
+}
+
+impl std::fmt::Debug for Interact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interact")
+            .field("agents_online", &self.agents_online)
+            .finish()
+    }
+}
+
+impl Interact {
+    pub fn new(
+        hours: WorkingHours,
+        faq: Vec<FaqEntry>,
+        ice: Vec<IceServer>,
+    ) -> AppResult<Interact> {
+        let bot = FaqBot::new(faq).map_err(|e| AppError::internal(format!("FAQ index: {e}")))?;
+        Ok(Interact {
+            hours,
+            ice,
+            tx: Mutex::new(None),
+            next_conn: AtomicU64::new(1),
+            agents_online: AtomicUsize::new(0),
+            live: RwLock::new(Default::default()),
+            bot: RwLock::new(Arc::new(bot)),
+            started: OnceLock::new(),
+        })
+    }
+
+    /// RTCConfiguration.iceServers for a browser: the configured servers (and the embedded
+    /// TURN relay's, with credentials for this subject, when it runs).
+    pub fn ice_servers(
+        &self,
+        _subject: &Subject,
+        _now: chrono::DateTime<chrono::FixedOffset>,
+    ) -> serde_json::Value {
+        serde_json::to_value(&self.ice).unwrap_or_default()
+    }
+
+    pub fn hours(&self) -> &WorkingHours {
+        &self.hours
+    }
+
+    /// The bot as it is now.
+    pub fn bot(&self) -> Arc<FaqBot> {
+        match self.bot.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the bot's knowledge base (staff edited the FAQ).
+    pub fn set_faq(&self, entries: Vec<FaqEntry>) -> AppResult<()> {
+        let bot = Arc::new(
+            FaqBot::new(entries).map_err(|e| AppError::internal(format!("FAQ index: {e}")))?,
+        );
+        match self.bot.write() {
+            Ok(mut g) => *g = bot.clone(),
+            Err(p) => *p.into_inner() = bot.clone(),
+        }
+        self.send(Cmd::Faq(bot));
+        Ok(())
+    }
+
+    /// Starts the hub thread for `app` (once; later calls do nothing).
+    pub fn start(app: &Arc<App>) -> AppResult<()> {
+        let me = &app.interact;
+        if me.started.set(()).is_err() {
+            return Ok(());
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let weak: Weak<App> = Arc::downgrade(app);
+        let hub = hub::Hub::load(app, me.bot())?;
+        std::thread::Builder::new()
+            .name("interact-hub".into())
+            .spawn(move || hub.run(weak, rx))
+            .map_err(|e| AppError::internal(format!("cannot start the interaction hub: {e}")))?;
+        if let Ok(mut g) = me.tx.lock() {
+            *g = Some(tx);
+        }
+        Ok(())
+    }
+
+    fn send(&self, cmd: Cmd) -> bool {
+        match self.tx.lock() {
+            Ok(g) => g.as_ref().is_some_and(|tx| tx.send(cmd).is_ok()),
+            Err(_) => false,
+        }
+    }
+
+    /// Registers a socket; frames for it arrive on `out`. `None` when the hub is not running.
+    pub fn connect(
+        &self,
+        subject: Subject,
+        address: Option<String>,
+        out: tokio::sync::mpsc::UnboundedSender<Out>,
+    ) -> Option<u64> {
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        self.send(Cmd::Connect {
+            conn,
+            subject,
+            address,
+            out,
+        })
+        .then_some(conn)
+    }
+
+    pub fn frame(&self, conn: u64, frame: In) {
+        self.send(Cmd::Frame { conn, frame });
+    }
+
+    pub fn disconnect(&self, conn: u64) {
+        self.send(Cmd::Disconnect { conn });
+    }
+
+    /// Waits until the hub has handled everything sent before (tests).
+    pub fn sync(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.send(Cmd::Sync(tx)) {
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+        }
+    }
+
+    /// Whether this taxpayer has an interaction not yet closed (the widget then reopens itself
+    /// on every page).
+    pub fn is_live(&self, taxpayer: &str) -> bool {
+        self.live
+            .read()
+            .map(|g| g.contains(taxpayer))
+            .unwrap_or(false)
+    }
+
+    pub fn agents_online(&self) -> usize {
+        self.agents_online.load(Ordering::Relaxed)
+    }
+}
+
+/// Who a session is on the 征纳互动 socket: a taxpayer (with the name on record), or staff who
+/// may serve — 征纳互动坐席 and 管理员 (others are refused).
+pub fn subject_for(app: &App, s: &crate::store::repo::Subject) -> AppResult<Subject> {
+    use crate::error::Code;
+    let r = app.store.read()?;
+    match s {
+        crate::store::repo::Subject::Taxpayer { id } => {
+            let t = r
+                .taxpayer(id)?
+                .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
+            Ok(Subject::Taxpayer {
+                id: id.as_str().to_string(),
+                name: t.name,
+            })
+        }
+        crate::store::repo::Subject::Staff { username } => {
+            let st = r
+                .staff(username)?
+                .filter(|st| !st.disabled)
+                .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
+            if !matches!(
+                st.role,
+                crate::domain::Role::Agent | crate::domain::Role::Admin
+            ) {
+                return Err(AppError::new(Code::WrongRole)
+                    .with_message("征纳互动仅限征纳互动坐席或管理员接待"));
+            }
+            Ok(Subject::Agent {
+                username: username.clone(),
+                name: st.display_name,
+            })
+        }
+    }
+}
