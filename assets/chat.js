@@ -278,6 +278,9 @@
   };
   var render = function () {
     var had = win.contains(document.activeElement) ? document.activeElement : null, st = cur != null && ix[cur] ? ix[cur].st : null, stage = st ? st.stage : "", c = st ? st.call : "none";
+    // the video pane, the tools and the rating view change the room left to the messages:
+    // a transcript read to its end stays at its end (also when the chat pane comes back)
+    var stick = scroller.hidden || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     var h = (st && st.human) || (welcome && welcome.human) || { available: true, reason: "" };
     var open = isOpen(stage), inCall = stage === "assigned" && c === "active";
     humanBtn.hidden = stage !== "bot";
@@ -307,6 +310,7 @@
     Array.prototype.forEach.call(log.querySelectorAll(".zn-q"), function (b) { b.disabled = !open; });
     tools.hidden = !open;
     renderEnd(st);
+    if (stick && !scroller.hidden) { scroller.scrollTop = scroller.scrollHeight; }
     badge.hidden = !unread;
     badge.textContent = unread ? String(unread) : "";
     if (ui.x != null && !win.hidden) { place(ui.x, ui.y); }

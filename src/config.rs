@@ -88,7 +88,8 @@ pub struct IceServer {
 #[serde(deny_unknown_fields, default)]
 pub struct TurnSettings {
     pub enabled: bool,
-    /// UDP (and TCP) address the relay listens on.
+    /// UDP address the relay listens on (the relay crate serves TURN over UDP only; relayed
+    /// ports are random high UDP ports on the same host).
     pub listen: String,
     /// The address browsers are told to reach the relay at and relayed addresses are
     /// allocated on (the server's LAN address); required when enabled.

@@ -12,8 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
 use helpers::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 struct Driver {
     child: Child,
@@ -65,15 +66,27 @@ async fn start_driver_with_home(home: Option<&std::path::Path>) -> Driver {
 }
 
 async fn browser(driver: &Driver) -> Client {
+    browser_with(driver, &[]).await
+}
+
+/// A Chromium session with `extra` command-line flags after the usual ones.
+async fn browser_with(driver: &Driver, extra: &[&str]) -> Client {
+    let mut args = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1366,768",
+        "--lang=zh-CN",
+    ];
+    args.extend_from_slice(extra);
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     "--window-size=1366,768", "--lang=zh-CN"]
-        }),
+        json!({ "binary": "/usr/bin/chromium", "args": args }),
     );
     // chromedriver speaks plain HTTP on loopback: no TLS stack needed here.
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -559,4 +572,580 @@ async fn certificate_login_in_chromium() {
     c.close().await.unwrap();
     let _ = std::fs::remove_file(&policy);
     result
+}
+
+/// Chromium flags for 征纳互动 calls: a fake camera and microphone, no permission prompt, and
+/// videos that play without a click.
+const MEDIA_FLAGS: &[&str] = &[
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
+/// What the page's 征纳互动 scripts know, for the failure messages.
+const ZN_DIAG: &str = "return {url: location.href, \
+    widget: window.ZN ? window.ZN.state() : null, \
+    console: window.ZNConsole ? window.ZNConsole.state() : null, \
+    status: Array.from(document.querySelectorAll('#zn-window .zn-status, #console-status'))\
+        .map(e => e.textContent).join(' | ')}";
+
+/// Whether the widget's newest message is scrolled into view.
+const LAST_IN_VIEW: &str = "const s = document.querySelector('#zn-window .zn-scroll'), \
+    m = Array.from(s.querySelectorAll('.zn-m')).pop(); \
+    if (!m) { return false; } \
+    const sr = s.getBoundingClientRect(), mr = m.getBoundingClientRect(); \
+    return mr.bottom <= sr.bottom + 1 && mr.top >= sr.top - 1";
+
+/// Polls `script` (called with `args`) until it returns something other than null or false;
+/// up to `secs` seconds. On time-out, panics naming `what`, with the last value and what the
+/// page's 征纳互动 script knows.
+async fn wait_js(c: &Client, what: &str, secs: u64, script: &str, args: Vec<Value>) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let last = match c.execute(script, args.clone()).await {
+            Ok(v) if !matches!(v, Value::Null | Value::Bool(false)) => return v,
+            Ok(v) => v,
+            Err(e) => json!(e.to_string()),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            let page = c
+                .execute(ZN_DIAG, vec![])
+                .await
+                .unwrap_or_else(|e| json!(e.to_string()));
+            panic!("waited {secs} s for {what}; last value: {last}; page: {page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the element once it is shown and enabled (up to 10 s).
+async fn click_ready(c: &Client, css: &str) {
+    wait_js(
+        c,
+        &format!("{css} to be shown and enabled"),
+        10,
+        "const e = document.querySelector(arguments[0]); \
+         return !!e && !e.disabled && e.checkVisibility()",
+        vec![json!(css)],
+    )
+    .await;
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the textarea `input` and clicks `send`.
+async fn type_and_send(c: &Client, input: &str, send: &str, text: &str) {
+    wait_js(
+        c,
+        &format!("{input} to be enabled"),
+        10,
+        "const e = document.querySelector(arguments[0]); \
+         return !!e && !e.disabled && e.checkVisibility()",
+        vec![json!(input)],
+    )
+    .await;
+    let field = c.find(Locator::Css(input)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+    click_ready(c, send).await;
+}
+
+/// The transcript shown under `scope` (`#zn-window` or `#panel-<i>`): `(seq, from, text)` per
+/// message, `from` being the `zn-<from>` class.
+async fn shown(c: &Client, scope: &str) -> Vec<(u64, String, String)> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0] + ' .zn-log .zn-m[data-seq]'))\
+             .map(d => [+d.dataset.seq, \
+                 (/zn-(taxpayer|agent|bot|system)/.exec(d.className) || ['', ''])[1], \
+                 d.querySelector('.zn-text').textContent])",
+            vec![json!(scope)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// Waits (10 s) until `scope` shows a message from `from` containing `text` with a seq above
+/// `after`; returns that seq.
+async fn wait_msg(c: &Client, who: &str, scope: &str, from: &str, text: &str, after: u64) -> u64 {
+    wait_js(
+        c,
+        &format!("{who} to show a {from} message after seq {after} containing {text:?}"),
+        10,
+        "const m = Array.from(document.querySelectorAll(\
+             arguments[0] + ' .zn-log .zn-m.zn-' + arguments[1] + '[data-seq]'))\
+             .find(d => +d.dataset.seq > arguments[3] \
+                 && d.querySelector('.zn-text').textContent.includes(arguments[2])); \
+         return m ? +m.dataset.seq : null",
+        vec![json!(scope), json!(from), json!(text), json!(after)],
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
+/// Asserts that a transcript's seqs run 1, 2, 3… with nothing repeated or missing.
+fn assert_in_order(who: &str, list: &[(u64, String, String)]) {
+    let seqs: Vec<u64> = list.iter().map(|m| m.0).collect();
+    let want: Vec<u64> = (1..=list.len() as u64).collect();
+    assert_eq!(
+        seqs, want,
+        "{who}'s messages are not 1..n in order: {list:?}"
+    );
+}
+
+/// 征纳互动 end to end in two headless Chromiums with fake cameras: the taxpayer's widget
+/// (loaded on first use; the bot; 发起人工导税 and the queue), the agent's console (the queue,
+/// accept, chat both ways), the widget surviving a page change without duplicates, a video call
+/// that reaches `connected` on both sides (screen-share button, hiding the chat, hang-up), the
+/// agent's end and the taxpayer's rating, stored as the API shows. `FAPIAO_SCREENSHOTS` saves
+/// `interaction-taxpayer.png` and `interaction-agent.png` during the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interaction_taxpayer_and_agent_chat_and_call_in_two_chromiums() {
+    let started = std::time::Instant::now();
+    let app = spawn_app(Opts {
+        interaction: Some(fapiao::config::InteractionSettings {
+            working_hours: vec!["daily 00:00-24:00".into()],
+            ..Default::default()
+        }),
+        ..Opts::default()
+    });
+    let faq = fapiao::service::faq::seed().unwrap();
+    let (agent_driver, taxpayer_driver) = tokio::join!(start_driver(), start_driver());
+    let (a, t) = tokio::join!(
+        browser_with(&agent_driver, MEDIA_FLAGS),
+        browser_with(&taxpayer_driver, MEDIA_FLAGS)
+    );
+    // The console is tall: the call and the newest messages in one screenshot.
+    a.set_window_size(1366, 1000).await.unwrap();
+    const W: &str = "#zn-window";
+    const NAME: &str = "福州鑫达电子科技有限公司";
+    let result = std::panic::AssertUnwindSafe(async {
+        // The agent: 税务人员登录, then the console (online while it is open).
+        a.goto(&app.url("/office/login")).await.unwrap();
+        a.find(Locator::Css("input[name=username]"))
+            .await
+            .unwrap()
+            .send_keys("agent")
+            .await
+            .unwrap();
+        a.find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        a.find(Locator::Css("form[action='/office/login'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_js(
+            &a,
+            "the agent's login to leave /office/login",
+            10,
+            "return location.pathname !== '/office/login'",
+            vec![],
+        )
+        .await;
+        a.goto(&app.url("/office/interact")).await.unwrap();
+        wait_js(
+            &a,
+            "the console to connect",
+            10,
+            "return document.getElementById('console').dataset.live === '1'",
+            vec![],
+        )
+        .await;
+
+        // The taxpayer: training login; the widget's script is fetched on first use only.
+        t.goto(&app.url("/login")).await.unwrap();
+        t.find(Locator::XPath(&format!(
+            "//input[@value='{TAXPAYER_A}']/following-sibling::button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_text(&t, "当前税款所属期").await;
+        let before = t
+            .execute(
+                "return [!!document.querySelector('script[src*=\"chat.js\"]'), !!window.ZN, \
+                 !!document.getElementById('zn-window')]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            before,
+            json!([false, false, false]),
+            "chat.js must not be loaded before the first click"
+        );
+        click_ready(&t, "#zn-open").await;
+        wait_js(
+            &t,
+            "chat.js to be loaded and the window shown",
+            10,
+            "const w = document.getElementById('zn-window'); \
+             return !!document.querySelector('script[src*=\"chat.js\"]') && !!window.ZN \
+                 && !!w && w.checkVisibility()",
+            vec![],
+        )
+        .await;
+        let greeting = wait_msg(&t, "the taxpayer", W, "bot", "发起人工导税", 0).await;
+        assert_eq!(greeting, 1, "the bot's greeting comes first");
+
+        // A question the bot knows, then a vague word and one of its suggestions.
+        let known = &faq[0];
+        type_and_send(&t, "#zn-input", "#zn-send", &known.question).await;
+        let q = wait_msg(&t, "the taxpayer", W, "taxpayer", &known.question, 0).await;
+        let answered = wait_msg(&t, "the taxpayer", W, "bot", &known.answer, q).await;
+        type_and_send(&t, "#zn-input", "#zn-send", "发票").await;
+        let vague = wait_msg(&t, "the taxpayer", W, "taxpayer", "发票", answered).await;
+        let suggested = wait_msg(&t, "the taxpayer", W, "bot", "您是否要咨询以下问题：", vague).await;
+        let picked = wait_js(
+            &t,
+            "the suggested questions",
+            10,
+            "const m = document.querySelector('#zn-window .zn-m.zn-bot[data-seq=\"' + arguments[0] + '\"]'); \
+             const b = m && m.querySelector('.zn-suggest .zn-q'); return b ? b.textContent : null",
+            vec![json!(suggested)],
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+        let entry = faq
+            .iter()
+            .find(|e| e.question == picked)
+            .unwrap_or_else(|| panic!("the suggestion {picked:?} is not a FAQ question"));
+        t.find(Locator::XPath(&format!(
+            "//div[@data-seq='{suggested}']//button[contains(@class,'zn-q')][1]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        let asked = wait_msg(&t, "the taxpayer", W, "taxpayer", &picked, suggested).await;
+        wait_msg(&t, "the taxpayer", W, "bot", &entry.answer, asked).await;
+
+        // 发起人工导税: queued, first in line.
+        click_ready(&t, "#zn-human").await;
+        wait_js(
+            &t,
+            "the taxpayer to be queued with the position shown",
+            10,
+            "const p = document.getElementById('zn-position'); \
+             return window.ZN.state().stage === 'queued' && p.checkVisibility() \
+                 && p.textContent.includes('当前排队第 1 位')",
+            vec![],
+        )
+        .await;
+        let i = t
+            .execute("return window.ZN.state().interaction", vec![])
+            .await
+            .unwrap()
+            .as_u64()
+            .expect("the widget's interaction id");
+        let panel = format!("#panel-{i}");
+
+        // The agent sees who waits, accepts; a tab for the interaction appears.
+        wait_js(
+            &a,
+            "the taxpayer's name and ID in the queue",
+            10,
+            "const li = document.querySelector('#queue-list li[data-i=\"' + arguments[0] + '\"]'); \
+             return !!li && li.textContent.includes(arguments[1]) && li.textContent.includes(arguments[2])",
+            vec![json!(i), json!(NAME), json!(TAXPAYER_A)],
+        )
+        .await;
+        click_ready(&a, "#accept-oldest").await;
+        wait_js(
+            &a,
+            "the interaction's tab and panel, assigned and selected",
+            10,
+            "const p = document.getElementById('panel-' + arguments[0]), \
+                   tab = document.getElementById('tab-' + arguments[0]); \
+             return !!p && p.dataset.stage === 'assigned' && p.checkVisibility() \
+                 && tab.getAttribute('aria-selected') === 'true' && tab.textContent.includes(arguments[1])",
+            vec![json!(i), json!(NAME)],
+        )
+        .await;
+        wait_js(
+            &t,
+            "the taxpayer's window to show the agent",
+            10,
+            "return window.ZN.state().stage === 'assigned' \
+                 && document.querySelector('#zn-window .zn-info').textContent.includes('为您服务')",
+            vec![],
+        )
+        .await;
+
+        // Chat both ways.
+        let hello = "您好，我是税务工作人员，请问有什么可以帮您？";
+        type_and_send(&a, &format!("#input-{i}"), &format!("#send-{i}"), hello).await;
+        let s1 = wait_msg(&a, "the agent", &panel, "agent", hello, 0).await;
+        assert_eq!(wait_msg(&t, "the taxpayer", W, "agent", hello, 0).await, s1);
+        let reply = "我想问一下勾选后怎么确认？";
+        type_and_send(&t, "#zn-input", "#zn-send", reply).await;
+        let s2 = wait_msg(&t, "the taxpayer", W, "taxpayer", reply, s1).await;
+        assert_eq!(wait_msg(&a, "the agent", &panel, "taxpayer", reply, s1).await, s2);
+        let mine = shown(&t, W).await;
+        assert_in_order("the taxpayer", &mine);
+        wait_js(
+            &a,
+            "the console to hold the whole transcript",
+            10,
+            "return document.querySelectorAll(arguments[0] + ' .zn-log .zn-m[data-seq]').length === arguments[1]",
+            vec![json!(panel), json!(mine.len())],
+        )
+        .await;
+        let theirs = shown(&a, &panel).await;
+        assert_eq!(mine, theirs, "both sides show the same transcript");
+        let last: Vec<&str> = mine.iter().rev().take(2).map(|m| m.2.as_str()).collect();
+        assert_eq!(last, [reply, hello]);
+
+        // Another portal page: the window comes back with the conversation, nothing twice.
+        t.goto(&app.url("/select")).await.unwrap();
+        wait_js(
+            &t,
+            "the widget to come back on /select",
+            10,
+            "const w = document.getElementById('zn-window'); \
+             return location.pathname === '/select' && !!window.ZN && window.ZN.state().connected \
+                 && window.ZN.state().stage === 'assigned' && !!w && w.checkVisibility()",
+            vec![],
+        )
+        .await;
+        let again = "我换了一个页面。";
+        type_and_send(&t, "#zn-input", "#zn-send", again).await;
+        let s3 = wait_msg(&t, "the taxpayer", W, "taxpayer", again, s2).await;
+        // Frames come in commit order: anything resent would be here before the echo.
+        let after = shown(&t, W).await;
+        assert_in_order("the taxpayer after the page change", &after);
+        assert_eq!(
+            after.len(),
+            mine.len() + 1,
+            "the same messages plus the new one: {after:?}"
+        );
+        assert_eq!(&after[..mine.len()], &mine[..]);
+        assert_eq!(s3, after.len() as u64);
+        wait_msg(&a, "the agent", &panel, "taxpayer", again, s2).await;
+
+        // 发起视频 → 接听视频: both peer connections reach `connected` with fake media.
+        t.execute("window.confirm = () => true; return true", vec![])
+            .await
+            .unwrap();
+        click_ready(&t, "#zn-video").await;
+        click_ready(&a, &format!("#answer-{i}")).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let tc = t
+                .execute(
+                    "const w = document.getElementById('zn-window'); \
+                     return [w.dataset.call, w.querySelector('.zn-remote').videoWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let ac = a
+                .execute(
+                    "const p = document.getElementById('panel-' + arguments[0]); \
+                     return [p.dataset.call, p.querySelector('.zn-remote').videoWidth]",
+                    vec![json!(i)],
+                )
+                .await
+                .unwrap();
+            if tc[0] == "connected" && ac[0] == "connected" && tc[1] != 0 && ac[1] != 0 {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let tp = t.execute(ZN_DIAG, vec![]).await.unwrap();
+                let ap = a.execute(ZN_DIAG, vec![]).await.unwrap();
+                panic!(
+                    "waited 20 s for both peer connections to be connected with video \
+                     ([state, remote videoWidth]): taxpayer {tc}, agent {ac}; \
+                     taxpayer page: {tp}; agent page: {ap}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_js(
+            &t,
+            "the newest message to stay in view above the video",
+            2,
+            LAST_IN_VIEW,
+            vec![],
+        )
+        .await;
+        shot(&t, "interaction-taxpayer").await;
+        a.execute(
+            "document.getElementById('chats-pane').scrollIntoView(); return true",
+            vec![],
+        )
+        .await
+        .unwrap();
+        shot(&a, "interaction-agent").await;
+        wait_js(
+            &t,
+            "#zn-screen in the call (Chromium has getDisplayMedia)",
+            5,
+            "return document.getElementById('zn-screen').checkVisibility()",
+            vec![],
+        )
+        .await;
+        click_ready(&t, "#zn-hide-chat").await;
+        wait_js(
+            &t,
+            "隐藏聊天 to hide the messages and the input",
+            5,
+            "const w = document.getElementById('zn-window'); \
+             return !w.querySelector('.zn-scroll').checkVisibility() \
+                 && !w.querySelector('.zn-compose').checkVisibility() \
+                 && w.querySelector('.zn-video').checkVisibility() \
+                 && document.getElementById('zn-hide-chat').getAttribute('aria-pressed') === 'true'",
+            vec![],
+        )
+        .await;
+        click_ready(&t, "#zn-hide-chat").await;
+        wait_js(
+            &t,
+            "显示聊天 to show the messages and the input again",
+            5,
+            "const w = document.getElementById('zn-window'); \
+             return w.querySelector('.zn-scroll').checkVisibility() \
+                 && w.querySelector('.zn-compose').checkVisibility() \
+                 && document.getElementById('zn-hide-chat').getAttribute('aria-pressed') === 'false'",
+            vec![],
+        )
+        .await;
+        wait_js(
+            &t,
+            "the newest message in view when the chat is shown again",
+            2,
+            LAST_IN_VIEW,
+            vec![],
+        )
+        .await;
+
+        // 关闭视频 by the taxpayer: both back to text.
+        click_ready(&t, "#zn-hangup").await;
+        wait_js(
+            &t,
+            "the taxpayer's call to close",
+            10,
+            "const w = document.getElementById('zn-window'); \
+             return w.dataset.call === 'none' && !w.querySelector('.zn-video').checkVisibility() \
+                 && document.getElementById('zn-video').checkVisibility()",
+            vec![],
+        )
+        .await;
+        wait_js(
+            &a,
+            "the console's call to close",
+            10,
+            "const p = document.getElementById('panel-' + arguments[0]); \
+             return p.dataset.call === 'none' && !p.querySelector('.c-video').checkVisibility() \
+                 && !document.getElementById('answer-' + arguments[0]).checkVisibility()",
+            vec![json!(i)],
+        )
+        .await;
+        let text1 = "视频已关闭，我再用文字问一下。";
+        type_and_send(&t, "#zn-input", "#zn-send", text1).await;
+        let s4 = wait_msg(&a, "the agent", &panel, "taxpayer", text1, s3).await;
+        let text2 = "好的，请讲。";
+        type_and_send(&a, &format!("#input-{i}"), &format!("#send-{i}"), text2).await;
+        wait_msg(&t, "the taxpayer", W, "agent", text2, s4).await;
+
+        // 结束互动 → the rating: 4 stars and a comment.
+        a.execute("window.confirm = () => true; return true", vec![])
+            .await
+            .unwrap();
+        click_ready(&a, &format!("#end-{i}")).await;
+        wait_js(
+            &t,
+            "the rating view",
+            10,
+            "return document.querySelectorAll('#zn-window input[name=zn-stars]').length === 5 \
+                 && document.getElementById('zn-rate-submit').checkVisibility()",
+            vec![],
+        )
+        .await;
+        click_ready(&t, "label[for=zn-star-4]").await;
+        let comment = "回答很耐心，谢谢！";
+        let field = t.find(Locator::Css("#zn-comment")).await.unwrap();
+        field.send_keys(comment).await.unwrap();
+        let checked = t
+            .execute(
+                "return document.querySelector('input[name=zn-stars]:checked').value",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(checked, json!("4"));
+        click_ready(&t, "#zn-rate-submit").await;
+        wait_js(
+            &t,
+            "感谢您的评价",
+            10,
+            "return window.ZN.state().stage === 'rated' \
+                 && document.querySelector('#zn-window .zn-end').textContent.includes('感谢您的评价')",
+            vec![],
+        )
+        .await;
+        wait_js(
+            &a,
+            "the rating in the agent's panel",
+            10,
+            "const p = document.getElementById('panel-' + arguments[0]); \
+             return p.dataset.stage === 'rated' && p.textContent.includes('纳税人已完成评价：4 星') \
+                 && p.textContent.includes('★★★★☆')",
+            vec![json!(i)],
+        )
+        .await;
+
+        // Stored: the transcript API as 管理员.
+        let admin = app.staff_token("admin").await;
+        let r = app
+            .get(&format!("/api/v1/interactions/{i}"), Some(&admin))
+            .await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        let x = &body["interaction"];
+        assert_eq!(
+            (&x["stage"], &x["rating"], &x["comment"], &x["agent"]),
+            (&json!("rated"), &json!(4), &json!(comment), &json!("agent")),
+            "{x}"
+        );
+        let texts: Vec<&str> = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        let at: Vec<Option<usize>> = [hello, reply, again, text1, text2]
+            .iter()
+            .map(|s| texts.iter().position(|x| x == s))
+            .collect();
+        assert!(
+            at.iter().all(Option::is_some) && at.windows(2).all(|w| w[0] < w[1]),
+            "the stored transcript has the chat in order: {texts:?}"
+        );
+    })
+    .catch_unwind()
+    .await;
+    let _ = a.close().await;
+    let _ = t.close().await;
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    eprintln!("征纳互动 in two Chromiums: {:?}", started.elapsed());
 }

@@ -1,5 +1,7 @@
 //! Tax office endpoints: taxpayers, invoice status, declarations, deadlines, the training
-//! clock and the audit log. Every write needs a role that may change data.
+//! clock, the audit log and the 常见问题 knowledge base. Every write needs a role that may
+//! change data (the knowledge base: 管理员 or 征纳互动坐席); reading the knowledge base is
+//! public.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset};
@@ -13,6 +15,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::server::extract::{self, StaffUser};
+use crate::service::faq::{self, FaqEntry};
 use crate::service::periods::{self, DeclarationRow};
 use crate::service::taxpayers::{self, NewTaxpayer, TaxpayerUpdate};
 use crate::service::App;
@@ -54,7 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/office/clock", web::get().to(get_clock))
         .route("/office/clock", web::put().to(set_clock))
         .route("/office/audit", web::get().to(audit))
-        .route("/office/audit/export.csv", web::get().to(audit_csv));
+        .route("/office/audit/export.csv", web::get().to(audit_csv))
+        .route("/faq", web::get().to(list_faq))
+        .route("/office/faq/reset", web::post().to(reset_faq))
+        .route("/office/faq/{id}", web::put().to(put_faq))
+        .route("/office/faq/{id}", web::delete().to(delete_faq));
 }
 
 async fn get_clock(app: web::Data<App>, _staff: StaffUser) -> AppResult<HttpResponse> {
@@ -670,4 +677,82 @@ async fn refresh_statistics(
     let who = extract::who(&req, &app, staff.actor());
     let report = blocking(move || crate::service::statistics::apply_scans(&app, &who)).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The 常见问题 knowledge base as it is now (public, like the 常见问题 page).
+async fn list_faq(app: web::Data<App>) -> AppResult<HttpResponse> {
+    let app = app.into_inner();
+    let items = blocking(move || faq::current(&app.store)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// A question of the knowledge base; the id is the one of the path. Missing text fields are
+/// empty (and refused by the rules with their field).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaqBody {
+    id: Option<String>,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+/// Adds the question `{id}` or replaces it (管理员, 征纳互动坐席); answers the entry as saved.
+async fn put_faq(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+    path: web::Path<String>,
+    body: web::Json<FaqBody>,
+) -> AppResult<HttpResponse> {
+    faq::require_editor(staff.role)?;
+    let id = path.into_inner();
+    let b = body.into_inner();
+    if b.id.as_deref().is_some_and(|x| x.trim() != id.trim()) {
+        return Err(AppError::invalid("id", "请求中的编号与地址中的编号不一致"));
+    }
+    let entry = faq::validate(FaqEntry {
+        id,
+        category: b.category,
+        question: b.question,
+        answer: b.answer,
+        aliases: b.aliases,
+    })?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, staff.actor());
+    let saved = entry.clone();
+    blocking(move || faq::upsert(&app, &who, saved)).await?;
+    Ok(HttpResponse::Ok().json(entry))
+}
+
+async fn delete_faq(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    faq::require_editor(staff.role)?;
+    let id = path.into_inner();
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, staff.actor());
+    blocking(move || faq::delete(&app, &who, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Back to the default (seed) knowledge base.
+async fn reset_faq(
+    req: HttpRequest,
+    app: web::Data<App>,
+    staff: StaffUser,
+) -> AppResult<HttpResponse> {
+    faq::require_editor(staff.role)?;
+    let app = app.into_inner();
+    let who = extract::who(&req, &app, staff.actor());
+    let count = blocking(move || faq::reset(&app, &who)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "reset": true, "count": count })))
 }

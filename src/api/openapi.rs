@@ -13,6 +13,8 @@ pub enum Auth {
     Staff,
     /// Staff with a role that may change data (admin, operator).
     StaffWriter,
+    /// Staff who maintain the 常见问题 knowledge base (admin, agent).
+    FaqEditor,
 }
 
 /// (method, path under `/api/v1` unless absolute, tag, summary, who).
@@ -322,6 +324,55 @@ pub const ROUTES: &[(&str, &str, &str, &str, Auth)] = &[
         "导出审计日志（CSV）",
         Auth::Staff,
     ),
+    (
+        "get",
+        "/faq",
+        "help",
+        "常见问题知识库（含税务人员的修改）",
+        Auth::Public,
+    ),
+    (
+        "put",
+        "/office/faq/{id}",
+        "office",
+        "新增或修改常见问题",
+        Auth::FaqEditor,
+    ),
+    (
+        "delete",
+        "/office/faq/{id}",
+        "office",
+        "删除常见问题",
+        Auth::FaqEditor,
+    ),
+    (
+        "post",
+        "/office/faq/reset",
+        "office",
+        "恢复默认常见问题知识库",
+        Auth::FaqEditor,
+    ),
+    (
+        "get",
+        "/interact/ws",
+        "interaction",
+        "征纳互动 WebSocket（纳税人，或征纳互动坐席/管理员；帧格式见 docs/interaction.md）",
+        Auth::Taxpayer,
+    ),
+    (
+        "get",
+        "/interactions",
+        "interaction",
+        "征纳互动记录与统计（等待、首次响应、服务时长、满意度；坐席只看自己接待的）",
+        Auth::Staff,
+    ),
+    (
+        "get",
+        "/interactions/{id}",
+        "interaction",
+        "一次征纳互动的完整记录（本人纳税人、接待坐席、管理员、审计员）",
+        Auth::Staff,
+    ),
 ];
 
 /// The full URL path of a table entry.
@@ -382,6 +433,12 @@ pub fn document() -> Value {
                 op.insert(
                     "description".into(),
                     json!("需要可修改数据的税务人员角色（管理员、业务操作员）；审计员只读。"),
+                );
+            }
+            Auth::FaqEditor => {
+                op.insert(
+                    "description".into(),
+                    json!("需要管理员或征纳互动坐席角色。"),
                 );
             }
             Auth::Taxpayer | Auth::Staff => {}

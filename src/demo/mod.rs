@@ -574,6 +574,7 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
                 .find(|t| t.credit_rating.is_some() && t.eligible)
         })
         .map(|t| app.settings.certs_dir().join(t.id.as_str()));
+    let hours = app.interact.hours().describe_zh();
     crate::cli::run_server(app, move |url| {
         println!();
         println!("fapiao 培训环境已启动：{url}");
@@ -605,6 +606,9 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
                 );
             }
         }
+        println!(
+            "  征纳互动：纳税人页面右侧的“征纳互动”按钮；税务人员在 {url}/office/interact 接待（人工服务时间：{hours}，按业务时间计，培训模式下可调整系统时间）。"
+        );
         println!("  健康检查：{url}/healthz ；按 Ctrl+C 停止。");
     })
 }

@@ -138,6 +138,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             .map_err(|e| StartError::Other(e.to_string()))?
     };
     let server = server.run();
+    crate::service::interact::Interact::start_turn(&app);
     spawn_housekeeping(app);
     Ok(Running {
         addr,

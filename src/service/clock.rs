@@ -54,6 +54,13 @@ impl Clock {
         self.tz
     }
 
+    /// Wall-clock Unix seconds, for code that runs outside a request (the TURN relay's
+    /// credential expiry).
+    #[allow(clippy::disallowed_methods)]
+    pub fn wall_unix() -> u64 {
+        Utc::now().timestamp().max(0) as u64
+    }
+
     /// Wall-clock time in the business offset.
     #[allow(clippy::disallowed_methods)]
     pub fn wall(&self) -> DateTime<FixedOffset> {

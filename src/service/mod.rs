@@ -20,6 +20,7 @@ pub mod periods;
 pub mod staff;
 pub mod statistics;
 pub mod taxpayers;
+pub mod turn;
 
 use std::sync::Arc;
 

@@ -614,3 +614,101 @@ async fn sockets_from_other_sites_other_roles_and_strangers_are_refused() {
         .await;
     assert_eq!(ws.until_t("error").await["code"], "bad_frame");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_are_handed_the_ice_servers_and_the_embedded_relay() {
+    let t = spawn_app(Opts {
+        interaction: Some(fapiao::config::InteractionSettings {
+            working_hours: vec!["daily 00:00-24:00".into()],
+            ice_servers: vec![fapiao::config::IceServer {
+                urls: vec!["stun:stun.office.lan:3478".into()],
+                username: None,
+                credential: None,
+            }],
+            turn: fapiao::config::TurnSettings {
+                enabled: true,
+                listen: "127.0.0.1:0".into(),
+                public_ip: Some("127.0.0.1".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        ..Opts::default()
+    });
+    let mut port = None;
+    for _ in 0..100 {
+        port = t.app.interact.turn_addr().map(|a| a.port());
+        if port.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let port = port.expect("the relay started");
+    let (ws, _) = taxpayer_opens(&t, TAXPAYER_A).await;
+    let welcome = ws.seen.iter().find(|v| v["t"] == "welcome").unwrap();
+    let ice = welcome["ice_servers"].as_array().unwrap();
+    assert_eq!(ice[0]["urls"][0], "stun:stun.office.lan:3478");
+    assert_eq!(
+        ice[1]["urls"][0],
+        format!("turn:127.0.0.1:{port}?transport=udp")
+    );
+    let user = ice[1]["username"].as_str().unwrap();
+    assert!(user.ends_with(&format!(":{TAXPAYER_A}")), "{user}");
+    assert!(!ice[1]["credential"].as_str().unwrap().is_empty());
+    // The relay answers TURN on that port (an unauthenticated Allocate gets 401 + nonce).
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut req = vec![0x00, 0x03, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+    req.extend_from_slice(&[7u8; 12]);
+    sock.send_to(&req, ("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf))
+        .await
+        .expect("the relay answered")
+        .unwrap();
+    assert!(n >= 20);
+    assert_eq!(&buf[0..2], &[0x01, 0x13], "an Allocate error response");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_and_the_transcript_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Opts {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Opts::default()
+    };
+    let t = spawn_app(opts.clone());
+    let _agent = agent_online(&t, "agent").await;
+    let (mut ws, i) = taxpayer_opens(&t, TAXPAYER_A).await;
+    say(&mut ws, i, "请问怎么确认勾选", "r1").await;
+    ws.send(json!({"t": "human", "i": i})).await;
+    ws.state_where(i, |s| s["stage"] == "queued").await;
+    let last = *seqs(&ws.seen, i).last().unwrap();
+    ws.cut();
+    drop(t);
+
+    let t = spawn_app(opts);
+    let agent = agent_online(&t, "agent").await;
+    let q = agent
+        .seen
+        .iter()
+        .find(|v| v["t"] == "queue")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        q["items"][0]["i"], i,
+        "still waiting after the restart: {q}"
+    );
+    let token = t.taxpayer_token(TAXPAYER_A).await;
+    let mut back = ws_connect(&t, &token, None).await.unwrap();
+    back.send(json!({"t": "hello", "since": {i.to_string(): 0}}))
+        .await;
+    let st = back.state_where(i, |_| true).await;
+    assert_eq!(
+        (st["stage"].as_str(), st["position"].as_u64()),
+        (Some("queued"), Some(1))
+    );
+    assert_eq!(seqs(&back.seen, i), (1..=last).collect::<Vec<_>>());
+    // New messages continue the sequence.
+    let next = say(&mut back, i, "还在排队吗", "r2").await;
+    assert_eq!(next["seq"], last + 1);
+}

@@ -579,7 +579,7 @@ impl Hub {
                 "t": "welcome",
                 "role": role,
                 "name": name,
-                "ice_servers": app.interact.ice_servers(&subject, now),
+                "ice_servers": app.interact.ice_servers(&subject, app.clock.wall().timestamp()),
                 "hours": app.interact.hours().describe_zh(),
                 "human": self.human(app, now).json(),
             }),
@@ -679,6 +679,7 @@ impl Hub {
     /// Runs `action` on `id` for the socket's subject; `Err` has been told to the socket.
     fn act(
         &mut self,
+        app: &App,
         now: DateTime<FixedOffset>,
         conn: u64,
         id: u64,
@@ -687,6 +688,8 @@ impl Hub {
     ) -> Option<(Effect, Stage)> {
         let subject = self.conns.get(&conn)?.subject.clone();
         let by = by_of(&subject);
+        // A closed interaction nobody watched any more is read back from the store.
+        self.ensure(app, id);
         let Some(l) = self.known.get_mut(&id) else {
             self.error(b, conn, Some(id), "unknown_interaction", "该征纳互动不存在");
             return None;
@@ -758,7 +761,7 @@ impl Hub {
                     self.error(b, conn, Some(i), code, &h.reason);
                     return;
                 }
-                if self.act(now, conn, i, action, b).is_some() {
+                if self.act(app, now, conn, i, action, b).is_some() {
                     self.queue.push(i);
                     let pos = self.queue.len();
                     self.system(
@@ -778,7 +781,7 @@ impl Hub {
                 } else {
                     Action::Cancel
                 };
-                if let Some((_, before)) = self.act(now, conn, i, action, b) {
+                if let Some((_, before)) = self.act(app, now, conn, i, action, b) {
                     self.queue.retain(|x| *x != i);
                     let (text, audit) = match (before, closing) {
                         (Stage::Assigned, _) => (
@@ -804,7 +807,7 @@ impl Hub {
                     self.error(b, conn, None, "queue_empty", "当前没有等待接入的纳税人");
                     return;
                 };
-                if self.act(now, conn, i, Action::Accept, b).is_some() {
+                if self.act(app, now, conn, i, Action::Accept, b).is_some() {
                     self.queue.retain(|x| *x != i);
                     let (username, name) = match self.conns.get(&conn).map(|c| &c.subject) {
                         Some(Subject::Agent { username, name }) => (username.clone(), name.clone()),
@@ -833,7 +836,7 @@ impl Hub {
                 }
             }
             In::End { i } if is_agent => {
-                if self.act(now, conn, i, Action::End, b).is_some() {
+                if self.act(app, now, conn, i, Action::End, b).is_some() {
                     self.system(
                         b,
                         i,
@@ -861,7 +864,10 @@ impl Hub {
                     );
                     return;
                 }
-                if self.act(now, conn, i, Action::Rate { stars }, b).is_some() {
+                if self
+                    .act(app, now, conn, i, Action::Rate { stars }, b)
+                    .is_some()
+                {
                     if let Some(l) = self.known.get_mut(&i) {
                         l.rec.comment = comment.clone();
                     }
@@ -871,19 +877,19 @@ impl Hub {
                 }
             }
             In::Call { i } if !is_agent => {
-                if self.act(now, conn, i, Action::StartCall, b).is_some() {
+                if self.act(app, now, conn, i, Action::StartCall, b).is_some() {
                     self.system(b, i, now, "纳税人发起视频聊天，等待税务工作人员接听".into());
                     self.push_state(app, now, i, b);
                 }
             }
             In::AnswerCall { i } if is_agent => {
-                if self.act(now, conn, i, Action::AcceptCall, b).is_some() {
+                if self.act(app, now, conn, i, Action::AcceptCall, b).is_some() {
                     self.system(b, i, now, "视频聊天已接通".into());
                     self.push_state(app, now, i, b);
                 }
             }
             In::Hangup { i } => {
-                if self.act(now, conn, i, Action::HangUp, b).is_some() {
+                if self.act(app, now, conn, i, Action::HangUp, b).is_some() {
                     self.system(b, i, now, "视频聊天已断开，可继续通过文字互动".into());
                     self.push_state(app, now, i, b);
                 }

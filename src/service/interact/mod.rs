@@ -68,6 +68,8 @@ pub struct Interact {
     pub(crate) live: RwLock<std::collections::HashSet<String>>,
     bot: RwLock<Arc<FaqBot>>,
     started: OnceLock<()>,
+    /// The embedded TURN relay, once started (`interaction.turn.enabled`).
+    turn: OnceLock<crate::service::turn::TurnRelay>,
 }
 
 impl std::fmt::Debug for Interact {
@@ -94,17 +96,45 @@ impl Interact {
             live: RwLock::new(Default::default()),
             bot: RwLock::new(Arc::new(bot)),
             started: OnceLock::new(),
+            turn: OnceLock::new(),
         })
     }
 
     /// RTCConfiguration.iceServers for a browser: the configured servers (and the embedded
     /// TURN relay's, with credentials for this subject, when it runs).
-    pub fn ice_servers(
-        &self,
-        _subject: &Subject,
-        _now: chrono::DateTime<chrono::FixedOffset>,
-    ) -> serde_json::Value {
-        serde_json::to_value(&self.ice).unwrap_or_default()
+    pub fn ice_servers(&self, subject: &Subject, wall_unix: i64) -> serde_json::Value {
+        let mut list = self.ice.clone();
+        if let Some(relay) = self.turn.get() {
+            let label = match subject {
+                Subject::Taxpayer { id, .. } => id.as_str(),
+                Subject::Agent { username, .. } => username.as_str(),
+            };
+            list.push(relay.credentials(label, wall_unix.max(0) as u64));
+        }
+        serde_json::to_value(&list).unwrap_or_default()
+    }
+
+    /// The embedded TURN relay's UDP address, when it runs.
+    pub fn turn_addr(&self) -> Option<std::net::SocketAddr> {
+        self.turn.get().map(|r| r.local_addr())
+    }
+
+    /// Starts the embedded TURN relay when configured (inside the server's runtime).
+    pub fn start_turn(app: &Arc<App>) {
+        let settings = app.settings.interaction.turn.clone();
+        if !settings.enabled {
+            return;
+        }
+        let app = app.clone();
+        actix_web::rt::spawn(async move {
+            match crate::service::turn::TurnRelay::start(&settings).await {
+                Ok(relay) => {
+                    tracing::info!(addr = %relay.local_addr(), "TURN relay for 征纳互动 calls");
+                    let _ = app.interact.turn.set(relay);
+                }
+                Err(e) => tracing::error!(error = %e, "the embedded TURN relay did not start"),
+            }
+        });
     }
 
     pub fn hours(&self) -> &WorkingHours {

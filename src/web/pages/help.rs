@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, PreEscaped};
 
 use super::{html, see_other};
+use crate::api::blocking;
 use crate::error::{AppError, AppResult};
 use crate::server::extract;
 use crate::service::faq::{self, FaqEntry};
@@ -117,10 +118,11 @@ async fn guide() -> HttpResponse {
     html(StatusCode::OK, help_page("流程指引", "/help", body))
 }
 
-/// 常见问题 (the same knowledge base the 征纳互动 bot answers from), grouped by category; each
-/// question can be linked as `/help/faq#<id>`.
-async fn faq() -> HttpResponse {
-    match faq::seed() {
+/// 常见问题 (the same knowledge base the 征纳互动 bot answers from, as staff maintain it),
+/// grouped by category; each question can be linked as `/help/faq#<id>`.
+async fn faq(app: web::Data<App>) -> HttpResponse {
+    let app = app.into_inner();
+    match blocking(move || faq::current(&app.store)).await {
         Ok(entries) => html(
             StatusCode::OK,
             help_page("常见问题", "/help/faq", faq_body(&entries)),
@@ -152,7 +154,10 @@ fn faq_body(entries: &[FaqEntry]) -> Markup {
                     @for e in group {
                         details.faq id=(e.id) {
                             summary { (e.question) }
-                            p { (e.answer) }
+                            // Staff may write an answer in several paragraphs.
+                            @for para in e.answer.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                                p { (para) }
+                            }
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 
 mod bulk;
 mod confirm;
+mod faq_admin;
 mod help;
 mod home;
 mod interact;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     bulk::routes(cfg);
     help::routes(cfg);
     office::routes(cfg);
+    faq_admin::routes(cfg);
     interact::routes(cfg);
 }
 
