@@ -712,3 +712,61 @@ async fn the_queue_and_the_transcript_survive_a_restart() {
     let next = say(&mut back, i, "还在排队吗", "r2").await;
     assert_eq!(next["seq"], last + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_pages_list_transcripts_with_figures_and_escape_what_was_said() {
+    let t = spawn_app(Opts::default());
+    let (mut tp, mut agent, i) = assigned(&t).await;
+    say(&mut tp, i, "<script>alert(1)</script>", "x1").await;
+    say(&mut agent, i, "已收到", "x2").await;
+    agent.send(json!({"t": "end", "i": i})).await;
+    tp.state_where(i, |s| s["stage"] == "ended").await;
+    tp.send(json!({"t": "rate", "i": i, "stars": 5, "comment": "很满意"}))
+        .await;
+    tp.state_where(i, |s| s["stage"] == "rated").await;
+
+    let admin = t.staff_token("admin").await;
+    let page = t
+        .get("/office/interact/history", Some(&admin))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "互动记录",
+        "福州鑫达电子科技有限公司",
+        "5 星",
+        "很满意",
+        "平均满意度",
+        "平均首次响应时长",
+    ] {
+        assert!(page.contains(want), "history lacks {want}");
+    }
+    let r = t.get(&format!("/office/interact/{i}"), Some(&admin)).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains("已收到"));
+    // The console is for agents and admins; the operator is refused.
+    let agent_token = t.staff_token("agent").await;
+    let r = t.get("/office/interact", Some(&agent_token)).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("/assets/console.js"));
+    let operator = t.staff_token("operator").await;
+    assert_eq!(
+        t.get("/office/interact", Some(&operator)).await.status(),
+        403
+    );
+    // Every taxpayer page carries the inert button and the tiny loader, not the chat script.
+    let tp_token = t.taxpayer_token(TAXPAYER_A).await;
+    let home = t.get("/", Some(&tp_token)).await.text().await.unwrap();
+    assert!(home.contains("id=\"zn-open\"") && home.contains("/assets/zn.js"));
+    assert!(!home.contains("/assets/chat.js"));
+    let loader = t.get("/assets/zn.js", None).await.text().await.unwrap();
+    assert!(
+        loader.len() < 1600,
+        "the loader stays tiny: {} bytes",
+        loader.len()
+    );
+}

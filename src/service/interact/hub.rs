@@ -171,8 +171,34 @@ impl Hub {
                     Err(_) => break,
                 }
             }
-            self.batch(&app, cmds);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.batch(&app, cmds);
+            }));
+            if outcome.is_err() {
+                // A bug must not take 征纳互动 down: nothing of the batch was stored (the commit
+                // is the batch's last step), so start again from the store and let the clients
+                // reconnect and resume.
+                tracing::error!("the interaction hub recovered from a panic");
+                self.reset(&app);
+            }
         }
+    }
+
+    /// Drops everything in memory, reloads the open interactions from the store and closes
+    /// every socket (the clients reconnect and resume from their last seq).
+    fn reset(&mut self, app: &Arc<App>) {
+        if let Ok(fresh) = Hub::load(app, self.bot.clone()) {
+            self.known = fresh.known;
+            self.queue = fresh.queue;
+            self.next_id = fresh.next_id;
+            self.timers = fresh.timers;
+        }
+        for c in self.conns.values_mut() {
+            c.subs.clear();
+            c.hello = false;
+            let _ = c.out.send(Out::Close);
+        }
+        self.conns.clear();
     }
 
     fn human(&self, app: &App, now: DateTime<FixedOffset>) -> Human {
@@ -302,16 +328,7 @@ impl Hub {
                         let _ = conn.out.send(Out::Text(text.clone()));
                     }
                 }
-                if let Ok(fresh) = Hub::load(app, self.bot.clone()) {
-                    self.known = fresh.known;
-                    self.queue = fresh.queue;
-                    self.next_id = fresh.next_id;
-                    for c in self.conns.values_mut() {
-                        c.subs.clear();
-                        c.hello = false;
-                        let _ = c.out.send(Out::Close);
-                    }
-                }
+                self.reset(app);
                 return;
             }
         }
