@@ -763,6 +763,21 @@ async fn the_office_pages_list_transcripts_with_figures_and_escape_what_was_said
     let home = t.get("/", Some(&tp_token)).await.text().await.unwrap();
     assert!(home.contains("id=\"zn-open\"") && home.contains("/assets/zn.js"));
     assert!(!home.contains("/assets/chat.js"));
+    let help = t
+        .get("/help/faq", Some(&tp_token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        help.contains("id=\"zn-open\""),
+        "the help pages too, for a taxpayer"
+    );
+    let public = t.get("/help/faq", None).await.text().await.unwrap();
+    assert!(
+        !public.contains("id=\"zn-open\""),
+        "not for visitors who are not logged in"
+    );
     let loader = t.get("/assets/zn.js", None).await.text().await.unwrap();
     assert!(
         loader.len() < 1600,

@@ -43,11 +43,32 @@ pub fn whats_new(req: &HttpRequest) -> Option<Markup> {
     })
 }
 
-fn help_page(title: &str, active: &str, body: Markup) -> Markup {
+/// The help pages are public; a logged-in taxpayer sees them in the portal's layout (menu,
+/// enterprise name, the 征纳互动 button).
+async fn viewer_of(req: &HttpRequest) -> Viewer {
+    let Ok(session) = crate::server::extract::session_from(req) else {
+        return Viewer::Anonymous;
+    };
+    let crate::store::repo::Subject::Taxpayer { id } = session.subject else {
+        return Viewer::Anonymous;
+    };
+    let Some(app) = req
+        .app_data::<web::Data<App>>()
+        .map(|a| a.clone().into_inner())
+    else {
+        return Viewer::Anonymous;
+    };
+    match blocking(move || crate::service::taxpayers::get(&app, &id)).await {
+        Ok(t) => Viewer::Taxpayer { name: t.name },
+        Err(_) => Viewer::Anonymous,
+    }
+}
+
+fn help_page(viewer: Viewer, title: &str, active: &str, body: Markup) -> Markup {
     page(
         Page {
             title,
-            viewer: Viewer::Anonymous,
+            viewer,
             active: "",
         },
         html! {
@@ -84,7 +105,7 @@ const STEPS: &[(&str, &str)] = &[
 ];
 
 /// 流程指引: the process as an SVG flow (no images, no scripts).
-async fn guide() -> HttpResponse {
+async fn guide(req: HttpRequest) -> HttpResponse {
     let (w, box_w, gap) = (1080, 160, 24);
     let mut svg = format!(
         r##"<svg class="flow" viewBox="0 0 {w} 170" role="img" aria-label="业务流程"><defs><marker id="arr" markerWidth="10" markerHeight="10" refX="8" refY="3" orient="auto"><path d="M0,0 L0,6 L9,3 z" fill="#1f5fa8"/></marker></defs>"##
@@ -115,17 +136,21 @@ async fn guide() -> HttpResponse {
             p.hint { "误选择“已完成申报”导致税款所属期跳转的，在征期内、未在新属期确认、上期申报结果为“未申报”时，可在首页点击“回退税款所属期”。" }
         }
     };
-    html(StatusCode::OK, help_page("流程指引", "/help", body))
+    html(
+        StatusCode::OK,
+        help_page(viewer_of(&req).await, "流程指引", "/help", body),
+    )
 }
 
 /// 常见问题 (the same knowledge base the 征纳互动 bot answers from, as staff maintain it),
 /// grouped by category; each question can be linked as `/help/faq#<id>`.
-async fn faq(app: web::Data<App>) -> HttpResponse {
+async fn faq(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
     let app = app.into_inner();
+    let viewer = viewer_of(&req).await;
     match blocking(move || faq::current(&app.store)).await {
         Ok(entries) => html(
             StatusCode::OK,
-            help_page("常见问题", "/help/faq", faq_body(&entries)),
+            help_page(viewer, "常见问题", "/help/faq", faq_body(&entries)),
         ),
         Err(e) => {
             tracing::error!(error = %e, "the FAQ knowledge base could not be loaded");
@@ -137,7 +162,7 @@ async fn faq(app: web::Data<App>) -> HttpResponse {
             };
             html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                help_page("常见问题", "/help/faq", body),
+                help_page(viewer, "常见问题", "/help/faq", body),
             )
         }
     }
@@ -203,7 +228,10 @@ async fn check(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
             }
         }
     };
-    html(StatusCode::OK, help_page("检测环境", "/help/check", body))
+    html(
+        StatusCode::OK,
+        help_page(viewer_of(&req).await, "检测环境", "/help/check", body),
+    )
 }
 
 fn manual_body() -> Markup {
@@ -226,6 +254,7 @@ fn manual_body() -> Markup {
 
 /// 操作手册: read here, or `?download=1` to save it.
 async fn manual(
+    req: HttpRequest,
     q: web::Query<std::collections::HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     if q.get("download").is_some_and(|v| v == "1") {
@@ -249,7 +278,7 @@ async fn manual(
     };
     Ok(html(
         StatusCode::OK,
-        help_page("操作手册", "/help/manual", body),
+        help_page(viewer_of(&req).await, "操作手册", "/help/manual", body),
     ))
 }
 
