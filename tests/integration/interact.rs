@@ -708,6 +708,11 @@ async fn the_queue_and_the_transcript_survive_a_restart() {
         (Some("queued"), Some(1))
     );
     assert_eq!(seqs(&back.seen, i), (1..=last).collect::<Vec<_>>());
+    // A retry of a message stored before the restart is still recognised.
+    back.send(json!({"t": "say", "i": i, "text": "请问怎么确认勾选", "cid": "r1"}))
+        .await;
+    let again = back.until(|v| v["t"] == "msg" && v["cid"] == "r1").await;
+    assert!(again["seq"].as_u64().unwrap() < last);
     // New messages continue the sequence.
     let next = say(&mut back, i, "还在排队吗", "r2").await;
     assert_eq!(next["seq"], last + 1);

@@ -79,6 +79,19 @@ pub(super) struct Hub {
     hours_available: Option<bool>,
 }
 
+/// The client ids of an interaction's last messages, read back from the store (so a retry
+/// after a restart is still recognised).
+fn recent_cids(
+    r: &crate::store::Reader,
+    rec: &InteractionRecord,
+) -> AppResult<VecDeque<(String, u64)>> {
+    let from = rec.last_seq.saturating_sub(RECENT_CIDS as u64);
+    Ok(r.chat_messages(rec.id, from)?
+        .into_iter()
+        .filter_map(|m| m.cid.map(|c| (c, m.seq)))
+        .collect())
+}
+
 /// A message before it gets its seq.
 fn draft(at: DateTime<FixedOffset>, from: Party, text: String) -> ChatMessage {
     ChatMessage {
@@ -135,11 +148,12 @@ impl Hub {
             }
             // Nobody is connected after a restart: everyone gets the grace to come back.
             hub.timers.insert((Instant::now() + grace, rec.id));
+            let cids = recent_cids(&r, &rec)?;
             hub.known.insert(
                 rec.id,
                 Live {
                     rec,
-                    cids: VecDeque::new(),
+                    cids,
                     left_noted: false,
                 },
             );
@@ -452,13 +466,20 @@ impl Hub {
         if self.known.contains_key(&id) {
             return true;
         }
-        match app.store.read().and_then(|r| r.interaction(id)) {
-            Ok(Some(rec)) => {
+        let loaded = app.store.read().and_then(|r| {
+            let Some(rec) = r.interaction(id)? else {
+                return Ok(None);
+            };
+            let cids = recent_cids(&r, &rec)?;
+            Ok(Some((rec, cids)))
+        });
+        match loaded {
+            Ok(Some((rec, cids))) => {
                 self.known.insert(
                     id,
                     Live {
                         rec,
-                        cids: VecDeque::new(),
+                        cids,
                         left_noted: false,
                     },
                 );
