@@ -790,3 +790,19 @@ async fn the_office_pages_list_transcripts_with_figures_and_escape_what_was_said
         loader.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_taxpayer_is_slowed_down_and_nothing_extra_is_stored() {
+    let t = spawn_app(Opts::default());
+    let (mut ws, i) = taxpayer_opens(&t, TAXPAYER_A).await;
+    for n in 0..130 {
+        ws.send(json!({"t": "ping"})).await;
+        let _ = n;
+    }
+    let e = ws.until_t("error").await;
+    assert_eq!(e["code"], "rate_limited");
+    assert_eq!(e["message"], "发送过于频繁，请稍后再试");
+    // Still connected, and the interaction is as it was.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    say(&mut ws, i, "你好", "after-flood").await;
+}
