@@ -5,6 +5,12 @@
   "use strict";
   var root = document.getElementById("zn"), fab = document.getElementById("zn-open");
   if (!root || !fab) { return; }
+  var ss = null, who = root.getAttribute("data-who") || "";
+  try {
+    ss = window.sessionStorage;
+    // Another taxpayer used this tab before: forget their chat.
+    if (ss.getItem("zn.who") !== who) { ss.removeItem("zn.ui"); ss.removeItem("zn.data"); ss.setItem("zn.who", who); }
+  } catch (e) { /* storage disabled */ }
   var loading = false, restore = true;
   var go = function (auto) {
     if (window.ZN) { window.ZN.open(auto); return; }
@@ -19,6 +25,6 @@
   };
   fab.addEventListener("click", function () { go(false); });
   var ui = null;
-  try { ui = JSON.parse(window.sessionStorage.getItem("zn.ui")); } catch (e) { ui = null; }
+  try { ui = JSON.parse(ss.getItem("zn.ui")); } catch (e) { ui = null; }
   if (root.getAttribute("data-live") === "1" || (ui && ui.on)) { go(true); }
 })();

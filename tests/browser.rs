@@ -1139,6 +1139,30 @@ async fn interaction_taxpayer_and_agent_chat_and_call_in_two_chromiums() {
             at.iter().all(Option::is_some) && at.windows(2).all(|w| w[0] < w[1]),
             "the stored transcript has the chat in order: {texts:?}"
         );
+
+        // A shared computer: 退出, another taxpayer logs in in the same tab — nothing of the
+        // first one's chat is kept or shown.
+        t.goto(&app.url("/logout")).await.unwrap();
+        t.goto(&app.url("/login")).await.unwrap();
+        t.find(Locator::XPath(&format!(
+            "//input[@value='{TAXPAYER_B}']/following-sibling::button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        wait_text(&t, "当前税款所属期").await;
+        wait_js(
+            &t,
+            "the first taxpayer's chat to be forgotten in this tab",
+            10,
+            "return sessionStorage.getItem('zn.data') === null \
+                 && sessionStorage.getItem('zn.who') === document.getElementById('zn').dataset.who \
+                 && !document.getElementById('zn-window')",
+            vec![],
+        )
+        .await;
     })
     .catch_unwind()
     .await;

@@ -95,8 +95,8 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     p { (PLATFORM_NAME) " " (version()) " · 请使用支持 TLS 1.2 及以上的现代浏览器访问" }
                     p { "如有疑问，请联系您的主管税务机关" }
                 }
-                @if let Viewer::Taxpayer { .. } = p.viewer {
-                    (interaction_button())
+                @if let Viewer::Taxpayer { name } = &p.viewer {
+                    (interaction_button(name))
                 }
             }
         }
@@ -123,9 +123,11 @@ fn user_box(v: &Viewer) -> Markup {
 
 /// The floating 征纳互动 button (S-I1): server-rendered and inert; `zn.js` (tiny) loads the chat
 /// script on the first click only.
-fn interaction_button() -> Markup {
+/// `data-who` lets the loader drop what the tab kept of another taxpayer's chat (a shared
+/// computer: 退出, then someone else logs in in the same tab).
+fn interaction_button(who: &str) -> Markup {
     html! {
-        div #zn .zn {
+        div #zn .zn data-who=(who) {
             button #zn-open .zn-fab type="button" aria-haspopup="dialog" aria-expanded="false"
                 aria-controls="zn-window" title="征纳互动" {
                 svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false" {

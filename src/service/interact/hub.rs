@@ -1,7 +1,6 @@
 //! The hub thread: the only writer of interactions. See the module above for the design.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -160,7 +159,6 @@ impl Hub {
         }
         queued.sort();
         hub.queue = queued.into_iter().map(|(_, id)| id).collect();
-        hub.publish_live(app);
         Ok(hub)
     }
 
@@ -259,7 +257,6 @@ impl Hub {
     fn batch(&mut self, app: &Arc<App>, cmds: Vec<Cmd>) {
         let now = app.clock.now();
         let mut b = Batch::default();
-        let mut syncs = Vec::new();
         let agents_before = self.agents_online();
         for cmd in cmds {
             match cmd {
@@ -283,14 +280,10 @@ impl Hub {
                 Cmd::Frame { conn, frame } => self.frame(app, now, conn, frame, &mut b),
                 Cmd::Disconnect { conn } => self.disconnect(app, conn),
                 Cmd::Faq(bot) => self.bot = bot,
-                Cmd::Sync(tx) => syncs.push(tx),
             }
         }
         self.expire(app, now, &mut b);
         let agents_after = self.agents_online();
-        app.interact
-            .agents_online
-            .store(agents_after, Ordering::Relaxed);
         let available = self.human(app, now).available;
         if agents_before != agents_after || self.hours_available != Some(available) {
             self.hours_available = Some(available);
@@ -308,9 +301,6 @@ impl Hub {
             }
         }
         self.commit(app, b);
-        for s in syncs {
-            let _ = s.send(());
-        }
     }
 
     fn commit(&mut self, app: &Arc<App>, b: Batch) {
@@ -346,7 +336,6 @@ impl Hub {
                 return;
             }
         }
-        self.publish_live(app);
         for (to, text) in b.sends {
             for c in to {
                 if let Some(conn) = self.conns.get(&c) {
@@ -362,18 +351,6 @@ impl Hub {
             .collect();
         self.known
             .retain(|id, l| !l.rec.state.stage.is_closed() || watched.contains(id));
-    }
-
-    fn publish_live(&self, app: &App) {
-        let live: HashSet<String> = self
-            .known
-            .values()
-            .filter(|l| !l.rec.state.stage.is_closed())
-            .map(|l| l.rec.taxpayer.clone())
-            .collect();
-        if let Ok(mut g) = app.interact.live.write() {
-            *g = live;
-        }
     }
 
     fn agent_conns(&self) -> Vec<u64> {
@@ -417,20 +394,7 @@ impl Hub {
     }
 
     fn push_queue(&self, app: &App, now: DateTime<FixedOffset>, b: &mut Batch) {
-        let items: Vec<Value> = self
-            .queue
-            .iter()
-            .filter_map(|id| self.known.get(id))
-            .map(|l| {
-                let at = l.rec.state.queued_at.unwrap_or(l.rec.state.opened_at);
-                json!({
-                    "i": l.rec.id,
-                    "taxpayer": {"id": l.rec.taxpayer, "name": l.rec.taxpayer_name},
-                    "queued_at": at.to_rfc3339(),
-                    "waiting_secs": (now - at).num_seconds().max(0),
-                })
-            })
-            .collect();
+        let items = self.queue_items(now);
         b.send(self.agent_conns(), json!({"t": "queue", "items": items}));
         for id in self.queue.clone() {
             self.push_state(app, now, id, b);
@@ -530,9 +494,7 @@ impl Hub {
         ) {
             self.timers.retain(|(_, i)| *i != id);
             if let Some(l) = self.known.get_mut(&id) {
-                if l.left_noted {
-                    l.left_noted = false;
-                }
+                l.left_noted = false;
             }
         }
     }
@@ -979,25 +941,20 @@ impl Hub {
     ) {
         let text = text.trim().to_string();
         let cid = cid.filter(|c| !c.is_empty() && c.len() <= 64);
-        let refuse = |hub: &Hub, b: &mut Batch, code: &str, msg: &str| {
+        // Refusals of a message carry its cid so the sender can drop it from its outbox.
+        let refuse = |b: &mut Batch, code: &str, msg: &str| {
             b.send(
                 vec![conn],
                 protocol::error(Some(i), code, msg, cid.as_deref()),
             );
-            let _ = hub;
         };
         if text.is_empty() {
-            refuse(self, b, "empty_message", "请输入要发送的内容");
+            refuse(b, "empty_message", "请输入要发送的内容");
             return;
         }
         let max = app.settings.interaction.max_message_chars;
         if text.chars().count() > max {
-            refuse(
-                self,
-                b,
-                "message_too_long",
-                &format!("消息不能超过{max}个字"),
-            );
+            refuse(b, "message_too_long", &format!("消息不能超过{max}个字"));
             return;
         }
         // A retry of a message already stored: send the stored one again, store nothing.
@@ -1026,23 +983,22 @@ impl Hub {
         let Some(subject) = self.conns.get(&conn).map(|c| c.subject.clone()) else {
             return;
         };
-        // Refusals of a message carry its cid so the sender can drop it from its outbox.
         let before = self.known.get(&i).map(|l| l.rec.state.clone());
         let by = by_of(&subject);
         let Some(state) = before else {
-            refuse(self, b, "unknown_interaction", "该征纳互动不存在");
+            refuse(b, "unknown_interaction", "该征纳互动不存在");
             return;
         };
         if let Subject::Taxpayer { id: tp, .. } = &subject {
             if self.known.get(&i).is_some_and(|l| &l.rec.taxpayer != tp) {
-                refuse(self, b, "not_yours", "该征纳互动不存在");
+                refuse(b, "not_yours", "该征纳互动不存在");
                 return;
             }
         }
         let (next, effect) = match state.apply(&by, &Action::Say, now) {
             Ok(x) => x,
             Err(r) => {
-                refuse(self, b, r.code(), &r.to_string());
+                refuse(b, r.code(), &r.to_string());
                 return;
             }
         };

@@ -14,7 +14,7 @@ mod hub;
 pub mod protocol;
 pub mod reports;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::config::IceServer;
@@ -52,8 +52,6 @@ pub(crate) enum Cmd {
     },
     /// Re-read the FAQ (after staff edited it).
     Faq(Arc<FaqBot>),
-    /// Tell the caller once everything sent before has been handled (tests, shutdown).
-    Sync(std::sync::mpsc::Sender<()>),
 }
 
 /// The handle the web layer holds (in [`App`]).
@@ -62,10 +60,6 @@ pub struct Interact {
     ice: Vec<IceServer>,
     tx: Mutex<Option<std::sync::mpsc::Sender<Cmd>>>,
     next_conn: AtomicU64,
-    /// Agents with at least one socket (kept by the hub).
-    pub(crate) agents_online: AtomicUsize,
-    /// Taxpayers with an interaction not yet closed (kept by the hub), for the pages.
-    pub(crate) live: RwLock<std::collections::HashSet<String>>,
     bot: RwLock<Arc<FaqBot>>,
     started: OnceLock<()>,
     /// The embedded TURN relay, once started (`interaction.turn.enabled`).
@@ -75,7 +69,7 @@ pub struct Interact {
 impl std::fmt::Debug for Interact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interact")
-            .field("agents_online", &self.agents_online)
+            .field("hours", &self.hours)
             .finish()
     }
 }
@@ -92,8 +86,6 @@ impl Interact {
             ice,
             tx: Mutex::new(None),
             next_conn: AtomicU64::new(1),
-            agents_online: AtomicUsize::new(0),
-            live: RwLock::new(Default::default()),
             bot: RwLock::new(Arc::new(bot)),
             started: OnceLock::new(),
             turn: OnceLock::new(),
@@ -211,27 +203,6 @@ impl Interact {
 
     pub fn disconnect(&self, conn: u64) {
         self.send(Cmd::Disconnect { conn });
-    }
-
-    /// Waits until the hub has handled everything sent before (tests).
-    pub fn sync(&self) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        if self.send(Cmd::Sync(tx)) {
-            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
-        }
-    }
-
-    /// Whether this taxpayer has an interaction not yet closed (the widget then reopens itself
-    /// on every page).
-    pub fn is_live(&self, taxpayer: &str) -> bool {
-        self.live
-            .read()
-            .map(|g| g.contains(taxpayer))
-            .unwrap_or(false)
-    }
-
-    pub fn agents_online(&self) -> usize {
-        self.agents_online.load(Ordering::Relaxed)
     }
 }
 
