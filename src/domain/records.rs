@@ -362,6 +362,11 @@ impl Role {
     pub fn can_write_data(self) -> bool {
         matches!(self, Role::Admin | Role::Operator)
     }
+
+    /// Whether the role answers 征纳互动 (the agent console) and keeps its knowledge base.
+    pub fn serves_interactions(self) -> bool {
+        matches!(self, Role::Admin | Role::Agent)
+    }
 }
 
 /// A tax office staff account (S-O1).

@@ -93,7 +93,7 @@ pub const MAX_ID: usize = 64;
 
 /// Whether staff with `role` may edit the knowledge base: 管理员 and 征纳互动坐席.
 pub fn may_edit(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Agent)
+    role.serves_interactions()
 }
 
 /// Refuses roles that may not edit the knowledge base (403 `wrong_role`).

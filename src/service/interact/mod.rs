@@ -226,10 +226,7 @@ pub fn subject_for(app: &App, s: &crate::store::repo::Subject) -> AppResult<Subj
                 .staff(username)?
                 .filter(|st| !st.disabled)
                 .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
-            if !matches!(
-                st.role,
-                crate::domain::Role::Agent | crate::domain::Role::Admin
-            ) {
+            if !st.role.serves_interactions() {
                 return Err(AppError::new(Code::WrongRole)
                     .with_message("征纳互动仅限征纳互动坐席或管理员接待"));
             }

@@ -45,7 +45,7 @@ fn avg_zh(s: Option<f64>) -> String {
 }
 
 async fn console(app: web::Data<App>, staff: StaffUser) -> AppResult<HttpResponse> {
-    if !matches!(staff.role, Role::Agent | Role::Admin) {
+    if !staff.role.serves_interactions() {
         return Err(
             AppError::new(Code::WrongRole).with_message("征纳互动仅限征纳互动坐席或管理员接待")
         );
