@@ -17,12 +17,14 @@ use fapiao::domain::{
     Contact, CreditRating, Enterprise, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType,
     Region, SelectionState,
 };
-use fapiao::service::bulk::{self, ExportQuery};
-use fapiao::service::invoices::{import, ImportMode};
-use fapiao::service::{taxpayers, App};
-use fapiao::sheet::selection::{self, DownloadRow};
+use fapiao::formats::sheet::selection::{self, DownloadRow};
+use fapiao::service::office::invoices::import;
+use fapiao::service::office::invoices::ImportMode;
+use fapiao::service::portal::bulk::ExportQuery;
+use fapiao::service::App;
 
 use common::{credit_code, flags};
+use fapiao::service::{office, portal};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -50,10 +52,10 @@ fn main() {
         .unwrap();
     let who = app.system("bench");
     let buyer = credit_code(1_000_000);
-    taxpayers::create(
+    office::taxpayers::create(
         &app,
         &who,
-        taxpayers::NewTaxpayer {
+        office::taxpayers::NewTaxpayer {
             id: buyer.clone(),
             name: "福州鑫达电子科技有限公司".into(),
             region: Region::of_taxpayer_id(&buyer).unwrap(),
@@ -104,7 +106,7 @@ fn main() {
     let mut size = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let d = bulk::export(&app, &me, &buyer, &q).unwrap();
+        let d = portal::bulk::export(&app, &me, &buyer, &q).unwrap();
         down.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(d.invoices, n);
         assert_eq!(d.files, n.div_ceil(selection::ROWS_PER_FILE));
@@ -139,10 +141,10 @@ fn main() {
     let mut up = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let v = bulk::upload(&app, &me, &buyer, "bench.xlsx", &file).unwrap();
+        let v = portal::bulk::upload(&app, &me, &buyer, "bench.xlsx", &file).unwrap();
         up.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(v.selected as usize, rows.min(n));
-        let v = bulk::upload(&app, &me, &buyer, "undo.xlsx", &undo).unwrap();
+        let v = portal::bulk::upload(&app, &me, &buyer, "undo.xlsx", &undo).unwrap();
         assert_eq!(v.unselected as usize, rows.min(n));
     }
     println!(

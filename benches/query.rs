@@ -18,7 +18,8 @@ use fapiao::domain::{
     Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
 };
 use fapiao::index::InvoiceFilter;
-use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::office::invoices::import;
+use fapiao::service::office::invoices::ImportMode;
 use fapiao::service::App;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -23,7 +23,8 @@ use fapiao::domain::{
     CertMethod, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod,
     TaxpayerId,
 };
-use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::office::invoices::import;
+use fapiao::service::office::invoices::ImportMode;
 use fapiao::service::App;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -341,11 +342,11 @@ fn main() {
     }
     // The cached answer: what the service returns on a repeated request.
     let period = TaxPeriod::parse(PERIOD).unwrap();
-    fapiao::service::statistics::tally(&app, &who, &buyer, period).unwrap();
+    fapiao::service::portal::statistics::tally(&app, &who, &buyer, period).unwrap();
     let mut ct = Vec::new();
     for _ in 0..a.runs.max(20) {
         let t = Instant::now();
-        let c = fapiao::service::statistics::tally(&app, &who, &buyer, period).unwrap();
+        let c = fapiao::service::portal::statistics::tally(&app, &who, &buyer, period).unwrap();
         let rows = c.cached.figures().rows();
         ct.push(t.elapsed().as_secs_f64() * 1e6);
         assert!(c.from_cache);

@@ -242,32 +242,6 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
-/// Spreadsheet errors (批量勾选 uploads, exports): 415 for a wrong type, 413 over a limit,
-/// 422 for a file that cannot be used; a failure to write one is internal.
-impl From<crate::sheet::SheetError> for AppError {
-    fn from(e: crate::sheet::SheetError) -> Self {
-        use crate::sheet::SheetError;
-        let code = match e {
-            SheetError::UnsupportedType => Code::UnsupportedType,
-            SheetError::TooLarge | SheetError::TooManyRows => Code::TooLarge,
-            SheetError::Write(_) => return AppError::internal(e.to_string()),
-            SheetError::Empty
-            | SheetError::Encrypted
-            | SheetError::Corrupt(_)
-            | SheetError::MissingColumns(_) => Code::InvalidValue,
-        };
-        let message = match &e {
-            SheetError::TooLarge => "上传的文件过大".to_string(),
-            _ => e.to_string(),
-        };
-        let mut err = AppError::new(code).with_message(message);
-        if code == Code::InvalidValue {
-            err = err.with_field("file");
-        }
-        err
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -1,11 +1,11 @@
 //! fapiao: the VAT invoice selection and confirmation platform (增值税发票选择确认平台) and
 //! its taxpayer-service channel (征纳互动), in one binary.
 //!
-//! Layers, each depending only on those listed after it:
-//! `cli` → `server` → `web`, `api` → `service` → `index` → `store` → `domain`.
-//! `pdf` (A4 reports with an embedded CJK font) and `sheet` (spreadsheet files) are leaves that
-//! the services call; they know nothing of the store.
-//! `config` and `error` are shared.
+//! The modules, from the bottom up: `domain` (types and rules), `store` (redb, the truth),
+//! `index` (tantivy, derived), `formats` (import files, spreadsheets, PDF), `pki`
+//! (certificates), `service` (the use cases, by audience), `http` (the request layer),
+//! `api` and `web` (JSON and pages), `server` (start-up and background jobs), `demo` and
+//! `cli`. Which may use which is written once, as a test: `tests/layering.rs`.
 
 pub mod api;
 pub mod cli;
@@ -13,10 +13,11 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod formats;
+pub mod http;
 pub mod index;
-pub mod pdf;
+pub mod pki;
 pub mod server;
 pub mod service;
-pub mod sheet;
 pub mod store;
 pub mod web;

@@ -209,8 +209,8 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .unwrap();
         wait_text(&c, "保存成功：勾选 50 份").await;
         // 批量勾选: upload a sheet marking all 60 是 through the file input.
-        let rows: Vec<fapiao::sheet::selection::DownloadRow> = (1..=60)
-            .map(|n| fapiao::sheet::selection::DownloadRow {
+        let rows: Vec<fapiao::formats::sheet::selection::DownloadRow> = (1..=60)
+            .map(|n| fapiao::formats::sheet::selection::DownloadRow {
                 code: "3500261130".into(),
                 number: format!("{n:08}"),
                 issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
@@ -225,7 +225,11 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("勾选清单.xlsx");
-        std::fs::write(&path, fapiao::sheet::selection::workbook(&rows).unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            fapiao::formats::sheet::selection::workbook(&rows).unwrap(),
+        )
+        .unwrap();
         c.goto(&app.url("/bulk")).await.unwrap();
         wait_text(&c, "下载发票文件").await;
         c.find(Locator::Css("input[type=file]"))
@@ -521,7 +525,7 @@ async fn certificate_login_in_chromium() {
     let db = format!("sql:{}", nss.display());
     let now = time::OffsetDateTime::now_utc();
     let certs = app.data_dir.join("certs");
-    let issued = fapiao::server::tls::issue_client_cert(
+    let issued = fapiao::pki::tls::issue_client_cert(
         &certs,
         TAXPAYER_A,
         "福州鑫达电子科技有限公司",
@@ -715,7 +719,7 @@ async fn interaction_taxpayer_and_agent_chat_and_call_in_two_chromiums() {
         }),
         ..Opts::default()
     });
-    let faq = fapiao::service::faq::seed().unwrap();
+    let faq = fapiao::service::interact::faq::seed().unwrap();
     let (agent_driver, taxpayer_driver) = tokio::join!(start_driver(), start_driver());
     let (a, t) = tokio::join!(
         browser_with(&agent_driver, MEDIA_FLAGS),

@@ -37,10 +37,10 @@ pub fn seed(app: &App, taxpayers: usize, agents: usize) -> (Vec<String>, Vec<Str
     for n in 0..taxpayers {
         let id = taxpayer_id(n);
         let tid = TaxpayerId::parse(&id).expect("valid id");
-        service::taxpayers::create(
+        service::office::taxpayers::create(
             app,
             &who,
-            service::taxpayers::NewTaxpayer {
+            service::office::taxpayers::NewTaxpayer {
                 region: Region::of_taxpayer_id(&tid)
                     .unwrap_or_else(|| Region::parse("350100").expect("region")),
                 id: tid,
@@ -60,10 +60,10 @@ pub fn seed(app: &App, taxpayers: usize, agents: usize) -> (Vec<String>, Vec<Str
     let mut names = Vec::new();
     for k in 0..agents {
         let username = format!("soak-agent-{k}");
-        service::staff::create(
+        service::office::staff::create(
             app,
             &who,
-            service::staff::NewStaff {
+            service::office::staff::NewStaff {
                 username: username.clone(),
                 display_name: format!("坐席{k}"),
                 role: Role::Agent,

@@ -9,10 +9,10 @@ use actix_ws::AggregatedMessage;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::blocking;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, Session, StaffUser};
+use crate::http::blocking;
+use crate::http::extract::{self, Session, StaffUser};
 use crate::service::interact::{reports, In, Out, Subject};
 use crate::service::App;
 

@@ -2,14 +2,16 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::blocking;
 use crate::domain::query::RawConditions;
 use crate::domain::InvoiceKey;
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, StaffUser, TaxpayerUser};
-use crate::service::invoice_files::FileFormat;
-use crate::service::invoice_query::{self, NotYetDueRaw, OfficeSearchRaw};
+use crate::formats::invoice_file::FileFormat;
+use crate::http::blocking;
+use crate::http::extract::{self, StaffUser, TaxpayerUser};
+use crate::service::office::invoices::OfficeSearchRaw;
+use crate::service::portal::query::NotYetDueRaw;
 use crate::service::{self, App};
+use crate::service::{office, portal};
 
 /// Largest accepted import body.
 const IMPORT_LIMIT: usize = 512 * 1024 * 1024;
@@ -34,7 +36,7 @@ async fn query(
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let page = blocking(move || invoice_query::query(&app, &who, &user.id, &q)).await?;
+    let page = blocking(move || portal::selection::query(&app, &who, &user.id, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -46,7 +48,7 @@ async fn not_yet_due(
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let page = blocking(move || invoice_query::not_yet_due(&app, &who, &user.id, &q)).await?;
+    let page = blocking(move || portal::query::not_yet_due(&app, &who, &user.id, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -60,7 +62,7 @@ async fn single(
     let key = InvoiceKey::parse(&code, &number)?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let view = blocking(move || invoice_query::single(&app, &who, &user.id, &key)).await?;
+    let view = blocking(move || portal::query::single(&app, &who, &user.id, &key)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -83,7 +85,7 @@ async fn import(
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
     let report =
-        blocking(move || service::invoices::import_file(&app, &who, &body, format)).await?;
+        blocking(move || service::office::invoices::import_file(&app, &who, &body, format)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -93,6 +95,6 @@ async fn office_search(
     q: web::Query<OfficeSearchRaw>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let page = blocking(move || invoice_query::office_search(&app, &q)).await?;
+    let page = blocking(move || office::invoices::office_search(&app, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -3,7 +3,7 @@
 //! `AppError`, rendered once as `{"error": {...}}`.
 //! May depend on: service, domain, `server::extract`, error. Never on the store directly.
 
-pub mod files;
+mod files;
 mod interact;
 mod invoices;
 mod office;
@@ -15,14 +15,8 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::error::AppResult;
+use crate::http::blocking;
 use crate::service::App;
-
-/// Runs blocking service work (redb, argon2, …) on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> AppResult<T> + Send + 'static,
-) -> AppResult<T> {
-    web::block(f).await?
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))

@@ -8,18 +8,20 @@ use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::blocking;
 use crate::domain::{
     Contact, CreditRating, DeclarationStatus, InvoiceKey, InvoiceStatus, Region, TaxPeriod,
     Taxpayer, TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
-use crate::server::extract::{self, StaffUser};
-use crate::service::faq::{self, FaqEntry};
-use crate::service::periods::{self, DeclarationRow};
-use crate::service::taxpayers::{self, NewTaxpayer, TaxpayerUpdate};
+use crate::http::blocking;
+use crate::http::extract::{self, StaffUser};
+use crate::service::interact::faq::{self, FaqEntry};
+use crate::service::office::declarations::DeclarationRow;
+use crate::service::office::taxpayers::NewTaxpayer;
+use crate::service::office::taxpayers::TaxpayerUpdate;
 use crate::service::App;
-use crate::store::repo::AuditFilter;
+use crate::service::AuditFilter;
+use crate::service::{office, portal, settle};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/office/taxpayers", web::post().to(create_taxpayer))
@@ -99,7 +101,7 @@ async fn set_clock(
         app2.clock.set(&app2.store, &who, to)?;
         // Windows the new time has closed close now, not at the next tick.
         let sys = app2.system("period");
-        periods::settle_all(&app2, &sys)
+        settle::settle_all(&app2, &sys)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "now": app.clock.now().to_rfc3339() })))
@@ -139,7 +141,7 @@ async fn audit_csv(
         offset: 0,
     };
     let app = app.into_inner();
-    let (_, items) = blocking(move || crate::service::audit::list(&app, &filter)).await?;
+    let (_, items) = blocking(move || crate::service::office::audit::list(&app, &filter)).await?;
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record([
         "序号",
@@ -183,7 +185,7 @@ async fn audit(
     q: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
     let (page, per_page) =
-        crate::service::invoice_query::paging(q.page.as_deref(), q.per_page.as_deref())?;
+        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let filter = AuditFilter {
         from: parse_time("from", &q.from)?,
         to: parse_time("to", &q.to)?,
@@ -192,7 +194,8 @@ async fn audit(
         offset: (page - 1) * per_page,
     };
     let app = app.into_inner();
-    let (total, items) = blocking(move || crate::service::audit::list(&app, &filter)).await?;
+    let (total, items) =
+        blocking(move || crate::service::office::audit::list(&app, &filter)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
         "page": page,
@@ -310,7 +313,7 @@ async fn create_taxpayer(
     };
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let t = blocking(move || taxpayers::create(&app, &who, n)).await?;
+    let t = blocking(move || office::taxpayers::create(&app, &who, n)).await?;
     Ok(HttpResponse::Created().json(taxpayer_json(&t)))
 }
 
@@ -352,7 +355,7 @@ async fn update_taxpayer(
     };
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let t = blocking(move || taxpayers::update(&app, &who, &id, u)).await?;
+    let t = blocking(move || office::taxpayers::update(&app, &who, &id, u)).await?;
     Ok(HttpResponse::Ok().json(taxpayer_json(&t)))
 }
 
@@ -366,8 +369,8 @@ async fn get_taxpayer(
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
     let (t, changes) = blocking(move || {
-        let t = periods::settled(&app, &who, &id)?;
-        Ok((t, taxpayers::changes(&app, &id)?))
+        let t = settle::settled(&app, &who, &id)?;
+        Ok((t, office::taxpayers::changes(&app, &id)?))
     })
     .await?;
     let mut body = taxpayer_json(&t);
@@ -388,10 +391,11 @@ async fn search_taxpayers(
     q: web::Query<SearchQuery>,
 ) -> AppResult<HttpResponse> {
     let (page, per_page) =
-        crate::service::invoice_query::paging(q.page.as_deref(), q.per_page.as_deref())?;
+        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let text = q.q.clone().unwrap_or_default();
     let app = app.into_inner();
-    let (total, items) = blocking(move || taxpayers::search(&app, &text, page, per_page)).await?;
+    let (total, items) =
+        blocking(move || office::taxpayers::search(&app, &text, page, per_page)).await?;
     let items: Vec<_> = items.iter().map(taxpayer_json).collect();
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
@@ -411,7 +415,7 @@ async fn unlock_taxpayer(
     let id = TaxpayerId::parse(&path.into_inner())?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let t = blocking(move || taxpayers::unlock(&app, &who, &id)).await?;
+    let t = blocking(move || office::taxpayers::unlock(&app, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(taxpayer_json(&t)))
 }
 
@@ -434,11 +438,12 @@ async fn set_status(
     let status = InvoiceStatus::parse_api(&body.status)?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let mut out = blocking(move || periods::change_status(&app, &who, &[key], status)).await?;
+    let mut out =
+        blocking(move || office::invoices::change_status(&app, &who, &[key], status)).await?;
     let inv = out
         .pop()
         .ok_or_else(|| AppError::internal("status change returned nothing"))?;
-    Ok(HttpResponse::Ok().json(crate::service::invoice_query::InvoiceView::from(&inv)))
+    Ok(HttpResponse::Ok().json(crate::service::listing::InvoiceView::from(&inv)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,10 +470,10 @@ async fn set_status_bulk(
     staff.require_writer()?;
     let b = body.into_inner();
     let status = InvoiceStatus::parse_api(&b.status)?;
-    if b.invoices.is_empty() || b.invoices.len() > periods::MAX_SELECTION_ROWS {
+    if b.invoices.is_empty() || b.invoices.len() > portal::selection::MAX_SELECTION_ROWS {
         return Err(AppError::invalid(
             "invoices",
-            format!("请提交1至{}张发票", periods::MAX_SELECTION_ROWS),
+            format!("请提交1至{}张发票", portal::selection::MAX_SELECTION_ROWS),
         ));
     }
     let keys = b
@@ -478,7 +483,7 @@ async fn set_status_bulk(
         .collect::<Result<Vec<_>, _>>()?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let out = blocking(move || periods::change_status(&app, &who, &keys, status)).await?;
+    let out = blocking(move || office::invoices::change_status(&app, &who, &keys, status)).await?;
     Ok(HttpResponse::Ok().json(json!({ "changed": out.len(), "status": status })))
 }
 
@@ -504,7 +509,9 @@ async fn set_declaration(
     let status = DeclarationStatus::parse_api(&body.status)?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let t = blocking(move || periods::record_declaration(&app, &who, &id, period, status)).await?;
+    let t =
+        blocking(move || office::declarations::record_declaration(&app, &who, &id, period, status))
+            .await?;
     Ok(HttpResponse::Ok().json(json!({
         "taxpayer_id": t.id,
         "period": period,
@@ -522,7 +529,7 @@ async fn get_declaration(
     let app = app.into_inner();
     let id2 = id.clone();
     let status = blocking(move || {
-        taxpayers::get(&app, &id2)?;
+        office::taxpayers::get(&app, &id2)?;
         app.store.read()?.declaration(&id2, period)
     })
     .await?;
@@ -595,7 +602,7 @@ async fn import_declarations(
     }
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let n = blocking(move || periods::import_declarations(&app, &who, &rows)).await?;
+    let n = blocking(move || office::declarations::import_declarations(&app, &who, &rows)).await?;
     Ok(HttpResponse::Ok().json(json!({ "imported": n })))
 }
 
@@ -619,7 +626,8 @@ async fn set_deadline(
     let deadline = crate::domain::query::parse_date("deadline", "申报截止日", &body.deadline)?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    blocking(move || periods::set_deadline(&app, &who, region, period, deadline)).await?;
+    blocking(move || office::declarations::set_deadline(&app, &who, region, period, deadline))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "region": region.code(),
         "period": period,
@@ -644,7 +652,7 @@ async fn list_deadlines(
         use chrono::Datelike;
         app.clock.now().year()
     });
-    let list = blocking(move || periods::deadlines(&app, region, year)).await?;
+    let list = blocking(move || office::declarations::deadlines(&app, region, year)).await?;
     let items: Vec<_> = list
         .into_iter()
         .map(|(p, d, recorded)| json!({"period": p, "deadline": d, "recorded": recorded}))
@@ -662,7 +670,8 @@ async fn import_scans(
     staff.require_writer()?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let n = blocking(move || crate::service::statistics::import_scans(&app, &who, &body)).await?;
+    let n = blocking(move || crate::service::office::statistics::import_scans(&app, &who, &body))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "imported": n, "pending": true })))
 }
 
@@ -675,7 +684,8 @@ async fn refresh_statistics(
     staff.require_writer()?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, staff.actor());
-    let report = blocking(move || crate::service::statistics::apply_scans(&app, &who)).await?;
+    let report =
+        blocking(move || crate::service::office::statistics::apply_scans(&app, &who)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::blocking;
 use crate::domain::{Actor, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, Session};
+use crate::http::blocking;
+use crate::http::extract::{self, Session};
 use crate::service::{self, App};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -5,14 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::blocking;
 use crate::domain::rules::DeclarationAnswer;
 use crate::domain::{Actor, InvoiceKey, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::periods::{self, BatchView, SelectionView};
-use crate::service::taxpayers::{self, PasswordChange};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::portal::confirmation::BatchView;
+use crate::service::portal::profile::PasswordChange;
+use crate::service::portal::selection::SelectionView;
 use crate::service::App;
+use crate::service::{office, portal, settle};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/me", web::get().to(me))
@@ -39,13 +41,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn me(req: HttpRequest, app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let p = blocking(move || periods::profile(&app, &who, &user.id)).await?;
+    let p = blocking(move || portal::profile::profile(&app, &who, &user.id)).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
 async fn rating_changes(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let t = blocking(move || taxpayers::get(&app, &user.id)).await?;
+    let t = blocking(move || office::taxpayers::get(&app, &user.id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "credit_rating_changes": t.rating_history })))
 }
 
@@ -78,7 +80,8 @@ async fn set_password(
     };
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let enabled = blocking(move || taxpayers::set_password(&app, &who, &user.id, change)).await?;
+    let enabled =
+        blocking(move || portal::profile::set_password(&app, &who, &user.id, change)).await?;
     Ok(HttpResponse::Ok().json(json!({ "enabled": enabled })))
 }
 
@@ -115,7 +118,7 @@ async fn recovery_question(
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let id = recovering(&req, &app, q.taxpayer_id.as_deref())?;
-    let question = blocking(move || taxpayers::recovery_question(&app, &id)).await?;
+    let question = blocking(move || portal::profile::recovery_question(&app, &id)).await?;
     Ok(HttpResponse::Ok().json(json!({ "question": question })))
 }
 
@@ -136,7 +139,7 @@ async fn recover(
     let who = extract::who(&req, &app, Actor::Anonymous);
     let answer = body.into_inner().answer;
     let id2 = id.clone();
-    blocking(move || taxpayers::recover(&app, &who, &id2, &answer)).await?;
+    blocking(move || portal::profile::recover(&app, &who, &id2, &answer)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "taxpayer_id": id,
         "platform_password": false,
@@ -189,7 +192,8 @@ async fn select(
     let unsel = keys(b.unselect, &mut bad);
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let report = blocking(move || periods::select(&app, &who, &user.id, &sel, &unsel)).await?;
+    let report =
+        blocking(move || portal::selection::select(&app, &who, &user.id, &sel, &unsel)).await?;
     let view = SelectionView::from(report);
     let mut body = serde_json::to_value(&view).map_err(AppError::internal)?;
     if let Some(list) = body["rejected"].as_array_mut() {
@@ -205,7 +209,7 @@ async fn make_batch(
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let o = blocking(move || periods::make_batch(&app, &who, &user.id)).await?;
+    let o = blocking(move || portal::confirmation::make_batch(&app, &who, &user.id)).await?;
     Ok(HttpResponse::Ok().json(BatchView::from(&o)))
 }
 
@@ -242,7 +246,8 @@ async fn submit(
         .transpose()?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let o = blocking(move || periods::submit(&app, &who, &user.id, period, n, answer)).await?;
+    let o = blocking(move || portal::confirmation::submit(&app, &who, &user.id, period, n, answer))
+        .await?;
     Ok(HttpResponse::Ok().json(BatchView::from(&o)))
 }
 
@@ -268,9 +273,12 @@ async fn list_batches(
     let list = blocking(move || {
         let period = match given {
             Some(p) => p,
-            None => periods::settled(&app, &who, &user.id)?.current_period,
+            None => settle::settled(&app, &who, &user.id)?.current_period,
         };
-        Ok((period, periods::batches(&app, &who, &user.id, period)?))
+        Ok((
+            period,
+            portal::confirmation::batches(&app, &who, &user.id, period)?,
+        ))
     })
     .await?;
     let items: Vec<BatchView> = list.1.iter().map(BatchView::from).collect();
@@ -291,7 +299,8 @@ async fn batch_detail(
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let (o, items) =
-        blocking(move || periods::batch_detail(&app, &who, &user.id, period, n)).await?;
+        blocking(move || portal::confirmation::batch_detail(&app, &who, &user.id, period, n))
+            .await?;
     let mut body = serde_json::to_value(BatchView::from(&o)).map_err(AppError::internal)?;
     body["invoices"] = serde_json::to_value(items).map_err(AppError::internal)?;
     Ok(HttpResponse::Ok().json(body))
@@ -304,7 +313,7 @@ async fn rollback(
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
-    let p = blocking(move || periods::rollback(&app, &who, &user.id)).await?;
+    let p = blocking(move || portal::profile::rollback(&app, &who, &user.id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "current_period": p,
         "logged_out": true,
@@ -327,11 +336,11 @@ async fn statistics(
 ) -> AppResult<HttpResponse> {
     let period = TaxPeriod::parse(&path.into_inner())?;
     let (page, per_page) =
-        crate::service::invoice_query::paging(q.page.as_deref(), q.per_page.as_deref())?;
+        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let v = blocking(move || {
-        crate::service::statistics::statistics(&app, &who, &user.id, period, page, per_page)
+        crate::service::portal::statistics::statistics(&app, &who, &user.id, period, page, per_page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -352,7 +361,8 @@ async fn workbench(
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let (t, cards) =
-        blocking(move || crate::service::statistics::workbench(&app, &who, &user.id, year)).await?;
+        blocking(move || crate::service::portal::statistics::workbench(&app, &who, &user.id, year))
+            .await?;
     Ok(HttpResponse::Ok().json(json!({
         "year": year,
         "current_period": t.current_period,

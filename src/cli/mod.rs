@@ -1,6 +1,5 @@
 //! Command line (clap): `serve`, `demo`, `staff`. Parses flags into settings, starts logging
 //! and the server. `--help` on every command.
-//! May depend on: everything (it is the top of the stack).
 
 #[cfg(feature = "smartcard")]
 mod smartcard;
@@ -12,6 +11,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Settings;
+use crate::demo::DemoArgs;
 use crate::domain::Role;
 use crate::service::{self, App, StartError};
 
@@ -81,31 +81,6 @@ pub struct ServeArgs {
     pub http: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Data directory; the dataset is generated only when it holds no data yet.
-    #[arg(long, default_value = "demo-data")]
-    pub data: PathBuf,
-    /// Listen address.
-    #[arg(long, default_value = "127.0.0.1:8443")]
-    pub listen: String,
-    /// Serve plain HTTP instead of HTTPS.
-    #[arg(long)]
-    pub http: bool,
-    /// Number of invoices to generate.
-    #[arg(long, default_value_t = 20_000)]
-    pub invoices: u64,
-    /// Random seed: the same seed gives the same dataset (for the same day).
-    #[arg(long, default_value_t = 2026)]
-    pub seed: u64,
-    /// Password of the staff user `admin` (generated and printed once when not given).
-    #[arg(long)]
-    pub admin_password: Option<String>,
-    /// Generate the dataset and exit without serving.
-    #[arg(long)]
-    pub no_serve: bool,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
     /// Create a staff account.
@@ -156,25 +131,6 @@ pub fn run() -> ExitCode {
     }
 }
 
-pub fn init_logging(format: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // One line per request when its span closes (request id, route, status, latency).
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
-    let _ = if format == "json" {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
-    } else {
-        builder.try_init()
-    };
-}
-
 fn serve(a: ServeArgs) -> Result<(), StartError> {
     let mut settings = Settings::load(a.config.as_deref())?;
     if let Some(l) = a.listen {
@@ -185,42 +141,10 @@ fn serve(a: ServeArgs) -> Result<(), StartError> {
     }
     settings.http |= a.http;
     settings.validate()?;
-    init_logging(&settings.log_format);
+    crate::server::telemetry::init_logging(&settings.log_format);
     let app = App::open(settings)?;
-    run_server(app, |url| {
+    crate::server::run_until_stopped(app, |url| {
         tracing::info!(%url, "fapiao serving");
-    })
-}
-
-/// Runs the server until SIGINT/SIGTERM, then stops gracefully (in-flight requests finish).
-pub fn run_server(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(), StartError> {
-    actix_web::rt::System::new().block_on(async move {
-        let signals = shutdown_signals()?;
-        let running = crate::server::start(app)?;
-        let handle = running.server.handle();
-        announce(&running.base_url());
-        actix_web::rt::spawn(async move {
-            signals.await;
-            tracing::info!("shutting down");
-            handle.stop(true).await;
-        });
-        running
-            .server
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))
-    })
-}
-
-/// A future that completes on the first SIGINT or SIGTERM; the handlers are registered
-/// when this function returns.
-fn shutdown_signals() -> Result<impl std::future::Future<Output = ()>, StartError> {
-    use actix_web::rt::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| StartError::Other(e.to_string()))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| StartError::Other(e.to_string()))?;
-    Ok(async move {
-        let t = Box::pin(async move { term.recv().await });
-        let i = Box::pin(async move { int.recv().await });
-        futures_util::future::select(t, i).await;
     })
 }
 
@@ -229,7 +153,7 @@ fn open_with(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<Arc<App>,
     if let Some(d) = data {
         settings.data_dir = d;
     }
-    init_logging("pretty");
+    crate::server::telemetry::init_logging("pretty");
     App::open(settings)
 }
 
@@ -238,7 +162,7 @@ fn import(
     data: Option<PathBuf>,
     file: &std::path::Path,
 ) -> Result<(), StartError> {
-    use crate::service::invoice_files::FileFormat;
+    use crate::formats::invoice_file::FileFormat;
     let format = FileFormat::from_file_name(&file.to_string_lossy()).ok_or_else(|| {
         StartError::Other("文件类型不正确：请使用 .ndjson、.jsonl 或 .csv 文件".into())
     })?;
@@ -249,7 +173,7 @@ fn import(
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message(format!("正在导入 {}（校验并写入）…", file.display()));
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let result = service::invoices::import_file(&app, &who, &bytes, format);
+    let result = service::office::invoices::import_file(&app, &who, &bytes, format);
     bar.finish_and_clear();
     match result {
         Ok(r) => {
@@ -295,8 +219,8 @@ fn reindex(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartEr
 fn check(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartError> {
     let app = open_with(config, data)?;
     let started = std::time::Instant::now();
-    let (n, diffs) =
-        crate::service::statistics::check(&app).map_err(|e| StartError::Other(e.to_string()))?;
+    let (n, diffs) = crate::service::office::statistics::check(&app)
+        .map_err(|e| StartError::Other(e.to_string()))?;
     for d in &diffs {
         println!(
             "不一致：纳税人 {} 税款所属期 {}：{}",
@@ -331,10 +255,10 @@ fn staff(c: StaffCommand) -> Result<(), StartError> {
             let role = Role::parse(&role).map_err(|e| StartError::Other(e.message))?;
             let app = App::open(settings)?;
             let who = app.system("cli");
-            service::staff::create(
+            service::office::staff::create(
                 &app,
                 &who,
-                service::staff::NewStaff {
+                service::office::staff::NewStaff {
                     username,
                     display_name: name,
                     role,

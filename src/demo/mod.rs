@@ -7,6 +7,7 @@
 pub mod names;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{Datelike, Days, NaiveDate};
@@ -14,7 +15,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::DemoArgs;
 use crate::config::Settings;
 use crate::domain::{
     BatchStatus, ConfirmationBatch, Contact, CreditRating, DeclarationStatus, Enterprise, Fen,
@@ -22,9 +22,11 @@ use crate::domain::{
     TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
-use crate::service::invoices::{self, ImportMode};
+use crate::service::office;
+use crate::service::office::invoices::ImportMode;
+use crate::service::Who;
 use crate::service::{self, App, StartError};
-use crate::store::Who;
+use clap::Args;
 use names::{Company, NameBook};
 
 /// Months of history generated, the current one included.
@@ -123,9 +125,9 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
             .or_else(|| Region::parse("440000").ok())
             .ok_or_else(|| AppError::internal("region table"))?;
         let current = current_period_for(&mut rng, today);
-        let record = service::taxpayers::new_record(
+        let record = service::office::taxpayers::new_record(
             who,
-            service::taxpayers::NewTaxpayer {
+            service::office::taxpayers::NewTaxpayer {
                 id,
                 name: c.name.clone(),
                 region,
@@ -324,7 +326,7 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         let tail = rest.split_off(rest.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
         let len = chunk.len();
-        invoices::import(app, who, chunk, ImportMode::Generated, true)?;
+        office::invoices::import(app, who, chunk, ImportMode::Generated, true)?;
         bar.inc(len as u64);
     }
     app.store.write(who, |tx| {
@@ -441,7 +443,7 @@ fn random_password(rng: &mut impl Rng) -> String {
         let p: String = (0..14)
             .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
             .collect();
-        if service::staff::check_password_strength("password", &p).is_ok() {
+        if service::office::staff::check_password_strength("password", &p).is_ok() {
             return p;
         }
     }
@@ -454,9 +456,9 @@ pub fn issue_training_certificates(app: &App) -> Result<usize, AppError> {
     let wall = app.clock.wall();
     let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())
         .map_err(|e| AppError::internal(e.to_string()))?;
-    crate::server::tls::ensure_local_certs(&dir, now).map_err(AppError::internal)?;
+    crate::pki::tls::ensure_local_certs(&dir, now).map_err(AppError::internal)?;
     let mut n = 0;
-    for t in service::taxpayers::training_list(app)? {
+    for t in service::auth::training_list(app)? {
         let base = dir.join(t.id.as_str());
         if base.with_extension("pem").exists() {
             continue;
@@ -469,7 +471,7 @@ pub fn issue_training_certificates(app: &App) -> Result<usize, AppError> {
                 .map(|_| char::from(CHARS[rng.gen_range(0..CHARS.len())]))
                 .collect()
         };
-        let c = crate::server::tls::issue_client_cert(
+        let c = crate::pki::tls::issue_client_cert(
             &dir,
             t.id.as_str(),
             &t.name,
@@ -499,6 +501,32 @@ pub fn issue_training_certificates(app: &App) -> Result<usize, AppError> {
     Ok(n)
 }
 
+/// `fapiao demo`: its flags.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory; the dataset is generated only when it holds no data yet.
+    #[arg(long, default_value = "demo-data")]
+    pub data: PathBuf,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    pub http: bool,
+    /// Number of invoices to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub invoices: u64,
+    /// Random seed: the same seed gives the same dataset (for the same day).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Password of the staff user `admin` (generated and printed once when not given).
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// Generate the dataset and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
 /// `fapiao demo`: generate when empty, turn training on, ensure `admin`, serve.
 pub fn run(a: DemoArgs) -> Result<(), StartError> {
     let settings = Settings {
@@ -510,7 +538,7 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
         ..Settings::load(None)?
     };
     settings.validate()?;
-    crate::cli::init_logging(&settings.log_format);
+    crate::server::telemetry::init_logging(&settings.log_format);
     let fresh = !settings.db_path().exists();
     let app = App::open(settings)?;
     let who = app.system("demo");
@@ -542,12 +570,12 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
     }
     let generated_password = match (&a.admin_password, fresh) {
         (Some(p), _) => {
-            service::staff::ensure_admin(&app, &who, p).map_err(fail)?;
+            service::office::staff::ensure_admin(&app, &who, p).map_err(fail)?;
             None
         }
         (None, true) => {
             let p = random_password(&mut rand::rngs::OsRng);
-            service::staff::ensure_admin(&app, &who, &p).map_err(fail)?;
+            service::office::staff::ensure_admin(&app, &who, &p).map_err(fail)?;
             Some(p)
         }
         (None, false) => None,
@@ -567,7 +595,7 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
     }
     let https = !app.settings.http;
     let ca = app.settings.certs_dir().join("ca.pem");
-    let first_cert = service::taxpayers::training_list(&app)
+    let first_cert = service::auth::training_list(&app)
         .ok()
         .and_then(|l| {
             l.into_iter()
@@ -575,7 +603,7 @@ pub fn run(a: DemoArgs) -> Result<(), StartError> {
         })
         .map(|t| app.settings.certs_dir().join(t.id.as_str()));
     let hours = app.interact.hours().describe_zh();
-    crate::cli::run_server(app, move |url| {
+    crate::server::run_until_stopped(app, move |url| {
         println!();
         println!("fapiao 培训环境已启动：{url}");
         println!(

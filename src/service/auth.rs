@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::App;
 use crate::domain::login::{self, LoginRefusal};
+use crate::domain::Taxpayer;
 use crate::domain::{Actor, Role, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::store::repo::{SessionRecord, Subject, Throttle};
@@ -292,6 +293,19 @@ pub fn logout(app: &App, who: &Who, token: &str) -> AppResult<()> {
 pub fn purge_expired_sessions(app: &App, wall_secs: i64) -> AppResult<usize> {
     app.store
         .housekeeping(|tx| tx.purge_sessions(|s| expired(app, s, wall_secs)))
+}
+
+/// The taxpayers offered on the training login page.
+pub fn training_list(app: &App) -> AppResult<Vec<Taxpayer>> {
+    let mut list: Vec<Taxpayer> = app
+        .store
+        .read()?
+        .taxpayers()?
+        .into_iter()
+        .filter(|t| t.training)
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(list)
 }
 
 #[cfg(test)]

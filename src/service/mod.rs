@@ -1,35 +1,40 @@
-//! Services: the one layer that both the pages (`web`) and the JSON API (`api`) call.
-//! Each operation takes the acting [`Who`] (with the current time passed in) and returns
-//! plain data or an [`AppError`](crate::error::AppError). Blocking work stays here; handlers
-//! run it off the async executor.
-//! May depend on: the domain core, the store, `config`, `error`. Never on actix or maud.
+//! Services: the one layer that both the pages (`web`) and the JSON API (`api`) call, grouped
+//! by who uses them — [`portal`] (the taxpayer), [`office`] (tax office staff), [`interact`]
+//! (征纳互动: hub, protocol, knowledge base and bot) — plus [`auth`] and the [`clock`], and
+//! what the groups share: [`settle`] (settling a taxpayer's periods) and [`listing`] (invoice
+//! pages). Each operation takes the acting [`Who`] (with the current time passed in) and
+//! returns plain data or an [`AppError`](crate::error::AppError). Blocking work stays here;
+//! handlers run it off the async executor.
 
-pub mod audit;
 pub mod auth;
-pub mod bulk;
-pub mod certificates;
 pub mod clock;
-pub mod exports;
-pub mod faq;
-pub mod faq_bot;
 pub mod interact;
-pub mod invoice_files;
-pub mod invoice_query;
-pub mod invoices;
-pub mod periods;
-pub mod staff;
-pub mod statistics;
-pub mod taxpayers;
-pub mod turn;
+pub mod listing;
+pub mod office;
+pub mod portal;
+pub mod settle;
 
 use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::error::AppResult;
 use crate::index::InvoiceIndex;
-use crate::store::{Store, StoreError, Who};
+use crate::store::{Store, StoreError};
+
+pub use crate::store::repo::{AuditFilter, Subject};
+pub use crate::store::Who;
 
 pub use clock::Clock;
+
+/// The settings key of the time scan certifications were last applied to the statistics.
+pub(crate) const SCANS_APPLIED_AT: &str = "scans_applied_at";
+
+/// A file to send: its name and bytes.
+#[derive(Debug)]
+pub struct File {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
 
 /// Everything the services need, shared by all requests.
 #[derive(Debug)]
@@ -61,7 +66,7 @@ impl App {
             .map_err(|e| StartError::Other(e.to_string()))?;
         let hours = crate::domain::WorkingHours::parse(&settings.interaction.working_hours)
             .map_err(|e| StartError::Other(e.to_string()))?;
-        let faq = faq::current(&store).map_err(|e| StartError::Other(e.to_string()))?;
+        let faq = interact::faq::current(&store).map_err(|e| StartError::Other(e.to_string()))?;
         let interact =
             interact::Interact::new(hours, faq, settings.interaction.ice_servers.clone())
                 .map_err(|e| StartError::Other(e.to_string()))?;

@@ -31,8 +31,8 @@ fn issue(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> (String, String) {
-    let c = fapiao::server::tls::issue_client_cert(dir, id, "测试企业", from, to, "secret-p12")
-        .unwrap();
+    let c =
+        fapiao::pki::tls::issue_client_cert(dir, id, "测试企业", from, to, "secret-p12").unwrap();
     assert!(!c.p12.is_empty());
     (c.cert_pem, c.key_pem)
 }
@@ -144,7 +144,7 @@ async fn bad_certificates_and_no_certificate_each_have_their_message() {
     let app = https_app();
     let certs = app.data_dir.join("certs");
     let other_ca = tempfile::tempdir().unwrap();
-    fapiao::server::tls::ensure_local_certs(other_ca.path(), now()).unwrap();
+    fapiao::pki::tls::ensure_local_certs(other_ca.path(), now()).unwrap();
     let cases = [
         (
             "expired",

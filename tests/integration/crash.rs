@@ -195,11 +195,11 @@ fn crash_child_import() {
     .unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let who = app.system("crash-test");
-    let _ = fapiao::service::invoices::import_file(
+    let _ = fapiao::service::office::invoices::import_file(
         &app,
         &who,
         &bytes,
-        fapiao::service::invoice_files::FileFormat::Ndjson,
+        fapiao::formats::invoice_file::FileFormat::Ndjson,
     );
 }
 

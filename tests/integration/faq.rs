@@ -2,7 +2,7 @@
 //! the office pages; the 常见问题 page and the 征纳互动 bot follow; bad input and other roles
 //! change nothing; 恢复默认知识库 brings the seed back.
 
-use fapiao::service::faq_bot::Reply;
+use fapiao::service::interact::bot::Reply;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -277,7 +277,7 @@ async fn only_admins_and_agents_may_edit_and_anyone_may_read() {
 async fn reset_restores_the_seed() {
     let t = spawn_app(Opts::default());
     let admin = t.staff_token("admin").await;
-    let seed = fapiao::service::faq::seed().unwrap();
+    let seed = fapiao::service::interact::faq::seed().unwrap();
     let first = seed[0].clone();
     let r = t
         .send_json(
@@ -383,7 +383,7 @@ async fn the_office_pages_list_add_edit_delete_and_reset() {
         .next()
         .unwrap()
         .to_string();
-    let seed = fapiao::service::faq::seed().unwrap();
+    let seed = fapiao::service::interact::faq::seed().unwrap();
 
     let (status, html) = get_page(&t, "/office/faq", &cookie).await;
     assert_eq!(status, StatusCode::OK);

@@ -72,9 +72,9 @@ pub fn taxpayer(
     name: &str,
     eligible: bool,
     rating: Option<CreditRating>,
-) -> service::taxpayers::NewTaxpayer {
+) -> service::office::taxpayers::NewTaxpayer {
     let id = TaxpayerId::parse(id).unwrap();
-    service::taxpayers::NewTaxpayer {
+    service::office::taxpayers::NewTaxpayer {
         region: Region::of_taxpayer_id(&id).unwrap_or_else(|| Region::parse("110000").unwrap()),
         id,
         name: name.into(),
@@ -146,10 +146,10 @@ pub fn seed(app: &App, clock: Option<&str>) {
         ("auditor", Role::Auditor),
         ("agent", Role::Agent),
     ] {
-        service::staff::create(
+        service::office::staff::create(
             app,
             &who,
-            service::staff::NewStaff {
+            service::office::staff::NewStaff {
                 username: name.into(),
                 display_name: String::new(),
                 role,
@@ -179,7 +179,7 @@ pub fn seed(app: &App, clock: Option<&str>) {
         ),
         taxpayer(NO_RATING, "杭州宏远信息技术有限公司", true, None),
     ] {
-        service::taxpayers::create(app, &who, t).unwrap();
+        service::office::taxpayers::create(app, &who, t).unwrap();
     }
 }
 

@@ -165,7 +165,7 @@ fn third_taxpayer(t: &TestApp) -> String {
         "{body}{}",
         fapiao::domain::credit_code_check_char(body).unwrap()
     );
-    fapiao::service::taxpayers::create(
+    fapiao::service::office::taxpayers::create(
         &t.app,
         &t.app.system("test"),
         taxpayer(
@@ -204,7 +204,7 @@ async fn the_bot_answers_a_known_question_and_suggests_for_a_vague_one() {
         .unwrap()
         .contains("发起人工导税"));
 
-    let faq = fapiao::service::faq::seed().unwrap();
+    let faq = fapiao::service::interact::faq::seed().unwrap();
     let known = &faq[0];
     let echo = say(&mut ws, i, &known.question, "c1").await;
     assert_eq!(

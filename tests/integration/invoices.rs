@@ -6,7 +6,8 @@ use fapiao::domain::{
     Contact, CreditRating, Enterprise, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType,
     Region, SelectionState, TaxPeriod, TaxpayerId,
 };
-use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::office::invoices::import;
+use fapiao::service::office::invoices::ImportMode;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -59,10 +60,10 @@ async fn fixture() -> (TestApp, String, String, String) {
     });
     let who = app.app.system("test");
     let late = TaxpayerId::parse(LATE).unwrap();
-    fapiao::service::taxpayers::create(
+    fapiao::service::office::taxpayers::create(
         &app.app,
         &who,
-        fapiao::service::taxpayers::NewTaxpayer {
+        fapiao::service::office::taxpayers::NewTaxpayer {
             region: Region::of_taxpayer_id(&late).unwrap(),
             id: late,
             name: "深圳晚申报贸易有限公司".into(),
@@ -77,7 +78,7 @@ async fn fixture() -> (TestApp, String, String, String) {
     )
     .unwrap();
     // Shenzhen's deadline for 202610 moved to the 25th: LATE's window is still open.
-    fapiao::service::periods::set_deadline(
+    fapiao::service::office::declarations::set_deadline(
         &app.app,
         &who,
         Region::parse("440300").unwrap(),

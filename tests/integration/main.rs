@@ -13,6 +13,7 @@ mod index_model;
 mod interact;
 mod interact_soak;
 mod invoices;
+mod layering;
 mod pages;
 mod pdf;
 mod services;

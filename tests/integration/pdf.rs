@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use fapiao::pdf::{render, Block, Column, Report, Table};
+use fapiao::formats::pdf::{render, Block, Column, Report, Table};
 
 fn report(rows: usize) -> Report {
     let columns = vec![

@@ -6,7 +6,8 @@ use fapiao::domain::{
     Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
 };
 use fapiao::error::Code;
-use fapiao::service::invoices::{import, ImportMode};
+use fapiao::service::office::invoices::import;
+use fapiao::service::office::invoices::ImportMode;
 use fapiao::store::repo::AuditFilter;
 use fapiao::store::{Store, StoreError, Who};
 

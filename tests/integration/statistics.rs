@@ -344,7 +344,7 @@ async fn table_scans_exceptions_and_update_times() {
     let s = stats(&app, &a, "202611").await;
     assert_eq!(s["exceptions"].as_array().unwrap().len(), 3);
     // The integrity check agrees with every cached table.
-    let (n, diffs) = fapiao::service::statistics::check(&app.app).unwrap();
+    let (n, diffs) = fapiao::service::office::statistics::check(&app.app).unwrap();
     assert!(n >= 1);
     assert!(diffs.is_empty(), "{diffs:?}");
     let _ = admin;
@@ -435,7 +435,7 @@ async fn the_nightly_job_runs_once_a_day_and_after_downtime() {
     let svc = &app.app;
     // First start: no run on record, so the last due time (02:00 today) was missed: the
     // server ran it at start (or this call does, whichever comes first); then not again.
-    let _ = fapiao::service::statistics::run_job_if_due(svc).unwrap();
+    let _ = fapiao::service::office::statistics::run_job_if_due(svc).unwrap();
     assert!(svc
         .store
         .read()
@@ -443,7 +443,7 @@ async fn the_nightly_job_runs_once_a_day_and_after_downtime() {
         .setting::<String>("statistics_job_last")
         .unwrap()
         .is_some());
-    assert!(!fapiao::service::statistics::run_job_if_due(svc).unwrap());
+    assert!(!fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
     json_of(scans(&app, &op, &[(7, "2026-11-20", "202611")]).await, 200).await;
     // Later the same day: not due; the scan waits.
     let set = |t: &str| {
@@ -453,10 +453,10 @@ async fn the_nightly_job_runs_once_a_day_and_after_downtime() {
             .unwrap();
     };
     set("2026-11-21T01:59:00+08:00");
-    assert!(!fapiao::service::statistics::run_job_if_due(svc).unwrap());
+    assert!(!fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
     assert_eq!(svc.store.read().unwrap().pending_scans().unwrap().len(), 1);
     set("2026-11-21T02:00:00+08:00");
-    assert!(fapiao::service::statistics::run_job_if_due(svc).unwrap());
+    assert!(fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
     assert!(svc
         .store
         .read()
@@ -466,8 +466,8 @@ async fn the_nightly_job_runs_once_a_day_and_after_downtime() {
         .is_empty());
     // Down over two nights: one catch-up run at the next check.
     set("2026-11-23T09:00:00+08:00");
-    assert!(fapiao::service::statistics::run_job_if_due(svc).unwrap());
-    assert!(!fapiao::service::statistics::run_job_if_due(svc).unwrap());
+    assert!(fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
+    assert!(!fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
 }
 
 #[tokio::test]
@@ -492,7 +492,7 @@ async fn fapiao_check_catches_a_corrupted_cache() {
     let id = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
     let p = fapiao::domain::TaxPeriod::parse("202611").unwrap();
     let who = app.app.system("test");
-    let good = fapiao::service::statistics::tally(&app.app, &who, &id, p)
+    let good = fapiao::service::portal::statistics::tally(&app.app, &who, &id, p)
         .unwrap()
         .cached;
     let keys = app
@@ -502,28 +502,29 @@ async fn fapiao_check_catches_a_corrupted_cache() {
         .unwrap()
         .stats_keys(&id, p, 0, usize::MAX)
         .unwrap();
-    assert!(fapiao::service::statistics::check(&app.app)
+    assert!(fapiao::service::office::statistics::check(&app.app)
         .unwrap()
         .1
         .is_empty());
     // One fen off in one cell.
     let mut bad = good.clone();
     bad.certified[0][0].tax += fapiao::domain::Fen::new(1);
-    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
-    let (_, diffs) = fapiao::service::statistics::check(&app.app).unwrap();
+    fapiao::service::office::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
+    let (_, diffs) = fapiao::service::office::statistics::check(&app.app).unwrap();
     assert_eq!(diffs.len(), 1);
     assert_eq!(diffs[0].what, "certified figures differ");
     // The right figures with an exception list that is not the period's.
     let other = fapiao::domain::InvoiceKey::parse(CODE, "00000999").unwrap();
-    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &good, &[other]).unwrap();
-    let (_, diffs) = fapiao::service::statistics::check(&app.app).unwrap();
+    fapiao::service::office::statistics::overwrite_cache(&app.app, &id, p, &good, &[other])
+        .unwrap();
+    let (_, diffs) = fapiao::service::office::statistics::check(&app.app).unwrap();
     assert_eq!(diffs[0].what, "exception list differs");
-    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &good, &keys).unwrap();
-    assert!(fapiao::service::statistics::check(&app.app)
+    fapiao::service::office::statistics::overwrite_cache(&app.app, &id, p, &good, &keys).unwrap();
+    assert!(fapiao::service::office::statistics::check(&app.app)
         .unwrap()
         .1
         .is_empty());
-    fapiao::service::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
+    fapiao::service::office::statistics::overwrite_cache(&app.app, &id, p, &bad, &keys).unwrap();
     drop(a);
     drop(app);
     // The command says so and exits non-zero (after the server let go of the files).

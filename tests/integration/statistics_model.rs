@@ -11,10 +11,11 @@ use fapiao::domain::{
     DeclarationStatus, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState,
     TaxPeriod, TaxpayerId,
 };
-use fapiao::service::{periods, statistics, App};
+use fapiao::service::App;
 use proptest::prelude::*;
 
 use crate::helpers::*;
+use fapiao::service::{office, portal, settle};
 
 const CODE: &str = "3500261132";
 const N: u32 = 16;
@@ -79,11 +80,11 @@ fn open(dir: &std::path::Path) -> Arc<App> {
             selection: SelectionState::Unselected,
         })
         .collect();
-    fapiao::service::invoices::import(
+    fapiao::service::office::invoices::import(
         &app,
         &who,
         invoices.into_iter().enumerate().collect(),
-        fapiao::service::invoices::ImportMode::Office,
+        fapiao::service::office::invoices::ImportMode::Office,
         false,
     )
     .unwrap();
@@ -102,20 +103,21 @@ fn step(app: &App, op: &Op) {
     let a = TaxpayerId::parse(TAXPAYER_A).unwrap();
     let w = who(app);
     let office = app.system("office");
-    let cur = periods::settled(app, &w, &a).unwrap().current_period;
+    let cur = settle::settled(app, &w, &a).unwrap().current_period;
     // Refusals are part of the game; what matters is what is left behind.
     let _ = match op {
         Op::Select(ns) => {
             let keys: Vec<_> = ns.iter().map(|n| key(*n)).collect();
-            periods::select(app, &w, &a, &keys, &[]).map(|_| ())
+            portal::selection::select(app, &w, &a, &keys, &[]).map(|_| ())
         }
-        Op::Confirm(answer) => periods::make_batch(app, &w, &a).and_then(|b| {
+        Op::Confirm(answer) => portal::confirmation::make_batch(app, &w, &a).and_then(|b| {
             let answer = [
                 DeclarationAnswer::NotDeclared,
                 DeclarationAnswer::Declared,
                 DeclarationAnswer::Unsure,
             ][usize::from(*answer)];
-            periods::submit(app, &w, &a, b.batch.period, b.batch.number, Some(answer)).map(|_| ())
+            portal::confirmation::submit(app, &w, &a, b.batch.period, b.batch.number, Some(answer))
+                .map(|_| ())
         }),
         Op::Status(n, s) => {
             let status = [
@@ -125,7 +127,7 @@ fn step(app: &App, op: &Op) {
                 InvoiceStatus::OutOfControl,
                 InvoiceStatus::Abnormal,
             ][usize::from(*s)];
-            periods::change_status(app, &office, &[key(*n)], status).map(|_| ())
+            office::invoices::change_status(app, &office, &[key(*n)], status).map(|_| ())
         }
         Op::Scan(n, prev) => {
             let p = if *prev { cur.prev() } else { cur };
@@ -133,10 +135,10 @@ fn step(app: &App, op: &Op) {
                 "code": CODE, "number": format!("{n:08}"),
                 "scanned_on": office.now.date_naive().to_string(), "period": p.to_string(),
             });
-            statistics::import_scans(app, &office, line.to_string().as_bytes()).map(|_| ())
+            office::statistics::import_scans(app, &office, line.to_string().as_bytes()).map(|_| ())
         }
-        Op::Refresh => statistics::apply_scans(app, &office).map(|_| ()),
-        Op::Declare(s) => periods::record_declaration(
+        Op::Refresh => office::statistics::apply_scans(app, &office).map(|_| ()),
+        Op::Declare(s) => office::declarations::record_declaration(
             app,
             &office,
             &a,
@@ -151,9 +153,9 @@ fn step(app: &App, op: &Op) {
         Op::Advance(days) => {
             let to = app.clock.now() + chrono::Duration::days(i64::from(*days));
             app.clock.set(&app.store, &office, Some(to)).unwrap();
-            periods::settle_all(app, &app.system("period")).map(|_| ())
+            settle::settle_all(app, &app.system("period")).map(|_| ())
         }
-        Op::Rollback => periods::rollback(app, &w, &a).map(|_| ()),
+        Op::Rollback => portal::profile::rollback(app, &w, &a).map(|_| ()),
     };
 }
 
@@ -170,10 +172,10 @@ proptest! {
         for o in &ops {
             // Fill the caches, act, then check what the caches say against the records.
             for p in &periods_of_interest {
-                statistics::tally(&app, &who(&app), &a, *p).unwrap();
+                portal::statistics::tally(&app, &who(&app), &a, *p).unwrap();
             }
             step(&app, o);
-            let (n, diffs) = statistics::check(&app).unwrap();
+            let (n, diffs) = office::statistics::check(&app).unwrap();
             prop_assert!(diffs.is_empty(), "after {:?}: {:?} ({} cached)", o, diffs, n);
         }
     }

@@ -16,7 +16,7 @@ use crate::domain::interaction::{
 };
 use crate::domain::Actor;
 use crate::error::AppResult;
-use crate::service::faq_bot::{FaqBot, Reply, SUGGEST_PROMPT};
+use crate::service::interact::bot::{FaqBot, Reply, SUGGEST_PROMPT};
 use crate::service::App;
 
 /// What a socket's writer task receives.

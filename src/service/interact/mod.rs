@@ -10,7 +10,10 @@
 //! protocol is in `docs/interaction.md`.
 //! May depend on: domain, store, config, `service::faq`/`faq_bot`, error.
 
+pub mod bot;
+pub mod faq;
 mod hub;
+pub mod ice;
 pub mod protocol;
 pub mod reports;
 
@@ -20,8 +23,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use crate::config::IceServer;
 use crate::domain::WorkingHours;
 use crate::error::{AppError, AppResult};
-use crate::service::faq::FaqEntry;
-use crate::service::faq_bot::FaqBot;
+use crate::service::interact::bot::FaqBot;
+use crate::service::interact::faq::FaqEntry;
 use crate::service::App;
 
 pub use hub::Out;
@@ -62,8 +65,8 @@ pub struct Interact {
     next_conn: AtomicU64,
     bot: RwLock<Arc<FaqBot>>,
     started: OnceLock<()>,
-    /// The embedded TURN relay, once started (`interaction.turn.enabled`).
-    turn: OnceLock<crate::service::turn::TurnRelay>,
+    /// The embedded TURN relay's credentials, once it runs (`interaction.turn.enabled`).
+    turn: OnceLock<Arc<ice::TurnCredentials>>,
 }
 
 impl std::fmt::Debug for Interact {
@@ -108,25 +111,12 @@ impl Interact {
 
     /// The embedded TURN relay's UDP address, when it runs.
     pub fn turn_addr(&self) -> Option<std::net::SocketAddr> {
-        self.turn.get().map(|r| r.local_addr())
+        self.turn.get().map(|r| r.addr())
     }
 
-    /// Starts the embedded TURN relay when configured (inside the server's runtime).
-    pub fn start_turn(app: &Arc<App>) {
-        let settings = app.settings.interaction.turn.clone();
-        if !settings.enabled {
-            return;
-        }
-        let app = app.clone();
-        actix_web::rt::spawn(async move {
-            match crate::service::turn::TurnRelay::start(&settings).await {
-                Ok(relay) => {
-                    tracing::info!(addr = %relay.local_addr(), "TURN relay for 征纳互动 calls");
-                    let _ = app.interact.turn.set(relay);
-                }
-                Err(e) => tracing::error!(error = %e, "the embedded TURN relay did not start"),
-            }
-        });
+    /// Hands out credentials of the embedded TURN relay from now on (the relay started).
+    pub fn set_turn(&self, credentials: Arc<ice::TurnCredentials>) {
+        let _ = self.turn.set(credentials);
     }
 
     pub fn hours(&self) -> &WorkingHours {

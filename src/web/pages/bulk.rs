@@ -9,14 +9,17 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
-use crate::api::blocking;
-use crate::api::files::{read_upload, send};
 use crate::error::{AppError, AppResult};
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::bulk::{self, ExportQuery, UploadView, LOG_SHOWN};
-use crate::service::exports::File;
-use crate::service::periods::Profile;
-use crate::service::{periods, App};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::http::files::{read_upload, send};
+use crate::service::portal;
+use crate::service::portal::bulk::ExportQuery;
+use crate::service::portal::bulk::UploadView;
+use crate::service::portal::bulk::LOG_SHOWN;
+use crate::service::portal::profile::Profile;
+use crate::service::App;
+use crate::service::File;
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -192,8 +195,8 @@ async fn render(
     let today = who.now.date_naive();
     let (a2, id) = (app.clone(), user.id.clone());
     let (p, log) = blocking(move || {
-        let p = periods::profile(&a2, &who, &id)?;
-        let log = bulk::log(&a2, &id, LOG_SHOWN)?;
+        let p = portal::profile::profile(&a2, &who, &id)?;
+        let log = portal::bulk::log(&a2, &id, LOG_SHOWN)?;
         Ok((p, log))
     })
     .await?;
@@ -257,7 +260,7 @@ async fn download(
     };
     let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
-    match blocking(move || bulk::export(&a2, &who, &id, &export)).await {
+    match blocking(move || portal::bulk::export(&a2, &who, &id, &export)).await {
         Ok(d) => Ok(send(
             File {
                 name: d.file_name,
@@ -281,7 +284,7 @@ async fn upload(
         Ok((name, bytes)) => {
             let who = extract::who(&req, &app, user.actor());
             let (a2, id) = (app.clone(), user.id.clone());
-            blocking(move || bulk::upload(&a2, &who, &id, &name, &bytes)).await
+            blocking(move || portal::bulk::upload(&a2, &who, &id, &name, &bytes)).await
         }
         Err(e) => Err(e),
     };

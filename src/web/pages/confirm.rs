@@ -8,13 +8,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::rules::DeclarationAnswer;
 use crate::domain::{BatchStatus, Fen, Invoice, TaxPeriod};
 use crate::error::AppResult;
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::invoice_query::InvoiceView;
-use crate::service::periods::{self, Profile};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::listing::InvoiceView;
+use crate::service::portal;
+use crate::service::portal::profile::Profile;
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -211,19 +212,30 @@ async fn load(
     let who = extract::who(req, app, user.actor());
     let (app, id) = (app.clone(), user.id.clone());
     blocking(move || {
-        let profile = periods::profile(&app, &who, &id)?;
-        let selected = periods::selected_invoices(&app, &who, &id)?;
+        let profile = portal::profile::profile(&app, &who, &id)?;
+        let selected = portal::confirmation::selected_invoices(&app, &who, &id)?;
         let history_period = period.unwrap_or(profile.current_period);
-        let mut batches = periods::batches(&app, &who, &id, profile.current_period)?;
+        let mut batches = portal::confirmation::batches(&app, &who, &id, profile.current_period)?;
         if history_period != profile.current_period {
-            batches.extend(periods::batches(&app, &who, &id, history_period)?);
+            batches.extend(portal::confirmation::batches(
+                &app,
+                &who,
+                &id,
+                history_period,
+            )?);
         }
         let detail = match batch {
-            Some(n) => Some(periods::batch_detail(&app, &who, &id, history_period, n)?),
+            Some(n) => Some(portal::confirmation::batch_detail(
+                &app,
+                &who,
+                &id,
+                history_period,
+                n,
+            )?),
             None => None,
         };
         Ok(View {
-            name: service::taxpayers::get(&app, &id)?.name,
+            name: service::office::taxpayers::get(&app, &id)?.name,
             profile,
             selected,
             batches,
@@ -259,7 +271,7 @@ async fn make(
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let (app2, id) = (app.clone(), user.id.clone());
-    let result = blocking(move || periods::make_batch(&app2, &who, &id)).await;
+    let result = blocking(move || portal::confirmation::make_batch(&app2, &who, &id)).await;
     let v = load(&req, &app, &user, None, None).await?;
     Ok(match result {
         Ok(_) => html(StatusCode::OK, view(&v, None)),
@@ -290,7 +302,9 @@ async fn submit(
         .transpose()?;
     let who = extract::who(&req, &app, user.actor());
     let (app2, id) = (app.clone(), user.id.clone());
-    let result = blocking(move || periods::submit(&app2, &who, &id, period, number, answer)).await;
+    let result =
+        blocking(move || portal::confirmation::submit(&app2, &who, &id, period, number, answer))
+            .await;
     let v = load(&req, &app, &user, None, None).await?;
     Ok(match result {
         Ok(o) => {

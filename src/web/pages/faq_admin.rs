@@ -9,10 +9,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
-use crate::api::blocking;
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::{self, StaffUser};
-use crate::service::faq::{self, FaqEntry, CATEGORIES};
+use crate::http::blocking;
+use crate::http::extract::{self, StaffUser};
+use crate::service::interact::faq::{self, FaqEntry, CATEGORIES};
 use crate::service::App;
 use crate::web::layout::{notice, page, Page, Viewer};
 

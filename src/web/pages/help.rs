@@ -7,10 +7,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, PreEscaped};
 
 use super::{html, see_other};
-use crate::api::blocking;
 use crate::error::{AppError, AppResult};
-use crate::server::extract;
-use crate::service::faq::{self, FaqEntry};
+use crate::http::blocking;
+use crate::http::extract;
+use crate::service::interact::faq::{self, FaqEntry};
 use crate::service::App;
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -46,10 +46,10 @@ pub fn whats_new(req: &HttpRequest) -> Option<Markup> {
 /// The help pages are public; a logged-in taxpayer sees them in the portal's layout (menu,
 /// enterprise name, the 征纳互动 button).
 async fn viewer_of(req: &HttpRequest) -> Viewer {
-    let Ok(session) = crate::server::extract::session_from(req) else {
+    let Ok(session) = crate::http::extract::session_from(req) else {
         return Viewer::Anonymous;
     };
-    let crate::store::repo::Subject::Taxpayer { id } = session.subject else {
+    let crate::service::Subject::Taxpayer { id } = session.subject else {
         return Viewer::Anonymous;
     };
     let Some(app) = req
@@ -58,7 +58,7 @@ async fn viewer_of(req: &HttpRequest) -> Viewer {
     else {
         return Viewer::Anonymous;
     };
-    match blocking(move || crate::service::taxpayers::get(&app, &id)).await {
+    match blocking(move || crate::service::office::taxpayers::get(&app, &id)).await {
         Ok(t) => Viewer::Taxpayer { name: t.name },
         Err(_) => Viewer::Anonymous,
     }

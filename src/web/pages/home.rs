@@ -10,12 +10,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::Fen;
 use crate::error::{AppError, AppResult};
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::periods::Profile;
-use crate::service::statistics::Card;
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::portal::profile::Profile;
+use crate::service::portal::statistics::Card;
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -127,8 +127,8 @@ async fn home(
         .filter(|y| (2000..=2099).contains(y))
         .unwrap_or_else(|| who.now.year());
     let (t, p, cards) = blocking(move || {
-        let p = service::periods::profile(&app, &who, &user.id)?;
-        let (t, cards) = service::statistics::workbench(&app, &who, &user.id, year)?;
+        let p = service::portal::profile::profile(&app, &who, &user.id)?;
+        let (t, cards) = service::portal::statistics::workbench(&app, &who, &user.id, year)?;
         Ok((t, p, cards))
     })
     .await?;
@@ -153,7 +153,7 @@ async fn rollback_confirm(
     let app = app.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let id = user.id.clone();
-    let p = blocking(move || service::periods::profile(&app, &who, &id)).await?;
+    let p = blocking(move || service::portal::profile::profile(&app, &who, &id)).await?;
     let body = html! {
         section.card {
             h1 { "回退税款所属期" }
@@ -199,7 +199,7 @@ async fn rollback(
     let https = !app.settings.http;
     let who = extract::who(&req, &app, user.actor());
     let id = user.id.clone();
-    let result = blocking(move || service::periods::rollback(&app, &who, &id)).await;
+    let result = blocking(move || service::portal::profile::rollback(&app, &who, &id)).await;
     match result {
         Ok(back) => {
             let body = html! {

@@ -8,11 +8,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::interaction::Party;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Code};
-use crate::server::extract::StaffUser;
+use crate::http::blocking;
+use crate::http::extract::StaffUser;
 use crate::service::interact::reports::{self, Figures, Summary};
 use crate::service::App;
 use crate::web::layout::{page, Page, Viewer};
@@ -190,7 +190,7 @@ async fn transcript(
     id: web::Path<u64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let subject = crate::store::repo::Subject::Staff {
+    let subject = crate::service::Subject::Staff {
         username: staff.username.clone(),
     };
     let app = app.into_inner();

@@ -6,10 +6,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
-use crate::api::blocking;
 use crate::domain::{Actor, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult};
-use crate::server::extract::{self, Session};
+use crate::http::blocking;
+use crate::http::extract::{self, Session};
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -117,7 +117,7 @@ fn login_view(
 async fn training_list(app: &std::sync::Arc<App>) -> AppResult<Vec<Taxpayer>> {
     if app.training() {
         let app = app.clone();
-        blocking(move || service::taxpayers::training_list(&app)).await
+        blocking(move || service::auth::training_list(&app)).await
     } else {
         Ok(Vec::new())
     }
@@ -301,7 +301,7 @@ async fn recover_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpRe
         }
     };
     let app2 = app.clone();
-    match blocking(move || service::taxpayers::recovery_question(&app2, &id)).await {
+    match blocking(move || service::portal::profile::recovery_question(&app2, &id)).await {
         Ok(q) => Ok(html(StatusCode::OK, recover_view(Some(&q), None))),
         Err(e) => Ok(html(
             e.status(),
@@ -333,7 +333,7 @@ async fn recover(
     let who = extract::who(&req, &app, Actor::Anonymous);
     let (app2, id2) = (app.clone(), id.clone());
     let answer = form.into_inner().answer;
-    match blocking(move || service::taxpayers::recover(&app2, &who, &id2, &answer)).await {
+    match blocking(move || service::portal::profile::recover(&app2, &who, &id2, &answer)).await {
         Ok(()) => Ok(html(
             StatusCode::OK,
             recover_view(
@@ -343,7 +343,7 @@ async fn recover(
         )),
         Err(e) => {
             let app3 = app.clone();
-            let q = blocking(move || service::taxpayers::recovery_question(&app3, &id))
+            let q = blocking(move || service::portal::profile::recovery_question(&app3, &id))
                 .await
                 .ok();
             Ok(html(

@@ -6,10 +6,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
-use crate::api::blocking;
 use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
-use crate::server::extract::{self, StaffUser};
+use crate::http::blocking;
+use crate::http::extract::{self, StaffUser};
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 

@@ -8,11 +8,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::{Contact, Enterprise, Taxpayer};
 use crate::error::AppResult;
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::taxpayers::PasswordChange;
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::portal::profile::PasswordChange;
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -102,7 +102,7 @@ fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
 
 async fn load(app: &std::sync::Arc<App>, user: &TaxpayerUser) -> AppResult<Taxpayer> {
     let (app, id) = (app.clone(), user.id.clone());
-    blocking(move || service::taxpayers::get(&app, &id)).await
+    blocking(move || service::office::taxpayers::get(&app, &id)).await
 }
 
 async fn profile_page(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
@@ -138,7 +138,7 @@ async fn save_profile(
     let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     let result = blocking(move || {
-        service::taxpayers::update_own(
+        service::portal::profile::update_own(
             &a2,
             &who,
             &id,
@@ -194,7 +194,8 @@ async fn save_password(
     };
     let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
-    let result = blocking(move || service::taxpayers::set_password(&a2, &who, &id, change)).await;
+    let result =
+        blocking(move || service::portal::profile::set_password(&a2, &who, &id, change)).await;
     let t = load(&app, &user).await?;
     Ok(match result {
         Ok(true) => html(

@@ -7,11 +7,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::{Fen, InvoiceKey};
 use crate::error::AppResult;
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::invoice_query::{self, InvoicePage, NotYetDueRaw, SingleView};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::listing::InvoicePage;
+use crate::service::portal;
+use crate::service::portal::query::NotYetDueRaw;
+use crate::service::portal::query::SingleView;
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -151,7 +154,7 @@ async fn query_page(
     let q = q.into_inner();
     let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
-    let name = blocking(move || Ok(service::taxpayers::get(&a2, &id)?.name)).await?;
+    let name = blocking(move || Ok(service::office::taxpayers::get(&a2, &id)?.name)).await?;
     let (status, result) = match q.mode.as_deref() {
         Some("single") => {
             let key = InvoiceKey::parse(
@@ -165,7 +168,7 @@ async fn query_page(
                 ),
                 Ok(key) => {
                     let (a2, id) = (app.clone(), user.id.clone());
-                    match blocking(move || invoice_query::single(&a2, &who, &id, &key)).await {
+                    match blocking(move || portal::query::single(&a2, &who, &id, &key)).await {
                         Ok(s) => (StatusCode::OK, single_view(&s)),
                         Err(e) => (e.status(), html! { (notice("error", &e.message)) }),
                     }
@@ -182,7 +185,7 @@ async fn query_page(
                 per_page: None,
             };
             let (a2, id) = (app.clone(), user.id.clone());
-            match blocking(move || invoice_query::not_yet_due(&a2, &who, &id, &raw)).await {
+            match blocking(move || portal::query::not_yet_due(&a2, &who, &id, &raw)).await {
                 Ok(p) => (StatusCode::OK, due_view(&p, &q)),
                 Err(e) => (e.status(), html! { (notice("error", &e.message)) }),
             }

@@ -9,13 +9,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::query::RawConditions;
 use crate::domain::{Fen, InvoiceKey, SelectionState};
 use crate::error::AppResult;
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::invoice_query::{self, InvoicePage};
-use crate::service::periods::{self, Profile};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::listing::InvoicePage;
+use crate::service::portal;
+use crate::service::portal::profile::Profile;
 use crate::service::App;
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -254,9 +255,9 @@ async fn render(
     let searched = f.issued_from.is_some() || f.issued_to.is_some();
     let (a2, id, f2) = (app.clone(), user.id.clone(), f.clone());
     let (name, p, found) = blocking(move || {
-        let p = periods::profile(&a2, &who, &id)?;
+        let p = portal::profile::profile(&a2, &who, &id)?;
         let found = if searched {
-            Some(invoice_query::query(&a2, &who, &id, &f2.raw()))
+            Some(portal::selection::query(&a2, &who, &id, &f2.raw()))
         } else {
             None
         };
@@ -319,7 +320,7 @@ async fn save(
                 unselect.push(inv.key);
             }
         }
-        periods::select(&a2, &who, &id, &select, &unselect)
+        portal::selection::select(&a2, &who, &id, &select, &unselect)
     })
     .await;
     let message = match result {

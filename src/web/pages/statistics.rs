@@ -8,11 +8,12 @@ use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
 use super::html;
-use crate::api::blocking;
 use crate::domain::{Fen, TaxPeriod};
 use crate::error::AppResult;
-use crate::server::extract::{self, TaxpayerUser};
-use crate::service::statistics::{CellView, StatisticsView};
+use crate::http::blocking;
+use crate::http::extract::{self, TaxpayerUser};
+use crate::service::portal::statistics::CellView;
+use crate::service::portal::statistics::StatisticsView;
 use crate::service::{self, App};
 use crate::web::layout::{page, Page, Viewer};
 
@@ -66,7 +67,7 @@ fn chart(series: &[(TaxPeriod, i64)]) -> Markup {
     html! { (PreEscaped(svg)) }
 }
 
-fn details_view(period: TaxPeriod, d: &crate::service::invoice_query::InvoicePage) -> Markup {
+fn details_view(period: TaxPeriod, d: &crate::service::listing::InvoicePage) -> Markup {
     let pages = d.total.div_ceil(d.per_page as u64).max(1);
     html! {
         section.card #details aria-labelledby="det" {
@@ -212,10 +213,10 @@ async fn statistics_page(
         .filter(|s| !s.is_empty())
         .map(|s| TaxPeriod::parse(&s.replace('-', "")))
         .transpose()?;
-    let (page_no, per_page) = service::invoice_query::paging(q.page.as_deref(), Some("50"))?;
+    let (page_no, per_page) = service::listing::paging(q.page.as_deref(), Some("50"))?;
     let want_details = q.details.as_deref() == Some("1");
     let (name, s, series, details) = blocking(move || {
-        let t = service::periods::settled(&app, &who, &user.id)?;
+        let t = service::settle::settled(&app, &who, &user.id)?;
         // Default: the last period before the current one (the one being declared).
         let period = given.unwrap_or_else(|| t.current_period.prev());
         let (exc_page, det_page) = if want_details {
@@ -223,10 +224,12 @@ async fn statistics_page(
         } else {
             (page_no, 1)
         };
-        let s = service::statistics::statistics(&app, &who, &user.id, period, exc_page, per_page)?;
+        let s = service::portal::statistics::statistics(
+            &app, &who, &user.id, period, exc_page, per_page,
+        )?;
         let details = if want_details {
             app.index.catch_up(&app.store)?;
-            Some(service::invoice_query::certified_in_period(
+            Some(service::portal::query::certified_in_period(
                 &app, &user.id, period, det_page, per_page,
             )?)
         } else {
@@ -235,7 +238,7 @@ async fn statistics_page(
         let mut series = Vec::with_capacity(12);
         for k in (0..12).rev() {
             let p = period.add_months(-k);
-            let f = service::statistics::tally(&app, &who, &user.id, p)?;
+            let f = service::portal::statistics::tally(&app, &who, &user.id, p)?;
             series.push((p, f.cached.figures().certified_total().tax.value()));
         }
         Ok((t.name, s, series, details))

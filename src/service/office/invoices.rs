@@ -1,16 +1,95 @@
-//! Invoice data loading (S-O3, import part). One path for the office's import and the demo
-//! generator: every invoice is checked, then the whole batch is written in one transaction or
-//! nothing is. Re-importing an identical invoice is a no-op; a different invoice under an
-//! existing key is rejected.
+//! Invoices as the office handles them (S-O1, S-O3): import, status changes, search.
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::domain::{Invoice, SelectionState};
+use crate::domain::engine::{self};
+use crate::domain::{Invoice, InvoiceKey, InvoiceStatus, SelectionState, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
+pub use crate::formats::invoice_file::Rejected;
+use crate::index::InvoiceFilter;
+use crate::service::listing::{paging, search, InvoicePage};
+use crate::service::settle::ctx;
+use crate::service::App;
 use crate::store::Who;
 
-use super::App;
+/// Changes the status of invoices (S-O3), singly or in bulk, in one transaction.
+pub fn change_status(
+    app: &App,
+    who: &Who,
+    keys: &[InvoiceKey],
+    status: InvoiceStatus,
+) -> AppResult<Vec<crate::domain::Invoice>> {
+    let c = ctx(app, who);
+    app.store.write(who, |tx| {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(engine::change_status(tx, &c, k, status)?);
+        }
+        Ok(out)
+    })
+}
+
+//
+
+/// Filters of the office's invoice search.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeSearchRaw {
+    pub buyer_id: Option<String>,
+    pub seller_id: Option<String>,
+    /// Part of the seller's name (at least two characters).
+    pub seller_name: Option<String>,
+    pub issued_from: Option<String>,
+    pub issued_to: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+/// The office's invoice search: by buyer, seller ID or seller name (Chinese words), any state.
+pub fn office_search(app: &App, raw: &OfficeSearchRaw) -> AppResult<InvoicePage> {
+    use crate::domain::query::parse_date;
+    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let id = |field: &'static str, v: &Option<String>| {
+        opt(v)
+            .map(|s| TaxpayerId::parse(&s).map_err(|e| AppError::invalid(field, e.message)))
+            .transpose()
+    };
+    let seller_name = opt(&raw.seller_name);
+    if seller_name.as_ref().is_some_and(|n| n.chars().count() < 2) {
+        return Err(AppError::invalid("seller_name", "销方名称至少输入两个字"));
+    }
+    let f = InvoiceFilter {
+        buyer: id("buyer_id", &raw.buyer_id)?,
+        seller: id("seller_id", &raw.seller_id)?,
+        seller_name,
+        issued_from: opt(&raw.issued_from)
+            .map(|s| parse_date("issued_from", "开票日期起", &s))
+            .transpose()?,
+        issued_to: opt(&raw.issued_to)
+            .map(|s| parse_date("issued_to", "开票日期止", &s))
+            .transpose()?,
+        ..InvoiceFilter::default()
+    };
+    if f.buyer.is_none() && f.seller.is_none() && f.seller_name.is_none() {
+        return Err(AppError::invalid(
+            "seller_name",
+            "请输入购方税号、销方税号或销方名称",
+        ));
+    }
+    search(app, &f, page, per_page)
+}
+
+// (import) Invoice data loading (S-O3, import part). One path for the office's import and the demo
+// (import) generator: every invoice is checked, then the whole batch is written in one transaction or
+// (import) nothing is. Re-importing an identical invoice is a no-op; a different invoice under an
+// (import) existing key is rejected.
 
 /// What an import keeps of the incoming records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +99,6 @@ pub enum ImportMode {
     /// Generated training data: selection/certification states are kept as given.
     Generated,
 }
-
-pub use super::invoice_files::Rejected;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
@@ -125,9 +202,9 @@ pub fn import_file(
     app: &App,
     who: &Who,
     bytes: &[u8],
-    format: super::invoice_files::FileFormat,
+    format: crate::formats::invoice_file::FileFormat,
 ) -> AppResult<ImportReport> {
-    let parsed = super::invoice_files::parse(bytes, format).map_err(|e| {
+    let parsed = crate::formats::invoice_file::parse(bytes, format).map_err(|e| {
         AppError::new(Code::InvalidValue)
             .with_message(e.to_string())
             .with_extra("rejected", serde_json::json!([]))

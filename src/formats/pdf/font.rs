@@ -16,7 +16,8 @@ use ttf_parser::{Face, GlyphId, RawFace, Tag};
 use super::PdfError;
 
 /// The reduced font (OFL, `assets/fonts/OFL.txt`), about 1.8 MB.
-pub(crate) const FONT_DATA: &[u8] = include_bytes!("../../assets/fonts/FapiaoSansSC-Regular.otf");
+pub(crate) const FONT_DATA: &[u8] =
+    include_bytes!("../../../assets/fonts/FapiaoSansSC-Regular.otf");
 
 /// PostScript name of the asset (the `BaseFont` after the subset tag).
 const PS_NAME: &str = "FapiaoSansSC-Regular";

@@ -10,8 +10,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 use crate::domain::{Actor, Role, TaxpayerId};
 use crate::error::{AppError, Code};
 use crate::service::App;
-use crate::store::repo::Subject;
-use crate::store::Who;
+use crate::service::Subject;
+use crate::service::Who;
 
 pub const SESSION_COOKIE: &str = "fapiao_session";
 
@@ -76,7 +76,7 @@ pub fn certificate_taxpayer(req: &HttpRequest, app: &App) -> Result<Option<Taxpa
         return Ok(None);
     };
     let checker = req
-        .app_data::<web::Data<crate::service::certificates::CertChecker>>()
+        .app_data::<web::Data<crate::pki::checker::CertChecker>>()
         .ok_or_else(|| AppError::internal("certificate checker missing"))?;
     let now = u64::try_from(app.clock.wall().timestamp()).unwrap_or(0);
     checker

@@ -348,7 +348,7 @@ fn money_is_written_in_yuan_with_two_decimals_and_codes_as_text() {
 /// 2^32 cells made calamine reserve them all and abort the process.
 #[test]
 fn an_xls_claiming_a_huge_used_range_is_refused() {
-    let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-biff5.xls");
+    let bytes = include_bytes!("../../../../fuzz/regressions/xls-dimensions-biff5.xls");
     assert!(parse(bytes, LIMITS).is_err());
 }
 
@@ -356,7 +356,7 @@ fn an_xls_claiming_a_huge_used_range_is_refused() {
 /// computes the row count in wrapping u32 arithmetic and reserved ~6·10^9 cells.
 #[test]
 fn an_xls_whose_used_range_wraps_around_is_refused() {
-    let bytes = include_bytes!("../../../fuzz/regressions/xls-dimensions-first-after-last.xls");
+    let bytes = include_bytes!("../../../../fuzz/regressions/xls-dimensions-first-after-last.xls");
     assert!(parse(bytes, LIMITS).is_err());
 }
 
@@ -376,7 +376,7 @@ fn many_cells_repeating_few_strings_are_read() {
 /// date conversion panic; dates are converted with checked arithmetic instead.
 #[test]
 fn a_date_out_of_range_does_not_panic() {
-    let bytes = include_bytes!("../../../fuzz/regressions/xls-date-out-of-range.xls");
+    let bytes = include_bytes!("../../../../fuzz/regressions/xls-date-out-of-range.xls");
     // A panic inside the reader is caught and reported as this; it must not happen.
     let r = parse(bytes, LIMITS);
     assert!(
@@ -391,7 +391,7 @@ fn a_date_out_of_range_does_not_panic() {
 /// of bounds (a panic, caught but not to be relied on); it is refused before calamine.
 #[test]
 fn an_xls_with_a_short_merge_record_is_refused_without_a_panic() {
-    let bytes = include_bytes!("../../../fuzz/regressions/xls-short-mergecells.xls");
+    let bytes = include_bytes!("../../../../fuzz/regressions/xls-short-mergecells.xls");
     let r = parse(bytes, LIMITS);
     assert!(
         matches!(&r, Err(SheetError::Corrupt(m)) if m != "文件内容无法解析"),

@@ -48,7 +48,7 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 /// The seed knowledge base as committed.
-const SEED_JSON: &str = include_str!("../../fixtures/faq.json");
+const SEED_JSON: &str = include_str!("../../../fixtures/faq.json");
 
 /// Why a knowledge base was refused.
 #[derive(Debug, thiserror::Error)]

@@ -308,7 +308,7 @@ impl FaqBot {
 
 /// Text compared for an exact question: letters and digits only, full-width folded.
 fn plain(s: &str) -> String {
-    crate::sheet::selection::normalize(s)
+    crate::formats::sheet::selection::normalize(s)
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)

@@ -4,23 +4,17 @@
 
 use chrono::{DateTime, FixedOffset};
 
-use super::invoice_query::{self, InvoiceView};
-use super::periods;
-use super::statistics::{self, RowView};
-use super::taxpayers;
-use super::App;
+use super::statistics::RowView;
+use super::{confirmation, query, statistics};
 use crate::domain::{Fen, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult};
-use crate::pdf::{self, Block};
-use crate::sheet::write::{self, Column, Kind, Sheet, Value};
+use crate::formats::pdf::{self, Block};
+use crate::formats::sheet::write::{self, Column, Kind, Sheet, Value};
+use crate::service::listing::InvoiceView;
+use crate::service::office::taxpayers;
+use crate::service::App;
+use crate::service::File;
 use crate::store::Who;
-
-/// A file to send: its name and bytes.
-#[derive(Debug)]
-pub struct File {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
 
 fn time(t: DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -34,7 +28,7 @@ fn money(v: i64) -> String {
 #[derive(Debug, Clone)]
 pub struct BatchReport {
     pub taxpayer: Taxpayer,
-    pub batch: periods::BatchView,
+    pub batch: confirmation::BatchView,
     pub invoices: Vec<InvoiceView>,
     pub printed_at: DateTime<FixedOffset>,
 }
@@ -47,11 +41,11 @@ pub fn batch_report(
     number: u32,
 ) -> AppResult<BatchReport> {
     // batch_detail settles the taxpayer first; the record is read after it.
-    let (o, invoices) = periods::batch_detail(app, who, id, period, number)?;
+    let (o, invoices) = confirmation::batch_detail(app, who, id, period, number)?;
     let taxpayer = taxpayers::get(app, id)?;
     Ok(BatchReport {
         taxpayer,
-        batch: periods::BatchView::from(&o),
+        batch: confirmation::BatchView::from(&o),
         invoices,
         printed_at: who.now,
     })
@@ -270,7 +264,7 @@ pub fn statistics_report(
     let mut details = Vec::new();
     let mut page = 1;
     loop {
-        let p = invoice_query::certified_in_period(app, id, period, page, 500)?;
+        let p = query::certified_in_period(app, id, period, page, 500)?;
         let n = p.items.len();
         details.extend(p.items);
         if n < 500 || details.len() as u64 >= p.total {

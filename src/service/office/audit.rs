@@ -2,9 +2,8 @@
 
 use crate::domain::AuditEntry;
 use crate::error::AppResult;
+use crate::service::App;
 use crate::store::repo::AuditFilter;
-
-use super::App;
 
 pub fn list(app: &App, filter: &AuditFilter) -> AppResult<(usize, Vec<AuditEntry>)> {
     app.store.read()?.audit_entries(filter)

@@ -2,10 +2,9 @@
 
 use crate::domain::{DomainError, Role, Staff};
 use crate::error::{AppError, AppResult, Code};
+use crate::service::auth::hash_password;
+use crate::service::App;
 use crate::store::Who;
-
-use super::auth::hash_password;
-use super::App;
 
 /// A new account's data as given by an administrator or the command line.
 #[derive(Debug, Clone)]

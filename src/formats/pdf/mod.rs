@@ -13,7 +13,7 @@
 //! This module is a leaf: it depends on nothing else in the crate.
 //!
 //! ```ignore
-//! let pdf = fapiao::pdf::render(&Report {
+//! let pdf = fapiao::formats::pdf::render(&Report {
 //!     title: "增值税发票确认汇总".into(),
 //!     taxpayer_name: "某某科技有限公司".into(),
 //!     taxpayer_id: "91110108MA01XXXXXX".into(),

@@ -13,14 +13,13 @@ use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::periods::{ctx, settled};
-use super::App;
-use crate::domain::engine;
 use crate::domain::query::RawConditions;
-use crate::domain::{BulkRejection, BulkUpload, InvoiceKey, SelectionState, TaxpayerId};
+use crate::domain::{engine, BulkRejection, BulkUpload, InvoiceKey, SelectionState, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
-use crate::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
-use crate::sheet::Limits;
+use crate::formats::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
+use crate::formats::sheet::Limits;
+use crate::service::settle::{ctx, settled};
+use crate::service::App;
 use crate::store::Who;
 
 /// Entries of the operation log shown on the page.
@@ -56,7 +55,13 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
         status: Some("normal".into()),
         ..RawConditions::default()
     };
-    let keys = super::invoice_query::all_keys(app, who, id, &raw, app.settings.bulk.max_download)?;
+    let keys = crate::service::portal::selection::all_keys(
+        app,
+        who,
+        id,
+        &raw,
+        app.settings.bulk.max_download,
+    )?;
     if keys.is_empty() {
         return Err(AppError::new(Code::NotFound).with_message("没有查询到符合条件的发票记录"));
     }

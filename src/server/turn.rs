@@ -49,11 +49,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use base64::prelude::BASE64_STANDARD;
-use base64::Engine;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use ring::hmac;
 use tokio::net::UdpSocket;
 use turn::auth::{generate_auth_key, AuthHandler};
 use turn::relay::relay_static::RelayAddressGeneratorStatic;
@@ -62,6 +59,8 @@ use turn::server::Server;
 use webrtc_util::vnet::net::Net;
 
 use crate::config::{IceServer, TurnSettings};
+use crate::service::interact::ice::TurnCredentials;
+use crate::service::App;
 
 /// Length of the per-process HMAC secret, in bytes.
 const SECRET_LEN: usize = 32;
@@ -109,7 +108,6 @@ pub struct TurnRelay {
     socket: Weak<UdpSocket>,
     local_addr: SocketAddr,
     public_ip: IpAddr,
-    ttl_secs: u64,
     auth: Arc<RestApiAuth>,
 }
 
@@ -118,8 +116,7 @@ impl fmt::Debug for TurnRelay {
         f.debug_struct("TurnRelay")
             .field("local_addr", &self.local_addr)
             .field("public_ip", &self.public_ip)
-            .field("realm", &self.auth.realm)
-            .field("ttl_secs", &self.ttl_secs)
+            .field("credentials", &self.auth.0)
             .finish_non_exhaustive()
     }
 }
@@ -145,10 +142,13 @@ impl TurnRelay {
         OsRng
             .try_fill_bytes(&mut secret)
             .map_err(TurnError::Secret)?;
-        let auth = Arc::new(RestApiAuth {
-            key: hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &secret),
-            realm: settings.realm.clone(),
-        });
+        let auth = Arc::new(RestApiAuth(Arc::new(TurnCredentials::new(
+            &secret,
+            &settings.realm,
+            SocketAddr::new(public_ip, local_addr.port()),
+            local_addr,
+            settings.credential_ttl_secs,
+        ))));
 
         let socket = Arc::new(socket);
         let weak_socket = Arc::downgrade(&socket);
@@ -182,7 +182,6 @@ impl TurnRelay {
             socket: weak_socket,
             local_addr,
             public_ip,
-            ttl_secs: settings.credential_ttl_secs,
             auth,
         })
     }
@@ -198,14 +197,12 @@ impl TurnRelay {
     /// `label` only identifies the user in the relay's logs (e.g. a user id);
     /// it is not secret, but it is visible to the browser.
     pub fn credentials(&self, label: &str, now_unix: u64) -> IceServer {
-        let expiry = now_unix.saturating_add(self.ttl_secs);
-        let username = format!("{expiry}:{label}");
-        let credential = self.auth.password(&username);
-        IceServer {
-            urls: vec![turn_url(self.public_ip, self.local_addr.port())],
-            username: Some(username),
-            credential: Some(credential),
-        }
+        self.auth.0.credentials(label, now_unix)
+    }
+
+    /// The minter of this relay's credentials, shared with the service that hands them out.
+    pub fn minter(&self) -> Arc<TurnCredentials> {
+        self.auth.0.clone()
     }
 
     /// Stops the relay, drops all allocations, and waits (briefly) until the
@@ -232,17 +229,7 @@ impl TurnRelay {
 }
 
 /// Checks time-limited "TURN REST API" credentials.
-struct RestApiAuth {
-    key: hmac::Key,
-    realm: String,
-}
-
-impl RestApiAuth {
-    /// `base64(HMAC-SHA1(secret, username))`.
-    fn password(&self, username: &str) -> String {
-        BASE64_STANDARD.encode(hmac::sign(&self.key, username.as_bytes()).as_ref())
-    }
-}
+struct RestApiAuth(Arc<TurnCredentials>);
 
 impl AuthHandler for RestApiAuth {
     fn auth_handle(
@@ -251,7 +238,7 @@ impl AuthHandler for RestApiAuth {
         realm: &str,
         src_addr: SocketAddr,
     ) -> Result<Vec<u8>, turn::Error> {
-        if realm != self.realm {
+        if realm != self.0.realm() {
             tracing::debug!(%src_addr, realm, "TURN request for a foreign realm refused");
             return Err(turn::Error::Other(format!("unknown realm {realm:?}")));
         }
@@ -269,7 +256,11 @@ impl AuthHandler for RestApiAuth {
         }
         // The crate checks MESSAGE-INTEGRITY with this key, so a wrong
         // password fails there.
-        Ok(generate_auth_key(username, realm, &self.password(username)))
+        Ok(generate_auth_key(
+            username,
+            realm,
+            &self.0.password(username),
+        ))
     }
 }
 
@@ -317,9 +308,26 @@ fn host_for_bind(ip: IpAddr) -> String {
     }
 }
 
-/// `turn:` URI (RFC 7065) for the relay.
-fn turn_url(ip: IpAddr, port: u16) -> String {
-    format!("turn:{}?transport=udp", SocketAddr::new(ip, port))
+/// Starts the embedded TURN relay when configured (inside the server's runtime) and hands
+/// its credentials to 征纳互动; the relay runs as long as the server.
+pub fn spawn(app: &Arc<App>) {
+    let settings = app.settings.interaction.turn.clone();
+    if !settings.enabled {
+        return;
+    }
+    let app = app.clone();
+    actix_web::rt::spawn(async move {
+        match TurnRelay::start(&settings).await {
+            Ok(relay) => {
+                tracing::info!(addr = %relay.local_addr(), "TURN relay for 征纳互动 calls");
+                app.interact.set_turn(relay.minter());
+                // Keep the relay alive until the server's runtime stops.
+                std::future::pending::<()>().await;
+                drop(relay);
+            }
+            Err(e) => tracing::error!(error = %e, "the embedded TURN relay did not start"),
+        }
+    });
 }
 
 #[cfg(test)]
@@ -390,8 +398,15 @@ mod tests {
         assert_eq!(username, format!("{}:user-42", 1_000 + 12 * 3600));
         let credential = ice.credential.unwrap();
         // base64 of a 20-byte SHA-1 HMAC.
-        assert_eq!(BASE64_STANDARD.decode(&credential).unwrap().len(), 20);
-        assert_eq!(credential, relay.auth.password(&username));
+        use base64::Engine;
+        assert_eq!(
+            base64::prelude::BASE64_STANDARD
+                .decode(&credential)
+                .unwrap()
+                .len(),
+            20
+        );
+        assert_eq!(credential, relay.auth.0.password(&username));
         relay.close().await;
     }
 
@@ -578,7 +593,10 @@ mod tests {
     #[test]
     fn ipv6_addresses_are_bracketed() {
         let ip = IpAddr::V6(Ipv6Addr::LOCALHOST);
-        assert_eq!(turn_url(ip, 3478), "turn:[::1]:3478?transport=udp");
+        assert_eq!(
+            crate::service::interact::ice::turn_url(SocketAddr::new(ip, 3478)),
+            "turn:[::1]:3478?transport=udp"
+        );
         assert_eq!(host_for_bind(ip), "[::1]");
     }
 }

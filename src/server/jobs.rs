@@ -1,0 +1,65 @@
+//! Background jobs, all in one place: the 征纳互动 hub, the embedded TURN relay, the
+//! settlement tick with the nightly statistics job, and the session purge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::error::AppResult;
+use crate::service::App;
+
+/// Starts every background job of a running server (inside its actix system).
+pub fn spawn(app: Arc<App>) -> AppResult<()> {
+    crate::service::interact::Interact::start(&app)?;
+    super::turn::spawn(&app);
+    spawn_housekeeping(app);
+    Ok(())
+}
+
+/// Settles every taxpayer now and every minute (windows whose deadline day ended close even
+/// when nobody asks) and runs the nightly statistics job when due (at start when a run was
+/// missed), and purges expired sessions now and every ten minutes.
+fn spawn_housekeeping(app: Arc<App>) {
+    let settle_app = app.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let app = settle_app.clone();
+            let result = web::block(move || {
+                let who = app.system("period");
+                let n = crate::service::settle::settle_all(&app, &who)?;
+                if crate::service::office::statistics::run_job_if_due(&app)? {
+                    tracing::info!("statistics job ran: scan certifications applied");
+                }
+                Ok::<_, crate::error::AppError>(n)
+            })
+            .await;
+            match result {
+                Ok(Ok(n)) if n > 0 => tracing::info!(taxpayers = n, "periods settled"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "period settlement failed"),
+                Err(e) => tracing::warn!(error = %e, "period settlement failed"),
+                _ => {}
+            }
+        }
+    });
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let app = app.clone();
+            let result = web::block(move || {
+                let wall = app.clock.wall().timestamp();
+                crate::service::auth::purge_expired_sessions(&app, wall)
+            })
+            .await;
+            match result {
+                Ok(Ok(n)) if n > 0 => tracing::info!(purged = n, "expired sessions removed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "session purge failed"),
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+                _ => {}
+            }
+        }
+    });
+}

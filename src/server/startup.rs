@@ -1,0 +1,178 @@
+//! Start-up: builds the actix-web application from the settings — HTTPS (rustls) or plain
+//! HTTP, middleware (request ids and structured logs, metrics, security headers, HTML error
+//! pages, the same-origin check), the JSON API and the pages — binds it, starts the background
+//! jobs, and runs it until SIGINT/SIGTERM. Tests and `fapiao serve` share this path; binding
+//! port 0 picks a free port, which [`Running::addr`] reports.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::{web, HttpServer};
+use actix_web_prom::PrometheusMetricsBuilder;
+use tracing_actix_web::TracingLogger;
+
+use super::{jobs, middleware};
+use crate::error::{AppError, Code};
+use crate::http::extract;
+use crate::pki::checker::CertChecker;
+use crate::pki::tls;
+use crate::service::{App, StartError};
+
+/// A bound server, ready to be awaited.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub https: bool,
+    pub server: actix_web::dev::Server,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+}
+
+/// JSON bodies that do not parse are 400 `malformed`; valid JSON of the wrong shape is 422.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(1 << 20)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as J;
+            let e = match &err {
+                J::Deserialize(de) if de.is_data() => {
+                    AppError::new(Code::InvalidValue).with_message(format!("请求内容不正确：{de}"))
+                }
+                J::OverflowKnownLength { .. } | J::Overflow { .. } => AppError::new(Code::TooLarge),
+                J::ContentType => AppError::new(Code::UnsupportedType)
+                    .with_message("请求内容类型应为 application/json"),
+                _ => AppError::new(Code::Malformed).with_message(format!("请求格式不正确：{err}")),
+            };
+            e.into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::new(Code::InvalidValue)
+            .with_message(format!("查询条件不正确：{err}"))
+            .into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        AppError::new(Code::NotFound)
+            .with_message(format!("路径不正确：{err}"))
+            .into()
+    })
+}
+
+/// Binds the server for `app` (HTTPS unless `settings.http`), without running it yet.
+pub fn start(app: Arc<App>) -> Result<Running, StartError> {
+    let settings = &app.settings;
+    let addr = settings.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| StartError::Other(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let https = !settings.http;
+    let prometheus = PrometheusMetricsBuilder::new("fapiao")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|e| StartError::Other(format!("metrics: {e}")))?;
+    jobs::spawn(app.clone()).map_err(|e| StartError::Other(e.to_string()))?;
+    let data = web::Data::from(app.clone());
+    // The tax CA's chain checker for certificate logins (HTTPS only).
+    let checker: Option<web::Data<CertChecker>> = if https {
+        let wall = app.clock.wall();
+        let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let roots =
+            tls::client_roots(settings, now).map_err(|e| StartError::Other(e.to_string()))?;
+        Some(web::Data::new(
+            CertChecker::new(roots).map_err(StartError::Other)?,
+        ))
+    } else {
+        None
+    };
+    let factory = move || {
+        let mut a = actix_web::App::new();
+        if let Some(c) = &checker {
+            a = a.app_data(c.clone());
+        }
+        a.app_data(data.clone())
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(path_config())
+            .wrap(actix_web::middleware::from_fn(crate::http::origin::csrf))
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::errors::html_errors,
+            ))
+            .wrap(middleware::security_headers(https))
+            .wrap(prometheus.clone())
+            .wrap(TracingLogger::default())
+            .configure(crate::api::routes)
+            .configure(crate::web::routes)
+            .default_service(web::to(crate::web::errors::not_found))
+    };
+    // Signals are handled by the caller (see [`run_until_stopped`]), registered before the
+    // address is announced so that an early SIGTERM still shuts down gracefully.
+    let server = HttpServer::new(factory)
+        .on_connect(extract::remember_client_certificate)
+        .shutdown_timeout(10)
+        .disable_signals();
+    let server = if https {
+        let wall = app.clock.wall();
+        let now = time::OffsetDateTime::from_unix_timestamp(wall.timestamp())
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let tls =
+            tls::server_config(settings, now).map_err(|e| StartError::Other(e.to_string()))?;
+        server
+            .listen_rustls_0_23(listener, tls)
+            .map_err(|e| StartError::Other(e.to_string()))?
+    } else {
+        server
+            .listen(listener)
+            .map_err(|e| StartError::Other(e.to_string()))?
+    };
+    let server = server.run();
+    Ok(Running {
+        addr,
+        https,
+        server,
+    })
+}
+
+/// Runs the server until SIGINT/SIGTERM, then stops gracefully (in-flight requests finish).
+pub fn run_until_stopped(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(), StartError> {
+    actix_web::rt::System::new().block_on(async move {
+        let signals = shutdown_signals()?;
+        let running = start(app)?;
+        let handle = running.server.handle();
+        announce(&running.base_url());
+        actix_web::rt::spawn(async move {
+            signals.await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
+        running
+            .server
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))
+    })
+}
+
+/// A future that completes on the first SIGINT or SIGTERM; the handlers are registered
+/// when this function returns.
+fn shutdown_signals() -> Result<impl std::future::Future<Output = ()>, StartError> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| StartError::Other(e.to_string()))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(async move {
+        let t = Box::pin(async move { term.recv().await });
+        let i = Box::pin(async move { int.recv().await });
+        futures_util::future::select(t, i).await;
+    })
+}

@@ -1,0 +1,149 @@
+//! Invoice lists shared by the portal and the office: the invoice view, a page of them, the
+//! paging parameters, and the index search that fills a page (the index finds and counts;
+//! the page's items are read from the store, the truth).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::App;
+use crate::domain::{Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::error::{AppError, AppResult};
+use crate::index::InvoiceFilter;
+
+/// The API's invoice object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InvoiceView {
+    pub code: String,
+    pub number: String,
+    #[serde(rename = "type")]
+    pub kind: crate::domain::InvoiceType,
+    pub issued_on: NaiveDate,
+    pub seller_id: TaxpayerId,
+    pub seller_name: String,
+    pub buyer_id: TaxpayerId,
+    pub amount: i64,
+    pub tax: i64,
+    pub status: crate::domain::InvoiceStatus,
+    pub selection: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<TaxPeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+}
+
+impl From<&Invoice> for InvoiceView {
+    fn from(i: &Invoice) -> Self {
+        InvoiceView {
+            code: i.key.code.as_str().to_string(),
+            number: i.key.number.as_str().to_string(),
+            kind: i.kind,
+            issued_on: i.issued_on,
+            seller_id: i.seller_id.clone(),
+            seller_name: i.seller_name.clone(),
+            buyer_id: i.buyer_id.clone(),
+            amount: i.amount.value(),
+            tax: i.tax.value(),
+            status: i.status,
+            selection: i.selection.api_name(),
+            period: i.selection.period(),
+            certified_on: i.selection.certified_on(),
+            batch: i.selection.batch(),
+        }
+    }
+}
+
+/// A page of invoices with totals over all matches.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoicePage {
+    pub total: u64,
+    pub amount: i64,
+    pub tax: i64,
+    pub page: usize,
+    pub per_page: usize,
+    pub items: Vec<InvoiceView>,
+}
+
+/// Page and page size: default 50, at most 500.
+pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<(usize, usize)> {
+    let parse = |field: &'static str, v: Option<&str>, default: usize| -> AppResult<usize> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<usize>()
+                .map_err(|_| AppError::invalid(field, "页码和每页条数应为正整数")),
+        }
+    };
+    let page = parse("page", page, 1)?;
+    let per_page = parse("per_page", per_page, 50)?;
+    if page == 0 {
+        return Err(AppError::invalid("page", "页码应从1开始"));
+    }
+    if per_page == 0 || per_page > 500 {
+        return Err(AppError::invalid("per_page", "每页条数应在1至500之间"));
+    }
+    Ok((page, per_page))
+}
+
+pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
+    let r = app.store.read()?;
+    let mut items = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(inv) = r.invoice(k)? {
+            items.push(InvoiceView::from(&inv));
+        }
+    }
+    Ok(items)
+}
+
+pub(crate) fn search(
+    app: &App,
+    f: &InvoiceFilter,
+    page: usize,
+    per_page: usize,
+) -> AppResult<InvoicePage> {
+    app.index.catch_up(&app.store)?;
+    let found = app.index.search(f, page, per_page)?;
+    Ok(InvoicePage {
+        total: found.total,
+        amount: found.amount,
+        tax: found.tax,
+        page,
+        per_page,
+        items: load_page(app, &found.keys)?,
+    })
+}
+
+/// One entry of an invoice's history as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HistoryView {
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<TaxPeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    pub detail: String,
+}
+
+impl From<&InvoiceEvent> for HistoryView {
+    fn from(e: &InvoiceEvent) -> Self {
+        let (period, batch) = match &e.change {
+            InvoiceChange::Selected { period }
+            | InvoiceChange::Unselected { period, .. }
+            | InvoiceChange::Scanned { period, .. } => (Some(*period), None),
+            InvoiceChange::Confirmed { period, batch, .. } => (Some(*period), Some(*batch)),
+            InvoiceChange::Status { .. } => (None, None),
+        };
+        HistoryView {
+            at: e.at.to_rfc3339(),
+            actor: e.actor.to_string(),
+            action: e.change.action(),
+            period,
+            batch,
+            detail: e.change.describe_zh(),
+        }
+    }
+}

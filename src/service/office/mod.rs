@@ -1,0 +1,11 @@
+//! The tax office's use cases: taxpayer records ([`taxpayers`]), invoice data — import, status,
+//! search ([`invoices`]), declarations and deadlines ([`declarations`]), scan certifications
+//! and the nightly statistics job ([`statistics`]), staff accounts ([`staff`]) and the audit
+//! log ([`audit`]).
+
+pub mod audit;
+pub mod declarations;
+pub mod invoices;
+pub mod staff;
+pub mod statistics;
+pub mod taxpayers;

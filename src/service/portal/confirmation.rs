@@ -1,0 +1,137 @@
+//! 确认勾选 (S-T6–S-T8): 确定 makes a pending batch of what is selected, 提交 certifies it
+//! (or voids it when the period was declared), and the period's batches with their invoices.
+
+use serde::Serialize;
+
+use crate::domain::engine::{self, BatchOutcome};
+use crate::domain::rules::DeclarationAnswer;
+use crate::domain::{BatchStatus, ConfirmationBatch, TaxPeriod, TaxpayerId};
+use crate::error::AppResult;
+use crate::service::listing::InvoiceView;
+use crate::service::settle::{ctx, settled};
+use crate::service::App;
+use crate::store::Who;
+
+/// A batch as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchView {
+    pub period: TaxPeriod,
+    pub batch: u32,
+    pub status: BatchStatus,
+    pub count: u64,
+    pub amount: i64,
+    pub tax: i64,
+    pub period_confirmed_count: u64,
+    pub period_batches: u64,
+    pub made_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub current_period: TaxPeriod,
+}
+
+impl From<&BatchOutcome> for BatchView {
+    fn from(o: &BatchOutcome) -> Self {
+        let b: &ConfirmationBatch = &o.batch;
+        BatchView {
+            period: b.period,
+            batch: b.number,
+            status: b.status,
+            count: b.count,
+            amount: b.amount.value(),
+            tax: b.tax.value(),
+            period_confirmed_count: o.period_confirmed_count,
+            period_batches: o.period_batches,
+            made_at: b.made_at.to_rfc3339(),
+            submitted_at: b.submitted_at.map(|t| t.to_rfc3339()),
+            reason: b.void_reason.map(|r| r.as_str()),
+            message: b.void_reason.map(|r| r.message(b.period)),
+            current_period: o.current_period,
+        }
+    }
+}
+
+/// 确定.
+pub fn make_batch(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<BatchOutcome> {
+    settled(app, who, id)?;
+    let c = ctx(app, who);
+    app.store.write(who, |tx| engine::make_batch(tx, &c, id))
+}
+
+/// 提交.
+pub fn submit(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    period: TaxPeriod,
+    number: u32,
+    answer: Option<DeclarationAnswer>,
+) -> AppResult<BatchOutcome> {
+    settled(app, who, id)?;
+    let c = ctx(app, who);
+    app.store
+        .write(who, |tx| engine::submit(tx, &c, id, period, number, answer))
+}
+
+/// The period's batches (确认历史明细), newest last.
+pub fn batches(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    period: TaxPeriod,
+) -> AppResult<Vec<BatchOutcome>> {
+    let t = settled(app, who, id)?;
+    let r = app.store.read()?;
+    let all = r.batches(id, period)?;
+    let (mut count, mut n) = (0, 0);
+    let mut out = Vec::with_capacity(all.len());
+    for b in all {
+        if b.status == BatchStatus::Submitted {
+            count += b.count;
+            n += 1;
+        }
+        out.push(BatchOutcome {
+            batch: b,
+            period_confirmed_count: count,
+            period_batches: n,
+            current_period: t.current_period,
+        });
+    }
+    Ok(out)
+}
+
+/// One batch with its invoices.
+pub fn batch_detail(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    period: TaxPeriod,
+    number: u32,
+) -> AppResult<(BatchOutcome, Vec<InvoiceView>)> {
+    settled(app, who, id)?;
+    let r = app.store.read()?;
+    let o = engine::batch_outcome(&r, id, period, number)?;
+    let mut items = Vec::with_capacity(o.batch.invoices.len());
+    for k in &o.batch.invoices {
+        if let Some(inv) = r.invoice(k)? {
+            items.push(InvoiceView::from(&inv));
+        }
+    }
+    Ok((o, items))
+}
+
+/// 已勾选未确认: the taxpayer's selected invoices of the current period, in key order.
+pub fn selected_invoices(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+) -> AppResult<Vec<crate::domain::Invoice>> {
+    settled(app, who, id)?;
+    let r = app.store.read()?;
+    let mut keys = r.selected_keys(id, None)?;
+    keys.sort();
+    r.invoices_by_keys(&keys)
+}

@@ -1,0 +1,12 @@
+//! The taxpayer portal's use cases, one module per menu item of the manual: 发票勾选
+//! ([`selection`]), 批量勾选 ([`bulk`]), 确认勾选 ([`confirmation`]), 抵扣统计 and the home
+//! workbench ([`statistics`]), 发票查询 ([`query`]), the profile, 回退 and the platform password
+//! ([`profile`]), and the spreadsheets and PDF prints ([`exports`]).
+
+pub mod bulk;
+pub mod confirmation;
+pub mod exports;
+pub mod profile;
+pub mod query;
+pub mod selection;
+pub mod statistics;

@@ -1,0 +1,177 @@
+//! 发票勾选 (S-T4): the query over the index and saving the selection (S-P3).
+
+use serde::Serialize;
+
+use crate::domain::engine::{self, SelectionReport};
+use crate::domain::query::{
+    selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
+};
+use crate::domain::{InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::error::{AppError, AppResult, Code};
+use crate::index::InvoiceFilter;
+use crate::service::listing::{paging, search, InvoicePage};
+use crate::service::settle::{ctx, settled};
+use crate::service::App;
+use crate::store::Who;
+
+/// One refused row as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedView {
+    pub code: String,
+    pub number: String,
+    pub reason: &'static str,
+    pub message: String,
+    /// The spreadsheet row, for bulk selection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+}
+
+/// The result of `POST /api/v1/selections`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelectionView {
+    pub selected: u64,
+    pub unselected: u64,
+    pub rejected: Vec<RejectedView>,
+}
+
+impl From<SelectionReport> for SelectionView {
+    fn from(r: SelectionReport) -> Self {
+        SelectionView {
+            selected: r.selected,
+            unselected: r.unselected,
+            rejected: r
+                .rejected
+                .into_iter()
+                .map(|(_, x)| RejectedView {
+                    code: x.key.code.as_str().to_string(),
+                    number: x.key.number.as_str().to_string(),
+                    reason: x.reason.code(),
+                    message: x.reason.message(),
+                    row: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Largest number of rows in one selection request (the page select-all is 100; bulk files
+/// hold at most 2,000 rows each).
+pub const MAX_SELECTION_ROWS: usize = 20_000;
+
+/// 保存 of 发票勾选.
+pub fn select(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    select: &[InvoiceKey],
+    unselect: &[InvoiceKey],
+) -> AppResult<SelectionReport> {
+    if select.len() + unselect.len() > MAX_SELECTION_ROWS {
+        return Err(AppError::new(Code::TooLarge)
+            .with_message(format!("一次最多提交{MAX_SELECTION_ROWS}张发票的勾选")));
+    }
+    settled(app, who, id)?;
+    let c = ctx(app, who);
+    app.store.write(who, |tx| {
+        engine::save_selection(tx, &c, id, select, unselect)
+    })
+}
+
+//
+
+/// The taxpayer's current period, settled at `who.now`.
+pub(crate) fn current_period(app: &App, who: &Who, taxpayer: &TaxpayerId) -> AppResult<TaxPeriod> {
+    Ok(crate::service::settle::settled(app, who, taxpayer)?.current_period)
+}
+
+/// 发票勾选: the manual's conditions, for `taxpayer` at `who.now`.
+pub fn query(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+) -> AppResult<InvoicePage> {
+    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    match filter(app, who, taxpayer, raw)? {
+        Some(f) => search(app, &f, page, per_page),
+        None => Ok(InvoicePage {
+            total: 0,
+            amount: 0,
+            tax: 0,
+            page,
+            per_page,
+            items: Vec::new(),
+        }),
+    }
+}
+
+/// Every invoice matching the 发票勾选 conditions, in the page order: the total and the keys
+/// (at most `limit`: above it, a refusal asking to narrow the conditions).
+pub fn all_keys(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+    limit: usize,
+) -> AppResult<Vec<InvoiceKey>> {
+    let Some(f) = filter(app, who, taxpayer, raw)? else {
+        return Ok(Vec::new());
+    };
+    app.index.catch_up(&app.store)?;
+    let found = app.index.search(&f, 1, limit)?;
+    if found.total > limit as u64 {
+        return Err(AppError::new(Code::TooLarge).with_message(format!(
+            "符合条件的发票共{}份，超过单次下载上限{limit}份，请缩小开票日期范围",
+            found.total
+        )));
+    }
+    Ok(found.keys)
+}
+
+/// The index filter of the conditions; `None` when nothing can match.
+fn filter(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+) -> AppResult<Option<InvoiceFilter>> {
+    let today = who.now.date_naive();
+    let c = InvoiceConditions::parse(raw)?;
+    let mut f = InvoiceFilter {
+        buyer: Some(taxpayer.clone()),
+        issued_from: Some(c.issued_from),
+        issued_to: Some(c.issued_to),
+        code: c.code.map(|x| x.as_str().to_string()),
+        number: c.number.map(|x| x.as_str().to_string()),
+        seller: c.seller,
+        kind: c.kind,
+        status: c.status,
+        ..InvoiceFilter::default()
+    };
+    match c.certification {
+        Certification::Uncertified { selected } => {
+            // Only what may be selected now (S-P3): 未到期 invoices only through their own
+            // query, and none older than the certification time limit.
+            let p = current_period(app, who, taxpayer)?;
+            let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
+            f.issued_to = f.issued_to.map(|t| t.min(latest));
+            if let Some(e) = earliest {
+                f.issued_from = f.issued_from.map(|x| x.max(e));
+            }
+            f.sel = match selected {
+                None => vec![0, 1],
+                Some(false) => vec![0],
+                Some(true) => vec![1],
+            };
+        }
+        Certification::Certified { method, from, to } => {
+            f.sel = InvoiceFilter::cert_method(method);
+            f.certified_from = from;
+            f.certified_to = to;
+        }
+    }
+    if f.issued_from > f.issued_to {
+        return Ok(None);
+    }
+    Ok(Some(f))
+}
