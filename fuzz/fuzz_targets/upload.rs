@@ -3,7 +3,7 @@
 //! Run: `cargo +nightly fuzz run upload fuzz/seeds/upload -- -max_total_time=600 -rss_limit_mb=2048`
 #![no_main]
 
-use fapiao::sheet::{selection, Limits};
+use fapiao::formats::sheet::{selection, Limits};
 use libfuzzer_sys::fuzz_target;
 
 static QUIET: std::sync::Once = std::sync::Once::new();
