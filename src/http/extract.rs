@@ -2,13 +2,14 @@
 //! logged-in staff member or taxpayer, and the acting [`Who`] of a request.
 
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::domain::{Actor, Role, TaxpayerId};
-use crate::error::{AppError, Code};
+use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
 use crate::service::Subject;
 use crate::service::Who;
@@ -235,5 +236,64 @@ impl FromRequest for TaxpayerUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(taxpayer_of(req))
+    }
+}
+
+/// A logged-in person a handler can act as: the taxpayer or the staff member.
+pub trait Person: Sized + Clone + Send + 'static {
+    fn from_request(req: &HttpRequest) -> Result<Self, AppError>;
+    fn actor(&self) -> Actor;
+}
+
+impl Person for TaxpayerUser {
+    fn from_request(req: &HttpRequest) -> Result<Self, AppError> {
+        taxpayer_of(req)
+    }
+    fn actor(&self) -> Actor {
+        TaxpayerUser::actor(self)
+    }
+}
+
+impl Person for StaffUser {
+    fn from_request(req: &HttpRequest) -> Result<Self, AppError> {
+        staff_of(req)
+    }
+    fn actor(&self) -> Actor {
+        StaffUser::actor(self)
+    }
+}
+
+/// The opening every handler shares, as one extractor: the app, the logged-in person `U` and
+/// the acting [`Who`] of the request (with the current times) for the audit log.
+#[derive(Clone)]
+pub struct Acting<U> {
+    pub app: Arc<App>,
+    pub who: Who,
+    pub user: U,
+}
+
+impl<U: Person> Acting<U> {
+    /// Runs service work on the blocking pool (inside the request's span) with the app, the
+    /// acting `Who` and the person.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&App, &Who, &U) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let Acting { app, who, user } = self.clone();
+        super::blocking(move || f(&app, &who, &user)).await
+    }
+}
+
+impl<U: Person> FromRequest for Acting<U> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| -> Result<Self, AppError> {
+            let app = app_of(req)?.into_inner();
+            let user = U::from_request(req)?;
+            let who = who(req, &app, user.actor());
+            Ok(Acting { app, who, user })
+        })())
     }
 }
