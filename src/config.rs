@@ -340,7 +340,7 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::result_large_err)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

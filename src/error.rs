@@ -243,7 +243,6 @@ impl From<actix_web::error::BlockingError> for AppError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

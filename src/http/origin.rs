@@ -49,7 +49,6 @@ pub async fn csrf(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use actix_web::http::header::{HeaderMap, HeaderValue};

@@ -344,7 +344,6 @@ impl ChangeSink for InvoiceIndex {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

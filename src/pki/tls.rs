@@ -333,7 +333,6 @@ pub fn server_config(settings: &Settings, now: OffsetDateTime) -> Result<ServerC
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -331,7 +331,6 @@ pub fn spawn(app: &Arc<App>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 

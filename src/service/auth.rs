@@ -309,7 +309,6 @@ pub fn training_list(app: &App) -> AppResult<Vec<Taxpayer>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::App;
-use crate::domain::{Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::domain::{
+    Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, SelectionState, TaxPeriod, TaxpayerId,
+};
 use crate::error::{AppError, AppResult};
 use crate::index::InvoiceFilter;
 
@@ -21,10 +23,13 @@ pub struct InvoiceView {
     pub seller_id: TaxpayerId,
     pub seller_name: String,
     pub buyer_id: TaxpayerId,
-    pub amount: i64,
-    pub tax: i64,
+    pub amount: Fen,
+    pub tax: Fen,
     pub status: crate::domain::InvoiceStatus,
-    pub selection: &'static str,
+    /// The selection state, written as its API name (`unselected`, `selected`, `confirmed`,
+    /// `scanned`); its period, date and batch are the members below.
+    #[serde(serialize_with = "selection_name")]
+    pub selection: SelectionState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<TaxPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,10 +48,10 @@ impl From<&Invoice> for InvoiceView {
             seller_id: i.seller_id.clone(),
             seller_name: i.seller_name.clone(),
             buyer_id: i.buyer_id.clone(),
-            amount: i.amount.value(),
-            tax: i.tax.value(),
+            amount: i.amount,
+            tax: i.tax,
             status: i.status,
-            selection: i.selection.api_name(),
+            selection: i.selection,
             period: i.selection.period(),
             certified_on: i.selection.certified_on(),
             batch: i.selection.batch(),
@@ -54,12 +59,16 @@ impl From<&Invoice> for InvoiceView {
     }
 }
 
+fn selection_name<S: serde::Serializer>(s: &SelectionState, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(s.api_name())
+}
+
 /// A page of invoices with totals over all matches.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoicePage {
     pub total: u64,
-    pub amount: i64,
-    pub tax: i64,
+    pub amount: Fen,
+    pub tax: Fen,
     pub page: usize,
     pub per_page: usize,
     pub items: Vec<InvoiceView>,
@@ -107,8 +116,8 @@ pub(crate) fn search(
     let found = app.index.search(f, page, per_page)?;
     Ok(InvoicePage {
         total: found.total,
-        amount: found.amount,
-        tax: found.tax,
+        amount: Fen::new(found.amount),
+        tax: Fen::new(found.tax),
         page,
         per_page,
         items: load_page(app, &found.keys)?,

@@ -2,6 +2,7 @@
 //! embedded `assets/`. Pages call the same services as the API; handlers stay thin.
 //! May depend on: service, domain, `server::extract`, error. Never on the store directly.
 
+pub mod components;
 pub mod errors;
 pub mod layout;
 mod pages;

@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use lopdf::{Dictionary, Document, Object};
 
 use super::font::FontBook;

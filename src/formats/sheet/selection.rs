@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::read::{self, Format, Limits, Row};
 use super::write::{self, Column, Kind, Sheet, Value};
 use super::SheetError;
-use crate::domain::InvoiceKey;
+use crate::domain::{Fen, InvoiceKey};
 
 pub const CODE: &str = "发票代码";
 pub const NUMBER: &str = "发票号码";
@@ -63,8 +63,8 @@ pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
                     Value::Text(r.kind.clone()),
                     Value::Text(r.seller_id.clone()),
                     Value::Text(r.seller_name.clone()),
-                    Value::Money(r.amount),
-                    Value::Money(r.tax),
+                    Value::Money(Fen::new(r.amount)),
+                    Value::Money(Fen::new(r.tax)),
                     Value::Text(r.status.clone()),
                     Value::from(if r.selected { "是" } else { "否" }),
                 ]
@@ -246,5 +246,4 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;

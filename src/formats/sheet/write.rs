@@ -9,6 +9,8 @@ use umya_spreadsheet::{Workbook, Worksheet};
 
 use super::SheetError;
 
+use crate::domain::Fen;
+
 /// What a column holds, which decides the cell type and format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -40,7 +42,7 @@ impl Column {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Text(String),
-    Money(i64),
+    Money(Fen),
     Count(i64),
     Date(NaiveDate),
     Empty,
@@ -111,7 +113,8 @@ fn fill(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), SheetError> {
                 Value::Money(fen) => {
                     // Exact for any amount below 2^53 fen; displayed with two decimals.
                     #[allow(clippy::cast_precision_loss)]
-                    ws.cell_mut((col, rn)).set_value_number(*fen as f64 / 100.0);
+                    ws.cell_mut((col, rn))
+                        .set_value_number(fen.value() as f64 / 100.0);
                 }
             }
             let format = match (c.kind, v) {

@@ -325,7 +325,6 @@ pub fn is_kebab_case(id: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -152,7 +152,6 @@ pub fn error(i: Option<u64>, code: &str, message: &str, cid: Option<&str>) -> Va
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -13,6 +13,9 @@ use crate::service::settle::ctx;
 use crate::service::App;
 use crate::store::Who;
 
+/// The import file formats, as the callers name them.
+pub use crate::formats::invoice_file::FileFormat;
+
 /// Changes the status of invoices (S-O3), singly or in bulk, in one transaction.
 pub fn change_status(
     app: &App,
@@ -202,7 +205,7 @@ pub fn import_file(
     app: &App,
     who: &Who,
     bytes: &[u8],
-    format: crate::formats::invoice_file::FileFormat,
+    format: FileFormat,
 ) -> AppResult<ImportReport> {
     let parsed = crate::formats::invoice_file::parse(bytes, format).map_err(|e| {
         AppError::new(Code::InvalidValue)

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::engine::{self, BatchOutcome};
 use crate::domain::rules::DeclarationAnswer;
-use crate::domain::{BatchStatus, ConfirmationBatch, TaxPeriod, TaxpayerId};
+use crate::domain::{BatchStatus, ConfirmationBatch, Fen, TaxPeriod, TaxpayerId};
 use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::settle::{ctx, settled};
@@ -19,8 +19,8 @@ pub struct BatchView {
     pub batch: u32,
     pub status: BatchStatus,
     pub count: u64,
-    pub amount: i64,
-    pub tax: i64,
+    pub amount: Fen,
+    pub tax: Fen,
     pub period_confirmed_count: u64,
     pub period_batches: u64,
     pub made_at: String,
@@ -41,8 +41,8 @@ impl From<&BatchOutcome> for BatchView {
             batch: b.number,
             status: b.status,
             count: b.count,
-            amount: b.amount.value(),
-            tax: b.tax.value(),
+            amount: b.amount,
+            tax: b.tax,
             period_confirmed_count: o.period_confirmed_count,
             period_batches: o.period_batches,
             made_at: b.made_at.to_rfc3339(),

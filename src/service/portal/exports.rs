@@ -20,8 +20,8 @@ fn time(t: DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn money(v: i64) -> String {
-    Fen::new(v).format_grouped()
+fn money(v: Fen) -> String {
+    v.format_grouped()
 }
 
 /// A confirmation batch with everything its exports show.
@@ -85,8 +85,8 @@ fn invoice_rows(items: &[InvoiceView]) -> Vec<Vec<Value>> {
             ]
         })
         .collect();
-    let amount: i64 = items.iter().map(|v| v.amount).sum();
-    let tax: i64 = items.iter().map(|v| v.tax).sum();
+    let amount: Fen = items.iter().map(|v| v.amount).sum();
+    let tax: Fen = items.iter().map(|v| v.tax).sum();
     let mut total = vec![Value::Empty; INVOICE_COLUMNS.len()];
     total[1] = Value::from("合计");
     total[2] = Value::Text(format!("{}份", items.len()));
@@ -189,8 +189,8 @@ fn invoice_table(items: &[InvoiceView]) -> pdf::Table {
             ]
         })
         .collect();
-    let amount: i64 = items.iter().map(|v| v.amount).sum();
-    let tax: i64 = items.iter().map(|v| v.tax).sum();
+    let amount: Fen = items.iter().map(|v| v.amount).sum();
+    let tax: Fen = items.iter().map(|v| v.tax).sum();
     pdf::Table::new(vec![
         C::center("序号", 0.55),
         C::center("发票代码", 1.35),

@@ -6,7 +6,7 @@ use crate::domain::engine::{self, SelectionReport};
 use crate::domain::query::{
     selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
 };
-use crate::domain::{InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, InvoicePage};
@@ -96,8 +96,8 @@ pub fn query(
         Some(f) => search(app, &f, page, per_page),
         None => Ok(InvoicePage {
             total: 0,
-            amount: 0,
-            tax: 0,
+            amount: Fen::ZERO,
+            tax: Fen::ZERO,
             page,
             per_page,
             items: Vec::new(),

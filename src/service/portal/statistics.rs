@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use crate::domain::statistics::{ByMethod, Cached, Cell, Tally};
-use crate::domain::{InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::App;
@@ -19,16 +19,16 @@ use crate::store::Who;
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct CellView {
     pub count: u64,
-    pub amount: i64,
-    pub tax: i64,
+    pub amount: Fen,
+    pub tax: Fen,
 }
 
 impl From<Cell> for CellView {
     fn from(c: Cell) -> Self {
         CellView {
             count: c.count,
-            amount: c.amount.value(),
-            tax: c.tax.value(),
+            amount: c.amount,
+            tax: c.tax,
         }
     }
 }
@@ -205,10 +205,21 @@ pub fn statistics(
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Card {
     pub period: TaxPeriod,
-    /// `past` (orange: query only), `current` (green: actionable), `future` (grey).
-    pub state: &'static str,
+    pub state: CardState,
     pub count: u64,
-    pub tax: i64,
+    pub tax: Fen,
+}
+
+/// Where a month stands against the current period.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CardState {
+    /// Before the current period (orange: query only).
+    Past,
+    /// The current period (green: actionable).
+    Current,
+    /// After it (grey).
+    Future,
 }
 
 /// `GET /api/v1/workbench/{year}`: the 12 months of `year` with their certified count and
@@ -224,18 +235,18 @@ pub fn workbench(
     for m in 1..=12 {
         let p = TaxPeriod::new(year, m)?;
         let state = match p.cmp(&t.current_period) {
-            std::cmp::Ordering::Less => "past",
-            std::cmp::Ordering::Equal => "current",
-            std::cmp::Ordering::Greater => "future",
+            std::cmp::Ordering::Less => CardState::Past,
+            std::cmp::Ordering::Equal => CardState::Current,
+            std::cmp::Ordering::Greater => CardState::Future,
         };
-        let (count, tax) = if state == "future" {
-            (0, 0)
+        let (count, tax) = if state == CardState::Future {
+            (0, Fen::ZERO)
         } else {
             let c = tally(app, who, taxpayer, p)?
                 .cached
                 .figures()
                 .certified_total();
-            (c.count, c.tax.value())
+            (c.count, c.tax)
         };
         cards.push(Card {
             period: p,

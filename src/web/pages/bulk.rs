@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{html, see_other};
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::http::files::{read_upload, send};
 use crate::service::portal;
 use crate::service::portal::bulk::ExportQuery;
@@ -246,11 +246,9 @@ fn error_notice(e: &AppError) -> Markup {
 
 async fn download(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     q: web::Query<Query>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let q = q.into_inner();
     let export = ExportQuery {
         issued_from: q.issued_from.clone(),
@@ -258,7 +256,6 @@ async fn download(
         seller_id: q.seller_id.clone(),
         selected: q.selected.clone(),
     };
-    let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     match blocking(move || portal::bulk::export(&a2, &who, &id, &export)).await {
         Ok(d) => Ok(send(
@@ -275,14 +272,11 @@ async fn download(
 
 async fn upload(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let result = match read_upload(&req, payload, app.settings.bulk.max_upload_bytes).await {
         Ok((name, bytes)) => {
-            let who = extract::who(&req, &app, user.actor());
             let (a2, id) = (app.clone(), user.id.clone());
             blocking(move || portal::bulk::upload(&a2, &who, &id, &name, &bytes)).await
         }

@@ -12,11 +12,12 @@ use crate::domain::rules::DeclarationAnswer;
 use crate::domain::{BatchStatus, Fen, Invoice, TaxPeriod};
 use crate::error::AppResult;
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::listing::InvoiceView;
 use crate::service::portal;
 use crate::service::portal::profile::Profile;
 use crate::service::{self, App};
+use crate::web::components::{Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -25,27 +26,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/confirm/{period}/{batch}/submit", web::post().to(submit));
 }
 
-fn money(v: i64) -> String {
-    Fen::new(v).format_grouped()
-}
-
 fn invoice_rows(items: &[InvoiceView]) -> Markup {
+    let number = |n: usize, _: &InvoiceView| html! { (n + 1) };
     html! {
-        table.grid {
-            thead { tr {
-                th { "序号" } th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" }
-                th.num { "金额" } th.num { "税额" } th { "发票状态" }
-            } }
-            tbody {
-                @for (i, v) in items.iter().enumerate() {
-                    tr {
-                        td { (i + 1) } td.mono { (v.code) } td.mono { (v.number) } td { (v.issued_on) }
-                        td { (v.seller_name) } td.num { (money(v.amount)) } td.num { (money(v.tax)) }
-                        td { (v.status.label_zh()) }
-                    }
-                }
-            }
-        }
+        (InvoiceTable {
+            items,
+            cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Status],
+            exceptions: false,
+            lead: Some((html! { "序号" }, &number)),
+        })
     }
 }
 
@@ -64,9 +53,12 @@ struct View {
 
 fn view(v: &View, message: Option<(&str, String)>) -> Markup {
     let p = &v.profile;
-    let (count, amount, tax) = v.selected.iter().fold((0u64, 0i64, 0i64), |(c, a, t), i| {
-        (c + 1, a + i.amount.value(), t + i.tax.value())
-    });
+    let (count, amount, tax) = v
+        .selected
+        .iter()
+        .fold((0u64, Fen::ZERO, Fen::ZERO), |(c, a, t), i| {
+            (c + 1, a + i.amount, t + i.tax)
+        });
     let current: Vec<_> = v
         .batches
         .iter()
@@ -100,8 +92,8 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                             strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
                         dl.facts {
                             dt { "当次确认发票份数" } dd { (b.batch.count) }
-                            dt { "当次确认金额" } dd { (b.batch.amount.format_grouped()) }
-                            dt { "当次确认税额" } dd { (b.batch.tax.format_grouped()) }
+                            dt { "当次确认金额" } dd { (b.batch.amount) }
+                            dt { "当次确认税额" } dd { (b.batch.tax) }
                             dt { "状态" } dd { strong { "待提交" } }
                         }
                         p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
@@ -129,7 +121,7 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
             @if v.selected.is_empty() {
                 p.hint { "当前没有已勾选未确认的发票，请先到“发票勾选”模块勾选发票。" }
             } @else {
-                p { "共 " strong { (count) } " 份，金额合计 " strong { (money(amount)) } "，税额合计 " strong { (money(tax)) } }
+                p { "共 " strong { (count) } " 份，金额合计 " strong { (amount) } "，税额合计 " strong { (tax) } }
                 (invoice_rows(&selected_views))
                 form method="post" action="/confirm/make" {
                     button type="submit" { "确定" }
@@ -156,8 +148,8 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                                 td { "第" (b.batch.number) "次" }
                                 td { (status_label(b.batch.status)) }
                                 td.num { (b.batch.count) }
-                                td.num { (b.batch.amount.format_grouped()) }
-                                td.num { (b.batch.tax.format_grouped()) }
+                                td.num { (b.batch.amount) }
+                                td.num { (b.batch.tax) }
                                 td { (b.batch.submitted_at.unwrap_or(b.batch.made_at).format("%Y-%m-%d %H:%M")) }
                                 td {
                                     a href={"/confirm?period=" (b.batch.period) "&batch=" (b.batch.number)} { "查看明细" }
@@ -265,11 +257,8 @@ async fn confirm_page(
 
 async fn make(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let (app2, id) = (app.clone(), user.id.clone());
     let result = blocking(move || portal::confirmation::make_batch(&app2, &who, &id)).await;
     let v = load(&req, &app, &user, None, None).await?;
@@ -286,12 +275,10 @@ struct SubmitForm {
 
 async fn submit(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     path: web::Path<(String, u32)>,
     form: web::Form<SubmitForm>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let (period, number) = path.into_inner();
     let period = TaxPeriod::parse(&period)?;
     let answer = form
@@ -300,7 +287,6 @@ async fn submit(
         .filter(|s| !s.is_empty())
         .map(|s| DeclarationAnswer::parse_api(&s))
         .transpose()?;
-    let who = extract::who(&req, &app, user.actor());
     let (app2, id) = (app.clone(), user.id.clone());
     let result =
         blocking(move || portal::confirmation::submit(&app2, &who, &id, period, number, answer))

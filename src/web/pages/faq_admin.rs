@@ -4,14 +4,14 @@
 //! the store are in `service::faq`. Any staff member may look; 管理员 and 征纳互动坐席 edit.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::blocking;
-use crate::http::extract::{self, StaffUser};
+use crate::http::extract::{Acting, StaffUser};
 use crate::service::interact::faq::{self, FaqEntry, CATEGORIES};
 use crate::service::App;
 use crate::web::layout::{notice, page, Page, Viewer};
@@ -265,15 +265,15 @@ async fn edit_form(
 
 /// Saves the form; a refusal shows the form again with the input and the reason.
 async fn save(
-    req: HttpRequest,
-    app: web::Data<App>,
-    staff: StaffUser,
+    Acting {
+        app,
+        who,
+        user: staff,
+    }: Acting<StaffUser>,
     mode: Mode<'_>,
     f: FaqForm,
 ) -> AppResult<HttpResponse> {
     faq::require_editor(staff.role)?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, staff.actor());
     let entry = f.entry();
     let new = matches!(mode, Mode::New);
     let result = blocking(move || {
@@ -298,19 +298,12 @@ async fn save(
     }
 }
 
-async fn create(
-    req: HttpRequest,
-    app: web::Data<App>,
-    staff: StaffUser,
-    form: web::Form<FaqForm>,
-) -> AppResult<HttpResponse> {
-    save(req, app, staff, Mode::New, form.into_inner()).await
+async fn create(a: Acting<StaffUser>, form: web::Form<FaqForm>) -> AppResult<HttpResponse> {
+    save(a, Mode::New, form.into_inner()).await
 }
 
 async fn update(
-    req: HttpRequest,
-    app: web::Data<App>,
-    staff: StaffUser,
+    a: Acting<StaffUser>,
     path: web::Path<String>,
     form: web::Form<FaqForm>,
 ) -> AppResult<HttpResponse> {
@@ -318,35 +311,38 @@ async fn update(
     let mut f = form.into_inner();
     // The id is the one of the address (the field is read-only).
     f.id = id.clone();
-    save(req, app, staff, Mode::Edit(&id), f).await
+    save(a, Mode::Edit(&id), f).await
 }
 
 async fn delete(
-    req: HttpRequest,
-    app: web::Data<App>,
-    staff: StaffUser,
+    Acting {
+        app,
+        who,
+        user: staff,
+    }: Acting<StaffUser>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     faq::require_editor(staff.role)?;
     let id = path.into_inner();
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, staff.actor());
     let id2 = id.clone();
     blocking(move || faq::delete(&app, &who, &id2)).await?;
     // It existed, hence kebab-case.
     Ok(see_other(&format!("/office/faq?deleted={id}")))
 }
 
-async fn reset(req: HttpRequest, app: web::Data<App>, staff: StaffUser) -> AppResult<HttpResponse> {
+async fn reset(
+    Acting {
+        app,
+        who,
+        user: staff,
+    }: Acting<StaffUser>,
+) -> AppResult<HttpResponse> {
     faq::require_editor(staff.role)?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, staff.actor());
     blocking(move || faq::reset(&app, &who)).await?;
     Ok(see_other("/office/faq?reset=1"))
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::domain::Role;

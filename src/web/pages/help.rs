@@ -297,7 +297,6 @@ async fn dismiss(app: web::Data<App>) -> AppResult<HttpResponse> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -10,13 +10,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::domain::Fen;
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::portal::profile::Profile;
-use crate::service::portal::statistics::Card;
-use crate::service::{self, App};
+use crate::service::portal::statistics::{Card, CardState};
+use crate::service::{self};
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,16 +34,16 @@ fn ymd(d: chrono::NaiveDate) -> String {
 }
 
 fn card_view(c: &Card, current: bool) -> Markup {
-    let label = match c.state {
-        "past" => "已过期（只可查询）",
-        "current" => "当前税款所属期（可勾选、确认）",
-        _ => "未到期",
+    let (class, label) = match c.state {
+        CardState::Past => ("past", "已过期（只可查询）"),
+        CardState::Current => ("current", "当前税款所属期（可勾选、确认）"),
+        CardState::Future => ("future", "未到期"),
     };
     html! {
-        li class={"month " (c.state)} aria-current=[current.then_some("true")] title=(label) {
+        li class={"month " (class)} aria-current=[current.then_some("true")] title=(label) {
             span.m { (c.period.month()) "月" }
             span.count { "发票 " strong { (c.count) } " 份" }
-            span.tax { "税额 " strong { (Fen::new(c.tax).format_grouped()) } }
+            span.tax { "税额 " strong { (c.tax) } }
         }
     }
 }
@@ -116,12 +115,9 @@ fn home_view(
 
 async fn home(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     q: web::Query<YearQuery>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let year = q
         .year
         .filter(|y| (2000..=2099).contains(y))
@@ -146,12 +142,9 @@ async fn home(
 }
 
 async fn rollback_confirm(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let id = user.id.clone();
     let p = blocking(move || service::portal::profile::profile(&app, &who, &id)).await?;
     let body = html! {
@@ -191,13 +184,10 @@ async fn rollback_confirm(
 }
 
 async fn rollback(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let https = !app.settings.http;
-    let who = extract::who(&req, &app, user.actor());
     let id = user.id.clone();
     let result = blocking(move || service::portal::profile::rollback(&app, &who, &id)).await;
     match result {

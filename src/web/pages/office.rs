@@ -9,7 +9,7 @@ use super::{html, see_other};
 use crate::domain::Actor;
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
-use crate::http::extract::{self, StaffUser};
+use crate::http::extract::{self, Acting, StaffUser};
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
 
@@ -77,13 +77,14 @@ async fn login(
 }
 
 async fn logout(
-    req: HttpRequest,
-    app: web::Data<App>,
-    staff: StaffUser,
+    _req: HttpRequest,
+    Acting {
+        app,
+        who,
+        user: staff,
+    }: Acting<StaffUser>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let https = !app.settings.http;
-    let who = extract::who(&req, &app, staff.actor());
     blocking(move || service::auth::logout(&app, &who, &staff.token)).await?;
     let mut res = see_other("/office/login");
     res.add_cookie(&extract::clear_session_cookie(https))

@@ -11,7 +11,7 @@ use super::html;
 use crate::domain::{Contact, Enterprise, Taxpayer};
 use crate::error::AppResult;
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::portal::profile::PasswordChange;
 use crate::service::{self, App};
 use crate::web::layout::{notice, page, Page, Viewer};
@@ -128,14 +128,11 @@ struct ProfileForm {
 }
 
 async fn save_profile(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     form: web::Form<ProfileForm>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let f = form.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     let result = blocking(move || {
         service::portal::profile::update_own(
@@ -176,12 +173,10 @@ struct PasswordForm {
 }
 
 async fn save_password(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let f = form.into_inner();
     let change = if f.enabled == "true" {
         PasswordChange::Enable {
@@ -192,7 +187,6 @@ async fn save_password(
     } else {
         PasswordChange::Disable
     };
-    let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     let result =
         blocking(move || service::portal::profile::set_password(&a2, &who, &id, change)).await;

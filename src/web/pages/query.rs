@@ -7,15 +7,16 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::html;
-use crate::domain::{Fen, InvoiceKey};
+use crate::domain::{InvoiceKey, SelectionState};
 use crate::error::AppResult;
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::listing::InvoicePage;
 use crate::service::portal;
 use crate::service::portal::query::NotYetDueRaw;
 use crate::service::portal::query::SingleView;
-use crate::service::{self, App};
+use crate::service::{self};
+use crate::web::components::{pager, Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -33,10 +34,6 @@ struct Query {
     page: Option<String>,
 }
 
-fn money(v: i64) -> String {
-    Fen::new(v).format_grouped()
-}
-
 fn single_view(s: &SingleView) -> Markup {
     let i = &s.invoice;
     html! {
@@ -49,11 +46,11 @@ fn single_view(s: &SingleView) -> Markup {
             dt { "销方税号" } dd.mono { (i.seller_id) }
             dt { "销方名称" } dd { (i.seller_name) }
             dt { "购方税号" } dd.mono { (i.buyer_id) }
-            dt { "金额" } dd { (money(i.amount)) }
-            dt { "税额" } dd { (money(i.tax)) }
+            dt { "金额" } dd { (i.amount) }
+            dt { "税额" } dd { (i.tax) }
             dt { "发票状态" } dd { (i.status.label_zh()) }
             dt { "勾选状态" } dd {
-                (match i.selection { "unselected" => "未勾选", "selected" => "已勾选", "confirmed" => "已确认（勾选认证）", _ => "扫描认证" })
+                (match i.selection { SelectionState::Confirmed { .. } => "已确认（勾选认证）", ref s => s.label_zh() })
             }
             @if let Some(p) = i.period { dt { "税款所属期" } dd { (p.label_zh()) } }
             @if let Some(d) = i.certified_on { dt { "确认/扫描日期" } dd { (d) } }
@@ -76,7 +73,6 @@ fn single_view(s: &SingleView) -> Markup {
 }
 
 fn due_view(p: &InvoicePage, q: &Query) -> Markup {
-    let pages = p.total.div_ceil(p.per_page as u64).max(1);
     let link = |n: usize| {
         format!(
             "/query?mode=due&issued_from={}&issued_to={}&code={}&number={}&page={n}",
@@ -87,24 +83,17 @@ fn due_view(p: &InvoicePage, q: &Query) -> Markup {
         )
     };
     html! {
-        h2 { "未到期发票（共 " (p.total) " 份，金额 " (money(p.amount)) "，税额 " (money(p.tax)) "）" }
+        h2 { "未到期发票（共 " (p.total) " 份，金额 " (p.amount) "，税额 " (p.tax) "）" }
         @if p.items.is_empty() {
             p.hint { "没有符合条件的未到期发票。" }
         } @else {
-            table.grid {
-                thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "发票状态" } } }
-                tbody {
-                    @for i in &p.items {
-                        tr { td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
-                             td.num { (money(i.amount)) } td.num { (money(i.tax)) } td { (i.status.label_zh()) } }
-                    }
-                }
-            }
-            nav.pager aria-label="分页" {
-                "第 " (p.page) " / " (pages) " 页 "
-                @if p.page > 1 { a href=(link(p.page - 1)) { "上一页" } " " }
-                @if (p.page as u64) < pages { a href=(link(p.page + 1)) { "下一页" } }
-            }
+            (InvoiceTable {
+                items: &p.items,
+                cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Status],
+                exceptions: false,
+                lead: None,
+            })
+            (pager("分页", p.page, p.per_page, p.total, link))
         }
     }
 }
@@ -145,14 +134,11 @@ fn view(name: &str, q: &Query, result: Markup) -> Markup {
 }
 
 async fn query_page(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     q: web::Query<Query>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let q = q.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     let name = blocking(move || Ok(service::office::taxpayers::get(&a2, &id)?.name)).await?;
     let (status, result) = match q.mode.as_deref() {

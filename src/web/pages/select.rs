@@ -10,23 +10,20 @@ use serde::Deserialize;
 
 use super::html;
 use crate::domain::query::RawConditions;
-use crate::domain::{Fen, InvoiceKey, SelectionState};
+use crate::domain::{InvoiceKey, SelectionState};
 use crate::error::AppResult;
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
-use crate::service::listing::InvoicePage;
+use crate::http::extract::{self, Acting, TaxpayerUser};
+use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
 use crate::service::portal::profile::Profile;
 use crate::service::App;
+use crate::web::components::{pager, Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/select", web::get().to(select_page))
         .route("/select/save", web::post().to(save));
-}
-
-fn money(v: i64) -> String {
-    Fen::new(v).format_grouped()
 }
 
 /// The query conditions as given (GET parameters), kept to rebuild links and forms.
@@ -157,46 +154,35 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
 }
 
 fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
-    let pages = r.total.div_ceil(r.per_page as u64).max(1);
+    let tick = |_: usize, i: &InvoiceView| {
+        let key = format!("{}:{}", i.code, i.number);
+        let ticked = matches!(i.selection, SelectionState::Selected { .. });
+        html! {
+            input type="hidden" name="shown" value=(key);
+            input type="checkbox" name="tick" value=(key) checked[ticked]
+                disabled[certified] aria-label={"勾选 " (i.code) " " (i.number)};
+        }
+    };
     html! {
         @if r.total == 0 {
             (notice("info", "没有查询到符合条件的发票信息！"))
         } @else {
-            p.summary { "共 " strong { (r.total) } " 条，金额合计 " strong { (money(r.amount)) } "，税额合计 " strong { (money(r.tax)) } }
+            p.summary { "共 " strong { (r.total) } " 条，金额合计 " strong { (r.amount) } "，税额合计 " strong { (r.tax) } }
             form #ticks method="post" action="/select/save" {
                 input type="hidden" name="back" value=(f.query_string(None));
                 p #unsaved.notice.info hidden { "当前页有未保存的勾选操作，请点击“保存”。" }
-                table.grid {
-                    thead { tr {
-                        th { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } }
-                        th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方税号" } th { "销方名称" }
-                        th.num { "金额" } th.num { "税额" } th { "发票状态" } th { "勾选标志" }
-                    } }
-                    tbody {
-                        @for i in &r.items {
-                            @let key = format!("{}:{}", i.code, i.number);
-                            @let ticked = i.selection == "selected";
-                            tr {
-                                td {
-                                    input type="hidden" name="shown" value=(key);
-                                    input type="checkbox" name="tick" value=(key) checked[ticked]
-                                        disabled[certified] aria-label={"勾选 " (i.code) " " (i.number)};
-                                }
-                                td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) }
-                                td.mono { (i.seller_id) } td { (i.seller_name) }
-                                td.num { (money(i.amount)) } td.num { (money(i.tax)) } td { (i.status.label_zh()) }
-                                td { (match i.selection { "selected" => "已勾选", "confirmed" => "已确认", "scanned" => "扫描认证", _ => "未勾选" }) }
-                            }
-                        }
-                    }
-                }
+                (InvoiceTable {
+                    items: &r.items,
+                    cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerId, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Selection],
+                    exceptions: false,
+                    lead: Some((
+                        html! { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } },
+                        &tick,
+                    )),
+                })
                 @if !certified { button type="submit" { "保存" } }
             }
-            nav.pager aria-label="分页" {
-                "第 " (r.page) " / " (pages) " 页 "
-                @if r.page > 1 { a href={"/select?" (f.query_string(Some(r.page - 1)))} { "上一页" } " " }
-                @if (r.page as u64) < pages { a href={"/select?" (f.query_string(Some(r.page + 1)))} { "下一页" } }
-            }
+            (pager("分页", r.page, r.per_page, r.total, |n| format!("/select?{}", f.query_string(Some(n)))))
         }
     }
 }
@@ -280,11 +266,9 @@ async fn render(
 /// unticked ones that were 已勾选 are unselected.
 async fn save(
     req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     body: String,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
     let get_all = |name: &str| -> Vec<String> {
         pairs
@@ -305,7 +289,6 @@ async fn save(
         .collect();
     let back = get_all("back").into_iter().next().unwrap_or_default();
     let f: Form = serde_urlencoded::from_str(&back).unwrap_or_default();
-    let who = extract::who(&req, &app, user.actor());
     let (a2, id) = (app.clone(), user.id.clone());
     let result = blocking(move || {
         let current = a2.store.read()?.invoices_by_keys(&shown)?;

@@ -11,10 +11,11 @@ use super::html;
 use crate::domain::{Fen, TaxPeriod};
 use crate::error::AppResult;
 use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
+use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::portal::statistics::CellView;
 use crate::service::portal::statistics::StatisticsView;
-use crate::service::{self, App};
+use crate::service::{self};
+use crate::web::components::{pager, Col, InvoiceTable};
 use crate::web::layout::{page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,12 +30,8 @@ struct Query {
     details: Option<String>,
 }
 
-fn money(v: i64) -> String {
-    Fen::new(v).format_grouped()
-}
-
 fn cells(c: &CellView) -> Markup {
-    html! { td.num { (c.count) } td.num { (money(c.amount)) } td.num { (money(c.tax)) } }
+    html! { td.num { (c.count) } td.num { (c.amount) } td.num { (c.tax) } }
 }
 
 /// A bar chart of certified tax by period (oldest first).
@@ -57,7 +54,7 @@ fn chart(series: &[(TaxPeriod, i64)]) -> Markup {
             r##"<rect x="{x}" y="{y}" width="{bw2}" height="{bh}" fill="#1f5fa8"><title>{label}：税额 {money}</title></rect><text x="{tx}" y="{ty}" font-size="11" text-anchor="middle" fill="#5f6b78">{m}月</text>"##,
             bw2 = (bw - 8).max(1),
             label = p.label_zh(),
-            money = money(*tax),
+            money = Fen::new(*tax).format_grouped(),
             tx = x + (bw - 8) / 2,
             ty = h - pad + 14,
             m = p.month()
@@ -68,30 +65,17 @@ fn chart(series: &[(TaxPeriod, i64)]) -> Markup {
 }
 
 fn details_view(period: TaxPeriod, d: &crate::service::listing::InvoicePage) -> Markup {
-    let pages = d.total.div_ceil(d.per_page as u64).max(1);
     html! {
         section.card #details aria-labelledby="det" {
-            h2 #det { "发票明细（共 " (d.total) " 份，金额 " (money(d.amount)) "，税额 " (money(d.tax)) "）" }
+            h2 #det { "发票明细（共 " (d.total) " 份，金额 " (d.amount) "，税额 " (d.tax) "）" }
             p.hint { "请关注发票状态：状态为失控、作废、红冲、异常的发票为认证后产生的异常发票，不能作为当期抵扣的有效依据。" }
-            table.grid {
-                thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "认证方式" } th { "确认/扫描日期" } th { "发票状态" } } }
-                tbody {
-                    @for i in &d.items {
-                        tr {
-                            td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
-                            td.num { (money(i.amount)) } td.num { (money(i.tax)) }
-                            td { @if i.selection == "scanned" { "扫描认证" } @else { "勾选认证" } }
-                            td { (i.certified_on.map(|d| d.to_string()).unwrap_or_default()) }
-                            td class=[(i.status != crate::domain::InvoiceStatus::Normal).then_some("exception")] { (i.status.label_zh()) }
-                        }
-                    }
-                }
-            }
-            nav.pager aria-label="明细分页" {
-                "第 " (d.page) " / " (pages) " 页 "
-                @if d.page > 1 { a href={"/statistics?period=" (period) "&details=1&page=" (d.page - 1) "#details"} { "上一页" } " " }
-                @if (d.page as u64) < pages { a href={"/statistics?period=" (period) "&details=1&page=" (d.page + 1) "#details"} { "下一页" } }
-            }
+            (InvoiceTable {
+                items: &d.items,
+                cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Method, Col::CertifiedOn, Col::Status],
+                exceptions: true,
+                lead: None,
+            })
+            (pager("明细分页", d.page, d.per_page, d.total, |n| format!("/statistics?period={period}&details=1&page={n}#details")))
         }
     }
 }
@@ -102,7 +86,7 @@ fn view(
     series: &[(TaxPeriod, i64)],
     details: Option<Markup>,
 ) -> Markup {
-    let pages = s.exceptions_total.div_ceil(s.per_page as u64).max(1);
+    let _pages = s.exceptions_total.div_ceil(s.per_page as u64).max(1);
     let body = html! {
         section.card {
             h1 { "抵扣统计" }
@@ -161,24 +145,13 @@ fn view(
             @if s.exceptions.is_empty() {
                 p.hint { "本期没有异常发票。" }
             } @else {
-                table.grid {
-                    thead { tr { th { "发票代码" } th { "发票号码" } th { "开票日期" } th { "销方名称" } th.num { "金额" } th.num { "税额" } th { "认证方式" } th { "发票状态" } } }
-                    tbody {
-                        @for i in &s.exceptions {
-                            tr {
-                                td.mono { (i.code) } td.mono { (i.number) } td { (i.issued_on) } td { (i.seller_name) }
-                                td.num { (money(i.amount)) } td.num { (money(i.tax)) }
-                                td { @if i.selection == "scanned" { "扫描认证" } @else { "勾选认证" } }
-                                td.exception { (i.status.label_zh()) }
-                            }
-                        }
-                    }
-                }
-                nav.pager aria-label="分页" {
-                    "第 " (s.page) " / " (pages) " 页 "
-                    @if s.page > 1 { a href={"/statistics?period=" (s.period) "&page=" (s.page - 1)} { "上一页" } " " }
-                    @if (s.page as u64) < pages { a href={"/statistics?period=" (s.period) "&page=" (s.page + 1)} { "下一页" } }
-                }
+                (InvoiceTable {
+                    items: &s.exceptions,
+                    cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Method, Col::Status],
+                    exceptions: true,
+                    lead: None,
+                })
+                (pager("分页", s.page, s.per_page, s.exceptions_total, |n| format!("/statistics?period={}&page={n}", s.period)))
             }
         }
         @if let Some(d) = details { (d) }
@@ -200,13 +173,10 @@ fn view(
 }
 
 async fn statistics_page(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    _req: HttpRequest,
+    Acting { app, who, user }: Acting<TaxpayerUser>,
     q: web::Query<Query>,
 ) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
     let given = q
         .period
         .as_deref()
