@@ -201,7 +201,11 @@ fn start(app: Arc<App>, http: bool, data_dir: PathBuf, dir: tempfile::TempDir) -
     });
     let (addr, handle) = rx.recv().unwrap().unwrap();
     let scheme = if http { "http" } else { "https" };
-    let mut builder = Client::builder().redirect(reqwest::redirect::Policy::none());
+    // Idle pooled connections are dropped before the server's keep-alive (5 s) ends them, so a
+    // request after a slow step (a test building a large file) never meets a closed socket.
+    let mut builder = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2));
     if !http {
         let ca = std::fs::read(data_dir.join("certs/ca.pem")).unwrap();
         builder = builder
