@@ -1,12 +1,15 @@
 //! The hub thread: the only writer of interactions. See the module above for the design.
 //!
 //! This file is the loop: it receives the sockets' commands, hands each to the [`State`] (the
-//! rules, without I/O: `hub/state.rs` and `hub/frames.rs`), commits what a batch changed in
-//! one redb transaction and only then sends the batch's frames to the sockets.
+//! rules, without I/O: `hub/state.rs`, `hub/frames.rs`, `hub/resume.rs`), commits what a
+//! batch changed in one redb transaction and only then sends the batch's frames to the
+//! sockets. The rules' unit tests are in `hub/tests.rs`.
 
 mod frames;
 mod resume;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
