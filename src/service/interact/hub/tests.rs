@@ -1,7 +1,6 @@
 //! The hub's rules without the store, the sockets or the clock: each test drives a [`State`]
 //! the way the loop does (commands of a batch, the grace timers, the "who is online" notice,
 //! the commit) and looks at what was stored and which socket got which frame.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
