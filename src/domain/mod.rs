@@ -12,7 +12,8 @@
 //! - [`taxpayer`]: [`TaxpayerId`] and [`Region`]; [`CreditRating`]; the [`Taxpayer`] record
 //!   with its contact, enterprise information and platform password.
 //! - [`period`]: [`TaxPeriod`] and [`FilingPeriod`]; [`DeclarationStatus`]; the
-//!   [`ConfirmationBatch`] records.
+//!   [`ConfirmationBatch`] records; the period rules (deadline and window, S-P1/S-P2;
+//!   rollback, S-T8).
 //! - [`staff`] ([`Role`], [`Staff`]), [`audit`] ([`Actor`], [`AuditEntry`]), [`bulk`]
 //!   ([`BulkUpload`]).
 //! - [`rules`] (the decisions of S-P1–S-P3, S-T6, S-T8), [`query`] (发票勾选 conditions),
@@ -29,9 +30,10 @@
 //! 3. The records: [`Invoice`], [`Taxpayer`], [`ConfirmationBatch`], [`Actor`], the history,
 //!    audit and bulk records — built from the values (and [`Fen`]) across the aggregates (a
 //!    [`Taxpayer`] names its current period, a [`ConfirmationBatch`] its taxpayer and invoice
-//!    keys, an [`InvoiceEvent`] its [`Actor`]; a [`ConfirmationBatch`] keeps a
-//!    [`rules::VoidReason`]). Plain data; storage encodes them (see `store::codec`).
-//! 4. [`rules`], [`query`], [`statistics`], [`login`]: on the values and records.
+//!    keys, an [`InvoiceEvent`] its [`Actor`]). Plain data; storage encodes them (see
+//!    `store::codec`).
+//! 4. The rules: the period rules in [`period`] on the period values; [`rules`] (which
+//!    re-exports them), [`query`], [`statistics`], [`login`] on the values and records.
 //! 5. [`engine`]: on everything above; nothing in the domain depends on it.
 //! 6. [`interaction`]: on nothing else in the domain.
 //!
