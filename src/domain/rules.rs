@@ -1,73 +1,18 @@
-//! The rules of periods, selection, confirmation and rollback (S-P1–S-P3, S-T6, S-T8) as
-//! plain functions over plain data. The time is always passed in. [`super::engine`] applies
-//! them to the records; this module only decides.
+//! The rules of selection and confirmation (S-P3, S-T6) as plain functions over plain data.
+//! The time is always passed in. [`super::engine`] applies them to the records; this module
+//! only decides.
+//!
+//! The period rules — the deadline and the closing of windows (S-P1, S-P2), 回退税款所属期
+//! (S-T8) — live in [`super::period`], and why a batch is void with the batches; they are
+//! re-exported here, so `rules::` names every decision the engine applies.
 
 use chrono::{Days, NaiveDate};
 
+pub use super::period::{
+    deadline, periods_to_close, rollback_check, window_close_reason, CloseReason, RollbackFacts,
+    RollbackRefusal, VoidReason,
+};
 use super::{DeclarationStatus, Invoice, InvoiceStatus, SelectionState, TaxPeriod, TaxpayerId};
-
-/// The declaration deadline (申报截止日) of `period`: the office's date for the province if
-/// one is recorded, else the statutory default, the 15th of the following month (S-P1).
-pub fn deadline(period: TaxPeriod, recorded: Option<NaiveDate>) -> NaiveDate {
-    recorded.unwrap_or_else(|| period.default_deadline())
-}
-
-/// Why a period's window closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    /// The declaration of the period was recorded as 已申报.
-    Declared,
-    /// No declaration arrived and the deadline day ended.
-    DeadlinePassed,
-}
-
-/// Whether the selection window of `period` is open on `today` (S-P1): "当期勾选、确认的
-/// 开始时间为您完成上一期申报的当天，结束时间为您完成当期申报的当天；若您一直未进行当期申报，
-/// 当期勾选确认的截止时间为您所在省份税务机关设置的当期申报截止期当天" — it stays open through
-/// the whole deadline day (until 24:00 local time) unless the declaration is recorded first.
-pub fn window_close_reason(
-    today: NaiveDate,
-    deadline: NaiveDate,
-    declaration: Option<DeclarationStatus>,
-) -> Option<CloseReason> {
-    if declaration == Some(DeclarationStatus::Declared) {
-        Some(CloseReason::Declared)
-    } else if today > deadline {
-        Some(CloseReason::DeadlinePassed)
-    } else {
-        None
-    }
-}
-
-/// At most this many periods are closed in one settlement (a century of months): a guard
-/// against a nonsensical clock, never reached in practice.
-const MAX_ADVANCE: usize = 1200;
-
-/// The periods whose windows have closed by `today`, oldest first, starting from `current`:
-/// the first period returned is `current`, each next one its successor, and the period after
-/// the last is the new current period. Empty when `current`'s window is still open. A server
-/// that was down over a deadline catches up here: every passed deadline closes its period.
-/// `facts(p)` gives the deadline and the recorded declaration status of `p`.
-pub fn periods_to_close<E>(
-    current: TaxPeriod,
-    today: NaiveDate,
-    mut facts: impl FnMut(TaxPeriod) -> Result<(NaiveDate, Option<DeclarationStatus>), E>,
-) -> Result<Vec<(TaxPeriod, CloseReason)>, E> {
-    let mut out = Vec::new();
-    let mut p = current;
-    while out.len() < MAX_ADVANCE && p != TaxPeriod::MAX {
-        let (deadline, declaration) = facts(p)?;
-        match window_close_reason(today, deadline, declaration) {
-            Some(reason) => {
-                out.push((p, reason));
-                p = p.next();
-            }
-            None => break,
-        }
-    }
-    Ok(out)
-}
 
 /// Why an invoice cannot be selected or unselected. The API gives `code()`; pages show
 /// `message()`.
@@ -208,53 +153,6 @@ impl DeclarationAnswer {
     }
 }
 
-/// Why a batch became void.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VoidReason {
-    /// The recorded declaration status of the period is 已申报.
-    PeriodDeclared,
-    /// The taxpayer answered 已完成申报.
-    TaxpayerDeclared,
-    /// The window closed at the deadline while the batch was pending.
-    WindowClosed,
-    /// The period was rolled back while the batch was pending (S-T8).
-    RolledBack,
-}
-
-impl VoidReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VoidReason::PeriodDeclared => "period_declared",
-            VoidReason::TaxpayerDeclared => "taxpayer_declared",
-            VoidReason::WindowClosed => "window_closed",
-            VoidReason::RolledBack => "rolled_back",
-        }
-    }
-
-    /// The manual's message for the void batch of `period`.
-    pub fn message(self, period: TaxPeriod) -> String {
-        match self {
-            VoidReason::PeriodDeclared => format!(
-                "本次确认不成功，原因：您税款所属期{}的申报工作已完成，本批次发票请您在下期进行勾选认证操作！",
-                period.label_zh()
-            ),
-            VoidReason::TaxpayerDeclared => format!(
-                "您已选择已完成税款所属期{}的申报，本次确认的数据无效，发票已回退至未勾选状态，税款所属期已变更为下期，请重新进行勾选和确认操作。",
-                period.label_zh()
-            ),
-            VoidReason::WindowClosed => format!(
-                "税款所属期{}的勾选确认期限已过，本次确认的数据无效，发票已回退至未勾选状态。",
-                period.label_zh()
-            ),
-            VoidReason::RolledBack => format!(
-                "税款所属期已回退，{}的待提交确认作废，发票已回退至未勾选状态。",
-                period.label_zh()
-            ),
-        }
-    }
-}
-
 /// What 提交 of a pending batch does (S-T6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitDecision {
@@ -290,81 +188,6 @@ pub fn submit_decision(
         Some(DeclarationAnswer::Declared) => SubmitDecision::Void(VoidReason::TaxpayerDeclared),
         Some(DeclarationAnswer::Unsure) => SubmitDecision::StayPending,
     }
-}
-
-/// The unmet condition of 回退税款所属期 (S-T8), in the order they are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RollbackRefusal {
-    /// "在本平台确认勾选时，手工误点击'已完成申报'选项" does not hold.
-    NotManualAdvance,
-    /// "跳转到下期后，没有在'确认勾选'模块进行过确认已勾选发票的操作" does not hold.
-    ConfirmedInNewPeriod,
-    /// "系统获取到的当期申报结果为'未申报'" does not hold.
-    PreviousPeriodDeclared,
-    /// "回退功能在征期内有效" does not hold.
-    OutsideFilingPeriod,
-}
-
-impl RollbackRefusal {
-    pub fn code(self) -> &'static str {
-        match self {
-            RollbackRefusal::NotManualAdvance => "not_manual_advance",
-            RollbackRefusal::ConfirmedInNewPeriod => "confirmed_in_new_period",
-            RollbackRefusal::PreviousPeriodDeclared => "previous_period_declared",
-            RollbackRefusal::OutsideFilingPeriod => "outside_filing_period",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            RollbackRefusal::NotManualAdvance => {
-                "不符合回退条件：当前税款所属期不是因确认勾选时选择“已完成申报”而跳转的"
-            }
-            RollbackRefusal::ConfirmedInNewPeriod => {
-                "不符合回退条件：跳转到下期后已进行过确认勾选操作"
-            }
-            RollbackRefusal::PreviousPeriodDeclared => {
-                "不符合回退条件：系统获取到的上期申报结果不是“未申报”"
-            }
-            RollbackRefusal::OutsideFilingPeriod => "不符合回退条件：回退功能仅在征期内有效",
-        }
-    }
-}
-
-/// The facts 回退税款所属期 is decided on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RollbackFacts {
-    pub current: TaxPeriod,
-    /// The period left by answering 已完成申报, if that is how the period last advanced.
-    pub manual_advance_from: Option<TaxPeriod>,
-    /// Submitted confirmation batches in the current period.
-    pub submitted_in_current: usize,
-    /// The recorded declaration status of the previous period.
-    pub previous_declaration: Option<DeclarationStatus>,
-    /// The deadline of the previous period.
-    pub previous_deadline: NaiveDate,
-    pub today: NaiveDate,
-}
-
-/// Whether the period may go back (S-T8); `Ok` names the period it goes back to.
-pub fn rollback_check(f: &RollbackFacts) -> Result<TaxPeriod, RollbackRefusal> {
-    let previous = f.current.prev();
-    if f.manual_advance_from != Some(previous) || previous == f.current {
-        return Err(RollbackRefusal::NotManualAdvance);
-    }
-    if f.submitted_in_current > 0 {
-        return Err(RollbackRefusal::ConfirmedInNewPeriod);
-    }
-    if f.previous_declaration != Some(DeclarationStatus::NotDeclared) {
-        return Err(RollbackRefusal::PreviousPeriodDeclared);
-    }
-    if !previous
-        .filing_period(f.previous_deadline)
-        .contains(f.today)
-    {
-        return Err(RollbackRefusal::OutsideFilingPeriod);
-    }
-    Ok(previous)
 }
 
 /// A platform password must be at least 8 characters and mix letters with digits or
@@ -421,109 +244,6 @@ mod tests {
             status: InvoiceStatus::Normal,
             selection: SelectionState::Unselected,
         }
-    }
-
-    #[test]
-    fn window_is_open_through_the_whole_deadline_day() {
-        let dl = d(2026, 12, 15);
-        // 2026-12-15 23:59:59 +08:00 is still the 15th locally: open.
-        assert_eq!(window_close_reason(d(2026, 12, 15), dl, None), None);
-        // 00:00 on the 16th: closed.
-        assert_eq!(
-            window_close_reason(d(2026, 12, 16), dl, None),
-            Some(CloseReason::DeadlinePassed)
-        );
-        assert_eq!(
-            window_close_reason(d(2026, 12, 2), dl, Some(DeclarationStatus::Declared)),
-            Some(CloseReason::Declared)
-        );
-        for s in [DeclarationStatus::NotDeclared, DeclarationStatus::Unknown] {
-            assert_eq!(window_close_reason(d(2026, 12, 15), dl, Some(s)), None);
-        }
-    }
-
-    #[test]
-    fn default_deadline_and_office_override() {
-        assert_eq!(deadline(tp("202611"), None), d(2026, 12, 15));
-        assert_eq!(deadline(tp("202612"), None), d(2027, 1, 15));
-        assert_eq!(deadline(tp("202601"), Some(d(2026, 2, 24))), d(2026, 2, 24));
-    }
-
-    fn close(
-        current: TaxPeriod,
-        today: NaiveDate,
-        deadline_of: impl Fn(TaxPeriod) -> NaiveDate,
-        declaration_of: impl Fn(TaxPeriod) -> Option<DeclarationStatus>,
-    ) -> Vec<(TaxPeriod, CloseReason)> {
-        periods_to_close(current, today, |p| {
-            Ok::<_, ()>((deadline_of(p), declaration_of(p)))
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn closing_catches_up_over_several_deadlines_and_years() {
-        // Server down from mid-November 2026 to February 2027: 202610, 202611, 202612 close.
-        let closed = close(
-            tp("202610"),
-            d(2027, 2, 1),
-            |p| p.default_deadline(),
-            |_| None,
-        );
-        assert_eq!(
-            closed,
-            vec![
-                (tp("202610"), CloseReason::DeadlinePassed),
-                (tp("202611"), CloseReason::DeadlinePassed),
-                (tp("202612"), CloseReason::DeadlinePassed),
-            ]
-        );
-        assert_eq!(closed.last().unwrap().0.next(), tp("202701"));
-        // A declaration closes early; the next period then stays open.
-        let closed = close(
-            tp("202611"),
-            d(2026, 12, 3),
-            |p| p.default_deadline(),
-            |p| (p == tp("202611")).then_some(DeclarationStatus::Declared),
-        );
-        assert_eq!(closed, vec![(tp("202611"), CloseReason::Declared)]);
-        assert!(close(
-            tp("202611"),
-            d(2026, 12, 15),
-            |p| p.default_deadline(),
-            |_| None
-        )
-        .is_empty());
-    }
-
-    #[test]
-    fn deadline_moved_by_the_office() {
-        let moved = |p: TaxPeriod| {
-            if p == tp("202601") {
-                d(2026, 2, 24)
-            } else {
-                p.default_deadline()
-            }
-        };
-        // The default would have closed 202601 on 2026-02-16; the moved deadline keeps it open.
-        assert!(close(tp("202601"), d(2026, 2, 16), moved, |_| None).is_empty());
-        assert!(close(tp("202601"), d(2026, 2, 24), moved, |_| None).is_empty());
-        assert_eq!(
-            close(tp("202601"), d(2026, 2, 25), moved, |_| None).len(),
-            1
-        );
-        // Moved earlier: closes sooner.
-        let earlier = |p: TaxPeriod| {
-            if p == tp("202601") {
-                d(2026, 2, 10)
-            } else {
-                p.default_deadline()
-            }
-        };
-        assert_eq!(
-            close(tp("202601"), d(2026, 2, 11), earlier, |_| None).len(),
-            1
-        );
     }
 
     #[test]
@@ -724,96 +444,6 @@ mod tests {
                     SubmitDecision::StayPending
                 );
             }
-        }
-    }
-
-    fn facts() -> RollbackFacts {
-        RollbackFacts {
-            current: tp("202612"),
-            manual_advance_from: Some(tp("202611")),
-            submitted_in_current: 0,
-            previous_declaration: Some(DeclarationStatus::NotDeclared),
-            previous_deadline: d(2026, 12, 15),
-            today: d(2026, 12, 10),
-        }
-    }
-
-    #[test]
-    fn rollback_allowed_when_all_hold() {
-        assert_eq!(rollback_check(&facts()), Ok(tp("202611")));
-        // Last day of the filing period.
-        assert_eq!(
-            rollback_check(&RollbackFacts {
-                today: d(2026, 12, 15),
-                ..facts()
-            }),
-            Ok(tp("202611"))
-        );
-    }
-
-    #[test]
-    fn each_rollback_condition_failing_alone() {
-        let cases = [
-            (
-                RollbackFacts {
-                    manual_advance_from: None,
-                    ..facts()
-                },
-                RollbackRefusal::NotManualAdvance,
-            ),
-            (
-                RollbackFacts {
-                    manual_advance_from: Some(tp("202610")),
-                    ..facts()
-                },
-                RollbackRefusal::NotManualAdvance,
-            ),
-            (
-                RollbackFacts {
-                    submitted_in_current: 1,
-                    ..facts()
-                },
-                RollbackRefusal::ConfirmedInNewPeriod,
-            ),
-            (
-                RollbackFacts {
-                    previous_declaration: Some(DeclarationStatus::Declared),
-                    ..facts()
-                },
-                RollbackRefusal::PreviousPeriodDeclared,
-            ),
-            (
-                RollbackFacts {
-                    previous_declaration: Some(DeclarationStatus::Unknown),
-                    ..facts()
-                },
-                RollbackRefusal::PreviousPeriodDeclared,
-            ),
-            (
-                RollbackFacts {
-                    previous_declaration: None,
-                    ..facts()
-                },
-                RollbackRefusal::PreviousPeriodDeclared,
-            ),
-            (
-                RollbackFacts {
-                    today: d(2026, 12, 16),
-                    ..facts()
-                },
-                RollbackRefusal::OutsideFilingPeriod,
-            ),
-            (
-                RollbackFacts {
-                    today: d(2026, 11, 30),
-                    ..facts()
-                },
-                RollbackRefusal::OutsideFilingPeriod,
-            ),
-        ];
-        for (f, want) in cases {
-            assert_eq!(rollback_check(&f), Err(want), "{f:?}");
-            assert!(!want.message().is_empty());
         }
     }
 

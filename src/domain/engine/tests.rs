@@ -7,7 +7,10 @@ use proptest::prelude::*;
 
 use super::memory::MemoryBook;
 use super::*;
-use crate::domain::{Contact, CreditRating, Enterprise, InvoiceType, PasswordFailures, Region};
+use crate::domain::rules::{self, DeclarationAnswer, RowRefusal};
+use crate::domain::{
+    Contact, CreditRating, Enterprise, Fen, InvoiceStatus, InvoiceType, PasswordFailures, Region,
+};
 
 fn tz() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap()

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::error::DomainError;
+use crate::domain::error::DomainError;
 
 const FIELD: &str = "period";
 const MIN_YEAR: i32 = 2000;

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::DomainError;
 use super::taxpayer_id::{TaxpayerId, TaxpayerIdKind};
+use crate::domain::error::DomainError;
 
 const FIELD: &str = "region";
 

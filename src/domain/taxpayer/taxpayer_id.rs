@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::DomainError;
+use crate::domain::error::DomainError;
 
 const FIELD: &str = "taxpayer_id";
 

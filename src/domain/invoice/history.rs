@@ -1,0 +1,103 @@
+//! An invoice's history (单票查询, S-T10): what changed, when, by whom.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::InvoiceStatus;
+use crate::domain::{Actor, TaxPeriod};
+
+/// Why an 已勾选 invoice went back to 未勾选.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnselectReason {
+    /// The taxpayer unticked it.
+    Taxpayer,
+    /// The period's window closed before it was confirmed (S-P2).
+    WindowClosed,
+    /// Its confirmation batch became void at 提交 (S-T6).
+    BatchVoid,
+    /// The period was rolled back (S-T8).
+    RolledBack,
+    /// Its status changed from 正常 (S-O3).
+    StatusChanged,
+    /// It passed the certification time limit while selected (S-P3).
+    TimeLimit,
+    /// It was scan-certified at the tax office (S-O3).
+    Scanned,
+}
+
+/// A change in an invoice's life, kept for 单票查询 (S-T10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceChange {
+    Selected {
+        period: TaxPeriod,
+    },
+    Unselected {
+        period: TaxPeriod,
+        why: UnselectReason,
+    },
+    Confirmed {
+        period: TaxPeriod,
+        batch: u32,
+        on: NaiveDate,
+    },
+    Scanned {
+        period: TaxPeriod,
+        on: NaiveDate,
+    },
+    Status {
+        from: InvoiceStatus,
+        to: InvoiceStatus,
+    },
+}
+
+impl InvoiceChange {
+    pub fn action(&self) -> &'static str {
+        match self {
+            InvoiceChange::Selected { .. } => "selected",
+            InvoiceChange::Unselected { .. } => "unselected",
+            InvoiceChange::Confirmed { .. } => "confirmed",
+            InvoiceChange::Scanned { .. } => "scanned",
+            InvoiceChange::Status { .. } => "status",
+        }
+    }
+
+    /// A sentence for the history list.
+    pub fn describe_zh(&self) -> String {
+        match self {
+            InvoiceChange::Selected { period } => {
+                format!("勾选（税款所属期{}）", period.label_zh())
+            }
+            InvoiceChange::Unselected { period, why } => {
+                let why = match why {
+                    UnselectReason::Taxpayer => "纳税人撤销勾选",
+                    UnselectReason::WindowClosed => "勾选确认期已结束，未确认的勾选自动回退",
+                    UnselectReason::BatchVoid => "确认不成功，发票回退至未勾选",
+                    UnselectReason::RolledBack => "税款所属期回退，勾选自动取消",
+                    UnselectReason::StatusChanged => "发票状态变更，勾选自动取消",
+                    UnselectReason::TimeLimit => "已超过认证期限，勾选自动取消",
+                    UnselectReason::Scanned => "该发票已扫描认证，勾选自动取消",
+                };
+                format!("{why}（税款所属期{}）", period.label_zh())
+            }
+            InvoiceChange::Confirmed { period, batch, on } => format!(
+                "勾选认证：税款所属期{}第{batch}次确认，确认日期{on}",
+                period.label_zh()
+            ),
+            InvoiceChange::Scanned { period, on } => {
+                format!("扫描认证：税款所属期{}，认证日期{on}", period.label_zh())
+            }
+            InvoiceChange::Status { from, to } => {
+                format!("发票状态由{}变更为{}", from.label_zh(), to.label_zh())
+            }
+        }
+    }
+}
+
+/// One recorded change of an invoice: when, by whom, what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceEvent {
+    pub at: DateTime<FixedOffset>,
+    pub actor: Actor,
+    pub change: InvoiceChange,
+}
