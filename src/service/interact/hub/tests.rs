@@ -495,16 +495,22 @@ fn a_reconnect_within_the_grace_keeps_the_place() {
 }
 
 #[test]
-fn a_taxpayer_with_another_socket_still_open_has_not_left() {
+fn a_taxpayer_with_another_socket_open_has_not_left_and_the_grace_starts_at_the_last() {
     let mut h = Sim::new();
     h.hello(100, agent("a1"));
     let i = h.open(1, 1);
     h.hello(2, taxpayer(1));
     h.frame(1, In::Human { i });
+    // One tab closes: the other still shows the interaction, no grace starts.
     h.at(0).disconnect(1);
-    h.at(GRACE * 3).tick();
+    // The last one closes: the grace counts from then.
+    h.at(10).disconnect(2);
+    h.at(GRACE + 5).tick();
     assert_eq!(h.stage(i), Stage::Queued);
     assert_eq!(h.state.queue, vec![i]);
+    h.at(GRACE + 10).tick();
+    assert_eq!(h.stage(i), Stage::Cancelled);
+    assert!(h.state.queue.is_empty());
 }
 
 #[test]
