@@ -21,6 +21,7 @@ use fapiao::index::InvoiceFilter;
 use fapiao::service::office::invoices::import;
 use fapiao::service::office::invoices::ImportMode;
 use fapiao::service::App;
+use fapiao::store::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{params, Connection};

@@ -26,6 +26,7 @@ use fapiao::domain::{
 use fapiao::service::office::invoices::import;
 use fapiao::service::office::invoices::ImportMode;
 use fapiao::service::App;
+use fapiao::store::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{params, Connection};

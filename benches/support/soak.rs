@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use fapiao::domain::{Contact, CreditRating, Enterprise, Region, Role, TaxpayerId};
 use fapiao::service::{self, App};
+use fapiao::store::prelude::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -22,6 +22,7 @@ use crate::service::office::taxpayers::TaxpayerUpdate;
 use crate::service::App;
 use crate::service::AuditFilter;
 use crate::service::{office, portal, settle};
+use crate::store::prelude::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/office/taxpayers", web::post().to(create_taxpayer))

@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
 use crate::service::Subject;
 use crate::service::Who;
+use crate::store::prelude::*;
 
 pub const SESSION_COOKIE: &str = "fapiao_session";
 

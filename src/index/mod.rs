@@ -24,6 +24,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::domain::{Invoice, InvoiceKey, SelectionState};
 use crate::error::{AppError, AppResult};
+use crate::store::prelude::*;
 use crate::store::{ChangeSink, Store};
 
 pub use query::{InvoiceFilter, SearchPage};

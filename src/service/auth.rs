@@ -14,7 +14,8 @@ use crate::domain::login::{self, LoginRefusal};
 use crate::domain::Taxpayer;
 use crate::domain::{Actor, Role, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
-use crate::store::repo::{SessionRecord, Subject, Throttle};
+use crate::store::prelude::*;
+use crate::store::{SessionRecord, Subject, Throttle};
 use crate::store::{Tx, Who};
 
 /// Hashes a password with argon2id and a random salt (PHC string).

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, Code};
+use crate::store::prelude::*;
 use crate::store::{Store, Who};
 
 const SETTING_KEY: &str = "training_clock";

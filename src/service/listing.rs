@@ -11,6 +11,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::index::InvoiceFilter;
+use crate::store::prelude::*;
 
 /// The API's invoice object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

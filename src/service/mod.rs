@@ -19,10 +19,11 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::error::AppResult;
 use crate::index::InvoiceIndex;
+use crate::store::prelude::*;
 use crate::store::{Store, StoreError};
 
-pub use crate::store::repo::{AuditFilter, Subject};
 pub use crate::store::Who;
+pub use crate::store::{AuditFilter, Subject};
 
 pub use clock::Clock;
 

@@ -8,6 +8,7 @@ use super::App;
 use crate::domain::engine::{self, Ctx};
 use crate::domain::{Actor, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// The engine context of a request.

@@ -8,8 +8,9 @@ use proptest::prelude::*;
 
 use crate::domain::engine::memory::MemoryBook;
 use crate::domain::engine::tests::{at, big_world, op, step};
-use crate::domain::engine::Ledger;
+use crate::domain::engine::{self};
 use crate::domain::{SelectionState, TaxPeriod};
+use crate::store::prelude::*;
 use crate::store::{Store, Who};
 
 fn load(store: &Store, model: &MemoryBook, who: &Who) {
@@ -45,7 +46,7 @@ fn compare(store: &Store, model: &MemoryBook) {
             .map(|i| i.key.clone())
             .collect();
         want.sort();
-        let mut got = Ledger::selected(&r, &t.id, None).unwrap();
+        let mut got = engine::Ledger::selected(&r, &t.id, None).unwrap();
         got.sort();
         assert_eq!(got, want);
         for p in [

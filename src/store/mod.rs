@@ -6,9 +6,17 @@
 //! [`codec`] (a version byte + postcard). The file carries a schema version in the `meta`
 //! table; a file newer than this binary understands is refused at open.
 //! May depend on: the domain core, `error`.
+//!
+//! Typed access goes through a [`Reader`] or a [`Tx`] (`access`). The tables are grouped in
+//! `tables` (taxpayers, invoices, periods, staff, audit, interactions, settings): each group
+//! has a read trait of getters that both offer (bring them into scope with
+//! `use crate::store::prelude::*`) and its writes on [`Tx`]. `ledger` makes them the
+//! engine's ports.
 
+mod access;
 pub mod codec;
-pub mod repo;
+mod ledger;
+pub(crate) mod tables;
 
 #[cfg(test)]
 mod engine_model;
@@ -23,62 +31,29 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use crate::domain::{Actor, AuditEntry, Invoice};
 use crate::error::{AppError, AppResult, Code};
 
-pub use repo::{Reader, Tx};
+pub use access::{Reader, Tx};
+pub use tables::audit::{AuditFilter, AuditReads};
+pub use tables::interactions::InteractionReads;
+pub use tables::invoices::InvoiceReads;
+pub use tables::periods::PeriodReads;
+pub use tables::settings::SettingReads;
+pub use tables::staff::{SessionRecord, StaffReads, Subject, Throttle};
+pub use tables::taxpayers::TaxpayerReads;
+pub use tables::Tables;
+
+use tables::settings::{decode_u64, INVOICE_SEQ};
+
+/// The getters of [`Reader`] and [`Tx`]: `use crate::store::prelude::*;` where they are
+/// called.
+pub mod prelude {
+    pub use super::{
+        AuditReads, InteractionReads, InvoiceReads, PeriodReads, SettingReads, StaffReads,
+        TaxpayerReads,
+    };
+}
 
 /// Schema version of the file layout written by this binary.
 pub const SCHEMA_VERSION: u32 = 1;
-
-pub(crate) mod tables {
-    use redb::TableDefinition;
-
-    pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-    pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
-    pub const TAXPAYERS: TableDefinition<&str, &[u8]> = TableDefinition::new("taxpayers");
-    /// Invoice key (`InvoiceKey::to_u128`) → invoice row.
-    pub const INVOICES: TableDefinition<u128, &[u8]> = TableDefinition::new("invoices");
-    /// (taxpayer, period) → declaration status code.
-    pub const DECLARATIONS: TableDefinition<(&str, u32), u8> = TableDefinition::new("declarations");
-    /// (region code, period) → deadline (days from CE).
-    pub const DEADLINES: TableDefinition<(&str, u32), i32> = TableDefinition::new("deadlines");
-    /// (taxpayer, period, batch number) → confirmation batch.
-    pub const BATCHES: TableDefinition<(&str, u32, u32), &[u8]> = TableDefinition::new("batches");
-    pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
-    /// SHA-256 of the session token → session.
-    pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
-    /// Login throttling counters by key (e.g. `staff:<username>`).
-    pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
-    /// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period.
-    /// Kept in step with the invoices by `Tx::put_invoices`.
-    pub const SELECTED: TableDefinition<(&str, i32, u128), u32> = TableDefinition::new("selected");
-    /// (invoice key, n) → invoice event: each invoice's history of changes.
-    pub const INVOICE_EVENTS: TableDefinition<(u128, u32), &[u8]> =
-        TableDefinition::new("invoice_events");
-    /// (taxpayer, n) → a change of the taxpayer's record made by the office.
-    pub const TAXPAYER_CHANGES: TableDefinition<(&str, u32), &[u8]> =
-        TableDefinition::new("taxpayer_changes");
-    /// (taxpayer, period) → cached 抵扣统计 (`statistics::Cached`); removed by any commit that
-    /// changes an invoice certified in that period.
-    pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats");
-    /// (taxpayer, period) → the cached exception keys, 16 bytes each (`InvoiceKey::to_u128`,
-    /// little-endian), in key order.
-    pub const STATS_KEYS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_keys");
-    /// (taxpayer, period) → generation, bumped with each such removal (guards a cache write
-    /// racing a change).
-    pub const STATS_GEN: TableDefinition<(&str, u32), u64> = TableDefinition::new("stats_gen");
-    /// Invoice key → scan record waiting for the statistics job.
-    pub const PENDING_SCANS: TableDefinition<u128, &[u8]> = TableDefinition::new("pending_scans");
-    /// Sequence → audit entry; append-only.
-    pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
-    /// 批量勾选 operation log: (taxpayer, sequence) → `BulkUpload`.
-    pub const BULK_LOG: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("bulk_log");
-    /// 征纳互动: interaction id → `InteractionRecord`.
-    pub const INTERACTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("interactions");
-    /// The interactions not yet closed: id → taxpayer.
-    pub const OPEN_INTERACTIONS: TableDefinition<u64, &str> =
-        TableDefinition::new("open_interactions");
-    /// (interaction id, seq) → `ChatMessage`: the transcripts.
-    pub const CHAT: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("chat");
-}
 
 /// Errors opening the store, before anything is served.
 #[derive(Debug, thiserror::Error)]
@@ -407,12 +382,6 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-const INVOICE_SEQ: &str = "invoice_seq";
-
-fn decode_u64(b: &[u8]) -> u64 {
-    b.try_into().map(u64::from_le_bytes).unwrap_or(0)
 }
 
 impl std::fmt::Debug for Store {

@@ -8,6 +8,7 @@ use std::process::Command;
 use fapiao::config::Settings;
 use fapiao::index::InvoiceIndex;
 use fapiao::service::App;
+use fapiao::store::prelude::*;
 use fapiao::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;

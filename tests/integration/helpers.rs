@@ -8,6 +8,7 @@ use std::sync::Arc;
 use fapiao::config::{SessionSettings, Settings};
 use fapiao::domain::{Contact, CreditRating, Enterprise, Region, Role, TaxpayerId};
 use fapiao::service::{self, App};
+use fapiao::store::prelude::*;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 

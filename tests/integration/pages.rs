@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::*;
+use fapiao::store::prelude::*;
 
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     app.client

@@ -8,7 +8,8 @@ use fapiao::domain::{
 use fapiao::error::Code;
 use fapiao::service::office::invoices::import;
 use fapiao::service::office::invoices::ImportMode;
-use fapiao::store::repo::AuditFilter;
+use fapiao::store::prelude::*;
+use fapiao::store::AuditFilter;
 use fapiao::store::{Store, StoreError, Who};
 
 use crate::helpers::*;

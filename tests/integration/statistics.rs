@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use fapiao::store::prelude::*;
 
 const S1: &str = "91330100716105852F";
 const CODE: &str = "3500261130";

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// One question of the knowledge base.

@@ -24,6 +24,7 @@ use crate::domain::interaction::{ChatMessage, InteractionRecord, Suggestion};
 use crate::error::AppResult;
 use crate::service::interact::bot::{FaqBot, Reply, SUGGEST_PROMPT};
 use crate::service::App;
+use crate::store::prelude::*;
 
 /// What a socket's writer task receives.
 #[derive(Debug, Clone)]

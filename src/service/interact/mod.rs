@@ -26,6 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::interact::bot::FaqBot;
 use crate::service::interact::faq::FaqEntry;
 use crate::service::App;
+use crate::store::prelude::*;
 
 pub use hub::Out;
 pub use protocol::In;
@@ -198,11 +199,11 @@ impl Interact {
 
 /// Who a session is on the 征纳互动 socket: a taxpayer (with the name on record), or staff who
 /// may serve — 征纳互动坐席 and 管理员 (others are refused).
-pub fn subject_for(app: &App, s: &crate::store::repo::Subject) -> AppResult<Subject> {
+pub fn subject_for(app: &App, s: &crate::store::Subject) -> AppResult<Subject> {
     use crate::error::Code;
     let r = app.store.read()?;
     match s {
-        crate::store::repo::Subject::Taxpayer { id } => {
+        crate::store::Subject::Taxpayer { id } => {
             let t = r
                 .taxpayer(id)?
                 .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
@@ -211,7 +212,7 @@ pub fn subject_for(app: &App, s: &crate::store::repo::Subject) -> AppResult<Subj
                 name: t.name,
             })
         }
-        crate::store::repo::Subject::Staff { username } => {
+        crate::store::Subject::Staff { username } => {
             let st = r
                 .staff(username)?
                 .filter(|st| !st.disabled)

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::domain::interaction::{ChatMessage, InteractionRecord};
 use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
+use crate::store::prelude::*;
 
 /// One interaction as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -125,10 +126,10 @@ pub fn transcript(app: &App, id: u64) -> AppResult<(InteractionRecord, Vec<ChatM
 pub fn transcript_for(
     app: &App,
     id: u64,
-    viewer: &crate::store::repo::Subject,
+    viewer: &crate::store::Subject,
 ) -> AppResult<(InteractionRecord, Vec<ChatMessage>)> {
     use crate::domain::Role;
-    use crate::store::repo::Subject as S;
+    use crate::store::Subject as S;
     let (rec, msgs) = transcript(app, id)?;
     let allowed = match viewer {
         S::Taxpayer { id } => id.as_str() == rec.taxpayer,

@@ -3,7 +3,8 @@
 use crate::domain::AuditEntry;
 use crate::error::AppResult;
 use crate::service::App;
-use crate::store::repo::AuditFilter;
+use crate::store::prelude::*;
+use crate::store::AuditFilter;
 
 pub fn list(app: &App, filter: &AuditFilter) -> AppResult<(usize, Vec<AuditEntry>)> {
     app.store.read()?.audit_entries(filter)

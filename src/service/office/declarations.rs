@@ -9,6 +9,7 @@ use crate::domain::{DeclarationStatus, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::service::settle::{ctx, settle_all, system_who};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// Records a declaration status (S-O4).

@@ -4,6 +4,7 @@ use crate::domain::{DomainError, Role, Staff};
 use crate::error::{AppError, AppResult, Code};
 use crate::service::auth::hash_password;
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// A new account's data as given by an administrator or the command line.

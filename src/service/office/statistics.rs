@@ -12,6 +12,7 @@ use crate::domain::statistics::{Cached, Tally};
 use crate::domain::{CertMethod, InvoiceKey, ScanRecord, SelectionState, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult};
 use crate::service::{App, SCANS_APPLIED_AT};
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// One line of a scan import.

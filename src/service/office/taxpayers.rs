@@ -6,6 +6,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// What the office gives when registering a taxpayer.

@@ -20,6 +20,7 @@ use crate::formats::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
 use crate::formats::sheet::Limits;
 use crate::service::settle::{ctx, settled};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// Entries of the operation log shown on the page.

@@ -10,6 +10,7 @@ use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::settle::{ctx, settled};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// A batch as the API shows it.

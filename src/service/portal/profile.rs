@@ -15,7 +15,8 @@ use crate::service::auth;
 use crate::service::office::taxpayers::get;
 use crate::service::settle::{ctx, settled};
 use crate::service::App;
-use crate::store::repo::Subject;
+use crate::store::prelude::*;
+use crate::store::Subject;
 use crate::store::Who;
 
 /// `GET /api/v1/me`.

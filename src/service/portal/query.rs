@@ -10,6 +10,7 @@ use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, HistoryView, InvoicePage, InvoiceView};
 use crate::service::portal::selection::current_period;
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// Filters of 未到期发票查询.

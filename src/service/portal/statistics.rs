@@ -14,6 +14,7 @@ use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::App;
 use crate::service::SCANS_APPLIED_AT;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]

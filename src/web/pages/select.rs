@@ -18,6 +18,7 @@ use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
 use crate::service::portal::profile::Profile;
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::web::components::{pager, Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 

@@ -1,0 +1,86 @@
+//! The store as the engine's ports: every [`Tables`] source (a [`Reader`](super::Reader) or
+//! a [`Tx`]) is a [`Ledger`], and a [`Tx`] is a [`Book`].
+
+use super::tables::Tables;
+use super::{InvoiceReads, PeriodReads, TaxpayerReads, Tx};
+use crate::domain::engine::{Book, Ledger};
+use crate::domain::{
+    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, Region, TaxPeriod,
+    Taxpayer, TaxpayerId,
+};
+use crate::error::{AppError, AppResult};
+
+impl<T: Tables> Ledger for T {
+    type Error = AppError;
+
+    fn taxpayer(&self, id: &TaxpayerId) -> AppResult<Option<Taxpayer>> {
+        TaxpayerReads::taxpayer(self, id)
+    }
+
+    fn invoice(&self, key: &InvoiceKey) -> AppResult<Option<Invoice>> {
+        InvoiceReads::invoice(self, key)
+    }
+
+    fn selected(
+        &self,
+        taxpayer: &TaxpayerId,
+        before: Option<chrono::NaiveDate>,
+    ) -> AppResult<Vec<InvoiceKey>> {
+        self.selected_keys(taxpayer, before)
+    }
+
+    fn batches(
+        &self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+    ) -> AppResult<Vec<ConfirmationBatch>> {
+        PeriodReads::batches(self, taxpayer, period)
+    }
+
+    fn declaration(
+        &self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+    ) -> AppResult<Option<DeclarationStatus>> {
+        PeriodReads::declaration(self, taxpayer, period)
+    }
+
+    fn recorded_deadline(
+        &self,
+        region: Region,
+        period: TaxPeriod,
+    ) -> AppResult<Option<chrono::NaiveDate>> {
+        self.deadline(&region, period)
+    }
+}
+
+impl Book for Tx {
+    fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {
+        Tx::put_taxpayer(self, t)
+    }
+
+    fn put_invoice(&mut self, invoice: &Invoice) -> AppResult<()> {
+        self.put_invoices(std::iter::once(invoice)).map(|_| ())
+    }
+
+    fn put_batch(&mut self, batch: &ConfirmationBatch) -> AppResult<()> {
+        Tx::put_batch(self, batch)
+    }
+
+    fn put_declaration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        period: TaxPeriod,
+        status: DeclarationStatus,
+    ) -> AppResult<()> {
+        Tx::put_declaration(self, taxpayer, period, status)
+    }
+
+    fn record(&mut self, key: &InvoiceKey, event: InvoiceEvent) -> AppResult<()> {
+        self.add_invoice_event(key, &event)
+    }
+
+    fn audit(&mut self, action: &str, target: &str, detail: String) {
+        Tx::audit(self, action, target, detail);
+    }
+}
