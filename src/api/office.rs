@@ -19,10 +19,10 @@ use crate::service::interact::faq::{self, FaqEntry};
 use crate::service::office::declarations::DeclarationRow;
 use crate::service::office::taxpayers::NewTaxpayer;
 use crate::service::office::taxpayers::TaxpayerUpdate;
+use crate::service::store_reads::*;
 use crate::service::App;
 use crate::service::AuditFilter;
 use crate::service::{office, portal, settle};
-use crate::store::prelude::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/office/taxpayers", web::post().to(create_taxpayer))

@@ -10,10 +10,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::domain::{Actor, Role, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
+use crate::service::store_reads::*;
 use crate::service::App;
 use crate::service::Subject;
 use crate::service::Who;
-use crate::store::prelude::*;
 
 pub const SESSION_COOKIE: &str = "fapiao_session";
 

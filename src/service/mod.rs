@@ -22,6 +22,8 @@ use crate::index::InvoiceIndex;
 use crate::store::prelude::*;
 use crate::store::{Store, StoreError};
 
+/// The store's getters (its read traits), for the layers above that read a snapshot.
+pub use crate::store::prelude as store_reads;
 pub use crate::store::Who;
 pub use crate::store::{AuditFilter, Subject};
 

@@ -17,8 +17,8 @@ use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
 use crate::service::portal::profile::Profile;
+use crate::service::store_reads::*;
 use crate::service::App;
-use crate::store::prelude::*;
 use crate::web::components::{pager, Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 
