@@ -68,10 +68,11 @@ fn open_session(tx: &mut Tx, who: &Who, subject: Subject) -> AppResult<String> {
 }
 
 /// A staff login result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffLogin {
     pub token: String,
     pub username: String,
+    #[schema(value_type = String, example = "operator")]
     pub role: Role,
 }
 
@@ -155,9 +156,10 @@ pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppR
 }
 
 /// A taxpayer login result, as `POST /api/v1/session` returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaxpayerLogin {
     pub token: String,
+    #[schema(value_type = String, example = "91350100M000100Y43")]
     pub taxpayer_id: TaxpayerId,
     pub first_login: bool,
 }

@@ -14,24 +14,32 @@ use crate::index::InvoiceFilter;
 use crate::store::prelude::*;
 
 /// The API's invoice object.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InvoiceView {
     pub code: String,
     pub number: String,
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "special")]
     pub kind: crate::domain::InvoiceType,
     pub issued_on: NaiveDate,
+    #[schema(value_type = String, example = "91350100M000100Y43")]
     pub seller_id: TaxpayerId,
     pub seller_name: String,
+    #[schema(value_type = String, example = "91350100M000100Y43")]
     pub buyer_id: TaxpayerId,
+    #[schema(value_type = i64)]
     pub amount: Fen,
+    #[schema(value_type = i64)]
     pub tax: Fen,
+    #[schema(value_type = String, example = "normal")]
     pub status: crate::domain::InvoiceStatus,
     /// The selection state, written as its API name (`unselected`, `selected`, `confirmed`,
     /// `scanned`); its period, date and batch are the members below.
+    #[schema(value_type = String, example = "selected")]
     #[serde(serialize_with = "selection_name")]
     pub selection: SelectionState,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "202611")]
     pub period: Option<TaxPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certified_on: Option<NaiveDate>,
@@ -65,10 +73,12 @@ fn selection_name<S: serde::Serializer>(s: &SelectionState, out: S) -> Result<S:
 }
 
 /// A page of invoices with totals over all matches.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvoicePage {
     pub total: u64,
+    #[schema(value_type = i64)]
     pub amount: Fen,
+    #[schema(value_type = i64)]
     pub tax: Fen,
     pub page: usize,
     pub per_page: usize,
@@ -126,12 +136,13 @@ pub(crate) fn search(
 }
 
 /// One entry of an invoice's history as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct HistoryView {
     pub at: String,
     pub actor: String,
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "202611")]
     pub period: Option<TaxPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,

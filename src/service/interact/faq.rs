@@ -20,7 +20,7 @@ use crate::store::prelude::*;
 use crate::store::Who;
 
 /// One question of the knowledge base.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct FaqEntry {
     /// Unique kebab-case ASCII id, e.g. `login-cert-missing`.
     pub id: String,

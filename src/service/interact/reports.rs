@@ -9,7 +9,8 @@ use crate::service::App;
 use crate::store::prelude::*;
 
 /// One interaction as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = InteractionSummary)]
 pub struct Summary {
     pub id: u64,
     pub taxpayer_id: String,
@@ -49,7 +50,8 @@ impl Summary {
 }
 
 /// Averages over a list (those with an agent, those rated).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = InteractionFigures)]
 pub struct Figures {
     pub interactions: usize,
     /// With an agent at some point.

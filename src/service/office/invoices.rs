@@ -36,7 +36,8 @@ pub fn change_status(
 //
 
 /// Filters of the office's invoice search.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeSearchRaw {
     pub buyer_id: Option<String>,
@@ -103,7 +104,7 @@ pub enum ImportMode {
     Generated,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub imported: u64,
     pub unchanged: u64,

@@ -117,7 +117,7 @@ pub fn import_scans(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
 }
 
 /// What applying the pending scans did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ApplyReport {
     pub applied: usize,
     pub rejected: Vec<serde_json::Value>,

@@ -27,9 +27,12 @@ use crate::store::Who;
 pub const LOG_SHOWN: usize = 20;
 
 /// The download conditions (the manual: 开票日期, 销方税号, 勾选标志).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    #[param(required = true)]
     pub issued_from: Option<String>,
+    #[param(required = true)]
     pub issued_to: Option<String>,
     pub seller_id: Option<String>,
     /// `all` (default), `true` (已勾选) or `false` (未勾选).
@@ -136,16 +139,18 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
 }
 
 /// The result of an upload, as the API and the page show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadView {
     pub file_name: String,
     pub format: String,
+    #[schema(value_type = String, example = "202611")]
     pub period: crate::domain::TaxPeriod,
     pub at: chrono::DateTime<chrono::FixedOffset>,
     pub rows: u64,
     pub selected: u64,
     pub unselected: u64,
     pub unchanged: u64,
+    #[schema(value_type = Vec<Object>)]
     pub rejected: Vec<BulkRejection>,
 }
 

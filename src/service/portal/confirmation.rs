@@ -14,13 +14,17 @@ use crate::store::prelude::*;
 use crate::store::Who;
 
 /// A batch as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchView {
+    #[schema(value_type = String, example = "202611")]
     pub period: TaxPeriod,
     pub batch: u32,
+    #[schema(value_type = String, example = "submitted")]
     pub status: BatchStatus,
     pub count: u64,
+    #[schema(value_type = i64)]
     pub amount: Fen,
+    #[schema(value_type = i64)]
     pub tax: Fen,
     pub period_confirmed_count: u64,
     pub period_batches: u64,
@@ -31,6 +35,7 @@ pub struct BatchView {
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    #[schema(value_type = String, example = "202611")]
     pub current_period: TaxPeriod,
 }
 

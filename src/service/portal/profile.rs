@@ -20,18 +20,23 @@ use crate::store::Subject;
 use crate::store::Who;
 
 /// `GET /api/v1/me`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
+    #[schema(value_type = String, example = "91350100M000100Y43")]
     pub taxpayer_id: TaxpayerId,
     pub name: String,
+    #[schema(value_type = Option<String>, example = "A")]
     pub credit_rating: Option<CreditRating>,
+    #[schema(value_type = String, example = "202611")]
     pub current_period: TaxPeriod,
     /// The last day of the current period's window (unless its declaration comes first).
     pub window_closes: NaiveDate,
+    #[schema(value_type = Object)]
     pub filing_period: FilingPeriod,
     pub in_filing_period: bool,
     pub rollback_allowed: bool,
     /// The recorded declaration status of the current period, if any.
+    #[schema(value_type = Option<String>, example = "declared")]
     pub declaration: Option<DeclarationStatus>,
     pub platform_password: bool,
     pub first_login: bool,

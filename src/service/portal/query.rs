@@ -14,7 +14,8 @@ use crate::store::prelude::*;
 use crate::store::Who;
 
 /// Filters of 未到期发票查询.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotYetDueRaw {
     pub code: Option<String>,
@@ -64,7 +65,7 @@ pub fn not_yet_due(
 }
 
 /// 单票查询 result: every field of the invoice and its history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SingleView {
     #[serde(flatten)]
     pub invoice: InvoiceView,

@@ -15,7 +15,7 @@ use crate::service::App;
 use crate::store::Who;
 
 /// One refused row as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedView {
     pub code: String,
     pub number: String,
@@ -27,7 +27,7 @@ pub struct RejectedView {
 }
 
 /// The result of `POST /api/v1/selections`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SelectionView {
     pub selected: u64,
     pub unselected: u64,

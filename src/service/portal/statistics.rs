@@ -17,10 +17,12 @@ use crate::service::SCANS_APPLIED_AT;
 use crate::store::prelude::*;
 use crate::store::Who;
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CellView {
     pub count: u64,
+    #[schema(value_type = i64)]
     pub amount: Fen,
+    #[schema(value_type = i64)]
     pub tax: Fen,
 }
 
@@ -34,7 +36,7 @@ impl From<Cell> for CellView {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MethodView {
     pub selection: CellView,
     pub scan: CellView,
@@ -54,7 +56,7 @@ impl From<ByMethod> for MethodView {
 /// One row of the table: `selection`, `scan`, `total` are the certified figures (API.md);
 /// `exceptions` the certified invoices since become 作废/失控/红冲/异常, and `deductible`
 /// (可抵扣) the certified minus the exceptions.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -67,8 +69,9 @@ pub struct RowView {
 }
 
 /// `GET /api/v1/statistics/{period}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatisticsView {
+    #[schema(value_type = String, example = "202611")]
     pub period: TaxPeriod,
     /// 报表更新时间: when the figures were computed.
     pub updated_at: String,
@@ -203,16 +206,18 @@ pub fn statistics(
 }
 
 /// One month card of the workbench.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Card {
+    #[schema(value_type = String, example = "202611")]
     pub period: TaxPeriod,
     pub state: CardState,
     pub count: u64,
+    #[schema(value_type = i64)]
     pub tax: Fen,
 }
 
 /// Where a month stands against the current period.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CardState {
     /// Before the current period (orange: query only).
