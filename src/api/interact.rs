@@ -6,25 +6,34 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::AggregatedMessage;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
+use super::router::Routes;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::blocking;
-use crate::http::extract::{self, Session, StaffUser};
+use crate::http::extract::{self, Acting, Session, StaffUser};
 use crate::service::interact::{reports, In, Out, Subject};
 use crate::service::App;
 
 /// Largest frame a client may send (a chat message is at most a few KB; SDP a few more).
 const MAX_FRAME: usize = 64 * 1024;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/interact/ws", web::get().to(ws))
-        .route("/interactions", web::get().to(list))
-        .route("/interactions/{id}", web::get().to(transcript));
+pub(super) fn routes(r: &mut Routes<'_>) {
+    r.get("/interact/ws", ws)
+        .get("/interactions", list)
+        .get("/interactions/{id}", transcript);
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/interact/ws",
+    tag = "interaction",
+    summary = "征纳互动 WebSocket（纳税人，或征纳互动坐席/管理员；帧格式见 docs/interaction.md）",
+    responses((status = 101, description = "WebSocket 已建立"))
+)]
 async fn ws(req: HttpRequest, body: web::Payload, app: web::Data<App>) -> AppResult<HttpResponse> {
     // A WebSocket is not covered by SameSite for every browser: the origin must be ours.
     let info = req.connection_info().clone();
@@ -159,6 +168,98 @@ impl Bucket {
     }
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// Interactions before this id (paging backwards).
+    #[serde(default)]
+    before: Option<u64>,
+    /// At most this many (default 50).
+    #[serde(default)]
+    limit: Option<usize>,
+    /// Only this agent's (admins and auditors).
+    #[serde(default)]
+    agent: Option<String>,
+    /// Only this taxpayer's.
+    #[serde(default)]
+    taxpayer: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct InteractionList {
+    items: Vec<reports::Summary>,
+    figures: reports::Figures,
+}
+
+/// Transcripts with their figures: agents see their own, admins and auditors everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/interactions",
+    tag = "interaction",
+    summary = "征纳互动记录与统计（等待、首次响应、服务时长、满意度；坐席只看自己接待的）",
+    params(ListQuery),
+    responses((status = 200, description = "征纳互动记录与统计", body = InteractionList))
+)]
+async fn list(a: Acting<StaffUser>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let agent = match a.user.role {
+        Role::Admin | Role::Auditor => q.agent,
+        Role::Agent => Some(a.user.username.clone()),
+        Role::Operator => return Err(AppError::new(Code::WrongRole)),
+    };
+    let filter = reports::Filter {
+        agent,
+        taxpayer: q.taxpayer,
+        closed_only: false,
+        before: q.before,
+        limit: q.limit.unwrap_or(50),
+    };
+    let items = a.run(move |app, _, _| reports::list(app, &filter)).await?;
+    let figures = reports::figures(&items);
+    Ok(HttpResponse::Ok().json(InteractionList { items, figures }))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Transcript {
+    interaction: reports::Summary,
+    #[schema(value_type = Vec<super::schema::ChatMessageShape>)]
+    messages: Vec<serde_json::Value>,
+}
+
+/// One transcript: the owning taxpayer, the agent who served it, admins and auditors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/interactions/{id}",
+    tag = "interaction",
+    summary = "一次征纳互动的完整记录（本人纳税人、接待坐席、管理员、审计员）",
+    params(("id" = u64, Path, description = "征纳互动编号", example = 1)),
+    responses((status = 200, description = "征纳互动记录", body = Transcript))
+)]
+async fn transcript(
+    session: Session,
+    id: web::Path<u64>,
+    app: web::Data<App>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let app = app.into_inner();
+    let subject = session.subject.clone();
+    let (rec, msgs) = blocking(move || reports::transcript_for(&app, id, &subject)).await?;
+    let name = rec.taxpayer_name.clone();
+    let messages: Vec<_> = msgs
+        .iter()
+        .map(|m| crate::service::interact::protocol::message(rec.id, m, &name))
+        .collect();
+    Ok(HttpResponse::Ok().json(Transcript {
+        interaction: reports::Summary::of(&rec),
+        messages,
+    }))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ws, list, transcript))]
+pub(super) struct Doc;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,63 +278,4 @@ mod tests {
         assert!(!b.take(t0 + Duration::from_millis(500)));
         assert!(b.take(t0 + Duration::from_secs(10)));
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    #[serde(default)]
-    before: Option<u64>,
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    agent: Option<String>,
-    #[serde(default)]
-    taxpayer: Option<String>,
-}
-
-/// Transcripts with their figures: agents see their own, admins and auditors everyone's.
-async fn list(
-    staff: StaffUser,
-    q: web::Query<ListQuery>,
-    app: web::Data<App>,
-) -> AppResult<HttpResponse> {
-    let q = q.into_inner();
-    let agent = match staff.role {
-        Role::Admin | Role::Auditor => q.agent,
-        Role::Agent => Some(staff.username.clone()),
-        Role::Operator => return Err(AppError::new(Code::WrongRole)),
-    };
-    let filter = reports::Filter {
-        agent,
-        taxpayer: q.taxpayer,
-        closed_only: false,
-        before: q.before,
-        limit: q.limit.unwrap_or(50),
-    };
-    let app = app.into_inner();
-    let rows = blocking(move || reports::list(&app, &filter)).await?;
-    let figures = reports::figures(&rows);
-    Ok(HttpResponse::Ok().json(json!({"items": rows, "figures": figures})))
-}
-
-/// One transcript: the owning taxpayer, the agent who served it, admins and auditors.
-async fn transcript(
-    session: Session,
-    id: web::Path<u64>,
-    app: web::Data<App>,
-) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let app = app.into_inner();
-    let subject = session.subject.clone();
-    let (rec, msgs) = blocking(move || reports::transcript_for(&app, id, &subject)).await?;
-    let name = rec.taxpayer_name.clone();
-    let messages: Vec<_> = msgs
-        .iter()
-        .map(|m| crate::service::interact::protocol::message(rec.id, m, &name))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "interaction": reports::Summary::of(&rec),
-        "messages": messages,
-    })))
 }

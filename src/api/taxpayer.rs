@@ -1,69 +1,90 @@
-//! The taxpayer's own endpoints: profile, platform password and its recovery, selections,
-//! confirmations (确定 / 提交 / history) and 回退税款所属期.
+//! The taxpayer's own endpoints: profile and platform password, the workbench, 勾选,
+//! 回退税款所属期 and 抵扣统计. Confirmations are in `confirmations`.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::rules::DeclarationAnswer;
-use crate::domain::{Actor, InvoiceKey, TaxPeriod, TaxpayerId};
-use crate::error::{AppError, AppResult, Code};
-use crate::http::blocking;
-use crate::http::extract::{self, TaxpayerUser};
-use crate::service::portal::confirmation::BatchView;
-use crate::service::portal::profile::PasswordChange;
-use crate::service::portal::selection::SelectionView;
-use crate::service::App;
-use crate::service::{office, portal, settle};
+use super::router::Routes;
+use crate::domain::{InvoiceKey, RatingChange, TaxPeriod};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::{Acting, TaxpayerUser};
+use crate::service::portal::profile::{PasswordChange, Profile};
+use crate::service::portal::selection::{RejectedView, SelectionView};
+use crate::service::portal::statistics::{Card, StatisticsView};
+use crate::service::{office, portal};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me))
-        .route("/me/password", web::put().to(set_password))
-        .route("/me/changes", web::get().to(rating_changes))
-        .route("/session/recover", web::get().to(recovery_question))
-        .route("/session/recover", web::post().to(recover))
-        .route("/selections", web::post().to(select))
-        .route("/confirmations", web::post().to(make_batch))
-        .route("/confirmations", web::get().to(list_batches))
-        .route(
-            "/confirmations/{period}/{batch}/submit",
-            web::post().to(submit),
-        )
-        .route(
-            "/confirmations/{period}/{batch}",
-            web::get().to(batch_detail),
-        )
-        .route("/period/rollback", web::post().to(rollback))
-        .route("/statistics/{period}", web::get().to(statistics))
-        .route("/workbench/{year}", web::get().to(workbench));
+pub(super) fn routes(r: &mut Routes<'_>) {
+    r.get("/me", me)
+        .put("/me/password", set_password)
+        .get("/me/changes", rating_changes)
+        .post("/selections", select)
+        .post("/period/rollback", rollback)
+        .get("/statistics/{period}", statistics)
+        .get("/workbench/{year}", workbench);
 }
 
-async fn me(req: HttpRequest, app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let p = blocking(move || portal::profile::profile(&app, &who, &user.id)).await?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "taxpayer",
+    summary = "纳税人信息、当前税款所属期、勾选截止日期、征期、可否回退",
+    responses((status = 200, description = "纳税人信息", body = Profile))
+)]
+async fn me(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+    let p = a
+        .run(|app, who, user| portal::profile::profile(app, who, &user.id))
+        .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
-async fn rating_changes(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let t = blocking(move || office::taxpayers::get(&app, &user.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "credit_rating_changes": t.rating_history })))
+#[derive(Serialize, ToSchema)]
+struct RatingChanges {
+    #[schema(value_type = Vec<super::schema::RatingChangeShape>)]
+    credit_rating_changes: Vec<RatingChange>,
 }
 
-#[derive(Debug, Deserialize)]
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/changes",
+    tag = "taxpayer",
+    summary = "信用等级变更记录",
+    responses((status = 200, description = "信用等级变更记录", body = RatingChanges))
+)]
+async fn rating_changes(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+    let t = a
+        .run(|app, _, user| office::taxpayers::get(app, &user.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(RatingChanges {
+        credit_rating_changes: t.rating_history,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
+    /// true：设置或修改平台密码；false：取消。
     enabled: bool,
     password: Option<String>,
     question: Option<String>,
     answer: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct PasswordState {
+    enabled: bool,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "taxpayer",
+    summary = "设置、修改或取消平台密码与密保问题",
+    request_body = PasswordBody,
+    responses((status = 200, description = "平台密码是否启用", body = PasswordState))
+)]
 async fn set_password(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    a: Acting<TaxpayerUser>,
     body: web::Json<PasswordBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
@@ -78,83 +99,24 @@ async fn set_password(
     } else {
         PasswordChange::Disable
     };
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let enabled =
-        blocking(move || portal::profile::set_password(&app, &who, &user.id, change)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "enabled": enabled })))
+    let enabled = a
+        .run(move |app, who, user| portal::profile::set_password(app, who, &user.id, change))
+        .await?;
+    Ok(HttpResponse::Ok().json(PasswordState { enabled }))
 }
 
-#[derive(Debug, Deserialize)]
-struct RecoverQuery {
-    taxpayer_id: Option<String>,
-}
-
-/// Whom a recovery request is for: the certificate's taxpayer (the ID given, if any, must
-/// match), or in training mode the ID given.
-fn recovering(req: &HttpRequest, app: &App, given: Option<&str>) -> AppResult<TaxpayerId> {
-    let given = given
-        .filter(|s| !s.trim().is_empty())
-        .map(TaxpayerId::parse)
-        .transpose()?;
-    match (extract::certificate_taxpayer(req, app)?, given) {
-        (Some(id), Some(g)) if g != id => Err(AppError::new(Code::CertificateInvalid)
-            .with_message("证书中的纳税人识别号与填写的纳税人识别号不一致")
-            .with_extra("reason", "taxpayer_mismatch")),
-        (Some(id), _) => Ok(id),
-        (None, Some(g)) if app.training() => Ok(g),
-        (None, None) if app.training() => {
-            Err(AppError::invalid("taxpayer_id", "请输入纳税人识别号"))
-        }
-        (None, _) => Err(AppError::new(Code::CertificateRequired)),
-    }
-}
-
-/// The recovery question of a taxpayer.
-async fn recovery_question(
-    req: HttpRequest,
-    app: web::Data<App>,
-    q: web::Query<RecoverQuery>,
-) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let id = recovering(&req, &app, q.taxpayer_id.as_deref())?;
-    let question = blocking(move || portal::profile::recovery_question(&app, &id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "question": question })))
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecoverBody {
-    taxpayer_id: Option<String>,
-    answer: String,
+pub(super) struct KeyBody {
+    /// 发票代码
+    #[schema(example = "3500261130")]
+    pub code: String,
+    /// 发票号码
+    #[schema(example = "00000001")]
+    pub number: String,
 }
 
-async fn recover(
-    req: HttpRequest,
-    app: web::Data<App>,
-    body: web::Json<RecoverBody>,
-) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let id = recovering(&req, &app, body.taxpayer_id.as_deref())?;
-    let who = extract::who(&req, &app, Actor::Anonymous);
-    let answer = body.into_inner().answer;
-    let id2 = id.clone();
-    blocking(move || portal::profile::recover(&app, &who, &id2, &answer)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "taxpayer_id": id,
-        "platform_password": false,
-        "message": "密保问题回答正确，平台密码已取消，请重新登录",
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyBody {
-    code: String,
-    number: String,
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SelectionBody {
     #[serde(default)]
@@ -164,208 +126,151 @@ struct SelectionBody {
 }
 
 /// Parses keys; a malformed key is rejected as a row (it names no invoice).
-fn keys(rows: Vec<KeyBody>, bad: &mut Vec<serde_json::Value>) -> Vec<InvoiceKey> {
+fn keys(rows: Vec<KeyBody>, bad: &mut Vec<RejectedView>) -> Vec<InvoiceKey> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         match InvoiceKey::parse(&r.code, &r.number) {
             Ok(k) => out.push(k),
-            Err(e) => bad.push(json!({
-                "code": r.code,
-                "number": r.number,
-                "reason": "invalid_key",
-                "message": e.message,
-            })),
+            Err(e) => bad.push(RejectedView {
+                code: r.code,
+                number: r.number,
+                reason: "invalid_key",
+                message: e.message,
+                row: None,
+            }),
         }
     }
     out
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/selections",
+    tag = "taxpayer",
+    summary = "勾选与撤销勾选（逐行结果）",
+    request_body = SelectionBody,
+    responses((status = 200, description = "逐行结果", body = SelectionView))
+)]
 async fn select(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    a: Acting<TaxpayerUser>,
     body: web::Json<SelectionBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let mut bad = Vec::new();
     let sel = keys(b.select, &mut bad);
     let unsel = keys(b.unselect, &mut bad);
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let report =
-        blocking(move || portal::selection::select(&app, &who, &user.id, &sel, &unsel)).await?;
-    let view = SelectionView::from(report);
-    let mut body = serde_json::to_value(&view).map_err(AppError::internal)?;
-    if let Some(list) = body["rejected"].as_array_mut() {
-        list.extend(bad);
-    }
-    Ok(HttpResponse::Ok().json(body))
-}
-
-async fn make_batch(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let o = blocking(move || portal::confirmation::make_batch(&app, &who, &user.id)).await?;
-    Ok(HttpResponse::Ok().json(BatchView::from(&o)))
-}
-
-/// `{period}/{batch}` of a confirmation path.
-pub(super) fn batch_path(path: (String, String)) -> AppResult<(TaxPeriod, u32)> {
-    let period = TaxPeriod::parse(&path.0)?;
-    let n = path
-        .1
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::invalid("batch", "确认批次应为正整数"))?;
-    Ok((period, n))
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SubmitBody {
-    declaration: Option<String>,
-}
-
-async fn submit(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-    path: web::Path<(String, String)>,
-    body: Option<web::Json<SubmitBody>>,
-) -> AppResult<HttpResponse> {
-    let (period, n) = batch_path(path.into_inner())?;
-    let answer = body
-        .and_then(|b| b.into_inner().declaration)
-        .map(|s| DeclarationAnswer::parse_api(&s))
-        .transpose()?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let o = blocking(move || portal::confirmation::submit(&app, &who, &user.id, period, n, answer))
+    let report = a
+        .run(move |app, who, user| portal::selection::select(app, who, &user.id, &sel, &unsel))
         .await?;
-    Ok(HttpResponse::Ok().json(BatchView::from(&o)))
+    let mut view = SelectionView::from(report);
+    view.rejected.extend(bad);
+    Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
-struct PeriodQuery {
-    period: Option<String>,
+#[derive(Serialize, ToSchema)]
+struct RolledBack {
+    #[schema(value_type = String, example = "202611")]
+    current_period: TaxPeriod,
+    /// Always true: the taxpayer's sessions end.
+    logged_out: bool,
+    message: &'static str,
 }
 
-async fn list_batches(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-    q: web::Query<PeriodQuery>,
-) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let given = q
-        .period
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(TaxPeriod::parse)
-        .transpose()?;
-    let list = blocking(move || {
-        let period = match given {
-            Some(p) => p,
-            None => settle::settled(&app, &who, &user.id)?.current_period,
-        };
-        Ok((
-            period,
-            portal::confirmation::batches(&app, &who, &user.id, period)?,
-        ))
-    })
-    .await?;
-    let items: Vec<BatchView> = list.1.iter().map(BatchView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "period": list.0,
-        "total": items.len(),
-        "items": items,
-    })))
+#[utoipa::path(
+    post,
+    path = "/api/v1/period/rollback",
+    tag = "taxpayer",
+    summary = "回退税款所属期",
+    responses((status = 200, description = "已回退，会话已结束", body = RolledBack))
+)]
+async fn rollback(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+    let p = a
+        .run(|app, who, user| portal::profile::rollback(app, who, &user.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(RolledBack {
+        current_period: p,
+        logged_out: true,
+        message: "回退成功，请重新登录",
+    }))
 }
 
-async fn batch_detail(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    let (period, n) = batch_path(path.into_inner())?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let (o, items) =
-        blocking(move || portal::confirmation::batch_detail(&app, &who, &user.id, period, n))
-            .await?;
-    let mut body = serde_json::to_value(BatchView::from(&o)).map_err(AppError::internal)?;
-    body["invoices"] = serde_json::to_value(items).map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok().json(body))
-}
-
-async fn rollback(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-) -> AppResult<HttpResponse> {
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let p = blocking(move || portal::profile::rollback(&app, &who, &user.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "current_period": p,
-        "logged_out": true,
-        "message": "回退成功，请重新登录",
-    })))
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// 页码，从1开始（默认1）。
     page: Option<String>,
+    /// 每页条数，1至500（默认50）。
     per_page: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/statistics/{period}",
+    tag = "taxpayer",
+    summary = "抵扣统计（异常发票清单分页）",
+    params(
+        ("period" = String, Path, description = "税款所属期 YYYYMM", example = "202611"),
+        PageQuery
+    ),
+    responses((status = 200, description = "抵扣统计表", body = StatisticsView))
+)]
 async fn statistics(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
+    a: Acting<TaxpayerUser>,
     path: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let period = TaxPeriod::parse(&path.into_inner())?;
     let (page, per_page) =
         crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let v = blocking(move || {
-        crate::service::portal::statistics::statistics(&app, &who, &user.id, period, page, per_page)
-    })
-    .await?;
+    let v = a
+        .run(move |app, who, user| {
+            portal::statistics::statistics(app, who, &user.id, period, page, per_page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-async fn workbench(
-    req: HttpRequest,
-    app: web::Data<App>,
-    user: TaxpayerUser,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+#[derive(Serialize, ToSchema)]
+struct Workbench {
+    year: i32,
+    #[schema(value_type = String, example = "202611")]
+    current_period: TaxPeriod,
+    cards: Vec<Card>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/workbench/{year}",
+    tag = "taxpayer",
+    summary = "工作台：12个月份卡片",
+    params(("year" = String, Path, description = "年份（2000至2099）", example = "2026")),
+    responses((status = 200, description = "12个月份卡片", body = Workbench))
+)]
+async fn workbench(a: Acting<TaxpayerUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let year: i32 = path
         .trim()
         .parse()
         .ok()
         .filter(|y| (2000..=2099).contains(y))
         .ok_or_else(|| AppError::invalid("year", "年份应为2000至2099之间的四位数字"))?;
-    let app = app.into_inner();
-    let who = extract::who(&req, &app, user.actor());
-    let (t, cards) =
-        blocking(move || crate::service::portal::statistics::workbench(&app, &who, &user.id, year))
-            .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "year": year,
-        "current_period": t.current_period,
-        "cards": cards,
-    })))
+    let (t, cards) = a
+        .run(move |app, who, user| portal::statistics::workbench(app, who, &user.id, year))
+        .await?;
+    Ok(HttpResponse::Ok().json(Workbench {
+        year,
+        current_period: t.current_period,
+        cards,
+    }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    me,
+    set_password,
+    rating_changes,
+    select,
+    rollback,
+    statistics,
+    workbench
+))]
+pub(super) struct Doc;

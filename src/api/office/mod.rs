@@ -1,0 +1,45 @@
+//! Tax office endpoints: taxpayers, invoice status, declarations and deadlines, scan
+//! certifications, the training clock, the audit log and the 常见问题 knowledge base. Every
+//! write needs a role that may change data (the knowledge base: 管理员 or 征纳互动坐席);
+//! reading the knowledge base is public.
+
+mod audit;
+mod clock;
+mod declarations;
+mod faq;
+mod invoices;
+mod statistics;
+mod taxpayers;
+
+use utoipa::OpenApi;
+
+use super::router::Routes;
+
+/// The description of a write that needs a role that may change data.
+const WRITER: &str = "需要可修改数据的税务人员角色（管理员、业务操作员）；审计员只读。";
+
+pub(super) fn routes(r: &mut Routes<'_>) {
+    taxpayers::routes(r);
+    invoices::routes(r);
+    declarations::routes(r);
+    statistics::routes(r);
+    clock::routes(r);
+    audit::routes(r);
+    faq::routes(r);
+}
+
+/// The office's part of the OpenAPI document.
+pub(super) fn doc() -> utoipa::openapi::OpenApi {
+    let mut doc = taxpayers::Doc::openapi();
+    for part in [
+        invoices::Doc::openapi(),
+        declarations::Doc::openapi(),
+        statistics::Doc::openapi(),
+        clock::Doc::openapi(),
+        audit::Doc::openapi(),
+        faq::Doc::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
