@@ -14,6 +14,7 @@ mod interact;
 mod interact_soak;
 mod invoices;
 mod layering;
+mod openapi;
 mod pages;
 mod pdf;
 mod services;
