@@ -155,7 +155,6 @@ pub async fn serve() -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use std::collections::BTreeSet;
 

@@ -182,7 +182,6 @@ pub struct SuggestionShape {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use std::collections::BTreeSet;
 

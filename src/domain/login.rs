@@ -74,7 +74,6 @@ pub fn after_wrong_password(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -238,7 +238,6 @@ impl<'a> Sum<&'a Fen> for Fen {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -210,7 +210,6 @@ pub fn first_not_yet_due(p: TaxPeriod) -> NaiveDate {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

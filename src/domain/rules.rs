@@ -204,7 +204,6 @@ pub fn password_strength(password: &str) -> Result<(), super::DomainError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::domain::{Fen, InvoiceKey, InvoiceType};

@@ -123,7 +123,6 @@ pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecErr
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

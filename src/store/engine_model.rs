@@ -2,7 +2,6 @@
 //! in-memory model: the same random operation sequences run on both, one redb write
 //! transaction per operation (a refused one aborts), and after every step the invoices,
 //! batches, taxpayers, histories and the table of selected invoices agree.
-#![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
 

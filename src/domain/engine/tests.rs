@@ -1,6 +1,5 @@
 //! The engine's rules on plain data: scenarios for every edge of S-P1–S-P3, S-T6–S-T8, and
 //! property tests over random sequences of operations.
-#![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;

@@ -156,7 +156,6 @@ impl fmt::Display for InvoiceKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

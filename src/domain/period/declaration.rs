@@ -66,7 +66,6 @@ impl DeclarationStatus {
 display_as_str!(DeclarationStatus);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

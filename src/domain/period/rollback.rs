@@ -80,7 +80,6 @@ pub fn rollback_check(f: &RollbackFacts) -> Result<TaxPeriod, RollbackRefusal> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

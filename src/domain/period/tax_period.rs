@@ -245,7 +245,6 @@ impl From<TaxPeriod> for String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -69,7 +69,6 @@ pub fn periods_to_close<E>(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

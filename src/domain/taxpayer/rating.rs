@@ -54,7 +54,6 @@ pub struct RatingChange {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -202,7 +202,6 @@ impl From<TaxpayerId> for String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
