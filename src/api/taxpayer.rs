@@ -220,11 +220,10 @@ async fn statistics(
     q: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let period = TaxPeriod::parse(&path.into_inner())?;
-    let (page, per_page) =
-        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
+    let paging = crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let v = a
         .run(move |app, who, user| {
-            portal::statistics::statistics(app, who, &user.id, period, page, per_page)
+            portal::statistics::statistics(app, who, &user.id, period, paging)
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -19,7 +19,8 @@
 //! - [`rules`] (the decisions of S-P1–S-P3, S-T6, S-T8), [`query`] (发票勾选 conditions),
 //!   [`statistics`] (抵扣统计), [`login`] (S-T1): plain functions over the records.
 //! - [`engine`]: applies the rules to a taxpayer's records through its `Ledger`/`Book` ports.
-//! - [`interaction`] (征纳互动) and [`hours`] (人工导税 working hours): on their own.
+//! - [`interaction`] (征纳互动) and [`hours`] (人工导税 working hours): on their own;
+//!   [`paging`]: the page and page size of every list.
 //!
 //! # What depends on what
 //!
@@ -61,6 +62,7 @@ pub mod interaction;
 pub mod invoice;
 pub mod login;
 pub mod money;
+pub mod paging;
 pub mod period;
 pub mod query;
 pub mod rules;
@@ -80,6 +82,7 @@ pub use invoice::{
     InvoiceStatus, InvoiceType, ScanRecord, SelectionState, UnselectReason,
 };
 pub use money::Fen;
+pub use paging::Paging;
 pub use period::{BatchStatus, ConfirmationBatch, DeclarationStatus, FilingPeriod, TaxPeriod};
 pub use staff::{Role, Staff};
 pub use taxpayer::{

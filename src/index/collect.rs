@@ -51,7 +51,8 @@ impl Collector for PageCollector {
             number: ff.u64("number")?.first_or_default_col(0),
             amount: ff.i64("amount")?.first_or_default_col(0),
             tax: ff.i64("tax")?.first_or_default_col(0),
-            heap: BinaryHeap::with_capacity(self.k + 1),
+            // Reserve no more than the segment can fill: `k` comes from a user's page number.
+            heap: BinaryHeap::with_capacity(self.k.min(r.max_doc() as usize).saturating_add(1)),
             count: 0,
             sum_amount: 0,
             sum_tax: 0,

@@ -160,17 +160,20 @@ impl InvoiceIndex {
     }
 
     /// The page `page` (1-based) of `per_page` matches, in the 发票勾选 order, with totals.
+    /// A page past the end has no keys (the totals still count every match); the keys kept
+    /// while collecting never exceed the documents in the index, whatever the page number.
     pub fn search(&self, q: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<SearchPage> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
         let query = self.build_query(q);
-        let fruit = self
-            .searcher()
-            .search(
-                &*query,
-                &PageCollector {
-                    k: offset + per_page,
-                },
-            )
+        let searcher = self.searcher();
+        let docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let k = if offset >= docs {
+            0
+        } else {
+            offset.saturating_add(per_page).min(docs)
+        };
+        let fruit = searcher
+            .search(&*query, &PageCollector { k })
             .map_err(tantivy_err)?;
         let keys = fruit
             .top

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use super::App;
 use crate::domain::{
-    Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, SelectionState, TaxPeriod, TaxpayerId,
+    Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, Paging, SelectionState, TaxPeriod,
+    TaxpayerId,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::index::InvoiceFilter;
 use crate::store::prelude::*;
 
@@ -85,25 +86,10 @@ pub struct InvoicePage {
     pub items: Vec<InvoiceView>,
 }
 
-/// Page and page size: default 50, at most 500.
-pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<(usize, usize)> {
-    let parse = |field: &'static str, v: Option<&str>, default: usize| -> AppResult<usize> {
-        match v.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(s) => s
-                .parse::<usize>()
-                .map_err(|_| AppError::invalid(field, "页码和每页条数应为正整数")),
-        }
-    };
-    let page = parse("page", page, 1)?;
-    let per_page = parse("per_page", per_page, 50)?;
-    if page == 0 {
-        return Err(AppError::invalid("page", "页码应从1开始"));
-    }
-    if per_page == 0 || per_page > 500 {
-        return Err(AppError::invalid("per_page", "每页条数应在1至500之间"));
-    }
-    Ok((page, per_page))
+/// Page and page size as a query gives them: default page 1 of 50, at most 500 a page (see
+/// [`Paging`]).
+pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<Paging> {
+    Ok(Paging::parse(page, per_page, 50)?)
 }
 
 pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
@@ -117,20 +103,17 @@ pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice
     Ok(items)
 }
 
-pub(crate) fn search(
-    app: &App,
-    f: &InvoiceFilter,
-    page: usize,
-    per_page: usize,
-) -> AppResult<InvoicePage> {
+/// The page `p` of the invoices matching `f`; a page past the end is refused (422).
+pub(crate) fn search(app: &App, f: &InvoiceFilter, p: Paging) -> AppResult<InvoicePage> {
     app.index.catch_up(&app.store)?;
-    let found = app.index.search(f, page, per_page)?;
+    let found = app.index.search(f, p.page(), p.per_page())?;
+    p.within(found.total)?;
     Ok(InvoicePage {
         total: found.total,
         amount: Fen::new(found.amount),
         tax: Fen::new(found.tax),
-        page,
-        per_page,
+        page: p.page(),
+        per_page: p.per_page(),
         items: load_page(app, &found.keys)?,
     })
 }

@@ -269,9 +269,19 @@ async fn paging_order_and_totals_over_all_matches() {
         "totals are over all matches, not the page"
     );
     assert_eq!(body["amount"], 800_000);
-    let (empty, body) = numbers(&app, &a, "&selected=all&status=all&per_page=2&page=9").await;
-    assert!(empty.is_empty());
-    assert_eq!(body["total"], 3);
+    // A page past the end is refused, saying how many pages there are.
+    let r = app
+        .get(
+            "/api/v1/invoices?issued_from=2026-01-01&issued_to=2026-11-30&selected=all&status=all&per_page=2&page=9",
+            Some(&a),
+        )
+        .await;
+    let body = expect_error(r, 422, "invalid_value").await;
+    assert_eq!(body["error"]["field"], "page");
+    assert_eq!(
+        body["error"]["message"],
+        "页码超出范围：共2页，请输入1至2之间的页码"
+    );
     // The invoice object's shape.
     let (_, body) = numbers(&app, &a, "&certified=true").await;
     let item = &body["items"][0];

@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod engine;
 mod faq;
+mod hardening;
 mod helpers;
 mod http;
 mod index_model;

@@ -119,22 +119,21 @@ struct AuditPage {
     responses((status = 200, description = "一页审计日志，新的在前", body = AuditPage))
 )]
 async fn audit(a: Acting<StaffUser>, q: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
-    let (page, per_page) =
-        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
+    let paging = crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let filter = AuditFilter {
         from: parse_time("from", &q.from)?,
         to: parse_time("to", &q.to)?,
         actor: q.actor.clone().filter(|a| !a.is_empty()),
-        limit: per_page,
-        offset: (page - 1) * per_page,
+        limit: 0,
+        offset: 0,
     };
     let (total, items) = a
-        .run(move |app, _, _| office::audit::list(app, &filter))
+        .run(move |app, _, _| office::audit::page(app, &filter, paging))
         .await?;
     Ok(HttpResponse::Ok().json(AuditPage {
         total,
-        page,
-        per_page,
+        page: paging.page(),
+        per_page: paging.per_page(),
         items,
     }))
 }

@@ -301,16 +301,15 @@ async fn search_taxpayers(
     a: Acting<StaffUser>,
     q: web::Query<SearchQuery>,
 ) -> AppResult<HttpResponse> {
-    let (page, per_page) =
-        crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
+    let paging = crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let text = q.q.clone().unwrap_or_default();
     let (total, items) = a
-        .run(move |app, _, _| office::taxpayers::search(app, &text, page, per_page))
+        .run(move |app, _, _| office::taxpayers::search(app, &text, paging))
         .await?;
     Ok(HttpResponse::Ok().json(TaxpayerPage {
         total,
-        page,
-        per_page,
+        page: paging.page(),
+        per_page: paging.per_page(),
         items: items.iter().map(TaxpayerRecord::from).collect(),
     }))
 }

@@ -53,7 +53,7 @@ pub struct OfficeSearchRaw {
 /// The office's invoice search: by buyer, seller ID or seller name (Chinese words), any state.
 pub fn office_search(app: &App, raw: &OfficeSearchRaw) -> AppResult<InvoicePage> {
     use crate::domain::query::parse_date;
-    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let paging = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
     let opt = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -87,7 +87,7 @@ pub fn office_search(app: &App, raw: &OfficeSearchRaw) -> AppResult<InvoicePage>
             "请输入购方税号、销方税号或销方名称",
         ));
     }
-    search(app, &f, page, per_page)
+    search(app, &f, paging)
 }
 
 // (import) Invoice data loading (S-O3, import part). One path for the office's import and the demo

@@ -2,7 +2,8 @@
 //! change history), search and unlock.
 
 use crate::domain::{
-    Contact, CreditRating, Enterprise, PasswordFailures, Region, TaxPeriod, Taxpayer, TaxpayerId,
+    Contact, CreditRating, Enterprise, Paging, PasswordFailures, Region, TaxPeriod, Taxpayer,
+    TaxpayerId,
 };
 use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
@@ -185,12 +186,7 @@ pub fn update(app: &App, who: &Who, id: &TaxpayerId, u: TaxpayerUpdate) -> AppRe
 }
 
 /// Office search by ID or name (substring, case-insensitive for the ID), ordered by ID.
-pub fn search(
-    app: &App,
-    q: &str,
-    page: usize,
-    per_page: usize,
-) -> AppResult<(usize, Vec<Taxpayer>)> {
+pub fn search(app: &App, q: &str, paging: Paging) -> AppResult<(usize, Vec<Taxpayer>)> {
     let q = q.trim().to_uppercase();
     let mut all: Vec<Taxpayer> = app
         .store
@@ -203,10 +199,11 @@ pub fn search(
         .collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     let total = all.len();
+    paging.within(total as u64)?;
     let items = all
         .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
+        .skip(paging.offset())
+        .take(paging.per_page())
         .collect();
     Ok((total, items))
 }

@@ -259,12 +259,13 @@ pub fn statistics_report(
     period: TaxPeriod,
 ) -> AppResult<StatisticsReport> {
     // statistics settles the taxpayer first; the record is read after it.
-    let view = statistics::statistics(app, who, id, period, 1, 1)?;
+    let view = statistics::statistics(app, who, id, period, crate::domain::Paging::first(1))?;
     let taxpayer = taxpayers::get(app, id)?;
     let mut details = Vec::new();
     let mut page = 1;
     loop {
-        let p = query::certified_in_period(app, id, period, page, 500)?;
+        let p =
+            query::certified_in_period(app, id, period, crate::domain::Paging::new(page, 500)?)?;
         let n = p.items.len();
         details.extend(p.items);
         if n < 500 || details.len() as u64 >= p.total {

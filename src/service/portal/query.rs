@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::query::selectable_issue_dates;
-use crate::domain::{InvoiceKey, SelectionState, TaxPeriod, TaxpayerId};
+use crate::domain::{InvoiceKey, Paging, SelectionState, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, HistoryView, InvoicePage, InvoiceView};
@@ -34,7 +34,7 @@ pub fn not_yet_due(
     raw: &NotYetDueRaw,
 ) -> AppResult<InvoicePage> {
     use crate::domain::query::parse_date;
-    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let paging = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
     let p = current_period(app, who, taxpayer)?;
     let opt = |v: &Option<String>| {
         v.as_deref()
@@ -61,7 +61,7 @@ pub fn not_yet_due(
             .transpose()?,
         ..InvoiceFilter::default()
     };
-    search(app, &f, page, per_page)
+    search(app, &f, paging)
 }
 
 /// 单票查询 result: every field of the invoice and its history.
@@ -115,8 +115,7 @@ pub fn certified_in_period(
     app: &App,
     taxpayer: &TaxpayerId,
     period: TaxPeriod,
-    page: usize,
-    per_page: usize,
+    paging: Paging,
 ) -> AppResult<InvoicePage> {
     let f = InvoiceFilter {
         buyer: Some(taxpayer.clone()),
@@ -124,5 +123,5 @@ pub fn certified_in_period(
         sel: vec![2, 3],
         ..InvoiceFilter::default()
     };
-    search(app, &f, page, per_page)
+    search(app, &f, paging)
 }

@@ -91,15 +91,15 @@ pub fn query(
     taxpayer: &TaxpayerId,
     raw: &RawConditions,
 ) -> AppResult<InvoicePage> {
-    let (page, per_page) = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
+    let paging = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
     match filter(app, who, taxpayer, raw)? {
-        Some(f) => search(app, &f, page, per_page),
+        Some(f) => search(app, &f, paging),
         None => Ok(InvoicePage {
             total: 0,
             amount: Fen::ZERO,
             tax: Fen::ZERO,
-            page,
-            per_page,
+            page: paging.within(0).map(|()| paging.page())?,
+            per_page: paging.per_page(),
             items: Vec::new(),
         }),
     }

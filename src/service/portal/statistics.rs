@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use crate::domain::statistics::{ByMethod, Cached, Cell, Tally};
-use crate::domain::{Fen, InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, Paging, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::App;
@@ -150,11 +150,10 @@ pub fn statistics(
     who: &Who,
     taxpayer: &TaxpayerId,
     period: TaxPeriod,
-    page: usize,
-    per_page: usize,
+    paging: Paging,
 ) -> AppResult<StatisticsView> {
     crate::service::settle::settled(app, who, taxpayer)?;
-    let offset = (page - 1).saturating_mul(per_page);
+    let (offset, per_page) = (paging.offset(), paging.per_page());
     let r0 = app.store.read()?;
     // Figures and the key page from one snapshot when cached.
     let (f, page_keys) = match r0.stats(taxpayer, period)? {
@@ -184,6 +183,7 @@ pub fn statistics(
             (f, keys)
         }
     };
+    paging.within(f.cached.exception_count)?;
     let r = app.store.read()?;
     let exceptions = r
         .invoices_by_keys(&page_keys)?
@@ -198,7 +198,7 @@ pub fn statistics(
             .map(|t| t.to_rfc3339()),
         rows: rows(&f.cached.figures()),
         exceptions_total: f.cached.exception_count,
-        page,
+        page: paging.page(),
         per_page,
         exceptions,
         cached: f.from_cache,

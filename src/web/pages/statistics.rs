@@ -183,24 +183,23 @@ async fn statistics_page(
         .filter(|s| !s.is_empty())
         .map(|s| TaxPeriod::parse(&s.replace('-', "")))
         .transpose()?;
-    let (page_no, per_page) = service::listing::paging(q.page.as_deref(), Some("50"))?;
+    let paging = service::listing::paging(q.page.as_deref(), Some("50"))?;
     let want_details = q.details.as_deref() == Some("1");
     let (name, s, series, details) = blocking(move || {
         let t = service::settle::settled(&app, &who, &user.id)?;
         // Default: the last period before the current one (the one being declared).
         let period = given.unwrap_or_else(|| t.current_period.prev());
+        let first = crate::domain::Paging::first(paging.per_page());
         let (exc_page, det_page) = if want_details {
-            (1, page_no)
+            (first, paging)
         } else {
-            (page_no, 1)
+            (paging, first)
         };
-        let s = service::portal::statistics::statistics(
-            &app, &who, &user.id, period, exc_page, per_page,
-        )?;
+        let s = service::portal::statistics::statistics(&app, &who, &user.id, period, exc_page)?;
         let details = if want_details {
             app.index.catch_up(&app.store)?;
             Some(service::portal::query::certified_in_period(
-                &app, &user.id, period, det_page, per_page,
+                &app, &user.id, period, det_page,
             )?)
         } else {
             None
