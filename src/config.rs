@@ -168,6 +168,9 @@ pub struct SessionSettings {
     /// Wrong staff passwords allowed per user within `throttle_window_secs`.
     pub staff_max_failures: u32,
     pub throttle_window_secs: u64,
+    /// Login tries allowed per client address and minute (a burst of as many), in front of
+    /// every login route, staff and taxpayer.
+    pub login_attempts_per_minute: u32,
 }
 
 impl Default for SessionSettings {
@@ -177,6 +180,7 @@ impl Default for SessionSettings {
             max_secs: 12 * 3600,
             staff_max_failures: 5,
             throttle_window_secs: 15 * 60,
+            login_attempts_per_minute: 30,
         }
     }
 }

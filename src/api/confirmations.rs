@@ -9,7 +9,7 @@ use super::router::Routes;
 use crate::domain::rules::DeclarationAnswer;
 use crate::domain::TaxPeriod;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Acting, TaxpayerUser};
+use crate::http::extract::{Acting, JsonObject, TaxpayerUser};
 use crate::service::listing::InvoiceView;
 use crate::service::portal::confirmation::BatchView;
 use crate::service::{portal, settle};
@@ -70,7 +70,7 @@ struct SubmitBody {
 async fn submit(
     a: Acting<TaxpayerUser>,
     path: web::Path<(String, String)>,
-    body: Option<web::Json<SubmitBody>>,
+    body: Option<JsonObject<SubmitBody>>,
 ) -> AppResult<HttpResponse> {
     let (period, n) = batch_path(path.into_inner())?;
     let answer = body

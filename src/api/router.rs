@@ -87,7 +87,9 @@ impl<'a> Routes<'a> {
     pub fn limited(&mut self, path: &str, limit: usize, methods: Methods) -> &mut Self {
         match &mut self.sink {
             Sink::Serve(cfg) => {
-                let mut resource = web::resource(path).app_data(web::PayloadConfig::new(limit));
+                let mut resource = web::resource(path)
+                    .app_data(web::PayloadConfig::new(limit))
+                    .app_data(crate::http::json_config(limit));
                 for (_, route) in methods.0 {
                     resource = resource.route(route);
                 }
@@ -144,6 +146,15 @@ impl Methods {
         F::Output: Responder + 'static,
     {
         self.with(Method::POST, handler)
+    }
+
+    pub fn delete<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.with(Method::DELETE, handler)
     }
 
     fn with<F, Args>(mut self, method: Method, handler: F) -> Self

@@ -5,22 +5,35 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::router::Routes;
+use super::router::{Methods, Routes};
 use crate::domain::{Actor, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::blocking;
-use crate::http::extract::{self, Session};
+use crate::http::extract::{self, JsonObject, Session};
 use crate::service::auth::{StaffLogin, TaxpayerLogin};
 use crate::service::portal;
 use crate::service::{self, App};
 
+/// Login and recovery bodies hold an ID, a name and a password or answer: a few hundred
+/// bytes. Anything near this cap is not a login (anonymous requests store nothing large).
+const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+
 pub(super) fn routes(r: &mut Routes<'_>) {
-    r.post("/session", taxpayer_login)
-        .delete("/session", logout)
-        .get("/session/recover", recovery_question)
-        .post("/session/recover", recover)
-        .post("/office/session", staff_login)
-        .delete("/office/session", staff_logout);
+    r.limited(
+        "/session",
+        LOGIN_BODY_LIMIT,
+        Methods::default().post(taxpayer_login).delete(logout),
+    )
+    .limited(
+        "/session/recover",
+        LOGIN_BODY_LIMIT,
+        Methods::default().get(recovery_question).post(recover),
+    )
+    .limited(
+        "/office/session",
+        LOGIN_BODY_LIMIT,
+        Methods::default().post(staff_login).delete(staff_logout),
+    );
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,7 +57,7 @@ struct TaxpayerLoginBody {
 async fn taxpayer_login(
     req: HttpRequest,
     app: web::Data<App>,
-    body: Option<web::Json<TaxpayerLoginBody>>,
+    body: Option<JsonObject<TaxpayerLoginBody>>,
 ) -> AppResult<HttpResponse> {
     let body = body.map(|b| b.into_inner()).unwrap_or(TaxpayerLoginBody {
         taxpayer_id: None,
@@ -103,7 +116,7 @@ struct StaffLoginBody {
 async fn staff_login(
     req: HttpRequest,
     app: web::Data<App>,
-    body: web::Json<StaffLoginBody>,
+    body: JsonObject<StaffLoginBody>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let who = extract::who(&req, &app, Actor::Anonymous);
@@ -239,7 +252,7 @@ struct Recovered {
 async fn recover(
     req: HttpRequest,
     app: web::Data<App>,
-    body: web::Json<RecoverBody>,
+    body: JsonObject<RecoverBody>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let id = recovering(&req, &app, body.taxpayer_id.as_deref())?;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::router::Routes;
 use crate::domain::{InvoiceKey, RatingChange, TaxPeriod};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Acting, TaxpayerUser};
+use crate::http::extract::{Acting, JsonObject, TaxpayerUser};
 use crate::service::portal::profile::{PasswordChange, Profile};
 use crate::service::portal::selection::{RejectedView, SelectionView};
 use crate::service::portal::statistics::{Card, StatisticsView};
@@ -85,7 +85,7 @@ struct PasswordState {
 )]
 async fn set_password(
     a: Acting<TaxpayerUser>,
-    body: web::Json<PasswordBody>,
+    body: JsonObject<PasswordBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let change = if b.enabled {
@@ -153,7 +153,7 @@ fn keys(rows: Vec<KeyBody>, bad: &mut Vec<RejectedView>) -> Vec<InvoiceKey> {
 )]
 async fn select(
     a: Acting<TaxpayerUser>,
-    body: web::Json<SelectionBody>,
+    body: JsonObject<SelectionBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let mut bad = Vec::new();

@@ -8,6 +8,10 @@ use chrono::NaiveDate;
 
 use super::{PasswordFailures, Taxpayer};
 
+/// The longest password any login or password change accepts: argon2 of a megabyte costs as
+/// much as a hundred logins, and no password of ours is longer.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
 /// Wrong platform passwords tolerated in one day; one more locks the account.
 pub const DAILY_PASSWORD_FAILURES_ALLOWED: u32 = 10;
 

@@ -84,7 +84,7 @@ pub use invoice::{
 pub use money::Fen;
 pub use paging::Paging;
 pub use period::{BatchStatus, ConfirmationBatch, DeclarationStatus, FilingPeriod, TaxPeriod};
-pub use staff::{Role, Staff};
+pub use staff::{Area, Role, Staff};
 pub use taxpayer::{
     credit_code_check_char, Contact, CreditRating, Enterprise, PasswordFailures, PlatformPassword,
     ProfileChange, RatingChange, Region, Taxpayer, TaxpayerId, TaxpayerIdKind,

@@ -18,10 +18,9 @@ use super::{DeclarationStatus, Invoice, InvoiceStatus, SelectionState, TaxPeriod
 /// `message()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowRefusal {
-    /// No invoice with this code and number.
+    /// No invoice with this code and number among the taxpayer's: another taxpayer's invoice
+    /// gets the same answer as a free key, so that keys cannot be probed.
     UnknownInvoice,
-    /// The buyer is another taxpayer.
-    NotYours,
     /// Status is not 正常 (S-P3).
     NotNormal(InvoiceStatus),
     /// Already confirmed (勾选认证): final.
@@ -42,7 +41,6 @@ impl RowRefusal {
     pub fn code(self) -> &'static str {
         match self {
             RowRefusal::UnknownInvoice => "unknown_invoice",
-            RowRefusal::NotYours => "not_yours",
             RowRefusal::NotNormal(_) => "not_normal",
             RowRefusal::AlreadyConfirmed => "already_confirmed",
             RowRefusal::ScanCertified => "scan_certified",
@@ -56,7 +54,6 @@ impl RowRefusal {
     pub fn message(self) -> String {
         match self {
             RowRefusal::UnknownInvoice => "发票不存在，请核对发票代码和发票号码".into(),
-            RowRefusal::NotYours => "该发票的购方不是本纳税人".into(),
             RowRefusal::NotNormal(s) => format!("发票状态为{}，不能勾选", s.label_zh()),
             RowRefusal::AlreadyConfirmed => "该发票已确认，不能修改".into(),
             RowRefusal::ScanCertified => "该发票已扫描认证，不能勾选".into(),
@@ -93,7 +90,7 @@ pub fn check_select(
     lookback_days: u32,
 ) -> Result<(), RowRefusal> {
     if &invoice.buyer_id != taxpayer {
-        return Err(RowRefusal::NotYours);
+        return Err(RowRefusal::UnknownInvoice);
     }
     match invoice.selection {
         SelectionState::Confirmed { .. } => return Err(RowRefusal::AlreadyConfirmed),
@@ -116,7 +113,7 @@ pub fn check_select(
 /// 未确认的发票进行取消勾选的回退处理".
 pub fn check_unselect(invoice: &Invoice, taxpayer: &TaxpayerId) -> Result<(), RowRefusal> {
     if &invoice.buyer_id != taxpayer {
-        return Err(RowRefusal::NotYours);
+        return Err(RowRefusal::UnknownInvoice);
     }
     match invoice.selection {
         SelectionState::Selected { .. } => Ok(()),
@@ -319,9 +316,13 @@ mod tests {
         let other = seller();
         assert_eq!(
             check_select(&inv, &other, p, today, 180),
-            Err(RowRefusal::NotYours)
+            Err(RowRefusal::UnknownInvoice),
+            "another taxpayer's invoice is answered as if it did not exist"
         );
-        assert_eq!(check_unselect(&inv, &other), Err(RowRefusal::NotYours));
+        assert_eq!(
+            check_unselect(&inv, &other),
+            Err(RowRefusal::UnknownInvoice)
+        );
         assert_eq!(check_unselect(&inv, &buyer()), Err(RowRefusal::NotSelected));
         for s in [
             InvoiceStatus::Voided,
@@ -366,7 +367,6 @@ mod tests {
         );
         let codes: std::collections::HashSet<_> = [
             RowRefusal::UnknownInvoice,
-            RowRefusal::NotYours,
             RowRefusal::NotNormal(InvoiceStatus::Voided),
             RowRefusal::AlreadyConfirmed,
             RowRefusal::ScanCertified,
@@ -381,7 +381,7 @@ mod tests {
             r.code()
         })
         .collect();
-        assert_eq!(codes.len(), 9);
+        assert_eq!(codes.len(), 8);
     }
 
     #[test]

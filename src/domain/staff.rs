@@ -49,12 +49,95 @@ impl Role {
 
     /// Whether the role may change taxpayer, invoice and period data.
     pub fn can_write_data(self) -> bool {
-        matches!(self, Role::Admin | Role::Operator)
+        self.may(Area::ChangeOffice)
     }
 
     /// Whether the role answers 征纳互动 (the agent console) and keeps its knowledge base.
     pub fn serves_interactions(self) -> bool {
-        matches!(self, Role::Admin | Role::Agent)
+        self.may(Area::Serve)
+    }
+}
+
+/// What a staff request is for: the rows of the role matrix. Every staff route of the API and
+/// the console names one (`http::access`); [`Role::may`] is the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    /// The console itself: its home page, logging out, reading the knowledge base.
+    Console,
+    /// Read taxpayer records, invoices, declarations, deadlines, statistics and the clock.
+    ReadOffice,
+    /// Change them: create and edit taxpayers, import invoices and scans, record
+    /// declarations and deadlines, set the training clock, refresh statistics.
+    ChangeOffice,
+    /// Read and export the audit log (who did what, from which address).
+    ReadAudit,
+    /// Answer taxpayers in 征纳互动: the console, its socket.
+    Serve,
+    /// Read 征纳互动 transcripts and their figures (an agent only those it served).
+    ReadInteractions,
+    /// Keep the 征纳互动 knowledge base.
+    EditKnowledge,
+}
+
+impl Area {
+    pub const ALL: [Area; 7] = [
+        Area::Console,
+        Area::ReadOffice,
+        Area::ChangeOffice,
+        Area::ReadAudit,
+        Area::Serve,
+        Area::ReadInteractions,
+        Area::EditKnowledge,
+    ];
+}
+
+/// The role matrix, written once: which roles may act in each area. An agent sees the
+/// interaction it serves (with the taxpayer's name and ID in it) and the knowledge base, and
+/// nothing of the office's data; an auditor reads everything and changes nothing.
+const MATRIX: [(Area, &[Role]); 7] = [
+    (
+        Area::Console,
+        &[Role::Admin, Role::Operator, Role::Agent, Role::Auditor],
+    ),
+    (
+        Area::ReadOffice,
+        &[Role::Admin, Role::Operator, Role::Auditor],
+    ),
+    (Area::ChangeOffice, &[Role::Admin, Role::Operator]),
+    (Area::ReadAudit, &[Role::Admin, Role::Auditor]),
+    (Area::Serve, &[Role::Admin, Role::Agent]),
+    (
+        Area::ReadInteractions,
+        &[Role::Admin, Role::Agent, Role::Auditor],
+    ),
+    (Area::EditKnowledge, &[Role::Admin, Role::Agent]),
+];
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Operator, Role::Agent, Role::Auditor];
+
+    /// Whether this role may act in `area` (the matrix above).
+    pub fn may(self, area: Area) -> bool {
+        MATRIX
+            .iter()
+            .any(|(a, roles)| *a == area && roles.contains(&self))
+    }
+}
+
+/// Usernames: 3–32 characters of ASCII letters, digits, `.`, `_` or `-`.
+pub fn parse_username(s: &str) -> Result<String, DomainError> {
+    let s = s.trim();
+    let ok_len = (3..=32).contains(&s.len());
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok_len && ok_chars {
+        Ok(s.to_string())
+    } else {
+        Err(DomainError::new(
+            "username",
+            "用户名应为3至32位字母、数字、点、下划线或连字符",
+        ))
     }
 }
 

@@ -5,3 +5,4 @@
 pub mod invoice_file;
 pub mod pdf;
 pub mod sheet;
+pub mod table_csv;

@@ -158,23 +158,6 @@ impl StaffUser {
             username: self.username.clone(),
         }
     }
-
-    /// Refuses roles that may not change data (auditors, agents).
-    pub fn require_writer(&self) -> Result<(), AppError> {
-        if self.role.can_write_data() {
-            Ok(())
-        } else {
-            Err(AppError::new(Code::WrongRole))
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(AppError::new(Code::WrongRole))
-        }
-    }
 }
 
 fn staff_of(req: &HttpRequest) -> Result<StaffUser, AppError> {
@@ -189,6 +172,8 @@ fn staff_of(req: &HttpRequest) -> Result<StaffUser, AppError> {
         .staff(&username)?
         .filter(|st| !st.disabled)
         .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
+    // The role matrix: this route's area must allow the role.
+    super::access::check(req, staff.role)?;
     Ok(StaffUser {
         username,
         display_name: staff.display_name,
@@ -296,5 +281,47 @@ impl<U: Person> FromRequest for Acting<U> {
             let who = who(req, &app, user.actor());
             Ok(Acting { app, who, user })
         })())
+    }
+}
+
+/// A JSON request body that must be an object: `web::Json` would also read a struct from an
+/// array (serde's sequence form), so `[]` passed as an empty request. Everything else is as
+/// `web::Json` (the size limit and the error answers of the route's `JsonConfig`).
+#[derive(Debug)]
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for JsonObject<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let value = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            if !value.is_object() {
+                return Err(AppError::new(Code::InvalidValue)
+                    .with_message("请求内容应为 JSON 对象")
+                    .into());
+            }
+            serde_json::from_value(value).map(JsonObject).map_err(|e| {
+                AppError::new(Code::InvalidValue)
+                    .with_message(format!("请求内容不正确：{e}"))
+                    .into()
+            })
+        })
     }
 }

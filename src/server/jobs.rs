@@ -51,6 +51,7 @@ fn spawn_housekeeping(app: Arc<App>) {
             let app = app.clone();
             let result = web::block(move || {
                 let wall = app.clock.wall().timestamp();
+                app.logins.forget_idle();
                 crate::service::auth::purge_expired_sessions(&app, wall)
             })
             .await;

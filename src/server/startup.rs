@@ -32,25 +32,6 @@ impl Running {
     }
 }
 
-/// JSON bodies that do not parse are 400 `malformed`; valid JSON of the wrong shape is 422.
-fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(1 << 20)
-        .error_handler(|err, _req| {
-            use actix_web::error::JsonPayloadError as J;
-            let e = match &err {
-                J::Deserialize(de) if de.is_data() => {
-                    AppError::new(Code::InvalidValue).with_message(format!("请求内容不正确：{de}"))
-                }
-                J::OverflowKnownLength { .. } | J::Overflow { .. } => AppError::new(Code::TooLarge),
-                J::ContentType => AppError::new(Code::UnsupportedType)
-                    .with_message("请求内容类型应为 application/json"),
-                _ => AppError::new(Code::Malformed).with_message(format!("请求格式不正确：{err}")),
-            };
-            e.into()
-        })
-}
-
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
         AppError::new(Code::InvalidValue)
@@ -103,7 +84,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             a = a.app_data(c.clone());
         }
         a.app_data(data.clone())
-            .app_data(json_config())
+            .app_data(crate::http::json_config(1 << 20))
             .app_data(query_config())
             .app_data(path_config())
             .wrap(actix_web::middleware::from_fn(crate::http::origin::csrf))

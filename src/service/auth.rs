@@ -76,20 +76,49 @@ pub struct StaffLogin {
     pub role: Role,
 }
 
+fn bounded_password(password: &str) -> AppResult<()> {
+    if password.chars().count() > login::MAX_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "password",
+            format!("密码长度不能超过{}位", login::MAX_PASSWORD_CHARS),
+        ));
+    }
+    Ok(())
+}
+
 /// Staff login with username and password (S-O1). More than `staff_max_failures` wrong
 /// passwords within the throttle window refuse further tries until the window passes.
+///
+/// Before anything is hashed or written: the username must be one the office could have
+/// created (else 422), the password at most [`login::MAX_PASSWORD_CHARS`], and the address within
+/// its login rate. The counter is then read, the password verified and the new count written
+/// with the account's lock held, so parallel guesses cannot verify more than the limit.
 pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppResult<StaffLogin> {
-    let username = username.trim();
-    if username.is_empty() || password.is_empty() {
+    if username.trim().is_empty() || password.is_empty() {
         return Err(AppError::invalid("username", "请输入用户名和密码"));
     }
+    let username = crate::domain::staff::parse_username(username)?;
+    bounded_password(password)?;
+    app.logins.admit(who.address.as_deref())?;
     let key = format!("staff:{username}");
+    app.logins.one_at_a_time(&key, || {
+        staff_login_locked(app, who, &key, &username, password)
+    })
+}
+
+fn staff_login_locked(
+    app: &App,
+    who: &Who,
+    key: &str,
+    username: &str,
+    password: &str,
+) -> AppResult<StaffLogin> {
     let cfg = &app.settings.session;
     let now = who.wall.timestamp();
     let window = i64::try_from(cfg.throttle_window_secs).unwrap_or(i64::MAX);
     let (staff, throttle) = {
         let r = app.store.read()?;
-        (r.staff(username)?, r.throttle(&key)?.unwrap_or_default())
+        (r.staff(username)?, r.throttle(key)?.unwrap_or_default())
     };
     let in_window = now.saturating_sub(throttle.window_start) < window;
     if in_window && throttle.failures >= cfg.staff_max_failures {
@@ -109,7 +138,7 @@ pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppR
     let ok = verify_password(hash, password) && staff.as_ref().is_some_and(|s| !s.disabled);
     let staff = match (ok, staff) {
         (true, Some(s)) => s,
-        _ => {
+        (_, known) => {
             let failed = Throttle {
                 window_start: if in_window {
                     throttle.window_start
@@ -119,12 +148,15 @@ pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppR
                 failures: if in_window { throttle.failures + 1 } else { 1 },
             };
             app.store.write(who, |tx| {
-                tx.put_throttle(&key, &failed)?;
-                tx.audit(
-                    "staff.login_failed",
-                    username,
-                    format!("failures={}", failed.failures),
-                );
+                // Only accounts that exist are counted: an invented name leaves no row
+                // behind but its audit entry (the address limit bounds those).
+                let detail = if known.is_some() {
+                    tx.put_throttle(key, &failed)?;
+                    format!("failures={}", failed.failures)
+                } else {
+                    "unknown_user".to_string()
+                };
+                tx.audit("staff.login_failed", username, detail);
                 Ok(())
             })?;
             return Err(AppError::new(Code::StaffLoginFailed));
@@ -137,7 +169,7 @@ pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppR
         ..who.clone()
     };
     let token = app.store.write(&who, |tx| {
-        tx.clear_throttle(&key)?;
+        tx.clear_throttle(key)?;
         let token = open_session(
             tx,
             &who,
@@ -178,8 +210,25 @@ fn refusal_error(r: LoginRefusal) -> AppError {
 }
 
 /// Taxpayer login once the taxpayer is identified (by certificate, or in training mode by
-/// the ID given): the S-T1 checks, then the platform password when one is set.
+/// the ID given): the S-T1 checks, then the platform password when one is set. The address
+/// limit comes first; the password is verified with the account's lock held, on the record
+/// read under it, so parallel wrong passwords are each counted before the next is verified.
 pub fn taxpayer_login(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    password: Option<&str>,
+) -> AppResult<TaxpayerLogin> {
+    if let Some(p) = password {
+        bounded_password(p)?;
+    }
+    app.logins.admit(who.address.as_deref())?;
+    app.logins.one_at_a_time(&format!("taxpayer:{id}"), || {
+        taxpayer_login_locked(app, who, id, password)
+    })
+}
+
+fn taxpayer_login_locked(
     app: &App,
     who: &Who,
     id: &TaxpayerId,

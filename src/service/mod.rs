@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod interact;
 pub mod listing;
+pub mod login_guard;
 pub mod office;
 pub mod portal;
 pub mod settle;
@@ -47,6 +48,8 @@ pub struct App {
     pub clock: Clock,
     pub settings: Settings,
     pub interact: interact::Interact,
+    /// The per-address login limit and the one-login-per-account lock.
+    pub logins: login_guard::LoginGuard,
 }
 
 impl App {
@@ -73,12 +76,14 @@ impl App {
         let interact =
             interact::Interact::new(hours, faq, settings.interaction.ice_servers.clone())
                 .map_err(|e| StartError::Other(e.to_string()))?;
+        let logins = login_guard::LoginGuard::new(settings.session.login_attempts_per_minute);
         Ok(Arc::new(App {
             store,
             index,
             clock,
             settings,
             interact,
+            logins,
         }))
     }
 

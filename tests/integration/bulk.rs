@@ -458,7 +458,7 @@ async fn each_row_stands_alone_with_its_row_number_and_reason() {
     let want: Vec<(u64, String)> = [
         (3, "not_normal"),
         (4, "already_confirmed"),
-        (5, "not_yours"),
+        (5, "unknown_invoice"),
         (6, "unknown_invoice"),
         (7, "duplicate_row"),
         (8, "choice_invalid"),

@@ -158,7 +158,7 @@ async fn a_month_of_a_taxpayers_life() {
     assert_eq!(
         reasons,
         [
-            "not_yours",
+            "unknown_invoice",
             "unknown_invoice",
             "not_selected",
             "invalid_key"

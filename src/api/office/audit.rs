@@ -61,37 +61,9 @@ async fn audit_csv(a: Acting<StaffUser>, q: web::Query<AuditQuery>) -> AppResult
         limit: usize::MAX,
         offset: 0,
     };
-    let (_, items) = a
-        .run(move |app, _, _| office::audit::list(app, &filter))
+    let bytes = a
+        .run(move |app, _, _| office::audit::export_csv(app, &filter))
         .await?;
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record([
-        "序号",
-        "时间",
-        "业务时间",
-        "操作人",
-        "地址",
-        "操作",
-        "对象",
-        "详情",
-    ])
-    .map_err(AppError::internal)?;
-    for e in &items {
-        w.write_record([
-            e.seq.to_string(),
-            e.at.to_rfc3339(),
-            e.business_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            e.actor.to_string(),
-            e.address.clone().unwrap_or_default(),
-            e.action.clone(),
-            e.target.clone(),
-            e.detail.clone(),
-        ])
-        .map_err(AppError::internal)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| AppError::internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

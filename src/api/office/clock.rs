@@ -1,13 +1,13 @@
 //! The training clock: read it, set it (training mode), or return to real time.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::super::router::Routes;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Acting, StaffUser};
+use crate::http::extract::{Acting, JsonObject, StaffUser};
 use crate::service::settle;
 
 pub(super) fn routes(r: &mut Routes<'_>) {
@@ -62,8 +62,7 @@ struct ClockSet {
     request_body = ClockBody,
     responses((status = 200, description = "设置后的业务时间", body = ClockSet))
 )]
-async fn set_clock(a: Acting<StaffUser>, body: web::Json<ClockBody>) -> AppResult<HttpResponse> {
-    a.user.require_writer()?;
+async fn set_clock(a: Acting<StaffUser>, body: JsonObject<ClockBody>) -> AppResult<HttpResponse> {
     let to = match &body.now {
         Some(s) => Some(DateTime::parse_from_rfc3339(s.trim()).map_err(|_| {
             AppError::invalid("now", "时间格式应为 RFC 3339，如 2026-12-15T23:59:59+08:00")

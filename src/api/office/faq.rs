@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::super::router::Routes;
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
-use crate::http::extract::{Acting, StaffUser};
+use crate::http::extract::{Acting, JsonObject, StaffUser};
 use crate::service::interact::faq::{self, FaqEntry};
 use crate::service::App;
 
@@ -73,7 +73,7 @@ struct FaqBody {
 async fn put_faq(
     a: Acting<StaffUser>,
     path: web::Path<String>,
-    body: web::Json<FaqBody>,
+    body: JsonObject<FaqBody>,
 ) -> AppResult<HttpResponse> {
     faq::require_editor(a.user.role)?;
     let id = path.into_inner();

@@ -9,7 +9,7 @@ use super::super::router::Routes;
 use super::super::taxpayer::KeyBody;
 use crate::domain::{InvoiceKey, InvoiceStatus};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Acting, StaffUser};
+use crate::http::extract::{Acting, JsonObject, StaffUser};
 use crate::service::listing::InvoiceView;
 use crate::service::{office, portal};
 
@@ -41,9 +41,8 @@ struct StatusBody {
 async fn set_status(
     a: Acting<StaffUser>,
     path: web::Path<(String, String)>,
-    body: web::Json<StatusBody>,
+    body: JsonObject<StatusBody>,
 ) -> AppResult<HttpResponse> {
-    a.user.require_writer()?;
     let (code, number) = path.into_inner();
     let key = InvoiceKey::parse(&code, &number)?;
     let status = InvoiceStatus::parse_api(&body.status)?;
@@ -83,9 +82,8 @@ struct StatusChanged {
 )]
 async fn set_status_bulk(
     a: Acting<StaffUser>,
-    body: web::Json<BulkStatusBody>,
+    body: JsonObject<BulkStatusBody>,
 ) -> AppResult<HttpResponse> {
-    a.user.require_writer()?;
     let b = body.into_inner();
     let status = InvoiceStatus::parse_api(&b.status)?;
     if b.invoices.is_empty() || b.invoices.len() > portal::selection::MAX_SELECTION_ROWS {

@@ -132,7 +132,7 @@ fn select_reports_each_row() {
         reasons,
         vec![
             (2, RowRefusal::NotYetDue),
-            (3, RowRefusal::NotYours),
+            (3, RowRefusal::UnknownInvoice),
             (4, RowRefusal::DuplicateRow),
             (5, RowRefusal::UnknownInvoice),
             (6, RowRefusal::NotSelected),

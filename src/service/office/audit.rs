@@ -1,7 +1,7 @@
 //! The audit log (S-O6): every state change, newest first.
 
 use crate::domain::{AuditEntry, Paging};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::App;
 use crate::store::prelude::*;
 use crate::store::AuditFilter;
@@ -25,4 +25,33 @@ pub fn page(
     let (total, items) = list(app, &filter)?;
     paging.within(total as u64)?;
     Ok((total, items))
+}
+
+/// Every entry `filter` selects as a CSV file (see `formats::table_csv`: UTF-8 with a BOM,
+/// formula-like cells neutralised — a username or detail typed by anyone is never a formula).
+pub fn export_csv(app: &App, filter: &AuditFilter) -> AppResult<Vec<u8>> {
+    let (_, items) = list(app, filter)?;
+    let header = [
+        "序号",
+        "时间",
+        "业务时间",
+        "操作人",
+        "地址",
+        "操作",
+        "对象",
+        "详情",
+    ];
+    let rows = items.iter().map(|e| {
+        [
+            e.seq.to_string(),
+            e.at.to_rfc3339(),
+            e.business_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            e.actor.to_string(),
+            e.address.clone().unwrap_or_default(),
+            e.action.clone(),
+            e.target.clone(),
+            e.detail.clone(),
+        ]
+    });
+    crate::formats::table_csv::write(&header, rows).map_err(AppError::internal)
 }

@@ -16,22 +16,7 @@ pub struct NewStaff {
     pub password: String,
 }
 
-/// Usernames: 3–32 characters of ASCII letters, digits, `.`, `_` or `-`.
-pub fn parse_username(s: &str) -> Result<String, DomainError> {
-    let s = s.trim();
-    let ok_len = (3..=32).contains(&s.len());
-    let ok_chars = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok_len && ok_chars {
-        Ok(s.to_string())
-    } else {
-        Err(DomainError::new(
-            "username",
-            "用户名应为3至32位字母、数字、点、下划线或连字符",
-        ))
-    }
-}
+pub use crate::domain::staff::parse_username;
 
 /// Passwords: at least 8 characters, not letters only, not digits only (as API.md asks of
 /// platform passwords; staff passwords follow the same rule).
@@ -39,6 +24,9 @@ pub fn check_password_strength(field: &'static str, p: &str) -> Result<(), Domai
     let n = p.chars().count();
     if n < 8 {
         return Err(DomainError::new(field, "密码长度不能少于8位"));
+    }
+    if n > crate::domain::login::MAX_PASSWORD_CHARS {
+        return Err(DomainError::new(field, "密码长度不能超过128位"));
     }
     if p.chars().all(|c| c.is_alphabetic()) {
         return Err(DomainError::new(field, "密码不能全部为字母"));

@@ -1,0 +1,90 @@
+//! Which area of the role matrix (`domain::staff::Area`, `Role::may`) every staff route of the
+//! API and the console belongs to, written once. The staff extractor looks a request's
+//! method and route pattern up here and refuses roles the matrix does not allow; a staff
+//! route missing from the table is refused to everyone (fail closed), and a test calls every
+//! route of this table as every role.
+
+use actix_web::HttpRequest;
+
+use crate::domain::{Area, Role};
+use crate::error::{AppError, Code};
+
+use Area::*;
+
+/// (method, route pattern as registered, area).
+pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
+    // The JSON API.
+    ("GET", "/api/v1/office/taxpayers", ReadOffice),
+    ("POST", "/api/v1/office/taxpayers", ChangeOffice),
+    ("GET", "/api/v1/office/taxpayers/{id}", ReadOffice),
+    ("PUT", "/api/v1/office/taxpayers/{id}", ChangeOffice),
+    ("POST", "/api/v1/office/taxpayers/{id}/unlock", ChangeOffice),
+    ("GET", "/api/v1/office/invoices", ReadOffice),
+    ("POST", "/api/v1/office/invoices", ChangeOffice),
+    (
+        "PUT",
+        "/api/v1/office/invoices/{code}/{number}/status",
+        ChangeOffice,
+    ),
+    ("POST", "/api/v1/office/invoices/status", ChangeOffice),
+    ("POST", "/api/v1/office/scans", ChangeOffice),
+    ("POST", "/api/v1/office/statistics/refresh", ChangeOffice),
+    ("POST", "/api/v1/office/declarations", ChangeOffice),
+    (
+        "GET",
+        "/api/v1/office/declarations/{taxpayer_id}/{period}",
+        ReadOffice,
+    ),
+    (
+        "PUT",
+        "/api/v1/office/declarations/{taxpayer_id}/{period}",
+        ChangeOffice,
+    ),
+    ("GET", "/api/v1/office/deadlines/{region}", ReadOffice),
+    (
+        "PUT",
+        "/api/v1/office/deadlines/{region}/{period}",
+        ChangeOffice,
+    ),
+    ("GET", "/api/v1/office/clock", ReadOffice),
+    ("PUT", "/api/v1/office/clock", ChangeOffice),
+    ("GET", "/api/v1/office/audit", ReadAudit),
+    ("GET", "/api/v1/office/audit/export.csv", ReadAudit),
+    ("PUT", "/api/v1/office/faq/{id}", EditKnowledge),
+    ("DELETE", "/api/v1/office/faq/{id}", EditKnowledge),
+    ("POST", "/api/v1/office/faq/reset", EditKnowledge),
+    ("GET", "/api/v1/interactions", ReadInteractions),
+    // The console pages.
+    ("GET", "/office", Console),
+    ("GET", "/office/logout", Console),
+    ("GET", "/office/faq", Console),
+    ("POST", "/office/faq", EditKnowledge),
+    ("GET", "/office/faq/new", EditKnowledge),
+    ("POST", "/office/faq-reset", EditKnowledge),
+    ("GET", "/office/faq/{id}/edit", EditKnowledge),
+    ("POST", "/office/faq/{id}/delete", EditKnowledge),
+    ("POST", "/office/faq/{id}", EditKnowledge),
+    ("GET", "/office/interact", Serve),
+    ("GET", "/office/interact/history", ReadInteractions),
+    ("GET", "/office/interact/{id}", ReadInteractions),
+];
+
+/// The area of a staff route, if the table has it.
+pub fn area_of(method: &str, pattern: &str) -> Option<Area> {
+    STAFF_ROUTES
+        .iter()
+        .find(|(m, p, _)| *p == pattern && m.eq_ignore_ascii_case(method))
+        .map(|(_, _, a)| *a)
+}
+
+/// Refuses `role` on the route of `req` unless the matrix allows it.
+pub fn check(req: &HttpRequest, role: Role) -> Result<(), AppError> {
+    let area = req
+        .match_pattern()
+        .and_then(|p| area_of(req.method().as_str(), &p));
+    match area {
+        Some(a) if role.may(a) => Ok(()),
+        Some(_) => Err(AppError::new(Code::WrongRole)),
+        None => Err(AppError::new(Code::WrongRole).with_message("该功能未设定可使用的角色")),
+    }
+}
