@@ -47,6 +47,10 @@ pub struct Settings {
     pub statistics_job_at: String,
     pub bulk: BulkSettings,
     pub interaction: InteractionSettings,
+    /// Reverse proxies in front of the server (their addresses): only requests from these
+    /// are believed about the original host and scheme (`Forwarded`, `X-Forwarded-Host`,
+    /// `X-Forwarded-Proto`) in the same-origin checks. Empty: nobody is.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// 征纳互动 (S-I): working hours of 人工导税, the WebSocket's timing, and what the browsers
@@ -201,6 +205,7 @@ impl Default for Settings {
             statistics_job_at: "02:00".into(),
             bulk: BulkSettings::default(),
             interaction: InteractionSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -36,8 +36,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
 )]
 async fn ws(req: HttpRequest, body: web::Payload, app: web::Data<App>) -> AppResult<HttpResponse> {
     // A WebSocket is not covered by SameSite for every browser: the origin must be ours.
-    let info = req.connection_info().clone();
-    let own = format!("{}://{}", info.scheme(), info.host());
+    let own = crate::http::origin::own_origin(&req);
     if let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) {
         let ws_own = own.replacen("http", "ws", 1);
         if origin != own && origin != ws_own {

@@ -55,6 +55,7 @@ macro_rules! display_as_str {
 
 pub mod audit;
 pub mod bulk;
+pub mod calendar;
 pub mod engine;
 pub mod error;
 pub mod hours;

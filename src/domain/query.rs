@@ -66,8 +66,9 @@ fn given(v: &Option<String>) -> Option<&str> {
 
 /// Parses `YYYY-MM-DD` for `field` (`label` is its Chinese name).
 pub fn parse_date(field: &'static str, label: &str, s: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::new(field, format!("{label}格式应为YYYY-MM-DD")))
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| DomainError::new(field, format!("{label}格式应为YYYY-MM-DD")))?;
+    super::calendar::check(field, label, d)
 }
 
 fn parse_bool(

@@ -31,13 +31,36 @@ pub fn cross_site(
     }
 }
 
+/// This server's origin as the client addressed it: the connection's scheme and the `Host`
+/// header. What a proxy says about the original host and scheme (`Forwarded`,
+/// `X-Forwarded-Host`, `X-Forwarded-Proto`) is believed only from the configured
+/// `trusted_proxies`; from anyone else those headers could make a foreign origin look like
+/// ours.
+pub fn own_origin(req: &actix_web::HttpRequest) -> String {
+    let from_proxy = req.peer_addr().is_some_and(|peer| {
+        req.app_data::<actix_web::web::Data<crate::service::App>>()
+            .is_some_and(|app| app.settings.trusted_proxies.contains(&peer.ip()))
+    });
+    if from_proxy {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let config = req.app_config();
+    let scheme = if config.secure() { "https" } else { "http" };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| config.host());
+    format!("{scheme}://{host}")
+}
+
 /// Refuses cross-site state-changing requests (see [`cross_site`]) with 403.
 pub async fn csrf(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let info = req.connection_info().clone();
-    let own = format!("{}://{}", info.scheme(), info.host());
+    let own = own_origin(req.request());
     if cross_site(req.method(), req.headers(), &own) {
         // Answered as the error itself: the page layer's error middleware, outside this one,
         // renders it as an HTML page for page paths.

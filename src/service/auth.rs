@@ -317,8 +317,10 @@ pub fn authenticate(app: &App, token: &str, wall_secs: i64) -> AppResult<Subject
         app.store.housekeeping(|tx| tx.delete_session(&hash))?;
         return Err(AppError::new(Code::SessionExpired));
     }
-    // Refresh the idle timer at most once a minute.
-    if wall_secs - s.last_seen >= 60 {
+    // Refresh the idle timer at most once a minute, and at least twice per idle limit (an
+    // idle limit under a minute would otherwise end sessions in use).
+    let idle = i64::try_from(app.settings.session.idle_secs).unwrap_or(i64::MAX);
+    if wall_secs - s.last_seen >= (idle / 2).clamp(1, 60) {
         let mut touched = s.clone();
         touched.last_seen = wall_secs;
         app.store

@@ -95,6 +95,9 @@ impl Clock {
         if !self.training {
             return Err(AppError::new(Code::TrainingOnly));
         }
+        if let Some(to) = to {
+            crate::domain::calendar::check("now", "培训时钟", to.date_naive())?;
+        }
         let setting = to.map(|to| TrainingClock {
             set_to: to.with_timezone(&self.tz),
             set_at: who.wall,

@@ -462,3 +462,109 @@ async fn another_taxpayers_invoice_and_a_free_key_get_the_same_answer() {
     let body = expect_error(r, 422, "invalid_value").await;
     assert_eq!(body["error"]["message"], "请求内容应为 JSON 对象");
 }
+
+#[tokio::test]
+async fn an_idle_limit_under_a_minute_does_not_end_sessions_in_use() {
+    let app = spawn_app(Opts {
+        session: fapiao::config::SessionSettings {
+            idle_secs: 3,
+            ..Default::default()
+        },
+        ..Opts::default()
+    });
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    for _ in 0..6 {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let r = app.get("/api/v1/me", Some(&a)).await;
+        assert_eq!(r.status(), StatusCode::OK, "a session in use stays");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let r = app.get("/api/v1/me", Some(&a)).await;
+    expect_error(r, 401, "session_expired").await;
+}
+
+#[tokio::test]
+async fn pages_and_answers_are_not_cached_assets_are() {
+    let app = spawn_app(Opts::default());
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    for path in ["/api/v1/me", "/"] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("cookie", format!("fapiao_session={a}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+    }
+    let r = app.get("/assets/app.css", None).await;
+    assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
+}
+
+#[tokio::test]
+async fn forwarded_headers_from_anyone_do_not_make_a_foreign_origin_ours() {
+    let app = spawn_app(Opts::default());
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    let r = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", format!("fapiao_session={a}"))
+        .header("origin", "http://evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "http")
+        .header("forwarded", "host=evil.example;proto=http")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("跨站请求"));
+    // The session survived the refused request.
+    assert_eq!(
+        app.get("/api/v1/me", Some(&a)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn dates_outside_1990_to_2099_are_refused() {
+    let app = spawn_app(Opts::default());
+    let op = app.staff_token("operator").await;
+    for day in ["0000-01-01", "9999-12-31", "1989-12-31"] {
+        let line = serde_json::json!({
+            "code": "3500261130", "number": "00000001", "type": "special", "issued_on": day,
+            "seller_id": NO_RATING, "seller_name": "销方", "buyer_id": TAXPAYER_A,
+            "amount": 100_000, "tax": 13_000,
+        });
+        let r = app
+            .client
+            .post(app.url("/api/v1/office/invoices"))
+            .bearer_auth(&op)
+            .header("content-type", "application/x-ndjson")
+            .body(line.to_string())
+            .send()
+            .await
+            .unwrap();
+        let body = expect_error(r, 422, "invalid_value").await;
+        assert!(
+            body.to_string()
+                .contains("开票日期应在1990-01-01至2099-12-31之间"),
+            "{body}"
+        );
+    }
+    for now in ["0001-01-01T00:00:00+08:00", "9999-01-01T00:00:00+08:00"] {
+        let r = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/office/clock",
+                Some(&op),
+                &serde_json::json!({ "now": now }),
+            )
+            .await;
+        let body = expect_error(r, 422, "invalid_value").await;
+        assert_eq!(
+            body["error"]["message"],
+            "培训时钟应在1990-01-01至2099-12-31之间"
+        );
+    }
+}

@@ -553,3 +553,45 @@ async fn fapiao_check_catches_a_corrupted_cache() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn fapiao_check_recomputes_tables_that_have_no_cache() {
+    let app = spawn_app(Opts {
+        clock: Some("2026-11-20T10:00:00+08:00"),
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let line = json!({
+        "code": CODE, "number": "00000001", "type": "special", "issued_on": "2026-11-02",
+        "seller_id": S1, "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
+        "amount": 100_000, "tax": 13_000,
+    });
+    app.import_ndjson(&op, line.to_string()).await;
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    confirm(&app, &a, &[1]).await;
+    // Nobody read the statistics: nothing is cached, as after a crash that lost the cache.
+    assert!(app
+        .app
+        .store
+        .read()
+        .unwrap()
+        .all_stats()
+        .unwrap()
+        .is_empty());
+    let (n, diffs) = fapiao::service::office::statistics::check(&app.app).unwrap();
+    assert_eq!(
+        n, 1,
+        "the period with a confirmed invoice is recomputed and compared"
+    );
+    assert!(diffs.is_empty(), "{diffs:?}");
+    // A future period has no statistics, and no report to print.
+    let r = app
+        .get("/api/v1/statistics/209912/print.pdf", Some(&a))
+        .await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "period", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("尚未到来"));
+}

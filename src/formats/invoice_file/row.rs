@@ -156,7 +156,11 @@ pub(super) fn parse_date(s: &str, dates: Dates) -> Result<NaiveDate, String> {
         (Ok(y), Ok(m), Ok(d)) => NaiveDate::from_ymd_opt(y, m, d),
         _ => None,
     };
-    date.ok_or_else(|| format!("开票日期不是有效的日期：{s}"))
+    let date = date.ok_or_else(|| format!("开票日期不是有效的日期：{s}"))?;
+    if !crate::domain::calendar::sane(date) {
+        return Err(crate::domain::calendar::out_of_range("开票日期"));
+    }
+    Ok(date)
 }
 
 /// An integer number of fen written as text (`"299500"`, `"-5"`).

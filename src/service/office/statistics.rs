@@ -217,67 +217,76 @@ pub struct Difference {
     pub what: String,
 }
 
-/// Recomputes every cached table from the raw invoice records in redb (not the index) and
-/// reports each difference.
+/// Recomputes 抵扣统计 of every taxpayer and period with a certified invoice from the raw
+/// invoice records in redb, and compares each with what would be served: the cached table
+/// when there is one, else the index's tally (which the page would compute and cache). A
+/// missing cache (written without fsync, so possibly lost in a crash) is therefore no reason
+/// to compare nothing. Returns the number of tables compared and each difference.
 pub fn check(app: &App) -> AppResult<(usize, Vec<Difference>)> {
     let r = app.store.read()?;
-    let cached = r.all_stats()?;
-    let wanted: HashMap<(TaxpayerId, u32), ()> = cached
-        .iter()
-        .map(|(t, p, _)| ((t.clone(), p.as_u32()), ()))
+    let cached: HashMap<(TaxpayerId, u32), Cached> = r
+        .all_stats()?
+        .into_iter()
+        .map(|(t, p, c)| ((t, p.as_u32()), c))
         .collect();
     let mut fresh: HashMap<(TaxpayerId, u32), Tally> = HashMap::new();
-    if !wanted.is_empty() {
-        r.for_each_invoice_batch(100_000, |batch| {
-            for inv in batch {
-                let (method, period) = match inv.selection {
-                    SelectionState::Confirmed { period, .. } => (CertMethod::Selection, period),
-                    SelectionState::Scanned { period, .. } => (CertMethod::Scan, period),
-                    _ => continue,
-                };
-                let k = (inv.buyer_id.clone(), period.as_u32());
-                if !wanted.contains_key(&k) {
-                    continue;
-                }
-                let key = inv.key.clone();
-                fresh.entry(k).or_default().add(
-                    || key,
-                    inv.kind,
-                    method,
-                    inv.status,
-                    inv.amount,
-                    inv.tax,
-                );
-            }
-            Ok(())
-        })?;
-    }
+    r.for_each_invoice_batch(100_000, |batch| {
+        for inv in batch {
+            let (method, period) = match inv.selection {
+                SelectionState::Confirmed { period, .. } => (CertMethod::Selection, period),
+                SelectionState::Scanned { period, .. } => (CertMethod::Scan, period),
+                _ => continue,
+            };
+            let key = inv.key.clone();
+            fresh
+                .entry((inv.buyer_id.clone(), period.as_u32()))
+                .or_default()
+                .add(|| key, inv.kind, method, inv.status, inv.amount, inv.tax);
+        }
+        Ok(())
+    })?;
+    let mut tables: Vec<(TaxpayerId, u32)> = cached.keys().chain(fresh.keys()).cloned().collect();
+    tables.sort();
+    tables.dedup();
+    app.index.catch_up(&app.store)?;
     let mut diffs = Vec::new();
-    for (t, p, c) in &cached {
-        let want = fresh
-            .remove(&(t.clone(), p.as_u32()))
-            .unwrap_or_default()
-            .finish();
-        let what = if want.certified != c.certified {
-            Some("certified figures differ")
-        } else if want.exceptions != c.exceptions
-            || want.exception_keys.len() as u64 != c.exception_count
-        {
-            Some("exception figures differ")
-        } else if r.stats_keys(t, *p, 0, usize::MAX)? != want.exception_keys {
-            Some("exception list differs")
-        } else {
-            None
+    for (t, p) in &tables {
+        let period = TaxPeriod::from_u32(*p)
+            .ok_or_else(|| AppError::internal(format!("stored period {p} is not a period")))?;
+        let want = fresh.remove(&(t.clone(), *p)).unwrap_or_default().finish();
+        let what = match cached.get(&(t.clone(), *p)) {
+            Some(c) if want.certified != c.certified => Some("certified figures differ"),
+            Some(c)
+                if want.exceptions != c.exceptions
+                    || want.exception_keys.len() as u64 != c.exception_count =>
+            {
+                Some("exception figures differ")
+            }
+            Some(_) if r.stats_keys(t, period, 0, usize::MAX)? != want.exception_keys => {
+                Some("exception list differs")
+            }
+            Some(_) => None,
+            None => {
+                let served = app.index.tally(t, period)?;
+                if served.certified != want.certified
+                    || served.exceptions != want.exceptions
+                    || served.exception_keys != want.exception_keys
+                {
+                    Some("the index's figures differ (no cached table)")
+                } else {
+                    None
+                }
+            }
         };
         if let Some(what) = what {
             diffs.push(Difference {
                 taxpayer_id: t.clone(),
-                period: *p,
+                period,
                 what: what.into(),
             });
         }
     }
-    Ok((cached.len(), diffs))
+    Ok((tables.len(), diffs))
 }
 
 /// Test and repair hook: writes a cached table as given (the integrity check must catch a
