@@ -113,10 +113,7 @@ async fn get_declaration(
     let (id, period) = declaration_path(path.into_inner())?;
     let id2 = id.clone();
     let status = a
-        .run(move |app, _, _| {
-            office::taxpayers::get(app, &id2)?;
-            app.store.read()?.declaration(&id2, period)
-        })
+        .run(move |app, _, _| office::declarations::declaration(app, &id2, period))
         .await?;
     Ok(HttpResponse::Ok().json(Declaration {
         taxpayer_id: id,

@@ -26,6 +26,16 @@ pub fn record_declaration(
     })
 }
 
+/// The declaration status recorded for a known taxpayer and period (`None` when none).
+pub fn declaration(
+    app: &App,
+    id: &TaxpayerId,
+    period: TaxPeriod,
+) -> AppResult<Option<DeclarationStatus>> {
+    super::taxpayers::get(app, id)?;
+    app.store.read()?.declaration(id, period)
+}
+
 /// One row of a declaration import.
 #[derive(Debug, Clone)]
 pub struct DeclarationRow {
