@@ -69,6 +69,18 @@ pub struct InteractionSettings {
     pub client_timeout_secs: u64,
     /// Longest chat message in characters.
     pub max_message_chars: usize,
+    /// Frames a taxpayer may send at once, all their sockets together (a token bucket) …
+    pub rate_burst: u32,
+    /// … and per second after that.
+    pub rate_per_sec: u32,
+    /// The same for staff (征纳互动坐席 and 管理员, by user name), who serve many
+    /// conversations at once.
+    pub staff_rate_burst: u32,
+    pub staff_rate_per_sec: u32,
+    /// Open sockets (browser windows) per login session; the next is refused.
+    pub max_sockets_per_session: usize,
+    /// Open sockets per person (a taxpayer, a staff user name) over all their sessions.
+    pub max_sockets_per_person: usize,
     /// ICE servers handed to the browsers for calls (STUN/TURN URLs); the embedded relay,
     /// when enabled, is added to them.
     pub ice_servers: Vec<IceServer>,
@@ -123,6 +135,12 @@ impl Default for InteractionSettings {
             heartbeat_secs: 5,
             client_timeout_secs: 20,
             max_message_chars: 2000,
+            rate_burst: 120,
+            rate_per_sec: 5,
+            staff_rate_burst: 600,
+            staff_rate_per_sec: 30,
+            max_sockets_per_session: 5,
+            max_sockets_per_person: 10,
             ice_servers: Vec::new(),
             turn: TurnSettings::default(),
         }
@@ -274,6 +292,21 @@ impl Settings {
                     .into(),
             });
         }
+        if i.rate_burst == 0
+            || i.rate_per_sec == 0
+            || i.staff_rate_burst == 0
+            || i.staff_rate_per_sec == 0
+            || i.max_sockets_per_session == 0
+            || i.max_sockets_per_person < i.max_sockets_per_session
+        {
+            return Err(ConfigError::Invalid {
+                key: "interaction",
+                reason: "rate_burst, rate_per_sec, staff_rate_burst, staff_rate_per_sec and \
+                         max_sockets_per_session must be positive and max_sockets_per_person \
+                         at least max_sockets_per_session"
+                    .into(),
+            });
+        }
         if i.turn.enabled && i.turn.public_ip.is_none() {
             return Err(ConfigError::Invalid {
                 key: "interaction.turn.public_ip",
@@ -362,6 +395,24 @@ mod tests {
         );
         assert!(parse_offset("08:00").is_none());
         assert!(parse_offset("+25:00").is_none());
+    }
+
+    #[test]
+    fn the_interaction_limits_must_be_positive_and_the_person_cap_hold_a_session() {
+        assert!(Settings::default().validate().is_ok());
+        let broken: [fn(&mut InteractionSettings); 6] = [
+            |i| i.rate_burst = 0,
+            |i| i.rate_per_sec = 0,
+            |i| i.staff_rate_burst = 0,
+            |i| i.staff_rate_per_sec = 0,
+            |i| i.max_sockets_per_session = 0,
+            |i| i.max_sockets_per_person = i.max_sockets_per_session - 1,
+        ];
+        for (n, brk) in broken.iter().enumerate() {
+            let mut s = Settings::default();
+            brk(&mut s.interaction);
+            assert!(s.validate().is_err(), "case {n}");
+        }
     }
 
     #[test]

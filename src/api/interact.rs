@@ -1,6 +1,7 @@
 //! 征纳互动 over WebSocket (`/api/v1/interact/ws`, protocol in `docs/interaction.md`) and the
 //! transcripts (`/api/v1/interactions`). The socket task only moves frames: parsing to
-//! `In`, heartbeats and timeouts here; every decision is the hub's.
+//! `In`, heartbeats and timeouts here; every decision is the hub's, the flood budget (per
+//! person, whatever the socket) and the caps on open sockets included.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use crate::domain::Role;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, Session, StaffUser};
-use crate::service::interact::{reports, In, Out, Subject};
+use crate::service::interact::{reports, In, Out};
 use crate::service::App;
 
 /// Largest frame a client may send (a chat message is at most a few KB; SDP a few more).
@@ -49,6 +50,7 @@ async fn ws(req: HttpRequest, body: web::Payload, app: web::Data<App>) -> AppRes
     if app.store.is_read_only() {
         return Err(AppError::new(Code::ReadOnly).with_message("只读副本不提供征纳互动"));
     }
+    let key = crate::service::auth::session_key(&session.token);
     let subject = {
         let app = app.clone();
         blocking(move || crate::service::interact::subject_for(&app, &session.subject)).await?
@@ -57,16 +59,14 @@ async fn ws(req: HttpRequest, body: web::Payload, app: web::Data<App>) -> AppRes
         .map_err(|e| AppError::new(Code::Malformed).with_message(e.to_string()))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let address = extract::address_of(&req);
-    // Taxpayers' sockets are rate limited (staff serve many conversations at once).
-    let limited = matches!(subject, Subject::Taxpayer { .. });
-    let Some(conn) = app.interact.connect(subject, address, tx) else {
+    let Some(conn) = app.interact.connect(subject, key, address, tx) else {
         return Err(AppError::internal("the interaction hub is not running"));
     };
     let stream = stream
         .max_frame_size(MAX_FRAME)
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME);
-    actix_web::rt::spawn(pump(app, conn, limited, session, stream, rx));
+    actix_web::rt::spawn(pump(app, conn, session, stream, rx));
     Ok(res)
 }
 
@@ -74,7 +74,6 @@ async fn ws(req: HttpRequest, body: web::Payload, app: web::Data<App>) -> AppRes
 async fn pump(
     app: std::sync::Arc<App>,
     conn: u64,
-    limited: bool,
     mut session: actix_ws::Session,
     mut stream: actix_ws::AggregatedMessageStream,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Out>,
@@ -83,17 +82,11 @@ async fn pump(
     let mut beat = actix_web::rt::time::interval(Duration::from_secs(s.heartbeat_secs));
     let timeout = Duration::from_secs(s.client_timeout_secs);
     let mut heard = Instant::now();
-    let mut bucket = Bucket::new(BURST, PER_SEC);
     let reason = loop {
         tokio::select! {
             msg = stream.recv() => {
                 heard = Instant::now();
                 match msg {
-                    Some(Ok(AggregatedMessage::Text(_))) if limited && !bucket.take(Instant::now()) => {
-                        let err = json!({"t": "error", "i": null, "code": "rate_limited",
-                            "message": "发送过于频繁，请稍后再试", "cid": null});
-                        if session.text(err.to_string()).await.is_err() { break None; }
-                    }
                     Some(Ok(AggregatedMessage::Text(text))) => match In::parse(&text) {
                         Ok(frame) => app.interact.frame(conn, frame),
                         Err(e) => {
@@ -129,42 +122,6 @@ async fn pump(
     };
     app.interact.disconnect(conn);
     let _ = session.close(reason).await;
-}
-
-/// Frames a taxpayer may send at once, and per second after that.
-const BURST: f64 = 120.0;
-const PER_SEC: f64 = 5.0;
-
-/// A token bucket: `take` refuses once the burst is spent faster than the rate refills it.
-#[derive(Debug, Clone)]
-struct Bucket {
-    tokens: f64,
-    burst: f64,
-    per_sec: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn new(burst: f64, per_sec: f64) -> Bucket {
-        Bucket {
-            tokens: burst,
-            burst,
-            per_sec,
-            at: Instant::now(),
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> bool {
-        let dt = now.saturating_duration_since(self.at).as_secs_f64();
-        self.at = now;
-        self.tokens = (self.tokens + dt * self.per_sec).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -258,23 +215,3 @@ async fn transcript(
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(ws, list, transcript))]
 pub(super) struct Doc;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bucket_allows_a_burst_then_the_rate() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(3.0, 2.0);
-        b.at = t0;
-        assert!(b.take(t0) && b.take(t0) && b.take(t0));
-        assert!(!b.take(t0), "the burst is spent");
-        assert!(
-            b.take(t0 + Duration::from_millis(500)),
-            "one more after half a second"
-        );
-        assert!(!b.take(t0 + Duration::from_millis(500)));
-        assert!(b.take(t0 + Duration::from_secs(10)));
-    }
-}

@@ -45,6 +45,12 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// What a session is stored under (the SHA-256 of its token): how the 征纳互动 hub tells a
+/// session's sockets apart without holding the token.
+pub fn session_key(token: &str) -> crate::service::interact::SessionKey {
+    token_hash(token)
+}
+
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

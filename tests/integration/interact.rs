@@ -115,6 +115,21 @@ impl Ws {
     pub fn cut(self) {
         drop(self.socket);
     }
+
+    /// Reads (into `seen`) until the server closes the socket: `true`, or `ms` pass: `false`.
+    pub async fn closed_within(&mut self, ms: u64) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    self.seen.push(serde_json::from_str(&t).unwrap());
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
 }
 
 /// A taxpayer's socket after `hello {}`: the new interaction's id.
@@ -805,4 +820,173 @@ async fn a_flooding_taxpayer_is_slowed_down_and_nothing_extra_is_stored() {
     // Still connected, and the interaction is as it was.
     tokio::time::sleep(Duration::from_millis(400)).await;
     say(&mut ws, i, "你好", "after-flood").await;
+}
+
+/// The refusal of a socket over the caps (`interaction.max_sockets_per_session`, default 5,
+/// and `interaction.max_sockets_per_person`, default 10).
+const TOO_MANY: &str = "同时打开的窗口过多，请关闭其他窗口后重试";
+
+/// A socket of `token` that must be accepted: `hello {}` is answered with `welcome`.
+async fn accepted(t: &TestApp, token: &str) -> Ws {
+    let mut ws = ws_connect(t, token, None).await.unwrap();
+    ws.send(json!({"t": "hello", "since": {}})).await;
+    let first = ws.next().await;
+    assert_eq!(first["t"], "welcome", "refused: {first}");
+    ws.until_t("state").await;
+    ws
+}
+
+/// A socket of `token` that must be refused: one `too_many_sockets` error, then closed by the
+/// server; what it sends meanwhile is ignored.
+async fn refused(t: &TestApp, token: &str, i: u64) {
+    let mut ws = ws_connect(t, token, None).await.unwrap();
+    ws.send(json!({"t": "hello", "since": {}})).await;
+    ws.send(json!({"t": "say", "i": i, "text": "多余的窗口", "cid": "extra"}))
+        .await;
+    assert!(ws.closed_within(5000).await, "closed; seen {:?}", ws.seen);
+    assert_eq!(ws.seen.len(), 1, "{:?}", ws.seen);
+    let e = &ws.seen[0];
+    assert_eq!(e["t"], "error");
+    assert_eq!(e["code"], "too_many_sockets");
+    assert_eq!(e["message"], TOO_MANY);
+}
+
+/// What is stored of interaction `i` (as the owning taxpayer reads it).
+async fn stored_messages(t: &TestApp, token: &str, i: u64) -> Vec<Value> {
+    let r = t
+        .get(&format!("/api/v1/interactions/{i}"), Some(token))
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    body["messages"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_taxpayer_s_sockets_are_capped_per_session_and_per_person() {
+    let t = spawn_app(Opts::default());
+    let (first, i) = taxpayer_opens(&t, TAXPAYER_A).await;
+    let admin = t.staff_token("admin").await;
+    let path = format!("/api/v1/interactions?taxpayer={TAXPAYER_A}");
+    let stored_before = stored_messages(&t, &admin, i).await.len();
+
+    // Twelve sockets of one taxpayer over three logins: five on one login, the sixth of that
+    // login refused; four on another; the next, on a third login, is the person's eleventh.
+    let one = t.taxpayer_token(TAXPAYER_A).await;
+    let mut of_one = Vec::new();
+    for _ in 0..5 {
+        of_one.push(accepted(&t, &one).await);
+    }
+    refused(&t, &one, i).await;
+    let two = t.taxpayer_token(TAXPAYER_A).await;
+    let mut of_two = Vec::new();
+    for _ in 0..4 {
+        of_two.push(accepted(&t, &two).await);
+    }
+    let three = t.taxpayer_token(TAXPAYER_A).await;
+    refused(&t, &three, i).await;
+
+    // The refusals stored nothing: no message, no interaction.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(stored_messages(&t, &admin, i).await.len(), stored_before);
+    let listed: Value = t.get(&path, Some(&admin)).await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+
+    // Another taxpayer has caps of their own.
+    let (_b, _) = taxpayer_opens(&t, TAXPAYER_B).await;
+
+    // A window of the first login closes: its slot is free again, for that login (the person
+    // is back at ten, so the third login is still refused).
+    of_one.pop().unwrap().close().await;
+    let mut again = None;
+    for _ in 0..50 {
+        let mut ws = ws_connect(&t, &one, None).await.unwrap();
+        ws.send(json!({"t": "hello", "since": {}})).await;
+        if ws.next().await["t"] == "welcome" {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "the closed window's slot was not freed");
+    refused(&t, &three, i).await;
+    drop(first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_many_sockets_of_one_taxpayer_is_held_to_one_budget() {
+    let t = spawn_app(Opts::default());
+    // Ten sockets of one taxpayer (within the caps: two logins of five).
+    let (first, i) = taxpayer_opens(&t, TAXPAYER_A).await;
+    let token = t.taxpayer_token(TAXPAYER_A).await;
+    let mut sockets = vec![first];
+    for _ in 0..4 {
+        sockets.push(accepted(&t, &token).await);
+    }
+    let token = t.taxpayer_token(TAXPAYER_A).await;
+    for _ in 0..5 {
+        sockets.push(accepted(&t, &token).await);
+    }
+    // One socket alone may send 120 frames at once and 5 a second after that; each of the ten
+    // sends 100 messages (the bot answers each one it takes).
+    const EACH: usize = 100;
+    let started = std::time::Instant::now();
+    for n in 0..EACH {
+        for (k, ws) in sockets.iter_mut().enumerate() {
+            ws.send(json!({"t": "say", "i": i, "text": format!("刷屏 {k}-{n}"), "cid": format!("f{k}-{n}")}))
+                .await;
+        }
+    }
+    // Every message is answered: its echo (stored) or a refusal with its cid.
+    let mut taken = 0;
+    let mut limited = 0;
+    for (k, ws) in sockets.iter_mut().enumerate() {
+        let mine = format!("f{k}-");
+        let mut open: std::collections::HashSet<String> =
+            (0..EACH).map(|n| format!("{mine}{n}")).collect();
+        while !open.is_empty() {
+            let v = ws.next().await;
+            let Some(cid) = v["cid"].as_str() else {
+                continue;
+            };
+            if !open.remove(cid) {
+                continue;
+            }
+            match v["t"].as_str() {
+                Some("msg") => taken += 1,
+                Some("error") => {
+                    assert_eq!(v["code"], "rate_limited", "{v}");
+                    assert_eq!(v["message"], "发送过于频繁，请稍后再试");
+                    assert_eq!(v["i"], i);
+                    limited += 1;
+                }
+                _ => panic!("{v}"),
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64().ceil() as usize;
+    assert_eq!(taken + limited, 10 * EACH);
+    // What one socket could have had: the burst and the refill over the burst's duration.
+    let budget = 120 + 5 * secs;
+    let stored = stored_messages(&t, &token, i).await;
+    let from_taxpayer = stored.iter().filter(|m| m["from"] == "taxpayer").count();
+    let from_bot = stored.iter().filter(|m| m["from"] == "bot").count();
+    println!(
+        "{taken} of {} messages stored, {limited} refused, in {secs} s",
+        10 * EACH
+    );
+    assert_eq!(from_taxpayer, taken);
+    assert!(
+        from_taxpayer <= budget,
+        "{from_taxpayer} messages stored in {secs} s, over one socket's {budget}"
+    );
+    // The bot searched only for the messages taken (and greeted once).
+    assert_eq!(from_bot, from_taxpayer + 1);
+    assert!(
+        from_taxpayer >= 50,
+        "the budget was spent on messages: {from_taxpayer}"
+    );
+
+    // The budget refills: a second later the taxpayer is heard again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    say(&mut sockets[3], i, "现在可以了吗", "after-burst").await;
 }

@@ -6,6 +6,7 @@
 //! sockets. The rules' unit tests are in `hub/tests.rs`.
 
 mod frames;
+mod limits;
 mod resume;
 mod state;
 #[cfg(test)]
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use self::limits::Rate;
 use self::state::{Batch, BotReply, Cids, Limits, Outside, State, RECENT_CIDS};
 use super::{protocol, Cmd, Subject};
 use crate::domain::interaction::{ChatMessage, InteractionRecord, Suggestion};
@@ -128,10 +130,21 @@ impl Hub {
             let cids = recent_cids(&r, &rec)?;
             live.push((rec, cids));
         }
+        let s = &app.settings.interaction;
         let limits = Limits {
             hours: app.interact.hours().clone(),
-            grace: Duration::from_secs(app.settings.interaction.grace_secs),
-            max_message_chars: app.settings.interaction.max_message_chars,
+            grace: Duration::from_secs(s.grace_secs),
+            max_message_chars: s.max_message_chars,
+            taxpayer_rate: Rate {
+                burst: f64::from(s.rate_burst),
+                per_sec: f64::from(s.rate_per_sec),
+            },
+            staff_rate: Rate {
+                burst: f64::from(s.staff_rate_burst),
+                per_sec: f64::from(s.staff_rate_per_sec),
+            },
+            sockets_per_session: s.max_sockets_per_session,
+            sockets_per_person: s.max_sockets_per_person,
         };
         Ok(State::new(limits, live, next_id, Instant::now()))
     }
@@ -184,7 +197,10 @@ impl Hub {
     }
 
     fn batch(&mut self, app: &App, cmds: Vec<Cmd>) {
+        // Business time for what is stored and shown; the monotonic instant for the grace
+        // timers and the flood budgets.
         let now = app.clock.now();
+        let at = Instant::now();
         let mut b = Batch::default();
         let agents_before = self.state.agents_online();
         for cmd in cmds {
@@ -192,27 +208,30 @@ impl Hub {
                 Cmd::Connect {
                     conn,
                     subject,
+                    session,
                     address,
                     out,
                 } => {
+                    // Refused or not, the socket hears from the hub (and is closed if refused).
                     self.outs.insert(conn, out);
-                    self.state.connect(conn, subject, address);
+                    self.state.connect(conn, subject, session, address, &mut b);
                 }
                 Cmd::Frame { conn, frame } => {
                     let around = Around {
                         app,
                         bot: &self.bot,
                     };
-                    self.state.frame(&around, now, conn, frame, &mut b);
+                    self.state.frame(&around, now, at, conn, frame, &mut b);
                 }
                 Cmd::Disconnect { conn } => {
                     self.outs.remove(&conn);
-                    self.state.disconnect(conn, Instant::now());
+                    self.state.disconnect(conn, at);
                 }
                 Cmd::Faq(bot) => self.bot = bot,
             }
         }
-        self.state.expire(now, Instant::now(), &mut b);
+        self.state.expire(now, at, &mut b);
+        self.state.forget_idle_budgets(at);
         self.state.announce(now, agents_before, &mut b);
         self.commit(app, b);
     }
@@ -257,6 +276,12 @@ impl Hub {
                 if let Some(out) = self.outs.get(&c) {
                     let _ = out.send(Out::Text(text.clone()));
                 }
+            }
+        }
+        // Sockets refused at connect: after their refusal.
+        for c in b.closes {
+            if let Some(out) = self.outs.remove(&c) {
+                let _ = out.send(Out::Close);
             }
         }
         self.state.forget_unwatched();

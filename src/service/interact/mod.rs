@@ -38,12 +38,17 @@ pub enum Subject {
     Agent { username: String, name: String },
 }
 
+/// A login session as the hub tells sockets apart (for the sockets-per-session cap): the
+/// SHA-256 of its token, as the store keys it — the token itself stays out of the hub.
+pub type SessionKey = [u8; 32];
+
 /// What the sockets send to the hub.
 #[derive(Debug)]
 pub(crate) enum Cmd {
     Connect {
         conn: u64,
         subject: Subject,
+        session: SessionKey,
         address: Option<String>,
         out: tokio::sync::mpsc::UnboundedSender<Out>,
     },
@@ -171,10 +176,13 @@ impl Interact {
         }
     }
 
-    /// Registers a socket; frames for it arrive on `out`. `None` when the hub is not running.
+    /// Registers a socket of `subject` opened with login `session`; frames for it arrive on
+    /// `out` (a socket over the caps gets its refusal, then [`Out::Close`]). `None` when the
+    /// hub is not running.
     pub fn connect(
         &self,
         subject: Subject,
+        session: SessionKey,
         address: Option<String>,
         out: tokio::sync::mpsc::UnboundedSender<Out>,
     ) -> Option<u64> {
@@ -182,6 +190,7 @@ impl Interact {
         self.send(Cmd::Connect {
             conn,
             subject,
+            session,
             address,
             out,
         })

@@ -1,9 +1,12 @@
 //! What each client frame does to the [`State`]: the checks, the state machine's action, the
 //! messages and audit entries to store and the frames to send (`docs/interaction.md`).
 
+use std::time::Instant;
+
 use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Value};
 
+use super::limits::RATE_LIMITED;
 use super::state::{actor_of, by_of, draft, Batch, BotReply, Outside, State};
 use crate::domain::interaction::{Action, Effect, Party, Refusal, Stage};
 use crate::service::interact::protocol::{self, In};
@@ -12,16 +15,38 @@ use crate::service::interact::Subject;
 /// Longest rating comment, in characters.
 const MAX_COMMENT: usize = 500;
 
+/// A message's client id as the hub keeps it: non-empty and at most 64 bytes, else none.
+fn client_id(cid: Option<&str>) -> Option<&str> {
+    cid.filter(|c| !c.is_empty() && c.len() <= 64)
+}
+
 impl State {
-    /// One frame from socket `conn`, at `now`.
+    /// One frame from socket `conn`, at `now` (business time) and `at` (for the budget).
     pub(super) fn frame(
         &mut self,
         ext: &dyn Outside,
         now: DateTime<FixedOffset>,
+        at: Instant,
         conn: u64,
         f: In,
         b: &mut Batch,
     ) {
+        let Some(person) = self.conns.get(&conn).map(|c| c.person.clone()) else {
+            return;
+        };
+        // Every frame spends the sender's budget, shared by all their sockets; over it the
+        // frame is refused before it does anything (no store, no bot search).
+        if !self.flood.spend(&person, at) {
+            let (i, cid) = match &f {
+                In::Say { i, cid, .. } => (Some(*i), client_id(cid.as_deref())),
+                _ => (None, None),
+            };
+            b.send(
+                vec![conn],
+                protocol::error(i, "rate_limited", RATE_LIMITED, cid),
+            );
+            return;
+        }
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -319,7 +344,7 @@ impl State {
         b: &mut Batch,
     ) {
         let text = text.trim().to_string();
-        let cid = cid.filter(|c| !c.is_empty() && c.len() <= 64);
+        let cid = client_id(cid.as_deref()).map(str::to_string);
         // Refusals of a message carry its cid so the sender can drop it from its outbox.
         let refuse = |b: &mut Batch, code: &str, msg: &str| {
             b.send(

@@ -8,7 +8,8 @@
 //! [`Batch`]; the loop in `hub.rs` commits the batch and only then delivers its frames. The
 //! little the state needs from outside — stored transcripts, the bot's answer, ICE servers —
 //! it asks of an [`Outside`]. What each frame does is in `frames.rs`; `hello` and following
-//! an interaction from a seq are in `resume.rs`.
+//! an interaction from a seq are in `resume.rs`; the flood budgets and socket caps in
+//! `limits.rs`.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -17,12 +18,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Value};
 
+use super::limits::{Flood, Person, Rate, Sockets, TOO_MANY_SOCKETS};
 use crate::domain::interaction::{
     Action, By, ChatMessage, InteractionRecord, Party, Refusal, Stage, Suggestion,
 };
 use crate::domain::{Actor, WorkingHours};
 use crate::service::interact::protocol::{self, Human};
-use crate::service::interact::Subject;
+use crate::service::interact::{SessionKey, Subject};
 
 /// Client ids remembered per interaction for de-duplicating retries.
 pub(super) const RECENT_CIDS: usize = 256;
@@ -58,11 +60,22 @@ pub(super) struct Limits {
     /// How long a taxpayer whose last socket closed keeps the interaction.
     pub(super) grace: Duration,
     pub(super) max_message_chars: usize,
+    /// Each taxpayer's budget of frames, all their sockets together.
+    pub(super) taxpayer_rate: Rate,
+    /// Each staff member's.
+    pub(super) staff_rate: Rate,
+    /// Open sockets per login session, and per person.
+    pub(super) sockets_per_session: usize,
+    pub(super) sockets_per_person: usize,
 }
 
 /// One socket, as far as the rules go (the loop keeps its channel).
 pub(super) struct Conn {
     pub(super) subject: Subject,
+    /// Whose budget its frames spend (derived from `subject`).
+    pub(super) person: Person,
+    /// The login session it was opened with.
+    pub(super) session: SessionKey,
     pub(super) address: Option<String>,
     /// The interactions this socket watches.
     pub(super) subs: BTreeSet<u64>,
@@ -89,6 +102,8 @@ pub(super) struct Batch {
     pub(super) audits: Vec<Audit>,
     /// Frames to send after the commit, in order: to these sockets, this text.
     pub(super) sends: Vec<(Vec<u64>, Arc<str>)>,
+    /// Sockets to close after the frames went out (refused at connect).
+    pub(super) closes: Vec<u64>,
 }
 
 impl Batch {
@@ -149,6 +164,10 @@ pub(super) struct State {
     pub(super) timers: BTreeSet<(Instant, u64)>,
     /// Whether 人工导税 was on offer when taxpayers were last told.
     pub(super) hours_available: Option<bool>,
+    /// Each person's flood budget (kept a while after their last socket closed).
+    pub(super) flood: Flood,
+    /// Open sockets per login session and per person.
+    pub(super) sockets: Sockets,
 }
 
 impl State {
@@ -160,6 +179,8 @@ impl State {
         next_id: u64,
         at: Instant,
     ) -> State {
+        let flood = Flood::new(limits.taxpayer_rate, limits.staff_rate);
+        let sockets = Sockets::new(limits.sockets_per_session, limits.sockets_per_person);
         let mut s = State {
             limits,
             conns: HashMap::new(),
@@ -168,6 +189,8 @@ impl State {
             next_id,
             timers: BTreeSet::new(),
             hours_available: None,
+            flood,
+            sockets,
         };
         let mut queued: Vec<(DateTime<FixedOffset>, u64)> = Vec::new();
         for (rec, cids) in open {
@@ -197,16 +220,38 @@ impl State {
         self.timers = fresh.timers;
     }
 
-    /// Forgets every socket (the loop closes them).
+    /// Forgets every socket (the loop closes them); the budgets stay.
     pub(super) fn drop_connections(&mut self) {
         self.conns.clear();
+        self.sockets.clear();
     }
 
-    pub(super) fn connect(&mut self, conn: u64, subject: Subject, address: Option<String>) {
+    /// A socket of `subject` opened with login `session`. Over a cap (sockets per session,
+    /// per person) it is refused — told why, then closed by the loop — and nothing else
+    /// changes: it is not counted and its frames are ignored.
+    pub(super) fn connect(
+        &mut self,
+        conn: u64,
+        subject: Subject,
+        session: SessionKey,
+        address: Option<String>,
+        b: &mut Batch,
+    ) {
+        let person = Person::of(&subject);
+        if !self.sockets.admit(&session, &person) {
+            b.send(
+                vec![conn],
+                protocol::error(None, "too_many_sockets", TOO_MANY_SOCKETS, None),
+            );
+            b.closes.push(conn);
+            return;
+        }
         self.conns.insert(
             conn,
             Conn {
                 subject,
+                person,
+                session,
                 address,
                 subs: BTreeSet::new(),
                 hello: false,
@@ -220,6 +265,7 @@ impl State {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
+        self.sockets.release(&c.session, &c.person);
         if let Subject::Taxpayer { .. } = c.subject {
             for id in c.subs {
                 let open = self
@@ -231,6 +277,12 @@ impl State {
                 }
             }
         }
+    }
+
+    /// Forgets the flood budgets of people gone whose bucket is full again at `at`.
+    pub(super) fn forget_idle_budgets(&mut self, at: Instant) {
+        let sockets = &self.sockets;
+        self.flood.forget_idle(|p| sockets.holds(p), at);
     }
 
     /// The earliest grace deadline.

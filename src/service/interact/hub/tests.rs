@@ -1,25 +1,36 @@
 //! The hub's rules without the store, the sockets or the clock: each test drives a [`State`]
-//! the way the loop does (commands of a batch, the grace timers, the "who is online" notice,
-//! the commit) and looks at what was stored and which socket got which frame.
+//! the way the loop does (commands of a batch, the grace timers, the flood budgets, the "who
+//! is online" notice, the commit) and looks at what was stored and which socket got which
+//! frame.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Value};
 
+use super::limits::Rate;
 use super::state::{Batch, BotReply, Cids, Limits, Outside, State};
 use crate::domain::interaction::{ChatMessage, Interaction, InteractionRecord, Party, Stage};
 use crate::domain::WorkingHours;
-use crate::service::interact::{In, Subject};
+use crate::service::interact::{In, SessionKey, Subject};
 
 const GRACE: u64 = 30;
+/// A taxpayer's budget: frames at once, and per second after that.
+const BURST: u64 = 20;
+const PER_SEC: u64 = 2;
+/// Open sockets per login session and per person.
+const PER_SESSION: u64 = 3;
+const PER_PERSON: u64 = 5;
 
 /// The store as the state reads it: what the earlier batches committed.
 #[derive(Default)]
 struct Stored {
     records: HashMap<u64, InteractionRecord>,
     messages: HashMap<u64, Vec<ChatMessage>>,
+    /// How often the bot was asked.
+    searches: Cell<usize>,
 }
 
 impl Outside for Stored {
@@ -43,6 +54,7 @@ impl Outside for Stored {
     }
 
     fn bot(&self, text: &str) -> Option<BotReply> {
+        self.searches.set(self.searches.get() + 1);
         Some(BotReply {
             text: format!("关于“{text}”的解答"),
             suggest: Vec::new(),
@@ -56,7 +68,8 @@ impl Outside for Stored {
 }
 
 enum Step {
-    Connect(u64, Subject),
+    /// A socket opened with a login session.
+    Connect(u64, Subject, SessionKey),
     Frame(u64, In),
     Disconnect(u64),
 }
@@ -75,6 +88,9 @@ struct Sim {
     /// What the last batch stored.
     last_messages: Vec<(u64, ChatMessage)>,
     last_audits: Vec<&'static str>,
+    last_dirty: usize,
+    /// Sockets the hub closed (refused at connect), in order.
+    closed: Vec<u64>,
 }
 
 fn limits() -> Limits {
@@ -82,7 +98,29 @@ fn limits() -> Limits {
         hours: WorkingHours::always(),
         grace: Duration::from_secs(GRACE),
         max_message_chars: 2000,
+        taxpayer_rate: Rate {
+            burst: BURST as f64,
+            per_sec: PER_SEC as f64,
+        },
+        staff_rate: Rate {
+            burst: 4.0 * BURST as f64,
+            per_sec: 4.0 * PER_SEC as f64,
+        },
+        sockets_per_session: PER_SESSION as usize,
+        sockets_per_person: PER_PERSON as usize,
     }
+}
+
+/// Login session `n`.
+fn login(n: u8) -> SessionKey {
+    [n; 32]
+}
+
+/// The login of a socket opened by itself (unlike any [`login`]).
+fn own_login(conn: u64) -> SessionKey {
+    let mut key = [0xee; 32];
+    key[..8].copy_from_slice(&conn.to_be_bytes());
+    key
 }
 
 fn start() -> DateTime<FixedOffset> {
@@ -159,6 +197,8 @@ impl Sim {
             inbox: HashMap::new(),
             last_messages: Vec::new(),
             last_audits: Vec::new(),
+            last_dirty: 0,
+            closed: Vec::new(),
         }
     }
 
@@ -175,12 +215,15 @@ impl Sim {
         let agents_before = self.state.agents_online();
         for s in steps {
             match s {
-                Step::Connect(conn, subject) => self.state.connect(conn, subject, None),
-                Step::Frame(conn, f) => self.state.frame(&self.stored, now, conn, f, &mut b),
+                Step::Connect(conn, subject, session) => {
+                    self.state.connect(conn, subject, session, None, &mut b);
+                }
+                Step::Frame(conn, f) => self.state.frame(&self.stored, now, at, conn, f, &mut b),
                 Step::Disconnect(conn) => self.state.disconnect(conn, at),
             }
         }
         self.state.expire(now, at, &mut b);
+        self.state.forget_idle_budgets(at);
         self.state.announce(now, agents_before, &mut b);
         for id in &b.dirty {
             if let Some(rec) = self.state.record(*id) {
@@ -193,11 +236,13 @@ impl Sim {
         for (to, text) in &b.sends {
             let v: Value = serde_json::from_str(text).unwrap();
             for c in to {
-                if self.state.conns.contains_key(c) {
+                if self.state.conns.contains_key(c) || b.closes.contains(c) {
                     self.inbox.entry(*c).or_default().push(v.clone());
                 }
             }
         }
+        self.closed.extend(&b.closes);
+        self.last_dirty = b.dirty.len();
         self.last_audits = b.audits.iter().map(|a| a.2).collect();
         self.last_messages = b.messages;
         self.state.forget_unwatched();
@@ -215,10 +260,15 @@ impl Sim {
         self.batch(vec![Step::Disconnect(conn)]);
     }
 
-    /// A socket connects and says hello with nothing to resume.
+    /// A socket connects (on a login of its own) and says hello with nothing to resume.
     fn hello(&mut self, conn: u64, subject: Subject) {
+        self.hello_on(conn, subject, own_login(conn));
+    }
+
+    /// A socket of login `session` connects and says hello with nothing to resume.
+    fn hello_on(&mut self, conn: u64, subject: Subject, session: SessionKey) {
         self.batch(vec![
-            Step::Connect(conn, subject),
+            Step::Connect(conn, subject, session),
             Step::Frame(conn, hello()),
         ]);
     }
@@ -607,4 +657,235 @@ fn after_a_restart_the_queue_keeps_its_order_and_everyone_gets_the_grace() {
     assert_eq!(h.state.queue, vec![5]);
     // New interactions continue the numbering.
     assert_eq!(h.open(2, 2), 8);
+}
+
+/// The frames `conn` was sent, only the `error`s.
+fn errors(frames: &[Value]) -> Vec<&Value> {
+    frames.iter().filter(|f| f["t"] == "error").collect()
+}
+
+fn taxpayer_messages(h: &Sim, i: u64) -> usize {
+    h.stored.messages[&i]
+        .iter()
+        .filter(|m| matches!(m.from, Party::Taxpayer))
+        .count()
+}
+
+#[test]
+fn one_person_over_many_sockets_is_held_to_one_budget() {
+    let mut h = Sim::new();
+    let i = h.open(1, 1);
+    for conn in 2..=PER_PERSON {
+        h.hello(conn, taxpayer(1));
+    }
+    h.clear();
+    // The hellos spent one frame each; what is left is the whole person's, not each socket's.
+    let left = BURST - PER_PERSON;
+    let searches = h.stored.searches.get();
+    let mut steps = Vec::new();
+    for n in 0..10 {
+        for conn in 1..=PER_PERSON {
+            steps.push(Step::Frame(
+                conn,
+                say(i, &format!("刷屏 {n}"), &format!("c{conn}-{n}")),
+            ));
+        }
+    }
+    h.batch(steps);
+    assert_eq!(taxpayer_messages(&h, i) as u64, left);
+    assert_eq!(
+        h.last_messages.len() as u64,
+        2 * left,
+        "each message taken and the bot's answer, nothing else"
+    );
+    assert_eq!(
+        (h.stored.searches.get() - searches) as u64,
+        left,
+        "no bot search for a refused message"
+    );
+    // Each refusal goes to its sender with the message's cid (to drop it from the outbox).
+    let mut refused = 0;
+    for conn in 1..=PER_PERSON {
+        for e in errors(&h.take(conn)) {
+            assert_eq!(e["code"], "rate_limited");
+            assert_eq!(e["message"], "发送过于频繁，请稍后再试");
+            assert_eq!(e["i"], i);
+            let cid = e["cid"].as_str().unwrap();
+            assert!(cid.starts_with(&format!("c{conn}-")), "{cid} to {conn}");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 10 * PER_PERSON - left);
+    // Any frame from any of the sockets is over the budget now, a ping too.
+    h.frame(3, In::Ping {});
+    assert_eq!(
+        h.take(3),
+        vec![json!({"t": "error", "i": null, "code": "rate_limited",
+            "message": "发送过于频繁，请稍后再试", "cid": null})]
+    );
+}
+
+#[test]
+fn two_people_each_have_their_own_budget() {
+    let mut h = Sim::new();
+    h.hello(100, agent("a1"));
+    let i1 = h.open(1, 1);
+    let i2 = h.open(2, 2);
+    h.frame(1, In::Human { i: i1 });
+    h.frame(100, In::Accept {});
+    assert_eq!(h.stage(i1), Stage::Assigned);
+    h.clear();
+    // Taxpayer 1 spends the rest of the budget (hello and human were two frames) and more.
+    let left = BURST - 2;
+    h.batch(
+        (0..left + 3)
+            .map(|n| Step::Frame(1, say(i1, "您好", &format!("a{n}"))))
+            .collect(),
+    );
+    assert_eq!(taxpayer_messages(&h, i1) as u64, left);
+    assert_eq!(errors(&h.take(1)).len(), 3);
+    // The agent in the same interaction has a budget of their own.
+    h.frame(100, say(i1, "您好，请讲", "agent-1"));
+    assert_eq!(h.last_messages.len(), 1);
+    assert!(errors(&h.take(100)).is_empty());
+    // So has taxpayer 2: a whole one (less the hello).
+    h.batch(
+        (0..BURST - 1)
+            .map(|n| Step::Frame(2, say(i2, "问题", &format!("b{n}"))))
+            .collect(),
+    );
+    assert_eq!(h.last_messages.len() as u64, 2 * (BURST - 1));
+    assert!(errors(&h.take(2)).is_empty());
+    h.frame(2, say(i2, "再问一个", "b-over"));
+    assert_eq!(errors(&h.take(2))[0]["code"], "rate_limited");
+    assert!(h.last_messages.is_empty());
+}
+
+#[test]
+fn the_budget_refills_with_time_and_outlasts_the_sockets() {
+    let mut h = Sim::new();
+    let i = h.open(1, 1);
+    h.batch(
+        (0..BURST)
+            .map(|n| Step::Frame(1, say(i, "问题", &format!("a{n}"))))
+            .collect(),
+    );
+    assert_eq!(taxpayer_messages(&h, i) as u64, BURST - 1);
+    h.take(1);
+    // A second later, PER_SEC more.
+    for n in 0..PER_SEC {
+        h.at(1).frame(1, say(i, "一秒后", &format!("b{n}")));
+        assert_eq!(h.last_messages.len(), 2, "taken after a second: {n}");
+    }
+    h.at(1).frame(1, say(i, "一秒后", "b-over"));
+    assert!(h.last_messages.is_empty());
+    assert_eq!(errors(&h.take(1))[0]["code"], "rate_limited");
+
+    // Closing every socket and coming back at once gives no fresh budget: the hello is
+    // refused too, until the budget refills.
+    h.at(1).disconnect(1);
+    h.at(1).hello(2, taxpayer(1));
+    let frames = h.take(2);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["code"], "rate_limited");
+    h.at(2).frame(2, hello());
+    assert!(h.take(2).iter().any(|f| f["t"] == "welcome"));
+
+    // Full again after BURST / PER_SEC seconds, and never more than the burst.
+    h.at(1000).batch(
+        (0..BURST + 1)
+            .map(|n| Step::Frame(2, say(i, "很久以后", &format!("c{n}"))))
+            .collect(),
+    );
+    assert_eq!(h.last_messages.len() as u64, 2 * BURST);
+    assert_eq!(errors(&h.take(2)).len(), 1);
+
+    // The bucket of someone with a socket is kept, full or not; of someone gone, it is
+    // forgotten once full again.
+    h.at(2000).tick();
+    assert_eq!(h.state.flood.people(), 1);
+    h.at(2000).frame(2, In::Ping {});
+    h.at(2000).disconnect(2);
+    assert_eq!(h.state.flood.people(), 1, "one frame short of full");
+    h.at(2001).tick();
+    assert_eq!(h.state.flood.people(), 0);
+}
+
+#[test]
+fn sockets_over_the_session_cap_are_refused_and_a_closed_one_frees_its_slot() {
+    let mut h = Sim::new();
+    for conn in 1..=PER_SESSION {
+        h.hello_on(conn, taxpayer(1), login(1));
+    }
+    let i = state_of(&h.take(1), 1).unwrap()["i"].as_u64().unwrap();
+    h.clear();
+    let stored = h.stored.messages[&i].len();
+    let over = PER_SESSION + 1;
+    h.batch(vec![
+        Step::Connect(over, taxpayer(1), login(1)),
+        Step::Frame(over, hello()),
+        Step::Frame(over, say(i, "多开的窗口", "x")),
+    ]);
+    // Refused, told why and closed; its frames did nothing and nothing was stored.
+    assert_eq!(
+        h.take(over),
+        vec![json!({"t": "error", "i": null, "code": "too_many_sockets",
+            "message": "同时打开的窗口过多，请关闭其他窗口后重试", "cid": null})]
+    );
+    assert_eq!(h.closed, vec![over]);
+    assert!(!h.state.conns.contains_key(&over));
+    assert!(h.last_messages.is_empty() && h.last_audits.is_empty());
+    assert_eq!(h.last_dirty, 0);
+    assert_eq!(h.stored.messages[&i].len(), stored);
+    for conn in 1..=PER_SESSION {
+        assert!(h.take(conn).is_empty(), "socket {conn} heard nothing");
+    }
+    // The same taxpayer on another login is within the caps.
+    h.hello_on(10, taxpayer(1), login(2));
+    assert!(h.take(10).iter().any(|f| f["t"] == "welcome"));
+    // A window of the full login closes: the next one of that login is accepted.
+    h.disconnect(2);
+    h.hello_on(over + 1, taxpayer(1), login(1));
+    assert!(h.take(over + 1).iter().any(|f| f["t"] == "welcome"));
+    assert_eq!(h.closed, vec![over]);
+    // … and the login is full again.
+    h.batch(vec![Step::Connect(over + 2, taxpayer(1), login(1))]);
+    assert_eq!(h.take(over + 2)[0]["code"], "too_many_sockets");
+    assert_eq!(h.closed, vec![over, over + 2]);
+}
+
+#[test]
+fn sockets_over_the_person_cap_are_refused_whatever_the_login() {
+    let mut h = Sim::new();
+    // Taxpayer 1 and agent a1 each on PER_PERSON logins of their own.
+    for conn in 1..=PER_PERSON {
+        h.hello(conn, taxpayer(1));
+        h.hello(100 + conn, agent("a1"));
+    }
+    h.clear();
+    let records = h.stored.records.len();
+    for (conn, who) in [(50, taxpayer(1)), (150, agent("a1"))] {
+        h.batch(vec![
+            Step::Connect(conn, who, login(9)),
+            Step::Frame(conn, hello()),
+        ]);
+        let frames = h.take(conn);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["code"], "too_many_sockets");
+        assert!(h.last_messages.is_empty() && h.last_audits.is_empty());
+    }
+    assert_eq!(h.closed, vec![50, 150]);
+    assert_eq!(h.stored.records.len(), records, "no interaction opened");
+    // Other people are not affected.
+    h.hello(60, taxpayer(2));
+    assert!(h.take(60).iter().any(|f| f["t"] == "welcome"));
+    h.hello(160, agent("a2"));
+    assert!(h.take(160).iter().any(|f| f["t"] == "welcome"));
+    // One of taxpayer 1's windows closes: one more may open (on any login), then no more.
+    h.disconnect(3);
+    h.hello_on(51, taxpayer(1), login(9));
+    assert!(h.take(51).iter().any(|f| f["t"] == "welcome"));
+    h.batch(vec![Step::Connect(52, taxpayer(1), login(10))]);
+    assert_eq!(h.take(52)[0]["code"], "too_many_sockets");
+    assert_eq!(h.closed, vec![50, 150, 52]);
 }
