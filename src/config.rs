@@ -252,7 +252,12 @@ impl Settings {
             fig = fig.merge(Toml::file_exact(path));
         }
         // `FAPIAO_FAILPOINT` is a test hook read by the store, not a setting.
-        fig = fig.merge(Env::prefixed("FAPIAO_").split("__").ignore(&["failpoint"]));
+        // `FAPIAO_NEW_PASSWORD` is read by `fapiao staff add` alone.
+        fig = fig.merge(
+            Env::prefixed("FAPIAO_")
+                .split("__")
+                .ignore(&["failpoint", "new_password"]),
+        );
         let settings: Settings = fig.extract().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)

@@ -83,22 +83,47 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum StaffCommand {
-    /// Create a staff account.
+    /// Create a staff account (with the server stopped: a running server holds the data file;
+    /// use its console then).
     Add {
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Data directory (overrides the configuration).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// 3–32 letters, digits, `.`, `_` or `-`.
         #[arg(long)]
         username: String,
-        /// admin, operator, agent or auditor.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
-        /// Password (at least 8 characters, not letters or digits only). Or set FAPIAO_NEW_PASSWORD.
+        /// Password (at least 8 characters, not letters or digits only). Or set
+        /// FAPIAO_NEW_PASSWORD (read by this command only, not as a setting).
         #[arg(long, env = "FAPIAO_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+}
+
+/// A staff role on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Operator,
+    Agent,
+    Auditor,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Agent => Role::Agent,
+            RoleArg::Auditor => Role::Auditor,
+        }
+    }
 }
 
 /// Entry point of the binary.
@@ -143,9 +168,28 @@ fn serve(a: ServeArgs) -> Result<(), StartError> {
     settings.validate()?;
     crate::server::telemetry::init_logging(&settings.log_format);
     let app = App::open(settings)?;
+    if no_staff(&app)? {
+        let hint = format!(
+            "尚无税务人员账号。请停止服务后运行：FAPIAO_NEW_PASSWORD='…' fapiao staff add --data {} --username admin --role admin",
+            app.settings.data_dir.display()
+        );
+        println!("{hint}");
+        tracing::warn!("{hint}");
+    }
     crate::server::run_until_stopped(app, |url| {
         tracing::info!(%url, "fapiao serving");
     })
+}
+
+/// Whether the store has no staff account at all (a fresh installation).
+fn no_staff(app: &App) -> Result<bool, StartError> {
+    use crate::store::prelude::*;
+    let list = app
+        .store
+        .read()
+        .and_then(|r| r.staff_list())
+        .map_err(|e| StartError::Other(e.message.to_string()))?;
+    Ok(list.is_empty())
 }
 
 fn open_with(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<Arc<App>, StartError> {
@@ -246,14 +290,36 @@ fn staff(c: StaffCommand) -> Result<(), StartError> {
     match c {
         StaffCommand::Add {
             config,
+            data,
             username,
             role,
             name,
             password,
         } => {
-            let settings = Settings::load(config.as_deref())?;
-            let role = Role::parse(&role).map_err(|e| StartError::Other(e.message))?;
-            let app = App::open(settings)?;
+            // Bad input is refused before any data file is opened or created.
+            let username = crate::domain::staff::parse_username(&username)
+                .map_err(|e| StartError::Other(e.message))?;
+            service::office::staff::check_password_strength("password", &password)
+                .map_err(|e| StartError::Other(e.message))?;
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(d) = data {
+                settings.data_dir = d;
+            }
+            let db = settings.db_path();
+            if !db.exists() {
+                println!("在 {} 新建数据文件。", db.display());
+            }
+            let app = App::open(settings).map_err(|e| match e {
+                StartError::Store(crate::store::StoreError::Open {
+                    source: redb::DatabaseError::DatabaseAlreadyOpen,
+                    ..
+                }) => StartError::Other(format!(
+                    "数据文件 {} 正由运行中的 fapiao 服务使用：请在税务人员控制台添加人员，或先停止服务再运行本命令",
+                    db.display()
+                )),
+                e => e,
+            })?;
+            let role = Role::from(role);
             let who = app.system("cli");
             service::office::staff::create(
                 &app,

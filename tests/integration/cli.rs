@@ -230,3 +230,125 @@ fn serve_refuses_a_bad_configuration_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("listne"), "{err}");
 }
+
+fn staff_add(
+    data: &std::path::Path,
+    args: &[&str],
+    password: Option<&str>,
+) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["staff", "add", "--data"]).arg(data).args(args);
+    cmd.env_remove("FAPIAO_NEW_PASSWORD");
+    if let Some(p) = password {
+        cmd.env("FAPIAO_NEW_PASSWORD", p);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn staff_add_refuses_bad_input_before_touching_any_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (args, password, says) in [
+        (
+            vec!["--username", "a b", "--role", "admin"],
+            Some("Secret-2026"),
+            "用户名应为3至32位",
+        ),
+        (
+            vec!["--username", "admin", "--role", "admin"],
+            Some("short"),
+            "密码长度不能少于8位",
+        ),
+        (
+            vec!["--username", "admin", "--role", "boss"],
+            Some("Secret-2026"),
+            "boss",
+        ),
+    ] {
+        let out = staff_add(&data, &args, password);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!data.exists(), "nothing is created for bad input");
+    }
+}
+
+#[test]
+fn staff_add_uses_data_and_the_new_password_variable_and_says_when_a_server_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = staff_add(
+        &data,
+        &["--username", "admin", "--role", "admin", "--name", "管理员"],
+        Some("Secret-2026"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("新建数据文件"), "{text}");
+    assert!(data.join("fapiao.redb").exists());
+    // A store held by a running server: a clear word, not redb's.
+    let settings = fapiao::config::Settings {
+        data_dir: data.clone(),
+        ..Default::default()
+    };
+    let held = fapiao::service::App::open(settings).unwrap();
+    let out = staff_add(
+        &data,
+        &["--username", "clerk", "--role", "operator"],
+        Some("Secret-2026"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("正由运行中的 fapiao 服务使用"), "{err}");
+    drop(held);
+    let out = staff_add(
+        &data,
+        &["--username", "clerk", "--role", "operator"],
+        Some("Secret-2026"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_on_a_store_without_staff_says_how_to_create_the_first_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--http", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env_remove("FAPIAO_NEW_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+            if seen.iter().any(|l| l.contains("fapiao staff add")) {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let all = seen.join("\n");
+    assert!(all.contains("尚无税务人员账号"), "{all}");
+    assert!(all.contains("--role admin"), "{all}");
+}
