@@ -12,7 +12,9 @@ pub use super::period::{
     deadline, periods_to_close, rollback_check, window_close_reason, CloseReason, RollbackFacts,
     RollbackRefusal, VoidReason,
 };
-use super::{DeclarationStatus, Invoice, InvoiceStatus, SelectionState, TaxPeriod, TaxpayerId};
+use super::{
+    DeclarationStatus, DomainError, Invoice, InvoiceStatus, SelectionState, TaxPeriod, TaxpayerId,
+};
 
 /// Why an invoice cannot be selected or unselected. The API gives `code()`; pages show
 /// `message()`.
@@ -76,6 +78,22 @@ pub fn within_time_limit(issued_on: NaiveDate, today: NaiveDate, lookback_days: 
         Some(earliest) => issued_on >= earliest,
         None => true,
     }
+}
+
+/// 抵扣统计 exists for the current period and the ones before it: a later period has nothing
+/// certified yet, so there is no table to show, export or print.
+pub fn check_statistics_period(period: TaxPeriod, current: TaxPeriod) -> Result<(), DomainError> {
+    if period > current {
+        return Err(DomainError::new(
+            "period",
+            format!(
+                "{}尚未到来，当前税款所属期为{}，无抵扣统计",
+                period.label_zh(),
+                current.label_zh()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `invoice` may be selected by `taxpayer` in its current period `period` on
@@ -306,6 +324,19 @@ mod tests {
         );
         assert!(within_time_limit(limit, today, 180));
         assert!(!within_time_limit(older, today, 180));
+    }
+
+    #[test]
+    fn statistics_exist_up_to_the_current_period() {
+        let current = tp("202611");
+        assert!(check_statistics_period(tp("202611"), current).is_ok());
+        assert!(check_statistics_period(tp("202001"), current).is_ok());
+        let e = check_statistics_period(tp("202612"), current).unwrap_err();
+        assert_eq!(e.field, "period");
+        assert_eq!(
+            e.message,
+            "2026年12月尚未到来，当前税款所属期为2026年11月，无抵扣统计"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::domain::statistics::{ByMethod, Cached, Cell, Tally};
 use crate::domain::{Fen, InvoiceKey, Paging, TaxPeriod, Taxpayer, TaxpayerId};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::App;
 use crate::service::SCANS_APPLIED_AT;
@@ -153,17 +153,7 @@ pub fn statistics(
     paging: Paging,
 ) -> AppResult<StatisticsView> {
     let t = crate::service::settle::settled(app, who, taxpayer)?;
-    // A period after the current one has no statistics yet (and no report to print).
-    if period > t.current_period {
-        return Err(AppError::invalid(
-            "period",
-            format!(
-                "{}尚未到来，当前税款所属期为{}，无抵扣统计",
-                period.label_zh(),
-                t.current_period.label_zh()
-            ),
-        ));
-    }
+    crate::domain::rules::check_statistics_period(period, t.current_period)?;
     let (offset, per_page) = (paging.offset(), paging.per_page());
     let r0 = app.store.read()?;
     // Figures and the key page from one snapshot when cached.
