@@ -471,6 +471,20 @@ async fn the_nightly_job_runs_once_a_day_and_after_downtime() {
     assert!(!fapiao::service::office::statistics::run_job_if_due(svc).unwrap());
 }
 
+/// Imports invoice 1 for A (issued 2026-11-02) and confirms it; returns A's token.
+async fn one_confirmed_invoice(app: &TestApp) -> String {
+    let op = app.staff_token("operator").await;
+    let line = json!({
+        "code": CODE, "number": "00000001", "type": "special", "issued_on": "2026-11-02",
+        "seller_id": S1, "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
+        "amount": 100_000, "tax": 13_000,
+    });
+    app.import_ndjson(&op, line.to_string()).await;
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    confirm(app, &a, &[1]).await;
+    a
+}
+
 #[tokio::test]
 async fn fapiao_check_catches_a_corrupted_cache() {
     let keep = tempfile::tempdir().unwrap();
@@ -480,15 +494,7 @@ async fn fapiao_check_catches_a_corrupted_cache() {
         data_dir: Some(dir.clone()),
         ..Opts::default()
     });
-    let op = app.staff_token("operator").await;
-    let line = json!({
-        "code": CODE, "number": "00000001", "type": "special", "issued_on": "2026-11-02",
-        "seller_id": S1, "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
-        "amount": 100_000, "tax": 13_000,
-    });
-    app.import_ndjson(&op, line.to_string()).await;
-    let a = app.taxpayer_token(TAXPAYER_A).await;
-    confirm(&app, &a, &[1]).await;
+    let a = one_confirmed_invoice(&app).await;
     stats(&app, &a, "202611").await;
     let id = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
     let p = fapiao::domain::TaxPeriod::parse("202611").unwrap();
@@ -560,15 +566,7 @@ async fn fapiao_check_recomputes_tables_that_have_no_cache() {
         clock: Some("2026-11-20T10:00:00+08:00"),
         ..Opts::default()
     });
-    let op = app.staff_token("operator").await;
-    let line = json!({
-        "code": CODE, "number": "00000001", "type": "special", "issued_on": "2026-11-02",
-        "seller_id": S1, "seller_name": "杭州宏远信息技术有限公司", "buyer_id": TAXPAYER_A,
-        "amount": 100_000, "tax": 13_000,
-    });
-    app.import_ndjson(&op, line.to_string()).await;
-    let a = app.taxpayer_token(TAXPAYER_A).await;
-    confirm(&app, &a, &[1]).await;
+    let a = one_confirmed_invoice(&app).await;
     // Nobody read the statistics: nothing is cached, as after a crash that lost the cache.
     assert!(app
         .app
