@@ -48,8 +48,9 @@ pub struct Settings {
     pub bulk: BulkSettings,
     pub interaction: InteractionSettings,
     /// Reverse proxies in front of the server (their addresses): only requests from these
-    /// are believed about the original host and scheme (`Forwarded`, `X-Forwarded-Host`,
-    /// `X-Forwarded-Proto`) in the same-origin checks. Empty: nobody is.
+    /// are believed about the client's address (`X-Forwarded-For`, for the audit log and the
+    /// login limit) and the original host and scheme (`Forwarded`, `X-Forwarded-Host`,
+    /// `X-Forwarded-Proto`, in the same-origin checks). Empty: nobody is.
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
@@ -443,5 +444,24 @@ mod tests {
         assert!(Settings::load(Some(&path)).is_err());
         std::fs::write(&path, "timezone = \"CST\"\n").unwrap();
         assert!(Settings::load(Some(&path)).is_err());
+    }
+
+    #[test]
+    fn the_example_configuration_loads_and_new_password_is_not_a_setting() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/fapiao.toml");
+        figment::Jail::expect_with(|jail| {
+            // Read by `fapiao staff add` alone: the loader must not refuse it.
+            jail.set_env("FAPIAO_NEW_PASSWORD", "Secret-2026");
+            jail.set_env("FAPIAO_TRUSTED_PROXIES", "[\"10.0.0.1\"]");
+            let s = Settings::load(Some(&example)).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "0.0.0.0:8443");
+            assert_eq!(s.data_dir, PathBuf::from("/var/lib/fapiao"));
+            assert_eq!(s.session.login_attempts_per_minute, 30);
+            assert_eq!(
+                s.trusted_proxies,
+                vec!["10.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+            );
+            Ok(())
+        });
     }
 }

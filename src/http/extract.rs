@@ -87,9 +87,47 @@ pub fn certificate_taxpayer(req: &HttpRequest, app: &App) -> Result<Option<Taxpa
         .map_err(AppError::from)
 }
 
-/// The client's address as seen on the socket (no forwarded headers are trusted).
+/// The client's address, as the audit log and the login limit see it: the socket's peer, or
+/// — when the peer is one of the configured `trusted_proxies` — what the proxies say in
+/// `X-Forwarded-For` (see [`client_address`]). Nobody else is believed.
 pub fn address_of(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let address = match app_of(req) {
+        Ok(app) => client_address(peer, forwarded, &app.settings.trusted_proxies),
+        Err(_) => peer,
+    };
+    Some(address.to_string())
+}
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy; then the last
+/// address of `X-Forwarded-For` that is not a trusted proxy (each proxy appends the address it
+/// saw, so the addresses left of the first untrusted one may be forged). A list that does not
+/// parse stops the walk at the last address believed.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    let mut client = peer;
+    if !trusted.contains(&client) {
+        return client;
+    }
+    for hop in forwarded_for.unwrap_or("").rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// The acting party of a request, with the current times.
@@ -323,5 +361,39 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonObject<T> {
                     .into()
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.1");
+        let trusted = [proxy, ip("10.0.0.2")];
+        // Not a proxy: its header is ignored.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9")
+        );
+        // A proxy: the last untrusted hop is the client; what is left of it may be forged.
+        assert_eq!(
+            client_address(proxy, Some("6.6.6.6, 198.51.100.7, 10.0.0.2"), &trusted),
+            ip("198.51.100.7")
+        );
+        // A proxy without the header, or with garbage: the last address believed.
+        assert_eq!(client_address(proxy, None, &trusted), proxy);
+        assert_eq!(
+            client_address(proxy, Some("evil, 10.0.0.2"), &trusted),
+            ip("10.0.0.2")
+        );
+        // No proxies configured: nobody is believed.
+        assert_eq!(client_address(proxy, Some("1.2.3.4"), &[]), proxy);
     }
 }
