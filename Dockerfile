@@ -27,5 +27,7 @@ USER fapiao
 ENV FAPIAO_DATA_DIR=/data FAPIAO_LISTEN=0.0.0.0:8443
 VOLUME /data
 EXPOSE 8443
+# `fapiao health` asks /healthz over HTTPS, verified against the CA in the data directory.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["fapiao", "health"]
 ENTRYPOINT ["fapiao"]
 CMD ["serve"]

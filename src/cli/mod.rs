@@ -1,6 +1,7 @@
 //! Command line (clap): `serve`, `demo`, `staff`. Parses flags into settings, starts logging
 //! and the server. `--help` on every command.
 
+mod health;
 #[cfg(feature = "smartcard")]
 mod smartcard;
 
@@ -60,6 +61,21 @@ pub enum Command {
     /// Manage tax office staff accounts.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Ask a running server's /healthz (exit status 0 when it answers ok, 1 otherwise).
+    Health {
+        /// The server's address, e.g. `https://127.0.0.1:8443` (default: the configuration's
+        /// listen address and scheme).
+        #[arg(long)]
+        url: Option<String>,
+        /// CA certificate (PEM) that issued the server's certificate (default: the local CA
+        /// in the data directory).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// List smart-card readers (tax certificates on 金税盘/税控盘) seen by PC/SC.
     #[cfg(feature = "smartcard")]
     Readers,
@@ -136,6 +152,12 @@ pub fn run() -> ExitCode {
         Command::Import { config, data, file } => import(config, data, &file),
         Command::Reindex { config, data } => reindex(config, data),
         Command::Check { config, data } => check(config, data),
+        Command::Health {
+            url,
+            ca,
+            config,
+            data,
+        } => health_command(url, ca, config, data),
         #[cfg(feature = "smartcard")]
         Command::Readers => smartcard::list_readers().map(|readers| {
             if readers.is_empty() {
@@ -179,6 +201,29 @@ fn serve(a: ServeArgs) -> Result<(), StartError> {
     crate::server::run_until_stopped(app, |url| {
         tracing::info!(%url, "fapiao serving");
     })
+}
+
+fn health_command(
+    url: Option<String>,
+    ca: Option<PathBuf>,
+    config: Option<PathBuf>,
+    data: Option<PathBuf>,
+) -> Result<(), StartError> {
+    let mut settings = Settings::load(config.as_deref())?;
+    if let Some(d) = data {
+        settings.data_dir = d;
+    }
+    let url = match url {
+        Some(u) => u,
+        None => health::own_url(&settings)?,
+    };
+    let ca = ca.or_else(|| {
+        let local = settings.certs_dir().join("ca.pem");
+        local.exists().then_some(local)
+    });
+    let status = health::check(&url, ca.as_deref())?;
+    println!("{url}：{status}");
+    Ok(())
 }
 
 /// Whether the store has no staff account at all (a fresh installation).

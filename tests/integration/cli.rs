@@ -102,7 +102,25 @@ async fn demo_over_http_generates_serves_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(body["status"], "ok");
+    // `fapiao health` says the same, with no curl: exit 0 while it runs, 1 once it stopped.
+    let health = |url: &str| {
+        Command::new(BIN)
+            .args(["health", "--url", url])
+            .output()
+            .unwrap()
+    };
+    let out = health(&demo.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("200"));
+    let url = demo.url.clone();
     sigterm_and_wait(&mut demo);
+    let out = health(&url);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("无法连接"));
 
     // A second start finds the data and does not generate again.
     let mut again = start_demo(dir.path(), true);
@@ -127,6 +145,29 @@ async fn demo_serves_https_with_its_local_ca() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // `fapiao health` verifies HTTPS against the data directory's local CA.
+    let out = Command::new(BIN)
+        .args(["health", "--url", &demo.url, "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // …and refuses a certificate it cannot verify (a CA that did not issue it).
+    let other = tempfile::tempdir().unwrap();
+    let foreign =
+        fapiao::pki::tls::ensure_local_certs(other.path(), time::OffsetDateTime::now_utc())
+            .unwrap()
+            .ca_cert;
+    let out = Command::new(BIN)
+        .args(["health", "--url", &demo.url, "--ca"])
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
     // Without the CA the certificate is not trusted.
     let untrusted = reqwest::Client::builder()
         .tls_built_in_root_certs(false)
@@ -326,9 +367,15 @@ fn serve_on_a_store_without_staff_says_how_to_create_the_first_administrator() {
         .arg(dir.path())
         .env_remove("FAPIAO_NEW_PASSWORD")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -346,9 +393,15 @@ fn serve_on_a_store_without_staff_says_how_to_create_the_first_administrator() {
             }
         }
     }
+    // The same hint goes to the log right after standard output.
+    std::thread::sleep(Duration::from_secs(1));
     let _ = child.kill();
     let _ = child.wait();
     let all = seen.join("\n");
     assert!(all.contains("尚无税务人员账号"), "{all}");
+    // Logs written to a pipe (a file, the journal) carry no colour codes.
+    let logs = logs.join().unwrap();
+    assert!(logs.contains("尚无税务人员账号"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "{logs}");
     assert!(all.contains("--role admin"), "{all}");
 }
