@@ -50,8 +50,9 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
-    /// Integrity check: recompute every cached deduction statistic from the raw records and
-    /// report any difference (exit status 1 when one is found).
+    /// Integrity check: recompute the deduction statistics of every period with certified
+    /// invoices from the raw records, compare each with its cache (or the index when none is
+    /// cached), and report any difference (exit status 1 when one is found).
     Check {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -317,7 +318,7 @@ fn check(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartErro
         );
     }
     println!(
-        "已核对 {n} 份抵扣统计缓存，{} 份不一致，用时 {:.1} 秒。",
+        "已核对 {n} 份抵扣统计，{} 份不一致，用时 {:.1} 秒。",
         diffs.len(),
         started.elapsed().as_secs_f64()
     );
