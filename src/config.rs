@@ -52,6 +52,10 @@ pub struct Settings {
     /// login limit) and the original host and scheme (`Forwarded`, `X-Forwarded-Host`,
     /// `X-Forwarded-Proto`, in the same-origin checks). Empty: nobody is.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A secret that monitoring sends as `Authorization: Bearer …` to read `/metrics`. Unset:
+    /// only the machine itself (loopback) may read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
 }
 
 /// 征纳互动 (S-I): working hours of 人工导税, the WebSocket's timing, and what the browsers
@@ -225,6 +229,7 @@ impl Default for Settings {
             bulk: BulkSettings::default(),
             interaction: InteractionSettings::default(),
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }

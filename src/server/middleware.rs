@@ -2,8 +2,15 @@
 //! proxy's cache unless its handler says so (only the embedded assets do): pages and answers
 //! carry taxpayers' data, and offices share computers.
 
+use std::net::IpAddr;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, Next};
+
+use crate::error::{AppError, Code};
+use crate::service::App;
 
 pub fn security_headers(https: bool) -> DefaultHeaders {
     let mut h = DefaultHeaders::new()
@@ -24,4 +31,73 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         ));
     }
     h
+}
+
+/// Who may read `/metrics`: with a `metrics_token` configured, a request bearing it; without
+/// one, only the machine itself (a loopback peer). The figures are the office's, and the
+/// listener is the taxpayers' port.
+pub fn metrics_allowed(
+    peer: Option<IpAddr>,
+    authorization: Option<&str>,
+    token: Option<&str>,
+) -> bool {
+    match token {
+        Some(t) => authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                // Compared in full whatever the first difference (no early exit to time).
+                given.len() == t.len()
+                    && given
+                        .bytes()
+                        .zip(t.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }),
+        None => peer.is_some_and(|p| p.is_loopback()),
+    }
+}
+
+/// Refuses `/metrics` to anyone [`metrics_allowed`] does not let in (403).
+pub async fn metrics_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if req.path() == "/metrics" {
+        let token = req
+            .app_data::<actix_web::web::Data<App>>()
+            .and_then(|app| app.settings.metrics_token.clone());
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let peer = req.peer_addr().map(|a| a.ip());
+        if !metrics_allowed(peer, authorization, token.as_deref()) {
+            let e = AppError::new(Code::Forbidden)
+                .with_message("运行指标仅限本机或持有监控令牌的系统读取");
+            return Ok(req.error_response(e).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics_allowed;
+
+    #[test]
+    fn metrics_need_the_token_or_loopback() {
+        let lo = Some("127.0.0.1".parse().unwrap());
+        let lan = Some("192.168.1.20".parse().unwrap());
+        assert!(metrics_allowed(lo, None, None));
+        assert!(!metrics_allowed(lan, None, None));
+        assert!(!metrics_allowed(None, None, None));
+        let t = Some("s3cret-token");
+        assert!(metrics_allowed(lan, Some("Bearer s3cret-token"), t));
+        assert!(
+            !metrics_allowed(lo, None, t),
+            "with a token, loopback needs it too"
+        );
+        assert!(!metrics_allowed(lan, Some("Bearer s3cret-tokem"), t));
+        assert!(!metrics_allowed(lan, Some("s3cret-token"), t));
+    }
 }

@@ -93,6 +93,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             ))
             .wrap(middleware::security_headers(https))
             .wrap(prometheus.clone())
+            .wrap(actix_web::middleware::from_fn(middleware::metrics_guard))
             .wrap(TracingLogger::default())
             .configure(crate::api::routes)
             .configure(crate::web::routes)

@@ -568,3 +568,23 @@ async fn dates_outside_1990_to_2099_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_are_read_with_the_token_only_when_one_is_configured() {
+    let app = spawn_app(Opts {
+        metrics_token: Some("monitor-s3cret".into()),
+        ..Opts::default()
+    });
+    let r = app.get("/metrics", None).await;
+    let body = expect_error(r, 403, "forbidden").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("运行指标"));
+    let r = app.get("/metrics", Some("wrong")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.get("/healthz", None).await;
+    let r = app.get("/metrics", Some("monitor-s3cret")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("fapiao_http_requests_total"));
+    // Without a token, the machine itself may read them (the tests' loopback).
+    let open = spawn_app(Opts::default());
+    assert_eq!(open.get("/metrics", None).await.status(), StatusCode::OK);
+}

@@ -31,6 +31,8 @@ pub struct Opts {
     pub bulk: Option<fapiao::config::BulkSettings>,
     /// 征纳互动 settings; by default the hours are always open.
     pub interaction: Option<fapiao::config::InteractionSettings>,
+    /// The secret that reads `/metrics` (none: loopback only).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Opts {
@@ -43,6 +45,7 @@ impl Default for Opts {
             data_dir: None,
             bulk: None,
             interaction: None,
+            metrics_token: None,
         }
     }
 }
@@ -109,6 +112,7 @@ pub fn spawn_app(opts: Opts) -> TestApp {
                 ..Default::default()
             }
         }),
+        metrics_token: opts.metrics_token.clone(),
         ..Settings::default()
     };
     // A reused directory may still be held by a server being stopped: retry for a while.
