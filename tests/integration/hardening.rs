@@ -577,14 +577,54 @@ async fn metrics_are_read_with_the_token_only_when_one_is_configured() {
     });
     let r = app.get("/metrics", None).await;
     let body = expect_error(r, 403, "forbidden").await;
-    assert!(body["error"]["message"].as_str().unwrap().contains("运行指标"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("运行指标"));
     let r = app.get("/metrics", Some("wrong")).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     app.get("/healthz", None).await;
     let r = app.get("/metrics", Some("monitor-s3cret")).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("fapiao_http_requests_total"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("fapiao_http_requests_total"));
     // Without a token, the machine itself may read them (the tests' loopback).
     let open = spawn_app(Opts::default());
     assert_eq!(open.get("/metrics", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_recovery_answers_are_counted_like_passwords() {
+    let app = std::sync::Arc::new(unlimited_addresses());
+    let a = app.taxpayer_token(TAXPAYER_A).await;
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/me/password",
+            Some(&a),
+            &serde_json::json!({"enabled": true, "password": "abcd1234", "question": "q", "answer": "right"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let tries = (0..30).map(|i| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let body =
+                serde_json::json!({"taxpayer_id": TAXPAYER_A, "answer": format!("wrong{i}")});
+            app.post_json("/api/v1/session/recover", None, &body)
+                .await
+                .status()
+        })
+    });
+    for t in tries {
+        t.await.unwrap();
+    }
+    assert_eq!(audited(&app, "taxpayer.recover_failed"), 11);
+    // Locked: even the right answer is refused today.
+    let body = serde_json::json!({"taxpayer_id": TAXPAYER_A, "answer": "right"});
+    let r = app.post_json("/api/v1/session/recover", None, &body).await;
+    expect_error(r, 423, "locked").await;
 }

@@ -154,8 +154,20 @@ pub fn recovery_question(app: &App, id: &TaxpayerId) -> AppResult<String> {
 }
 
 /// Forgotten password (S-T1): the right answer to the recovery question cancels the platform
-/// password. Wrong answers count like wrong passwords (more than ten a day lock).
+/// password. Wrong answers count like wrong passwords (more than ten a day lock). Like a
+/// login, a try is first held to the per-address limit, and the answer is checked with the
+/// account's login lock held, so parallel guesses are each counted before the next is checked.
 pub fn recover(app: &App, who: &Who, id: &TaxpayerId, answer: &str) -> AppResult<()> {
+    if answer.chars().count() > crate::domain::login::MAX_PASSWORD_CHARS {
+        return Err(AppError::invalid("answer", "密保问题答案过长"));
+    }
+    app.logins.admit(who.address.as_deref())?;
+    app.logins.one_at_a_time(&format!("taxpayer:{id}"), || {
+        recover_locked(app, who, id, answer)
+    })
+}
+
+fn recover_locked(app: &App, who: &Who, id: &TaxpayerId, answer: &str) -> AppResult<()> {
     use crate::domain::login;
     let t = app
         .store
