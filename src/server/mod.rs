@@ -2,6 +2,7 @@
 //! middleware, logging, and the embedded TURN relay — a network server of its own.
 
 pub mod jobs;
+pub mod metrics;
 pub mod middleware;
 pub mod startup;
 pub mod telemetry;

@@ -58,7 +58,25 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
         .local_addr()
         .map_err(|e| StartError::Other(e.to_string()))?;
     let https = !settings.http;
+    let registry = prometheus::Registry::new();
+    let gauges = std::sync::Arc::new(
+        super::metrics::Gauges::register(&registry)
+            .map_err(|e| StartError::Other(format!("metrics: {e}")))?,
+    );
+    gauges.refresh(&app);
+    {
+        let (app, gauges) = (app.clone(), gauges.clone());
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                let (app, gauges) = (app.clone(), gauges.clone());
+                let _ = web::block(move || gauges.refresh(&app)).await;
+            }
+        });
+    }
     let prometheus = PrometheusMetricsBuilder::new("fapiao")
+        .registry(registry)
         .endpoint("/metrics")
         .mask_unmatched_patterns("UNKNOWN")
         .build()

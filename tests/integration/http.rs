@@ -32,6 +32,19 @@ async fn metrics_count_requests_by_route_and_status_with_latency() {
         "{text}"
     );
     assert!(text.contains("fapiao_http_requests_duration_seconds_bucket"));
+    // The gauges beyond HTTP, read at start-up (and every 10 s).
+    let value = |name: &str| -> i64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing: {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(value("fapiao_store_bytes") > 0);
+    assert_eq!(value("fapiao_invoices"), 0);
+    assert_eq!(value("fapiao_index_lag_commits"), 0);
+    assert!(value("fapiao_statistics_job_last_run_timestamp_seconds") >= 0);
 }
 
 #[tokio::test]

@@ -168,6 +168,11 @@ pub fn apply_scans(app: &App, who: &Who) -> AppResult<ApplyReport> {
 
 const JOB_LAST: &str = "statistics_job_last";
 
+/// When the nightly job last ran (business time), if ever.
+pub fn last_job_run(app: &App) -> AppResult<Option<DateTime<FixedOffset>>> {
+    app.store.read()?.setting(JOB_LAST)
+}
+
 /// The most recent scheduled run time at or before `now`.
 fn last_due(now: DateTime<FixedOffset>, at: chrono::NaiveTime) -> Option<DateTime<FixedOffset>> {
     let today = now
