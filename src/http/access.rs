@@ -54,6 +54,15 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("DELETE", "/api/v1/office/faq/{id}", EditKnowledge),
     ("POST", "/api/v1/office/faq/reset", EditKnowledge),
     ("GET", "/api/v1/interactions", ReadInteractions),
+    ("GET", "/api/v1/office/staff", ManageStaff),
+    ("POST", "/api/v1/office/staff", ManageStaff),
+    ("PUT", "/api/v1/office/staff/{username}", ManageStaff),
+    (
+        "POST",
+        "/api/v1/office/staff/{username}/password",
+        ManageStaff,
+    ),
+    ("PUT", "/api/v1/office/me/password", Console),
     // The console pages.
     ("GET", "/office", Console),
     ("GET", "/office/logout", Console),
