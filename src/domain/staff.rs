@@ -77,10 +77,12 @@ pub enum Area {
     ReadInteractions,
     /// Keep the 征纳互动 knowledge base.
     EditKnowledge,
+    /// Manage staff accounts: list, create, change roles, disable, reset passwords.
+    ManageStaff,
 }
 
 impl Area {
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 8] = [
         Area::Console,
         Area::ReadOffice,
         Area::ChangeOffice,
@@ -88,13 +90,14 @@ impl Area {
         Area::Serve,
         Area::ReadInteractions,
         Area::EditKnowledge,
+        Area::ManageStaff,
     ];
 }
 
 /// The role matrix, written once: which roles may act in each area. An agent sees the
 /// interaction it serves (with the taxpayer's name and ID in it) and the knowledge base, and
 /// nothing of the office's data; an auditor reads everything and changes nothing.
-const MATRIX: [(Area, &[Role]); 7] = [
+const MATRIX: [(Area, &[Role]); 8] = [
     (
         Area::Console,
         &[Role::Admin, Role::Operator, Role::Agent, Role::Auditor],
@@ -111,6 +114,7 @@ const MATRIX: [(Area, &[Role]); 7] = [
         &[Role::Admin, Role::Agent, Role::Auditor],
     ),
     (Area::EditKnowledge, &[Role::Admin, Role::Agent]),
+    (Area::ManageStaff, &[Role::Admin]),
 ];
 
 impl Role {
@@ -151,4 +155,22 @@ pub struct Staff {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: DateTime<FixedOffset>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_area_is_in_the_matrix_once_and_staff_is_managed_by_admins_only() {
+        for area in Area::ALL {
+            assert_eq!(MATRIX.iter().filter(|(a, _)| *a == area).count(), 1);
+            assert!(Role::Admin.may(area), "{area:?}");
+        }
+        assert_eq!(MATRIX.len(), Area::ALL.len());
+        for role in [Role::Operator, Role::Agent, Role::Auditor] {
+            assert!(!role.may(Area::ManageStaff), "{role:?}");
+            assert!(role.may(Area::Console), "{role:?}");
+        }
+    }
 }

@@ -54,6 +54,15 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("DELETE", "/api/v1/office/faq/{id}", EditKnowledge),
     ("POST", "/api/v1/office/faq/reset", EditKnowledge),
     ("GET", "/api/v1/interactions", ReadInteractions),
+    ("GET", "/api/v1/office/staff", ManageStaff),
+    ("POST", "/api/v1/office/staff", ManageStaff),
+    ("PUT", "/api/v1/office/staff/{username}", ManageStaff),
+    (
+        "POST",
+        "/api/v1/office/staff/{username}/password",
+        ManageStaff,
+    ),
+    ("PUT", "/api/v1/office/me/password", Console),
     // The console pages.
     ("GET", "/office", Console),
     ("GET", "/office/logout", Console),
@@ -68,6 +77,31 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("GET", "/office/interact/history", ReadInteractions),
     ("GET", "/office/interact/{id}", ReadInteractions),
 ];
+
+/// The staff routes open to a user who must change the password (an administrator reset it):
+/// changing it, and logging out. Every other staff route refuses them.
+pub const WHILE_PASSWORD_CHANGE_REQUIRED: &[(&str, &str)] = &[
+    ("PUT", "/api/v1/office/me/password"),
+    ("GET", "/office/logout"),
+];
+
+/// Refuses a user who must change the password on every route but those above.
+pub fn check_password_change(req: &HttpRequest, must_change: bool) -> Result<(), AppError> {
+    if !must_change {
+        return Ok(());
+    }
+    let open = req.match_pattern().is_some_and(|p| {
+        WHILE_PASSWORD_CHANGE_REQUIRED
+            .iter()
+            .any(|(m, q)| *q == p && m.eq_ignore_ascii_case(req.method().as_str()))
+    });
+    if open {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::PasswordChangeRequired)
+            .with_message("管理员已重置您的密码，请先修改密码（PUT /api/v1/office/me/password）"))
+    }
+}
 
 /// The area of a staff route, if the table has it.
 pub fn area_of(method: &str, pattern: &str) -> Option<Area> {

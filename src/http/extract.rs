@@ -204,14 +204,15 @@ fn staff_of(req: &HttpRequest) -> Result<StaffUser, AppError> {
         return Err(AppError::new(Code::Forbidden).with_message("该功能仅限税务人员使用"));
     };
     let app = app_of(req)?;
-    let staff = app
-        .store
-        .read()?
+    let reader = app.store.read()?;
+    let staff = reader
         .staff(&username)?
         .filter(|st| !st.disabled)
         .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
     // The role matrix: this route's area must allow the role.
     super::access::check(req, staff.role)?;
+    // A password reset by an administrator: only changing it (or logging out) until then.
+    super::access::check_password_change(req, reader.staff_meta(&username)?.must_change_password)?;
     Ok(StaffUser {
         username,
         display_name: staff.display_name,

@@ -80,6 +80,10 @@ pub struct StaffLogin {
     pub username: String,
     #[schema(value_type = String, example = "operator")]
     pub role: Role,
+    /// An administrator reset the password: every staff route but
+    /// `PUT /api/v1/office/me/password` (and logging out) answers 403
+    /// `password_change_required` until the user sets a new one.
+    pub must_change_password: bool,
 }
 
 fn bounded_password(password: &str) -> AppResult<()> {
@@ -174,7 +178,7 @@ fn staff_login_locked(
         },
         ..who.clone()
     };
-    let token = app.store.write(&who, |tx| {
+    let (token, must_change_password) = app.store.write(&who, |tx| {
         tx.clear_throttle(key)?;
         let token = open_session(
             tx,
@@ -183,13 +187,17 @@ fn staff_login_locked(
                 username: staff.username.clone(),
             },
         )?;
+        let mut meta = tx.staff_meta(&staff.username)?;
+        meta.last_login_at = Some(who.wall);
+        tx.put_staff_meta(&staff.username, &meta)?;
         tx.audit("staff.login", &staff.username, staff.role.as_str());
-        Ok(token)
+        Ok((token, meta.must_change_password))
     })?;
     Ok(StaffLogin {
         token,
         username: staff.username,
         role: staff.role,
+        must_change_password,
     })
 }
 

@@ -37,7 +37,7 @@ pub use tables::interactions::InteractionReads;
 pub use tables::invoices::InvoiceReads;
 pub use tables::periods::PeriodReads;
 pub use tables::settings::SettingReads;
-pub use tables::staff::{SessionRecord, StaffReads, Subject, Throttle};
+pub use tables::staff::{SessionRecord, StaffMeta, StaffReads, Subject, Throttle};
 pub use tables::taxpayers::TaxpayerReads;
 pub use tables::Tables;
 
@@ -195,6 +195,7 @@ impl Store {
             txn.open_table(tables::DEADLINES)?;
             txn.open_table(tables::BATCHES)?;
             txn.open_table(tables::STAFF)?;
+            txn.open_table(tables::STAFF_META)?;
             txn.open_table(tables::SESSIONS)?;
             txn.open_table(tables::THROTTLE)?;
             txn.open_table(tables::AUDIT)?;

@@ -352,6 +352,7 @@ fn concrete(pattern: &str) -> String {
         .replace("{number}", "00000001")
         .replace("{region}", "350100")
         .replace("{period}", "202611")
+        .replace("{username}", "operator")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

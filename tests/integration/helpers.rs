@@ -271,7 +271,12 @@ impl TestApp {
 
     /// Logs a staff member in and returns the token.
     pub async fn staff_token(&self, username: &str) -> String {
-        let r = self.staff_login(username, PASSWORD).await;
+        self.staff_token_with(username, PASSWORD).await
+    }
+
+    /// Logs a staff member in with `password` and returns the token.
+    pub async fn staff_token_with(&self, username: &str, password: &str) -> String {
+        let r = self.staff_login(username, password).await;
         assert_eq!(r.status(), StatusCode::OK);
         r.json::<Value>().await.unwrap()["token"]
             .as_str()

@@ -20,5 +20,6 @@ mod pages;
 mod pdf;
 mod services;
 mod sessions;
+mod staff;
 mod statistics;
 mod statistics_model;

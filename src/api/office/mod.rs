@@ -1,13 +1,15 @@
 //! Tax office endpoints: taxpayers, invoice status, declarations and deadlines, scan
-//! certifications, the training clock, the audit log and the 常见问题 knowledge base. Every
-//! write needs a role that may change data (the knowledge base: 管理员 or 征纳互动坐席);
-//! reading the knowledge base is public.
+//! certifications, the training clock, the audit log, the 常见问题 knowledge base and staff
+//! accounts. Every write needs a role that may change data (the knowledge base: 管理员 or
+//! 征纳互动坐席; staff accounts: 管理员; one's own password: anyone); reading the knowledge
+//! base is public.
 
 mod audit;
 mod clock;
 mod declarations;
 mod faq;
 mod invoices;
+mod staff;
 mod statistics;
 mod taxpayers;
 
@@ -26,6 +28,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     clock::routes(r);
     audit::routes(r);
     faq::routes(r);
+    staff::routes(r);
 }
 
 /// The office's part of the OpenAPI document.
@@ -38,6 +41,7 @@ pub(super) fn doc() -> utoipa::openapi::OpenApi {
         clock::Doc::openapi(),
         audit::Doc::openapi(),
         faq::Doc::openapi(),
+        staff::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -34,6 +34,9 @@ pub const DEADLINES: TableDefinition<(&str, u32), i32> = TableDefinition::new("d
 /// (taxpayer, period, batch number) → confirmation batch.
 pub const BATCHES: TableDefinition<(&str, u32, u32), &[u8]> = TableDefinition::new("batches");
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
+/// Username → `StaffMeta` (must change the password, last login): kept apart from the staff
+/// record so that records written before it still decode.
+pub const STAFF_META: TableDefinition<&str, &[u8]> = TableDefinition::new("staff_meta");
 /// SHA-256 of the session token → session.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 /// Login throttling counters by key (e.g. `staff:<username>`).

@@ -1,9 +1,10 @@
 //! Staff accounts, login sessions and login throttles.
 
+use chrono::{DateTime, FixedOffset};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{dec, enc, Tables, SESSIONS, STAFF, THROTTLE};
+use super::{dec, enc, Tables, SESSIONS, STAFF, STAFF_META, THROTTLE};
 use crate::domain::{Staff, TaxpayerId};
 use crate::error::AppResult;
 use crate::store::{codec, Tx};
@@ -33,6 +34,16 @@ pub struct Throttle {
     pub failures: u32,
 }
 
+/// What is kept of a staff account besides its record (table `staff_meta`; an account
+/// without a row has the default: no change required, never logged in).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMeta {
+    /// Set when an administrator reset the password; cleared when the user changes it.
+    pub must_change_password: bool,
+    /// Wall time of the last successful login.
+    pub last_login_at: Option<DateTime<FixedOffset>>,
+}
+
 /// Getters of the staff, session and throttle tables, on a [`Reader`](crate::store::Reader)
 /// or a [`Tx`].
 pub trait StaffReads: Tables {
@@ -50,6 +61,13 @@ pub trait StaffReads: Tables {
             out.push(dec(v.value())?);
         }
         Ok(out)
+    }
+
+    /// The account's meta row, or the default when it has none.
+    fn staff_meta(&self, username: &str) -> AppResult<StaffMeta> {
+        let t = self.table(STAFF_META)?;
+        let v = t.get(username)?;
+        Ok(v.map(|g| dec(g.value())).transpose()?.unwrap_or_default())
     }
 
     fn session(&self, token_hash: &[u8]) -> AppResult<Option<SessionRecord>> {
@@ -72,6 +90,12 @@ impl Tx {
         let bytes = enc(s)?;
         self.open(STAFF)?
             .insert(s.username.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_staff_meta(&mut self, username: &str, m: &StaffMeta) -> AppResult<()> {
+        let bytes = enc(m)?;
+        self.open(STAFF_META)?.insert(username, bytes.as_slice())?;
         Ok(())
     }
 
