@@ -45,22 +45,17 @@ impl Gauges {
 
     /// Reads the figures again; a figure that cannot be read keeps its last value.
     pub fn refresh(&self, app: &App) {
-        use crate::store::prelude::*;
-        if let Ok(m) = std::fs::metadata(app.settings.db_path()) {
-            self.store_bytes
-                .set(i64::try_from(m.len()).unwrap_or(i64::MAX));
-        }
-        if let Ok(r) = app.store.read() {
-            if let Ok(n) = r.invoice_count() {
-                self.invoices.set(i64::try_from(n).unwrap_or(i64::MAX));
+        let f = crate::service::figures::read(app);
+        let set = |g: &IntGauge, v: Option<u64>| {
+            if let Some(v) = v {
+                g.set(i64::try_from(v).unwrap_or(i64::MAX));
             }
-            if let Ok(seq) = r.invoice_seq() {
-                let lag = seq.abs_diff(app.index.applied_seq());
-                self.index_lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
-            }
-        }
-        if let Ok(last) = crate::service::office::statistics::last_job_run(app) {
-            self.job_last_run.set(last.map_or(0, |t| t.timestamp()));
+        };
+        set(&self.store_bytes, f.store_bytes);
+        set(&self.invoices, f.invoices);
+        set(&self.index_lag, f.index_lag);
+        if let Some(t) = f.job_last_run {
+            self.job_last_run.set(t);
         }
     }
 }

@@ -116,6 +116,36 @@ pub fn staff_login(app: &App, who: &Who, username: &str, password: &str) -> AppR
     })
 }
 
+/// The staff password throttle of `key` (`staff:<username>`) at wall time `now`: 429 when the
+/// window's wrong passwords reached `session.staff_max_failures`; else the counter to write
+/// should this try fail. Call it with the account's login lock held (see `login_guard`).
+pub(crate) fn staff_throttle(app: &App, key: &str, now: i64) -> AppResult<Throttle> {
+    let cfg = &app.settings.session;
+    let window = i64::try_from(cfg.throttle_window_secs).unwrap_or(i64::MAX);
+    let throttle = app.store.read()?.throttle(key)?.unwrap_or_default();
+    let in_window = now.saturating_sub(throttle.window_start) < window;
+    if in_window && throttle.failures >= cfg.staff_max_failures {
+        let wait = (throttle.window_start + window - now).max(1);
+        return Err(AppError::new(Code::TooManyAttempts)
+            .with_message(format!(
+                "密码错误次数过多，请{}分钟后再试",
+                (wait + 59) / 60
+            ))
+            .with_extra("retry_after_secs", wait));
+    }
+    Ok(if in_window {
+        Throttle {
+            window_start: throttle.window_start,
+            failures: throttle.failures + 1,
+        }
+    } else {
+        Throttle {
+            window_start: now,
+            failures: 1,
+        }
+    })
+}
+
 fn staff_login_locked(
     app: &App,
     who: &Who,
@@ -123,23 +153,8 @@ fn staff_login_locked(
     username: &str,
     password: &str,
 ) -> AppResult<StaffLogin> {
-    let cfg = &app.settings.session;
-    let now = who.wall.timestamp();
-    let window = i64::try_from(cfg.throttle_window_secs).unwrap_or(i64::MAX);
-    let (staff, throttle) = {
-        let r = app.store.read()?;
-        (r.staff(username)?, r.throttle(key)?.unwrap_or_default())
-    };
-    let in_window = now.saturating_sub(throttle.window_start) < window;
-    if in_window && throttle.failures >= cfg.staff_max_failures {
-        let wait = (throttle.window_start + window - now).max(1);
-        return Err(AppError::new(Code::TooManyAttempts)
-            .with_message(format!(
-                "登录失败次数过多，请{}分钟后再试",
-                (wait + 59) / 60
-            ))
-            .with_extra("retry_after_secs", wait));
-    }
+    let failed = staff_throttle(app, key, who.wall.timestamp())?;
+    let staff = app.store.read()?.staff(username)?;
     let hash = staff
         .as_ref()
         .filter(|s| !s.disabled)
@@ -149,14 +164,6 @@ fn staff_login_locked(
     let staff = match (ok, staff) {
         (true, Some(s)) => s,
         (_, known) => {
-            let failed = Throttle {
-                window_start: if in_window {
-                    throttle.window_start
-                } else {
-                    now
-                },
-                failures: if in_window { throttle.failures + 1 } else { 1 },
-            };
             app.store.write(who, |tx| {
                 // Only accounts that exist are counted: an invented name leaves no row
                 // behind but its audit entry (the address limit bounds those).

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod figures;
 pub mod interact;
 pub mod listing;
 pub mod login_guard;

@@ -470,3 +470,40 @@ async fn anyone_changes_their_own_password_with_the_old_one() {
     .await;
     expect_error(r, 403, "forbidden").await;
 }
+
+#[tokio::test]
+async fn wrong_old_passwords_count_with_wrong_logins() {
+    let app = spawn_app(Opts {
+        session: fapiao::config::SessionSettings {
+            login_attempts_per_minute: 1000,
+            ..Default::default()
+        },
+        ..Opts::default()
+    });
+    let op = app.staff_token("operator").await;
+    let change = |old: &str| serde_json::json!({"old": old, "new": "Another-2026"});
+    for i in 0..5 {
+        let r = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/office/me/password",
+                Some(&op),
+                &change(&format!("Wrong-{i}-pass")),
+            )
+            .await;
+        let body = expect_error(r, 422, "invalid_value").await;
+        assert_eq!(body["error"]["field"], "old");
+    }
+    // The limit is reached: even the right old password waits, and so does a login.
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/office/me/password",
+            Some(&op),
+            &change(PASSWORD),
+        )
+        .await;
+    expect_error(r, 429, "too_many_attempts").await;
+    let r = app.staff_login("operator", PASSWORD).await;
+    expect_error(r, 429, "too_many_attempts").await;
+}

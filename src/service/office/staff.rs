@@ -284,6 +284,23 @@ pub fn change_own_password(
     if old.chars().count() > crate::domain::login::MAX_PASSWORD_CHARS {
         return Err(AppError::invalid("old", "原密码不正确"));
     }
+    // Wrong old passwords count with wrong login passwords (one try of an account at a time):
+    // a session left open cannot be used to guess the password without limit.
+    let key = format!("staff:{username}");
+    app.logins.one_at_a_time(&key, || {
+        change_own_locked(app, who, &key, username, old, new)
+    })
+}
+
+fn change_own_locked(
+    app: &App,
+    who: &Who,
+    key: &str,
+    username: &str,
+    old: &str,
+    new: &str,
+) -> AppResult<()> {
+    let failed = crate::service::auth::staff_throttle(app, key, who.wall.timestamp())?;
     let current = app
         .store
         .read()?
@@ -291,6 +308,15 @@ pub fn change_own_password(
         .filter(|s| !s.disabled)
         .ok_or_else(|| AppError::new(Code::NotLoggedIn))?;
     if !verify_password(&current.password_hash, old) {
+        app.store.write(who, |tx| {
+            tx.put_throttle(key, &failed)?;
+            tx.audit(
+                "staff.password_change_failed",
+                username,
+                format!("failures={}", failed.failures),
+            );
+            Ok(())
+        })?;
         return Err(AppError::invalid("old", "原密码不正确"));
     }
     strong("new", new)?;
@@ -312,6 +338,7 @@ pub fn change_own_password(
         let mut meta = tx.staff_meta(username)?;
         meta.must_change_password = false;
         tx.put_staff_meta(username, &meta)?;
+        tx.clear_throttle(key)?;
         tx.audit("staff.password_change", username, "");
         Ok(())
     })
