@@ -66,6 +66,8 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     // The console pages.
     ("GET", "/office", Console),
     ("GET", "/office/logout", Console),
+    ("GET", "/office/password", Console),
+    ("POST", "/office/password", Console),
     ("GET", "/office/faq", Console),
     ("POST", "/office/faq", EditKnowledge),
     ("GET", "/office/faq/new", EditKnowledge),
@@ -82,6 +84,8 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
 /// changing it, and logging out. Every other staff route refuses them.
 pub const WHILE_PASSWORD_CHANGE_REQUIRED: &[(&str, &str)] = &[
     ("PUT", "/api/v1/office/me/password"),
+    ("GET", "/office/password"),
+    ("POST", "/office/password"),
     ("GET", "/office/logout"),
 ];
 
@@ -98,8 +102,9 @@ pub fn check_password_change(req: &HttpRequest, must_change: bool) -> Result<(),
     if open {
         Ok(())
     } else {
-        Err(AppError::new(Code::PasswordChangeRequired)
-            .with_message("管理员已重置您的密码，请先修改密码（PUT /api/v1/office/me/password）"))
+        Err(AppError::new(Code::PasswordChangeRequired).with_message(
+            "管理员已重置您的密码，请先修改密码（工作台“修改密码”页 /office/password）",
+        ))
     }
 }
 

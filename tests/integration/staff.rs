@@ -507,3 +507,120 @@ async fn wrong_old_passwords_count_with_wrong_logins() {
     let r = app.staff_login("operator", PASSWORD).await;
     expect_error(r, 429, "too_many_attempts").await;
 }
+
+/// A page form post with the session cookie (no Origin: not cross-site).
+async fn form(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut r = app.client.post(app.url(path)).form(fields);
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_reset_user_changes_the_password_in_the_console_first() {
+    let app = app();
+    let admin = app.staff_token("admin").await;
+    let r = app
+        .post_json(
+            "/api/v1/office/staff/operator/password",
+            Some(&admin),
+            &json!({"password": "Reset-2026"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The console login leads to 修改密码.
+    let r = form(
+        &app,
+        "/office/login",
+        None,
+        &[("username", "operator"), ("password", "Reset-2026")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/office/password?required=1");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("fapiao_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let get = |path: &'static str| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            app.client
+                .get(app.url(path))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = get("/office").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("请先修改密码"));
+    let page = get("/office/password?required=1").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("管理员已重置您的密码") && text.contains("确认新密码"),
+        "{text}"
+    );
+    // Two different new passwords, then a wrong old one: refused, nothing changed.
+    let r = form(
+        &app,
+        "/office/password",
+        Some(&cookie),
+        &[
+            ("old", "Reset-2026"),
+            ("new", "Mine-2026x"),
+            ("confirm", "Mine-2026y"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("两次输入的新密码不一致"));
+    let r = form(
+        &app,
+        "/office/password",
+        Some(&cookie),
+        &[
+            ("old", "Wrong-2026"),
+            ("new", "Mine-2026x"),
+            ("confirm", "Mine-2026x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("原密码不正确"));
+    assert_eq!(get("/office").await.status(), StatusCode::FORBIDDEN);
+    // The right change: back to the console, which works again.
+    let r = form(
+        &app,
+        "/office/password",
+        Some(&cookie),
+        &[
+            ("old", "Reset-2026"),
+            ("new", "Mine-2026x"),
+            ("confirm", "Mine-2026x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/office?password=changed");
+    let r = get("/office?password=changed").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("密码已修改"));
+    let r = app.staff_login("operator", "Mine-2026x").await;
+    assert_eq!(r.status(), StatusCode::OK);
+}

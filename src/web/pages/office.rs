@@ -17,6 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/office/login", web::get().to(login_page))
         .route("/office/login", web::post().to(login))
         .route("/office/logout", web::get().to(logout))
+        .route("/office/password", web::get().to(password_page))
+        .route("/office/password", web::post().to(change_password))
         .route("/office", web::get().to(console));
 }
 
@@ -67,7 +69,13 @@ async fn login(
             .await;
     match result {
         Ok(login) => {
-            let mut res = see_other("/office");
+            // A password reset by an administrator is changed before anything else.
+            let to = if login.must_change_password {
+                "/office/password?required=1"
+            } else {
+                "/office"
+            };
+            let mut res = see_other(to);
             res.add_cookie(&extract::session_cookie(&login.token, https))
                 .map_err(AppError::internal)?;
             Ok(res)
@@ -92,17 +100,29 @@ async fn logout(
     Ok(res)
 }
 
-async fn console(app: web::Data<App>, staff: StaffUser) -> AppResult<HttpResponse> {
+#[derive(Debug, Deserialize)]
+struct ConsoleQuery {
+    password: Option<String>,
+}
+
+async fn console(
+    app: web::Data<App>,
+    staff: StaffUser,
+    q: web::Query<ConsoleQuery>,
+) -> AppResult<HttpResponse> {
     let now = app.clock.now();
+    let changed = q.password.as_deref() == Some("changed");
     let body = html! {
         section.card {
             h1 { "税务人员工作台" }
+            @if changed { (notice("success", "密码已修改。")) }
             dl.facts {
                 dt { "用户" } dd { (staff.display_name) " (" (staff.username) ")" }
                 dt { "角色" } dd { (staff.role.label_zh()) }
                 dt { "系统时间" } dd { (now.format("%Y-%m-%d %H:%M:%S")) }
                 dt { "培训模式" } dd { (if app.training() { "是" } else { "否" }) }
             }
+            p.aside { a href="/office/password" { "修改密码" } }
         }
     };
     Ok(html(
@@ -119,4 +139,80 @@ async fn console(app: web::Data<App>, staff: StaffUser) -> AppResult<HttpRespons
             body,
         ),
     ))
+}
+
+fn password_view(staff: &StaffUser, required: bool, error: Option<&str>) -> Markup {
+    page(
+        Page {
+            title: "修改密码",
+            viewer: Viewer::Staff {
+                display_name: staff.display_name.clone(),
+                role_label: staff.role.label_zh(),
+            },
+            active: "/office/password",
+        },
+        html! {
+            section.card.login {
+                h1 { "修改密码" }
+                @if required { (notice("info", "管理员已重置您的密码，请先设置新密码。")) }
+                @if let Some(e) = error { (notice("error", e)) }
+                form.stack method="post" action="/office/password" {
+                    label { "原密码" input name="old" type="password" autocomplete="current-password" required; }
+                    label { "新密码" input name="new" type="password" autocomplete="new-password" required minlength="8"; }
+                    label { "确认新密码" input name="confirm" type="password" autocomplete="new-password" required minlength="8"; }
+                    p.aside { "密码至少8位，不能全部为字母或全部为数字。" }
+                    button type="submit" { "保存" }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordQuery {
+    required: Option<String>,
+}
+
+async fn password_page(staff: StaffUser, q: web::Query<PasswordQuery>) -> HttpResponse {
+    html(
+        StatusCode::OK,
+        password_view(&staff, q.required.is_some(), None),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    old: String,
+    new: String,
+    confirm: String,
+}
+
+/// 修改密码: the old password, the new one twice; Post/Redirect/Get to the console.
+async fn change_password(
+    Acting {
+        app,
+        who,
+        user: staff,
+    }: Acting<StaffUser>,
+    form: web::Form<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    if form.new != form.confirm {
+        return Ok(html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            password_view(&staff, false, Some("两次输入的新密码不一致")),
+        ));
+    }
+    let username = staff.username.clone();
+    let result = blocking(move || {
+        service::office::staff::change_own_password(&app, &who, &username, &form.old, &form.new)
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(see_other("/office?password=changed")),
+        Err(e) => Ok(html(
+            e.status(),
+            password_view(&staff, false, Some(&e.message)),
+        )),
+    }
 }
