@@ -47,11 +47,6 @@ impl Role {
         }
     }
 
-    /// Whether the role may change taxpayer, invoice and period data.
-    pub fn can_write_data(self) -> bool {
-        self.may(Area::ChangeOffice)
-    }
-
     /// Whether the role answers 征纳互动 (the agent console) and keeps its knowledge base.
     pub fn serves_interactions(self) -> bool {
         self.may(Area::Serve)
