@@ -3,6 +3,8 @@
 
 use maud::{html, Markup, DOCTYPE};
 
+use crate::domain::staff::{Area, Role};
+
 pub const PLATFORM_NAME: &str = "增值税发票选择确认平台";
 
 /// Who the page is for, as far as the layout cares.
@@ -15,8 +17,55 @@ pub enum Viewer {
     },
     Staff {
         display_name: String,
-        role_label: &'static str,
+        role: Role,
     },
+}
+
+impl Viewer {
+    /// The viewer of a console page.
+    pub fn staff(display_name: &str, role: Role) -> Viewer {
+        Viewer::Staff {
+            display_name: display_name.to_string(),
+            role,
+        }
+    }
+}
+
+/// The console menu: label, path, and the area a role needs to see the entry (the same
+/// matrix that guards the routes, so nobody is shown a page that would refuse them).
+pub const OFFICE_MENU: &[(&str, &str, Area)] = &[
+    ("工作台", "/office", Area::Console),
+    ("纳税人管理", "/office/taxpayers", Area::ReadOffice),
+    ("发票数据", "/office/invoices", Area::ReadOffice),
+    ("申报情况", "/office/declarations", Area::ReadOffice),
+    ("申报期限", "/office/deadlines", Area::ReadOffice),
+    ("征纳互动", "/office/interact", Area::Serve),
+    (
+        "互动记录",
+        "/office/interact/history",
+        Area::ReadInteractions,
+    ),
+    ("知识库维护", "/office/faq", Area::Console),
+    ("培训", "/office/training", Area::ReadOffice),
+    ("审计日志", "/office/audit", Area::ReadAudit),
+    ("人员管理", "/office/staff", Area::ManageStaff),
+];
+
+tokio::task_local! {
+    /// Set for each request of a read-only replica (by the server's middleware): the text of
+    /// the banner every page shows.
+    pub static REPLICA: Option<String>;
+}
+
+/// The banner text when this request is served by a read-only replica.
+pub fn replica_banner() -> Option<String> {
+    REPLICA.try_with(|b| b.clone()).ok().flatten()
+}
+
+/// Whether pages may show write controls at all (false on a read-only replica). Pages also
+/// ask the role matrix: `writes_allowed() && role.may(area)`.
+pub fn writes_allowed() -> bool {
+    replica_banner().is_none()
 }
 
 /// The taxpayer menu (S-T3), in the manual's order.
@@ -80,15 +129,19 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                         }
                     }
                 }
-                @if let Viewer::Staff { .. } = p.viewer {
+                @if let Viewer::Staff { role, .. } = &p.viewer {
                     nav.menu.office aria-label="税务人员菜单" {
                         ul {
-                            li { a href="/office" aria-current=[(p.active == "/office").then_some("page")] { "工作台" } }
-                            li { a href="/office/interact" aria-current=[(p.active == "/office/interact").then_some("page")] { "征纳互动" } }
-                            li { a href="/office/interact/history" aria-current=[(p.active == "/office/interact/history").then_some("page")] { "互动记录" } }
-                            li { a href="/office/faq" aria-current=[(p.active == "/office/faq").then_some("page")] { "知识库维护" } }
+                            @for (label, href, area) in OFFICE_MENU {
+                                @if role.may(*area) {
+                                    li { a href=(href) aria-current=[(*href == p.active).then_some("page")] { (label) } }
+                                }
+                            }
                         }
                     }
+                }
+                @if let Some(b) = replica_banner() {
+                    div.replica role="status" { (b) }
                 }
                 main #main { (body) }
                 footer.foot {
@@ -112,8 +165,8 @@ fn user_box(v: &Viewer) -> Markup {
                     a.enterprise href="/profile" title="档案信息维护" { (name) }
                     a.logout href="/logout" { "退出" }
                 }
-                Viewer::Staff { display_name, role_label } => {
-                    span.enterprise { (display_name) "（" (role_label) "）" }
+                Viewer::Staff { display_name, role } => {
+                    span.enterprise { (display_name) "（" (role.label_zh()) "）" }
                     a.logout href="/office/logout" { "退出" }
                 }
             }

@@ -35,7 +35,7 @@ fn staff_page(staff: &StaffUser, title: &str, body: Markup) -> Markup {
             title,
             viewer: Viewer::Staff {
                 display_name: staff.display_name.clone(),
-                role_label: staff.role.label_zh(),
+                role: staff.role,
             },
             active: "/office/faq",
         },

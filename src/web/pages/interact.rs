@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn viewer(staff: &StaffUser) -> Viewer {
     Viewer::Staff {
         display_name: staff.display_name.clone(),
-        role_label: staff.role.label_zh(),
+        role: staff.role,
     }
 }
 

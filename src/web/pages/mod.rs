@@ -2,6 +2,7 @@
 
 mod bulk;
 mod confirm;
+mod console;
 mod faq_admin;
 mod help;
 mod home;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     bulk::routes(cfg);
     help::routes(cfg);
     office::routes(cfg);
+    console::routes(cfg);
     faq_admin::routes(cfg);
     interact::routes(cfg);
 }

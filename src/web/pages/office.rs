@@ -132,7 +132,7 @@ async fn console(
                 title: "税务人员工作台",
                 viewer: Viewer::Staff {
                     display_name: staff.display_name.clone(),
-                    role_label: staff.role.label_zh(),
+                    role: staff.role,
                 },
                 active: "/office",
             },
@@ -147,7 +147,7 @@ fn password_view(staff: &StaffUser, required: bool, error: Option<&str>) -> Mark
             title: "修改密码",
             viewer: Viewer::Staff {
                 display_name: staff.display_name.clone(),
-                role_label: staff.role.label_zh(),
+                role: staff.role,
             },
             active: "/office/password",
         },

@@ -4,9 +4,13 @@
 //! committed under `docs/screenshots/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "integration/helpers.rs"]
+#[path = "../integration/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+
+// The console walks, one file per group of console pages.
+mod console_data;
+mod console_people;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

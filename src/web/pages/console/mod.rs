@@ -1,0 +1,12 @@
+//! The tax office console (S-O1–S-O6): one module per group of pages, each backed by the
+//! same services as `/api/v1/office`.
+
+mod data;
+mod people;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    people::routes(cfg);
+    data::routes(cfg);
+}
