@@ -56,6 +56,62 @@ pub struct Settings {
     /// only the machine itself (loopback) may read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_token: Option<String>,
+    pub backup: BackupSettings,
+}
+
+/// Scheduled online backups (`[backup]`), and where every backup is written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// How often the server backs itself up: `30m`, `6h`, `1d`, …; empty: never (backups
+    /// are then taken on request only).
+    pub every: String,
+    /// How many backups to keep in `dir`; older ones are removed after each new backup
+    /// (0: keep all).
+    pub keep: u32,
+    /// Where backups are written; unset: `<data_dir>/backups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            every: String::new(),
+            keep: 7,
+            dir: None,
+        }
+    }
+}
+
+impl BackupSettings {
+    /// The schedule's interval in seconds (`None`: no schedule).
+    pub fn interval_secs(&self) -> Result<Option<u64>, ConfigError> {
+        let s = self.every.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let bad = || ConfigError::Invalid {
+            key: "backup.every",
+            reason: format!("expected a duration such as 30m, 6h or 1d, got {s:?}"),
+        };
+        let unit = s.chars().last().ok_or_else(bad)?;
+        let n: u64 = s[..s.len() - unit.len_utf8()]
+            .trim()
+            .parse()
+            .map_err(|_| bad())?;
+        let secs = match unit {
+            'm' => n.checked_mul(60),
+            'h' => n.checked_mul(3600),
+            'd' => n.checked_mul(86_400),
+            _ => None,
+        }
+        .ok_or_else(bad)?;
+        if secs < 60 {
+            return Err(bad());
+        }
+        Ok(Some(secs))
+    }
 }
 
 /// 征纳互动 (S-I): working hours of 人工导税, the WebSocket's timing, and what the browsers
@@ -230,6 +286,7 @@ impl Default for Settings {
             interaction: InteractionSettings::default(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -336,6 +393,7 @@ impl Settings {
                 reason: "cert and key must be given together".into(),
             });
         }
+        self.backup.interval_secs()?;
         if !matches!(self.log_format.as_str(), "json" | "pretty") {
             return Err(ConfigError::Invalid {
                 key: "log_format",
@@ -362,6 +420,19 @@ impl Settings {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("fapiao.redb")
+    }
+
+    /// Where backups are written.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
+    /// Where training snapshots are kept.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.data_dir.join("snapshots")
     }
 
     pub fn certs_dir(&self) -> PathBuf {

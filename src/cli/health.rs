@@ -109,8 +109,16 @@ fn tls_config(ca: &Path) -> Result<Arc<rustls::ClientConfig>, StartError> {
     Ok(Arc::new(config))
 }
 
-/// Asks `url` (see the module) and returns the answer's status line when it is healthy.
-pub fn check(url: &str, ca: Option<&Path>) -> Result<String, StartError> {
+/// One HTTP/1.1 exchange with a server of ours: `method` on `url` (HTTPS verified against
+/// `ca`), with a bearer token when given. Returns the status line and the body (the server
+/// answers with a Content-Length, or closes the connection at the end).
+pub fn exchange(
+    method: &str,
+    url: &str,
+    ca: Option<&Path>,
+    bearer: Option<&str>,
+    timeout: Duration,
+) -> Result<(String, Vec<u8>), StartError> {
     let t = parse_url(url)?;
     let addr = (t.host.as_str(), t.port)
         .to_socket_addrs()
@@ -119,11 +127,14 @@ pub fn check(url: &str, ca: Option<&Path>) -> Result<String, StartError> {
         .ok_or_else(|| fail(format!("无法解析地址 {}", t.host)))?;
     let tcp = TcpStream::connect_timeout(&addr, TIMEOUT)
         .map_err(|e| fail(format!("无法连接 {url}：{e}")))?;
-    tcp.set_read_timeout(Some(TIMEOUT))
-        .and_then(|()| tcp.set_write_timeout(Some(TIMEOUT)))
+    tcp.set_read_timeout(Some(timeout))
+        .and_then(|()| tcp.set_write_timeout(Some(timeout)))
         .map_err(|e| fail(e.to_string()))?;
+    let auth = bearer
+        .map(|b| format!("Authorization: Bearer {b}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nAccept: application/json\r\n\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nAccept: application/json, application/octet-stream\r\nContent-Length: 0\r\n{auth}\r\n",
         t.path, t.host, t.port
     );
     let mut answer = Vec::new();
@@ -149,9 +160,42 @@ pub fn check(url: &str, ca: Option<&Path>) -> Result<String, StartError> {
         tcp.read_to_end(&mut answer)
             .map_err(|e| fail(format!("读取回应失败：{e}")))?;
     }
-    let text = String::from_utf8_lossy(&answer);
-    let status = text.lines().next().unwrap_or("").trim().to_string();
-    let ok = status.split_whitespace().nth(1) == Some("200") && text.contains("\"status\":\"ok\"");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| fail(format!("{url} 的回应不完整")))?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let body = answer[split + 4..].to_vec();
+    let status = head.lines().next().unwrap_or("").trim().to_string();
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Err(fail(format!("{url} 的回应为分块传输，无法读取")));
+    }
+    if length.is_some_and(|n| n != body.len()) {
+        return Err(fail(format!("{url} 的回应不完整")));
+    }
+    Ok((status, body))
+}
+
+/// The status code of a status line.
+pub fn code(status: &str) -> Option<u16> {
+    status.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Asks `url` (see the module) and returns the answer's status line when it is healthy.
+pub fn check(url: &str, ca: Option<&Path>) -> Result<String, StartError> {
+    let (status, body) = exchange("GET", url, ca, None, TIMEOUT)?;
+    let ok =
+        code(&status) == Some(200) && String::from_utf8_lossy(&body).contains("\"status\":\"ok\"");
     if ok {
         Ok(status)
     } else {

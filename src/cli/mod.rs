@@ -2,6 +2,7 @@
 //! and the server. `--help` on every command.
 
 mod health;
+mod ops;
 #[cfg(feature = "smartcard")]
 mod smartcard;
 
@@ -77,9 +78,82 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Back the whole store up into one file with a manifest: of a stopped store (`--data`),
+    /// or asking a running server (`--url` and an administrator's session `--token`).
+    Backup {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Data directory of a stopped store (overrides the configuration).
+        #[arg(long, conflicts_with = "url")]
+        data: Option<PathBuf>,
+        /// A running server, e.g. `https://127.0.0.1:8443`.
+        #[arg(long, requires = "token")]
+        url: Option<String>,
+        /// An administrator's session token (from `POST /api/v1/office/session`).
+        #[arg(long, env = "FAPIAO_BACKUP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// CA certificate (PEM) of the server's certificate, for `https://`.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// The backup file to write (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into a data directory (server stopped): the file is checked first;
+    /// the index is rebuilt and the integrity check run after.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// The data directory to restore into.
+        #[arg(long)]
+        data: PathBuf,
+        /// Replace the data in a non-empty directory.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Integrity check of a data directory or a backup file, read-only: the audit log's hash
+    /// chain, the deduction statistics, and each confirmed invoice's batch and audit entry
+    /// (exit status 1 with the first break named).
+    Verify {
+        /// A backup file (instead of `--data`).
+        file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        data: Option<PathBuf>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Serve a backup file as a read-only audit replica (the file is not changed).
+    Audit {
+        /// The backup file.
+        file: PathBuf,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        http: bool,
+        /// Working directory for the replica's index and certificates (default: a temporary
+        /// one).
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// List smart-card readers (tax certificates on 金税盘/税控盘) seen by PC/SC.
     #[cfg(feature = "smartcard")]
     Readers,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and check the configuration as `serve` would (exit status 1 when it is not valid).
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +170,10 @@ pub struct ServeArgs {
     /// Serve plain HTTP (for scripts on loopback).
     #[arg(long)]
     pub http: bool,
+    /// Serve an audit replica of the data file: opened read-only, never written; logins are
+    /// kept in memory; every other write is refused.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +237,36 @@ pub fn run() -> ExitCode {
             config,
             data,
         } => health_command(url, ca, config, data),
+        Command::Backup {
+            config,
+            data,
+            url,
+            token,
+            ca,
+            to,
+        } => ops::backup(ops::BackupArgs {
+            config,
+            data,
+            url,
+            token,
+            ca,
+            to,
+        }),
+        Command::Restore {
+            file,
+            data,
+            force,
+            config,
+        } => ops::restore(config, &file, data, force),
+        Command::Verify { file, data, config } => ops::verify_command(config, data, file),
+        Command::Audit {
+            file,
+            config,
+            listen,
+            http,
+            work,
+        } => ops::audit(config, file, listen, http, work),
+        Command::Config(ConfigCommand::Check { config }) => ops::config_check(config),
         #[cfg(feature = "smartcard")]
         Command::Readers => smartcard::list_readers().map(|readers| {
             if readers.is_empty() {
@@ -188,9 +296,13 @@ fn serve(a: ServeArgs) -> Result<(), StartError> {
         settings.data_dir = d;
     }
     settings.http |= a.http;
+    settings.read_only |= a.read_only;
     settings.validate()?;
     crate::server::telemetry::init_logging(&settings.log_format);
     let app = App::open(settings)?;
+    if let Some(b) = app.replica_banner() {
+        println!("{b}");
+    }
     if no_staff(&app)? {
         let hint = format!(
             "尚无税务人员账号。请停止服务后运行：FAPIAO_NEW_PASSWORD='…' fapiao staff add --data {} --username admin --role admin",

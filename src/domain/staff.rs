@@ -74,10 +74,12 @@ pub enum Area {
     EditKnowledge,
     /// Manage staff accounts: list, create, change roles, disable, reset passwords.
     ManageStaff,
+    /// Run the system: backups, training snapshots.
+    Operate,
 }
 
 impl Area {
-    pub const ALL: [Area; 8] = [
+    pub const ALL: [Area; 9] = [
         Area::Console,
         Area::ReadOffice,
         Area::ChangeOffice,
@@ -86,13 +88,14 @@ impl Area {
         Area::ReadInteractions,
         Area::EditKnowledge,
         Area::ManageStaff,
+        Area::Operate,
     ];
 }
 
 /// The role matrix, written once: which roles may act in each area. An agent sees the
 /// interaction it serves (with the taxpayer's name and ID in it) and the knowledge base, and
 /// nothing of the office's data; an auditor reads everything and changes nothing.
-const MATRIX: [(Area, &[Role]); 8] = [
+const MATRIX: [(Area, &[Role]); 9] = [
     (
         Area::Console,
         &[Role::Admin, Role::Operator, Role::Agent, Role::Auditor],
@@ -110,6 +113,7 @@ const MATRIX: [(Area, &[Role]); 8] = [
     ),
     (Area::EditKnowledge, &[Role::Admin, Role::Agent]),
     (Area::ManageStaff, &[Role::Admin]),
+    (Area::Operate, &[Role::Admin]),
 ];
 
 impl Role {

@@ -132,6 +132,10 @@ pub fn client_address(
 
 /// The acting party of a request, with the current times.
 pub fn who(req: &HttpRequest, app: &App, actor: Actor) -> Who {
+    // The request's log line names who acted (the root span has the field).
+    if actor != Actor::Anonymous {
+        tracing::Span::current().record("actor", tracing::field::display(&actor));
+    }
     let wall = app.clock.wall();
     Who {
         actor,

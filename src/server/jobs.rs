@@ -13,7 +13,68 @@ use crate::service::App;
 pub fn spawn(app: Arc<App>) -> AppResult<()> {
     crate::service::interact::Interact::start(&app)?;
     super::turn::spawn(&app);
+    if app.store.is_read_only() {
+        spawn_replica_check(app.clone());
+    } else {
+        spawn_backups(app.clone())?;
+    }
     spawn_housekeeping(app);
+    Ok(())
+}
+
+/// A replica checks what it serves once, at start (the chain, the statistics, the
+/// confirmations); the result joins its banner.
+fn spawn_replica_check(app: Arc<App>) {
+    actix_web::rt::spawn(async move {
+        let a = app.clone();
+        let result = web::block(move || crate::service::office::verify::run(&a)).await;
+        let problem = match result {
+            Ok(Ok(report)) => {
+                if report.ok() {
+                    tracing::info!("replica integrity check passed");
+                } else {
+                    tracing::error!(problem = ?report.first_problem(), "replica integrity check failed");
+                }
+                report.first_problem()
+            }
+            Ok(Err(e)) => Some(e.message.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let _ = app.replica_check.set(problem);
+    });
+}
+
+/// The `[backup]` schedule: a backup every `every` (the first one `every` after start), kept
+/// to the newest `keep`.
+fn spawn_backups(app: Arc<App>) -> AppResult<()> {
+    let every = app
+        .settings
+        .backup
+        .interval_secs()
+        .map_err(|e| crate::error::AppError::internal(e.to_string()))?;
+    let Some(every) = every else {
+        return Ok(());
+    };
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(every));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let app = app.clone();
+            let result = web::block(move || {
+                let who = app.system("backup");
+                crate::service::office::backups::create(&app, &who)
+            })
+            .await;
+            match result {
+                Ok(Ok(b)) => {
+                    tracing::info!(file = %b.file, bytes = b.bytes, "scheduled backup written")
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+                Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
+            }
+        }
+    });
     Ok(())
 }
 
@@ -27,6 +88,10 @@ fn spawn_housekeeping(app: Arc<App>) {
         loop {
             tick.tick().await;
             let app = settle_app.clone();
+            if app.store.is_read_only() {
+                // A replica shows the source as it was: nothing to settle or apply.
+                continue;
+            }
             let result = web::block(move || {
                 let who = app.system("period");
                 let n = crate::service::settle::settle_all(&app, &who)?;

@@ -1,7 +1,9 @@
 //! Prometheus gauges beyond HTTP, served by `/metrics` next to actix-web-prom's request
-//! families: the data file's size, the invoices held, how many commits the search index is
-//! behind the store, and when the nightly statistics job last ran. A job refreshes them every
-//! few seconds (they are read from the store, not counted along the way).
+//! families: the process (CPU, memory, open files, threads, start time), the data file's
+//! size, the invoices held, how many commits the search index is behind the store, sessions,
+//! the 征纳互动 queue and agents online, the nightly statistics job's last run and duration,
+//! and backups. A job refreshes them every few seconds (they are read from the store and the
+//! hub, not counted along the way).
 
 use prometheus::{IntGauge, Registry};
 
@@ -11,7 +13,15 @@ pub struct Gauges {
     store_bytes: IntGauge,
     invoices: IntGauge,
     index_lag: IntGauge,
+    sessions: IntGauge,
+    chat_queue: IntGauge,
+    agents_online: IntGauge,
     job_last_run: IntGauge,
+    job_duration: IntGauge,
+    backups: IntGauge,
+    backup_last: IntGauge,
+    backup_last_bytes: IntGauge,
+    read_only: IntGauge,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
@@ -21,8 +31,11 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, promet
 }
 
 impl Gauges {
-    /// Creates the gauges in `registry`.
+    /// Creates the gauges (and the process collector) in `registry`.
     pub fn register(registry: &Registry) -> Result<Gauges, prometheus::Error> {
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         Ok(Gauges {
             store_bytes: gauge(
                 registry,
@@ -35,10 +48,50 @@ impl Gauges {
                 "fapiao_index_lag_commits",
                 "Invoice commits the search index is behind the store",
             )?,
+            sessions: gauge(
+                registry,
+                "fapiao_sessions",
+                "Login sessions held (taxpayers and staff)",
+            )?,
+            chat_queue: gauge(
+                registry,
+                "fapiao_interaction_queue",
+                "征纳互动 interactions waiting for an agent",
+            )?,
+            agents_online: gauge(
+                registry,
+                "fapiao_interaction_agents_online",
+                "Agents with an open 征纳互动 connection",
+            )?,
             job_last_run: gauge(
                 registry,
                 "fapiao_statistics_job_last_run_timestamp_seconds",
                 "When the nightly statistics job last ran (Unix time; 0: never)",
+            )?,
+            job_duration: gauge(
+                registry,
+                "fapiao_statistics_job_duration_milliseconds",
+                "How long the nightly statistics job's last run took",
+            )?,
+            backups: gauge(
+                registry,
+                "fapiao_backups",
+                "Backup files in the backup directory",
+            )?,
+            backup_last: gauge(
+                registry,
+                "fapiao_backup_last_timestamp_seconds",
+                "When the newest backup was taken (Unix time; 0: none)",
+            )?,
+            backup_last_bytes: gauge(
+                registry,
+                "fapiao_backup_last_bytes",
+                "Size of the newest backup file in bytes",
+            )?,
+            read_only: gauge(
+                registry,
+                "fapiao_read_only",
+                "1 on a read-only audit replica, 0 on the primary",
             )?,
         })
     }
@@ -54,8 +107,18 @@ impl Gauges {
         set(&self.store_bytes, f.store_bytes);
         set(&self.invoices, f.invoices);
         set(&self.index_lag, f.index_lag);
+        set(&self.sessions, f.sessions);
+        set(&self.chat_queue, Some(f.chat_queue));
+        set(&self.agents_online, Some(f.agents_online));
+        set(&self.job_duration, f.job_duration_ms);
+        set(&self.backups, f.backups);
+        set(&self.backup_last_bytes, f.backup_last_bytes);
         if let Some(t) = f.job_last_run {
             self.job_last_run.set(t);
         }
+        if let Some(t) = f.backup_last {
+            self.backup_last.set(t);
+        }
+        self.read_only.set(i64::from(app.store.is_read_only()));
     }
 }

@@ -101,3 +101,46 @@ mod tests {
         assert!(!metrics_allowed(lan, Some("s3cret-token"), t));
     }
 }
+
+/// The writes a read-only replica still takes: logging in and out (their sessions live in
+/// the replica's memory).
+const REPLICA_WRITES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("POST", "/api/v1/office/session"),
+    ("DELETE", "/api/v1/office/session"),
+    ("POST", "/login/training"),
+    ("POST", "/login/certificate"),
+    ("POST", "/logout"),
+    ("POST", "/office/login"),
+];
+
+/// On a read-only replica: refuses every write but logging in and out (403 `read_only`),
+/// before anything else looks at it, and runs the request with the replica's banner set, so
+/// every page shows it and hides its write controls (`web::layout::writes_allowed`).
+pub async fn replica(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let banner = req
+        .app_data::<actix_web::web::Data<App>>()
+        .and_then(|app| app.replica_banner());
+    let Some(banner) = banner else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let m = req.method().as_str();
+    let write = !matches!(m, "GET" | "HEAD" | "OPTIONS");
+    if write
+        && !REPLICA_WRITES
+            .iter()
+            .any(|(wm, p)| *wm == m && *p == req.path())
+    {
+        return Ok(req
+            .error_response(AppError::new(Code::ReadOnly))
+            .map_into_right_body());
+    }
+    let res = crate::web::layout::REPLICA
+        .scope(Some(banner), next.call(req))
+        .await?;
+    Ok(res.map_into_left_body())
+}

@@ -105,6 +105,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             .app_data(crate::http::json_config(1 << 20))
             .app_data(query_config())
             .app_data(path_config())
+            .wrap(actix_web::middleware::from_fn(middleware::replica))
             .wrap(actix_web::middleware::from_fn(crate::http::origin::csrf))
             .wrap(actix_web::middleware::from_fn(
                 crate::web::errors::html_errors,
@@ -112,7 +113,7 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
             .wrap(middleware::security_headers(https))
             .wrap(prometheus.clone())
             .wrap(actix_web::middleware::from_fn(middleware::metrics_guard))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<super::telemetry::Spans>::new())
             .configure(crate::api::routes)
             .configure(crate::web::routes)
             .default_service(web::to(crate::web::errors::not_found))

@@ -22,3 +22,20 @@ pub fn init_logging(format: &str) {
         builder.try_init()
     };
 }
+
+/// The request's root span: tracing-actix-web's fields plus `actor` (who is acting, recorded
+/// once the request's session is known, see `http::extract::who`).
+pub struct Spans;
+
+impl tracing_actix_web::RootSpanBuilder for Spans {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(request, actor = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

@@ -164,7 +164,7 @@ fn staff_login_locked(
     let staff = match (ok, staff) {
         (true, Some(s)) => s,
         (_, known) => {
-            app.store.write(who, |tx| {
+            app.store.write_session(who, |tx| {
                 // Only accounts that exist are counted: an invented name leaves no row
                 // behind but its audit entry (the address limit bounds those).
                 let detail = if known.is_some() {
@@ -185,7 +185,7 @@ fn staff_login_locked(
         },
         ..who.clone()
     };
-    let (token, must_change_password) = app.store.write(&who, |tx| {
+    let (token, must_change_password) = app.store.write_session(&who, |tx| {
         tx.clear_throttle(key)?;
         let token = open_session(
             tx,
@@ -267,7 +267,7 @@ fn taxpayer_login_locked(
             return Err(refusal_error(LoginRefusal::PasswordRequired));
         };
         if !verify_password(&pp.hash, given) {
-            let refusal = app.store.write(who, |tx| {
+            let refusal = app.store.write_session(who, |tx| {
                 let mut t = tx
                     .taxpayer(id)?
                     .ok_or_else(|| AppError::new(Code::UnknownTaxpayer))?;
@@ -289,7 +289,7 @@ fn taxpayer_login_locked(
         actor: Actor::Taxpayer { id: id.clone() },
         ..who.clone()
     };
-    let token = app.store.write(&who, |tx| {
+    let token = app.store.write_session(&who, |tx| {
         if let Some(mut t) = tx.taxpayer(id)? {
             if t.password_failures.count != 0 {
                 t.password_failures = Default::default();
@@ -353,7 +353,7 @@ pub fn authenticate(app: &App, token: &str, wall_secs: i64) -> AppResult<Subject
 /// Ends the session of `token`.
 pub fn logout(app: &App, who: &Who, token: &str) -> AppResult<()> {
     let hash = token_hash(token);
-    app.store.write(who, |tx| {
+    app.store.write_session(who, |tx| {
         let existed = tx.delete_session(&hash)?;
         tx.audit(
             "session.logout",

@@ -51,6 +51,21 @@ impl Clock {
         })
     }
 
+    /// Reads the training setting again from the store (after a snapshot was restored).
+    pub fn reload(&self, store: &Store) -> AppResult<()> {
+        let setting = if self.training {
+            store.read()?.setting::<TrainingClock>(SETTING_KEY)?
+        } else {
+            None
+        };
+        let mut g = self
+            .setting
+            .write()
+            .map_err(|_| AppError::internal("clock lock poisoned"))?;
+        *g = setting;
+        Ok(())
+    }
+
     pub fn tz(&self) -> FixedOffset {
         self.tz
     }

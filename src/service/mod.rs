@@ -51,12 +51,19 @@ pub struct App {
     pub interact: interact::Interact,
     /// The per-address login limit and the one-login-per-account lock.
     pub logins: login_guard::LoginGuard,
+    /// A replica's integrity check at start-up: its first problem, or `None` when all held.
+    pub replica_check: std::sync::OnceLock<Option<String>>,
 }
 
 impl App {
     /// Opens the store from the settings and loads the clock.
     pub fn open(settings: Settings) -> Result<Arc<App>, StartError> {
         let store = Store::open(&settings.db_path(), settings.read_only)?;
+        App::with_store(settings, store)
+    }
+
+    /// The application over an opened store (a replica of a backup file, say).
+    pub fn with_store(settings: Settings, store: Store) -> Result<Arc<App>, StartError> {
         let index = Arc::new(
             InvoiceIndex::open(&settings.data_dir.join("index"))
                 .map_err(|e| StartError::Other(format!("index: {e}")))?,
@@ -78,14 +85,52 @@ impl App {
             interact::Interact::new(hours, faq, settings.interaction.ice_servers.clone())
                 .map_err(|e| StartError::Other(e.to_string()))?;
         let logins = login_guard::LoginGuard::new(settings.session.login_attempts_per_minute);
-        Ok(Arc::new(App {
+        let app = App {
             store,
             index,
             clock,
             settings,
             interact,
             logins,
-        }))
+            replica_check: std::sync::OnceLock::new(),
+        };
+        // A data file written before the audit log was hash-chained is chained now, once,
+        // by an audited write (the migration records itself as `audit.chain_start`).
+        if !app.store.is_read_only() && !app.store.audit_chained()? {
+            app.store
+                .write(&app.system("upgrade"), |tx| {
+                    tx.audit("store.upgrade", "audit", "audit log hash chain");
+                    Ok(())
+                })
+                .map_err(|e| StartError::Other(e.message.to_string()))?;
+        }
+        Ok(Arc::new(app))
+    }
+
+    /// The banner of a read-only replica: where its data stands (the newest audit entry's
+    /// time and the audit head it was opened at) and, once checked, whether it checked out.
+    pub fn replica_banner(&self) -> Option<String> {
+        let r = self.store.replica()?;
+        let at = r.as_of.map_or_else(
+            || "（无审计记录）".to_string(),
+            |t| {
+                t.with_timezone(&self.clock.tz())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            },
+        );
+        let hash = crate::domain::audit::chain::hex(&r.head_hash);
+        let mut s = format!(
+            "只读副本：数据截至 {at}（审计记录第 {} 条，哈希 {}…）",
+            r.head_seq,
+            &hash[..16]
+        );
+        match self.replica_check.get() {
+            Some(Some(problem)) => s.push_str(&format!("；完整性校验未通过：{problem}")),
+            Some(None) => s.push_str("；完整性校验通过"),
+            None => {}
+        }
+        Some(s)
     }
 
     /// A `Who` for the system itself at the current time.

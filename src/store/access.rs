@@ -21,6 +21,10 @@ impl Reader {
     pub(super) fn new(txn: ReadTransaction) -> Self {
         Reader { txn }
     }
+
+    pub(super) fn into_txn(self) -> ReadTransaction {
+        self.txn
+    }
 }
 
 impl Tables for Reader {

@@ -14,7 +14,9 @@
 //! engine's ports.
 
 mod access;
+pub mod backup;
 pub mod codec;
+mod copy;
 mod ledger;
 pub(crate) mod tables;
 
@@ -24,15 +26,16 @@ mod engine_model;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use crate::domain::audit::chain;
 use crate::domain::{Actor, AuditEntry, Invoice};
 use crate::error::{AppError, AppResult, Code};
 
 pub use access::{Reader, Tx};
-pub use tables::audit::{AuditFilter, AuditReads};
+pub use tables::audit::{audit_targets, AuditFilter, AuditReads};
 pub use tables::interactions::InteractionReads;
 pub use tables::invoices::InvoiceReads;
 pub use tables::periods::PeriodReads;
@@ -51,6 +54,11 @@ pub mod prelude {
         TaxpayerReads,
     };
 }
+
+/// The `meta` key saying the audit log is hash-chained, from the sequence number stored in
+/// it (1: chained from the start; otherwise the entries before it were hashed by a
+/// one-time migration, itself recorded as `audit.chain_start`).
+const AUDIT_CHAIN_FROM: &str = "audit_chain_from";
 
 /// Schema version of the file layout written by this binary.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -121,6 +129,8 @@ pub trait ChangeSink: Send + Sync {
 pub struct Store {
     db: Database,
     read_only: bool,
+    /// A replica's source, as it was when opened.
+    replica: Option<ReplicaOf>,
     /// Serialises commit + notification so the sink sees changes in commit order.
     commit_lock: Mutex<()>,
     sink: RwLock<Option<Arc<dyn ChangeSink>>>,
@@ -137,8 +147,12 @@ fn failpoint(name: &str) -> bool {
 }
 
 impl Store {
-    /// Opens (or creates) the data file and checks its schema version.
+    /// Opens (or creates) the data file and checks its schema version; `read_only` opens an
+    /// audit replica of an existing file instead ([`Store::open_replica`]).
     pub fn open(path: &Path, read_only: bool) -> Result<Store, StoreError> {
+        if read_only {
+            return Store::open_replica(path);
+        }
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -153,12 +167,102 @@ impl Store {
             })?;
         let store = Store {
             db,
-            read_only,
+            read_only: false,
+            replica: None,
             commit_lock: Mutex::new(()),
             sink: RwLock::new(None),
         };
         store.init_schema()?;
         Ok(store)
+    }
+
+    /// An audit replica of the data file at `path` (see [`Store::replica_of`]).
+    pub fn open_replica(path: &Path) -> Result<Store, StoreError> {
+        let file = std::fs::File::open(path).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Store::replica_of(
+            backup::Slice::new(file, 0).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            path.display().to_string(),
+        )
+    }
+
+    /// A read-only replica: the data file (or the store inside a backup file) is opened
+    /// read-only — never written, never locked for writing, not even repaired — and copied
+    /// into memory, where logins keep their sessions. Every business write is refused.
+    pub fn replica_of(source: backup::Slice, name: String) -> Result<Store, StoreError> {
+        let ro = redb::Builder::new()
+            .open_read_only_with_backend(source)
+            .map_err(|source| StoreError::Open {
+                path: name.clone(),
+                source,
+            })?;
+        let src = ro.begin_read()?;
+        let found = {
+            let meta = src.open_table(tables::META)?;
+            let v = meta.get("schema_version")?;
+            v.and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
+                .map(u32::from_le_bytes)
+                .unwrap_or(0)
+        };
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|source| StoreError::Open {
+                path: "memory".into(),
+                source,
+            })?;
+        let txn = db.begin_write()?;
+        copy::each_table(&mut copy::Copy {
+            from: &src,
+            to: &txn,
+            skip: &[tables::SESSIONS_NAME, tables::THROTTLE_NAME],
+            counts: Default::default(),
+        })?;
+        txn.commit()?;
+        drop(src);
+        drop(ro);
+        let mut store = Store {
+            db,
+            read_only: true,
+            replica: None,
+            commit_lock: Mutex::new(()),
+            sink: RwLock::new(None),
+        };
+        let r = store
+            .read()
+            .map_err(|e| StoreError::Corrupt(e.message.to_string()))?;
+        let (seq, hash) = r
+            .audit_head()
+            .map_err(|e| StoreError::Corrupt(e.message.to_string()))?;
+        let at = match r.audit_entry_bytes(seq) {
+            Ok(Some(b)) => codec::decode::<AuditEntry>(&b).ok().map(|e| e.at),
+            _ => None,
+        };
+        drop(r);
+        store.replica = Some(ReplicaOf {
+            source: name,
+            head_seq: seq,
+            head_hash: hash,
+            as_of: at,
+        });
+        Ok(store)
+    }
+
+    /// Whether the audit log is hash-chained (else the next write chains it).
+    pub fn audit_chained(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(tables::META)?;
+        let found = meta.get(AUDIT_CHAIN_FROM)?.is_some();
+        Ok(found)
+    }
+
+    /// What a replica was opened from (`None` for the primary).
+    pub fn replica(&self) -> Option<&ReplicaOf> {
+        self.replica.as_ref()
     }
 
     fn init_schema(&self) -> Result<(), StoreError> {
@@ -187,30 +291,15 @@ impl Store {
                     meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                 }
             }
-            // Create every table so that readers never meet a missing one.
-            txn.open_table(tables::SETTINGS)?;
-            txn.open_table(tables::TAXPAYERS)?;
-            txn.open_table(tables::INVOICES)?;
-            txn.open_table(tables::DECLARATIONS)?;
-            txn.open_table(tables::DEADLINES)?;
-            txn.open_table(tables::BATCHES)?;
-            txn.open_table(tables::STAFF)?;
-            txn.open_table(tables::STAFF_META)?;
-            txn.open_table(tables::SESSIONS)?;
-            txn.open_table(tables::THROTTLE)?;
-            txn.open_table(tables::AUDIT)?;
-            txn.open_table(tables::SELECTED)?;
-            txn.open_table(tables::INVOICE_EVENTS)?;
-            txn.open_table(tables::TAXPAYER_CHANGES)?;
-            txn.open_table(tables::STATS)?;
-            txn.open_table(tables::STATS_KEYS)?;
-            txn.open_table(tables::STATS_GEN)?;
-            txn.open_table(tables::PENDING_SCANS)?;
-            txn.open_table(tables::BULK_LOG)?;
-            txn.open_table(tables::INTERACTIONS)?;
-            txn.open_table(tables::OPEN_INTERACTIONS)?;
-            txn.open_table(tables::CHAT)?;
+            // A new (empty) log is chained from its first entry; an existing unchained one is
+            // migrated by its next write (see `write_inner`).
+            let audit_empty = txn.open_table(tables::AUDIT)?.is_empty()?;
+            if audit_empty && meta.get(AUDIT_CHAIN_FROM)?.is_none() {
+                meta.insert(AUDIT_CHAIN_FROM, 1u64.to_le_bytes().as_slice())?;
+            }
         }
+        // Create every table so that readers never meet a missing one.
+        copy::each_table(&mut copy::Create(&txn))?;
         txn.commit()?;
         Ok(())
     }
@@ -267,6 +356,24 @@ impl Store {
             return Err(AppError::new(Code::ReadOnly));
         }
         self.write_inner(who, true, false, redb::Durability::None, f)
+    }
+
+    /// A login's or logout's write (sessions, throttles, last-login times). On a replica it
+    /// goes to the replica's memory — the file is never written — and its audit entries are
+    /// dropped, so the replica's audit log stays the source's.
+    pub fn write_session<T>(
+        &self,
+        who: &Who,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if self.read_only {
+            return self.write_inner(who, false, false, redb::Durability::None, |tx| {
+                let out = f(tx)?;
+                tx.audits.clear();
+                Ok(out)
+            });
+        }
+        self.write(who, f)
     }
 
     /// A durable write whose records are their own log (征纳互动 transcripts): audit entries
@@ -349,11 +456,44 @@ impl Store {
                 return Err(AppError::internal("state change without an audit entry"));
             }
             let mut table = txn.open_table(tables::AUDIT)?;
-            let first = match table.last()? {
-                Some((k, _)) => k.value() + 1,
-                None => 1,
+            let mut chain = txn.open_table(tables::AUDIT_CHAIN)?;
+            let mut meta = txn.open_table(tables::META)?;
+            let last = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+            let mut audits = audits;
+            let mut prev = if meta.get(AUDIT_CHAIN_FROM)?.is_some() {
+                match chain.get(last)? {
+                    Some(v) => v.value().try_into().unwrap_or(chain::GENESIS),
+                    // An unhashed newest entry is a break `fapiao verify` reports.
+                    None => chain::GENESIS,
+                }
+            } else {
+                // A file written before the chain existed: hash its log once, in this
+                // transaction, and say so in the log itself.
+                let mut prev = chain::GENESIS;
+                for row in table.iter()? {
+                    let (k, v) = row?;
+                    prev = chain::link(&prev, k.value(), v.value());
+                    chain.insert(k.value(), prev.as_slice())?;
+                }
+                meta.insert(AUDIT_CHAIN_FROM, (last + 1).to_le_bytes().as_slice())?;
+                audits.insert(
+                    0,
+                    tables::audit::AuditDraft {
+                        by: Some((
+                            Actor::System {
+                                what: "audit-chain".into(),
+                            },
+                            None,
+                        )),
+                        action: "audit.chain_start".into(),
+                        target: "audit".into(),
+                        detail: format!("hashed={last}"),
+                    },
+                );
+                prev
             };
-            for (seq, draft) in (first..).zip(audits) {
+            drop(meta);
+            for (seq, draft) in (last + 1..).zip(audits) {
                 let (actor, address) = draft
                     .by
                     .unwrap_or_else(|| (who.actor.clone(), who.address.clone()));
@@ -369,6 +509,8 @@ impl Store {
                 };
                 let bytes = codec::encode(&entry).map_err(AppError::internal)?;
                 table.insert(seq, bytes.as_slice())?;
+                prev = chain::link(&prev, seq, &bytes);
+                chain.insert(seq, prev.as_slice())?;
             }
         }
         txn.commit()?;
@@ -383,6 +525,16 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The source of a replica and its audit head when it was opened.
+#[derive(Debug, Clone)]
+pub struct ReplicaOf {
+    pub source: String,
+    pub head_seq: u64,
+    pub head_hash: chain::Hash,
+    /// Time of the newest audit entry: the data is as of then.
+    pub as_of: Option<DateTime<FixedOffset>>,
 }
 
 impl std::fmt::Debug for Store {

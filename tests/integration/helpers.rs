@@ -325,3 +325,20 @@ pub async fn expect_error(r: Response, status: u16, code: &str) -> Value {
         .is_some_and(|m| !m.is_empty()));
     body
 }
+
+/// A read-only replica of the data file in `data_dir` (nothing is seeded: the file is only
+/// read), served over plain HTTP.
+pub fn spawn_replica(data_dir: PathBuf) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.clone(),
+        http: true,
+        training: true,
+        read_only: true,
+        log_format: "pretty".into(),
+        ..Settings::default()
+    };
+    let app = App::open(settings).unwrap();
+    start(app, true, data_dir, dir)
+}

@@ -16,6 +16,7 @@ mod interact_soak;
 mod invoices;
 mod layering;
 mod openapi;
+mod operations;
 mod pages;
 mod pdf;
 mod services;

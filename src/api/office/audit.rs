@@ -12,9 +12,11 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office;
 use crate::service::AuditFilter;
+use crate::store::backup::AuditHead;
 
 pub(super) fn routes(r: &mut Routes<'_>) {
     r.get("/office/audit", audit)
+        .get("/office/audit/head", audit_head)
         .get("/office/audit/export.csv", audit_csv);
 }
 
@@ -78,8 +80,33 @@ struct AuditPage {
     total: usize,
     page: usize,
     per_page: usize,
-    #[schema(value_type = Vec<AuditEntryShape>)]
-    items: Vec<AuditEntry>,
+    items: Vec<ChainedEntry>,
+}
+
+/// An audit entry with its place in the hash chain.
+#[derive(Serialize, ToSchema)]
+struct ChainedEntry {
+    #[serde(flatten)]
+    #[schema(inline, value_type = AuditEntryShape)]
+    entry: AuditEntry,
+    /// SHA-256 (hex) of this entry in the chain.
+    hash: String,
+    /// The previous entry's hash (all zeros for the first).
+    prev_hash: String,
+}
+
+/// The audit log's head: the newest entry and its chain hash, to compare with a published
+/// or printed head.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/audit/head",
+    tag = "office",
+    summary = "审计日志链头",
+    responses((status = 200, description = "最新一条审计记录的序号与哈希", body = AuditHead))
+)]
+async fn audit_head(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
+    let head = a.run(|app, _, _| office::audit::head(app)).await?;
+    Ok(HttpResponse::Ok().json(head))
 }
 
 #[utoipa::path(
@@ -100,8 +127,16 @@ async fn audit(a: Acting<StaffUser>, q: web::Query<AuditQuery>) -> AppResult<Htt
         offset: 0,
     };
     let (total, items) = a
-        .run(move |app, _, _| office::audit::page(app, &filter, paging))
+        .run(move |app, _, _| office::audit::page_chained(app, &filter, paging))
         .await?;
+    let items = items
+        .into_iter()
+        .map(|(entry, hash, prev_hash)| ChainedEntry {
+            entry,
+            hash,
+            prev_hash,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(AuditPage {
         total,
         page: paging.page(),
@@ -111,5 +146,5 @@ async fn audit(a: Acting<StaffUser>, q: web::Query<AuditQuery>) -> AppResult<Htt
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(audit, audit_csv))]
+#[openapi(paths(audit, audit_head, audit_csv))]
 pub(super) struct Doc;

@@ -5,6 +5,7 @@
 //! base is public.
 
 mod audit;
+mod backups;
 mod clock;
 mod declarations;
 mod faq;
@@ -29,6 +30,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     audit::routes(r);
     faq::routes(r);
     staff::routes(r);
+    backups::routes(r);
 }
 
 /// The office's part of the OpenAPI document.
@@ -42,6 +44,7 @@ pub(super) fn doc() -> utoipa::openapi::OpenApi {
         audit::Doc::openapi(),
         faq::Doc::openapi(),
         staff::Doc::openapi(),
+        backups::Doc::openapi(),
     ] {
         doc.merge(part);
     }

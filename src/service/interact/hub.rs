@@ -180,6 +180,16 @@ impl Hub {
                 tracing::error!("the interaction hub recovered from a panic");
                 self.reset(&app);
             }
+            let agents: std::collections::BTreeSet<&str> = self
+                .state
+                .conns
+                .values()
+                .filter_map(|c| match &c.subject {
+                    Subject::Agent { username, .. } => Some(username.as_str()),
+                    _ => None,
+                })
+                .collect();
+            app.interact.set_live(self.state.queue.len(), agents.len());
         }
     }
 

@@ -73,6 +73,10 @@ pub struct Interact {
     started: OnceLock<()>,
     /// The embedded TURN relay's credentials, once it runs (`interaction.turn.enabled`).
     turn: OnceLock<Arc<ice::TurnCredentials>>,
+    /// Interactions waiting for an agent, as of the hub's last batch.
+    queued: AtomicU64,
+    /// Agents with an open 征纳互动 socket, as of the hub's last batch.
+    agents: AtomicU64,
 }
 
 impl std::fmt::Debug for Interact {
@@ -98,7 +102,25 @@ impl Interact {
             bot: RwLock::new(Arc::new(bot)),
             started: OnceLock::new(),
             turn: OnceLock::new(),
+            queued: AtomicU64::new(0),
+            agents: AtomicU64::new(0),
         })
+    }
+
+    /// Interactions waiting for an agent now (the 工作台 and `/metrics`).
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Agents online now: staff with an open 征纳互动 socket.
+    pub fn agents_online(&self) -> u64 {
+        self.agents.load(Ordering::Relaxed)
+    }
+
+    /// The hub's figures after a batch.
+    fn set_live(&self, queued: usize, agents: usize) {
+        self.queued.store(queued as u64, Ordering::Relaxed);
+        self.agents.store(agents as u64, Ordering::Relaxed);
     }
 
     /// RTCConfiguration.iceServers for a browser: the configured servers (and the embedded

@@ -55,3 +55,36 @@ pub fn export_csv(app: &App, filter: &AuditFilter) -> AppResult<Vec<u8>> {
     });
     crate::formats::table_csv::write(&header, rows).map_err(AppError::internal)
 }
+
+/// Like [`page`], each entry with its chain hash and the previous entry's (hex), read from
+/// one snapshot.
+pub fn page_chained(
+    app: &App,
+    filter: &AuditFilter,
+    paging: Paging,
+) -> AppResult<(usize, Vec<(AuditEntry, String, String)>)> {
+    let filter = AuditFilter {
+        limit: paging.per_page(),
+        offset: paging.offset(),
+        ..filter.clone()
+    };
+    let r = app.store.read()?;
+    let (total, items) = r.audit_entries(&filter)?;
+    paging.within(total as u64)?;
+    let hex = |h: Option<crate::domain::audit::chain::Hash>| {
+        crate::domain::audit::chain::hex(&h.unwrap_or(crate::domain::audit::chain::GENESIS))
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for e in items {
+        let hash = hex(r.audit_hash(e.seq)?);
+        let prev = hex(r.audit_hash(e.seq.saturating_sub(1))?);
+        out.push((e, hash, prev));
+    }
+    Ok((total, out))
+}
+
+/// The newest entry's sequence number and chain hash.
+pub fn head(app: &App) -> AppResult<crate::store::backup::AuditHead> {
+    let (seq, hash) = app.store.read()?.audit_head()?;
+    Ok(crate::store::backup::AuditHead::new(seq, &hash))
+}

@@ -4,8 +4,11 @@
 //! log ([`audit`]).
 
 pub mod audit;
+pub mod backups;
 pub mod declarations;
 pub mod invoices;
+pub mod snapshots;
 pub mod staff;
 pub mod statistics;
 pub mod taxpayers;
+pub mod verify;

@@ -167,6 +167,12 @@ pub fn apply_scans(app: &App, who: &Who) -> AppResult<ApplyReport> {
 }
 
 const JOB_LAST: &str = "statistics_job_last";
+const JOB_DURATION_MS: &str = "statistics_job_duration_ms";
+
+/// How long the nightly job's last run took, in milliseconds.
+pub fn last_job_duration_ms(app: &App) -> AppResult<Option<u64>> {
+    app.store.read()?.setting(JOB_DURATION_MS)
+}
 
 /// When the nightly job last ran (business time), if ever.
 pub fn last_job_run(app: &App) -> AppResult<Option<DateTime<FixedOffset>>> {
@@ -205,9 +211,12 @@ pub fn run_job_if_due(app: &App) -> AppResult<bool> {
     if last.is_some_and(|l| l >= due) {
         return Ok(false);
     }
+    let started = std::time::Instant::now();
     apply_scans(app, &who)?;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     app.store.write(&who, |tx| {
         tx.put_setting(JOB_LAST, &who.now)?;
+        tx.put_setting(JOB_DURATION_MS, &ms)?;
         tx.audit("statistics.job", "", format!("due={}", due.to_rfc3339()));
         Ok(())
     })?;

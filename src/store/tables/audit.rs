@@ -3,9 +3,10 @@
 
 use redb::ReadableTable;
 
-use super::{dec, Tables, AUDIT};
+use super::{dec, Tables, AUDIT, AUDIT_CHAIN};
+use crate::domain::audit::chain::{self, Hash};
 use crate::domain::{Actor, AuditEntry};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::Tx;
 
 /// Filters of the audit log listing.
@@ -60,6 +61,59 @@ pub trait AuditReads: Tables {
         let last = t.last()?;
         Ok(last.map(|(k, _)| k.value()).unwrap_or(0))
     }
+
+    /// The newest entry's sequence number and chain hash (`(0, zeros)` for an empty log).
+    fn audit_head(&self) -> AppResult<(u64, Hash)> {
+        let seq = self.last_audit_seq()?;
+        Ok((seq, self.audit_hash(seq)?.unwrap_or(chain::GENESIS)))
+    }
+
+    /// The stored chain hash of entry `seq` (`None` for 0 or an unhashed entry).
+    fn audit_hash(&self, seq: u64) -> AppResult<Option<Hash>> {
+        if seq == 0 {
+            return Ok(None);
+        }
+        let t = self.table(AUDIT_CHAIN)?;
+        let v = t.get(seq)?;
+        Ok(v.and_then(|v| v.value().try_into().ok()))
+    }
+
+    /// Walks the whole chain: the head, or the first break (an altered, missing or unhashed
+    /// entry). Reads one snapshot; holds one entry at a time.
+    fn verify_audit_chain(&self) -> AppResult<Result<(u64, Hash), chain::Break>> {
+        let entries = self.table(AUDIT)?;
+        let hashes = self.table(AUDIT_CHAIN)?;
+        let failed: std::cell::RefCell<Option<AppError>> = std::cell::RefCell::new(None);
+        let note = |e: redb::StorageError| {
+            failed.borrow_mut().get_or_insert(AppError::from(e));
+        };
+        let e_iter = entries.iter()?.map_while(|r| match r {
+            Ok((k, v)) => Some((k.value(), v.value().to_vec())),
+            Err(e) => {
+                note(e);
+                None
+            }
+        });
+        let h_iter = hashes.iter()?.map_while(|r| match r {
+            Ok((k, v)) => Some((k.value(), v.value().try_into().unwrap_or([0xff; 32]))),
+            Err(e) => {
+                note(e);
+                None
+            }
+        });
+        let out = chain::walk(e_iter, h_iter);
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// The stored bytes of entry `seq` (for the chain).
+    fn audit_entry_bytes(&self, seq: u64) -> AppResult<Option<Vec<u8>>> {
+        let t = self.table(AUDIT)?;
+        let v = t.get(seq)?;
+        Ok(v.map(|v| v.value().to_vec()))
+    }
 }
 
 impl<T: Tables> AuditReads for T {}
@@ -97,4 +151,22 @@ impl Tx {
             detail: detail.into(),
         });
     }
+}
+
+/// The targets of every audit entry whose action is one of `actions` (the integrity check:
+/// which batches have their confirming entry).
+pub fn audit_targets(
+    r: &impl Tables,
+    actions: &[&str],
+) -> AppResult<std::collections::HashSet<String>> {
+    let t = r.table(AUDIT)?;
+    let mut out = std::collections::HashSet::new();
+    for row in t.iter()? {
+        let (_, v) = row?;
+        let e: AuditEntry = dec(v.value())?;
+        if actions.contains(&e.action.as_str()) {
+            out.insert(e.target);
+        }
+    }
+    Ok(out)
 }

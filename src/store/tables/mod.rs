@@ -39,6 +39,9 @@ pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 pub const STAFF_META: TableDefinition<&str, &[u8]> = TableDefinition::new("staff_meta");
 /// SHA-256 of the session token → session.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// The names of the tables a replica or a snapshot starts without.
+pub const SESSIONS_NAME: &str = "sessions";
+pub const THROTTLE_NAME: &str = "throttle";
 /// Login throttling counters by key (e.g. `staff:<username>`).
 pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
 /// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period.
@@ -63,6 +66,9 @@ pub const STATS_GEN: TableDefinition<(&str, u32), u64> = TableDefinition::new("s
 pub const PENDING_SCANS: TableDefinition<u128, &[u8]> = TableDefinition::new("pending_scans");
 /// Sequence → audit entry; append-only.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// Sequence → SHA-256 chain hash of that audit entry (`domain::audit::chain`), written in
+/// the transaction that appends the entry.
+pub const AUDIT_CHAIN: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_chain");
 /// 批量勾选 operation log: (taxpayer, sequence) → `BulkUpload`.
 pub const BULK_LOG: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("bulk_log");
 /// 征纳互动: interaction id → `InteractionRecord`.

@@ -70,6 +70,12 @@ pub trait StaffReads: Tables {
         Ok(v.map(|g| dec(g.value())).transpose()?.unwrap_or_default())
     }
 
+    /// Sessions held (live or not yet purged).
+    fn session_count(&self) -> AppResult<u64> {
+        use redb::ReadableTableMetadata;
+        Ok(self.table(SESSIONS)?.len()?)
+    }
+
     fn session(&self, token_hash: &[u8]) -> AppResult<Option<SessionRecord>> {
         let t = self.table(SESSIONS)?;
         let v = t.get(token_hash)?;
