@@ -155,11 +155,10 @@ pub mod chain {
                 return Err(Break::Missing { seq: expect });
             }
             // Hashes stored for entries that are gone.
-            while let Some((s, _)) = hashes.peek() {
+            if let Some((s, _)) = hashes.peek() {
                 if *s < seq {
                     return Err(Break::Orphan { seq: *s });
                 }
-                break;
             }
             let stored = match hashes.next() {
                 Some((s, h)) if s == seq => h,
@@ -186,7 +185,9 @@ pub mod chain {
     mod tests {
         use super::*;
 
-        fn log(n: u64) -> (Vec<(u64, Vec<u8>)>, Vec<(u64, Hash)>) {
+        type Log = (Vec<(u64, Vec<u8>)>, Vec<(u64, Hash)>);
+
+        fn log(n: u64) -> Log {
             let mut prev = GENESIS;
             let mut entries = Vec::new();
             let mut hashes = Vec::new();

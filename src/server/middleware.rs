@@ -80,28 +80,6 @@ pub async fn metrics_guard(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::metrics_allowed;
-
-    #[test]
-    fn metrics_need_the_token_or_loopback() {
-        let lo = Some("127.0.0.1".parse().unwrap());
-        let lan = Some("192.168.1.20".parse().unwrap());
-        assert!(metrics_allowed(lo, None, None));
-        assert!(!metrics_allowed(lan, None, None));
-        assert!(!metrics_allowed(None, None, None));
-        let t = Some("s3cret-token");
-        assert!(metrics_allowed(lan, Some("Bearer s3cret-token"), t));
-        assert!(
-            !metrics_allowed(lo, None, t),
-            "with a token, loopback needs it too"
-        );
-        assert!(!metrics_allowed(lan, Some("Bearer s3cret-tokem"), t));
-        assert!(!metrics_allowed(lan, Some("s3cret-token"), t));
-    }
-}
-
 /// The writes a read-only replica still takes: logging in and out (their sessions live in
 /// the replica's memory).
 const REPLICA_WRITES: &[(&str, &str)] = &[
@@ -143,4 +121,26 @@ pub async fn replica(
         .scope(Some(banner), next.call(req))
         .await?;
     Ok(res.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics_allowed;
+
+    #[test]
+    fn metrics_need_the_token_or_loopback() {
+        let lo = Some("127.0.0.1".parse().unwrap());
+        let lan = Some("192.168.1.20".parse().unwrap());
+        assert!(metrics_allowed(lo, None, None));
+        assert!(!metrics_allowed(lan, None, None));
+        assert!(!metrics_allowed(None, None, None));
+        let t = Some("s3cret-token");
+        assert!(metrics_allowed(lan, Some("Bearer s3cret-token"), t));
+        assert!(
+            !metrics_allowed(lo, None, t),
+            "with a token, loopback needs it too"
+        );
+        assert!(!metrics_allowed(lan, Some("Bearer s3cret-tokem"), t));
+        assert!(!metrics_allowed(lan, Some("s3cret-token"), t));
+    }
 }

@@ -24,6 +24,7 @@ use crate::index::InvoiceIndex;
 use crate::store::prelude::*;
 use crate::store::{Store, StoreError};
 
+pub use crate::store::backup::AuditHead;
 /// The store's getters (its read traits), for the layers above that read a snapshot.
 pub use crate::store::prelude as store_reads;
 pub use crate::store::Who;

@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn the_list_names_every_table_of_a_store() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::super::Store::open(&dir.path().join("f.redb"), false).unwrap();
+        let store = crate::store::Store::open(&dir.path().join("f.redb"), false).unwrap();
         let txn = store.db.begin_read().unwrap();
         let mut real: Vec<String> = txn
             .list_tables()

@@ -160,7 +160,7 @@ async fn a_backup_taken_while_clients_write_restores_a_prefix_of_the_log() {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), StatusCode::OK);
-                if next % 6 == 0 {
+                if next.is_multiple_of(6) {
                     // Change of mind on one of them.
                     let r = post("/api/v1/selections", json!({"unselect": [keys[0].clone()]}))
                         .await

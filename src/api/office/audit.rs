@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office;
 use crate::service::AuditFilter;
-use crate::store::backup::AuditHead;
+use crate::service::AuditHead;
 
 pub(super) fn routes(r: &mut Routes<'_>) {
     r.get("/office/audit", audit)

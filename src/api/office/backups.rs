@@ -62,7 +62,7 @@ async fn list_backups(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
     path = "/api/v1/office/backups/{file}",
     tag = "office",
     summary = "下载备份",
-    params(("file" = String, Path, description = "备份文件名")),
+    params(("file" = String, Path, description = "备份文件名", example = "fapiao-20261201-020000.fapiao-backup")),
     responses((status = 200, description = "备份文件", body = Binary, content_type = "application/octet-stream"))
 )]
 async fn download_backup(a: Acting<StaffUser>, file: web::Path<String>) -> AppResult<HttpResponse> {
@@ -137,7 +137,7 @@ async fn list_snapshots(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
     tag = "office",
     summary = "恢复培训快照（仅培训模式）",
     description = "管理员。用快照替换全部数据；所有登录会话结束，需重新登录。培训模式以外 403 `training_only`。",
-    params(("name" = String, Path, description = "快照名称")),
+    params(("name" = String, Path, description = "快照名称", example = "上课前")),
     responses((status = 200, description = "已恢复", body = SnapshotInfo))
 )]
 async fn restore_snapshot(

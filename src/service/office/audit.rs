@@ -56,13 +56,16 @@ pub fn export_csv(app: &App, filter: &AuditFilter) -> AppResult<Vec<u8>> {
     crate::formats::table_csv::write(&header, rows).map_err(AppError::internal)
 }
 
+/// An entry with its chain hash and the previous entry's (hex).
+pub type Chained = (AuditEntry, String, String);
+
 /// Like [`page`], each entry with its chain hash and the previous entry's (hex), read from
 /// one snapshot.
 pub fn page_chained(
     app: &App,
     filter: &AuditFilter,
     paging: Paging,
-) -> AppResult<(usize, Vec<(AuditEntry, String, String)>)> {
+) -> AppResult<(usize, Vec<Chained>)> {
     let filter = AuditFilter {
         limit: paging.per_page(),
         offset: paging.offset(),
