@@ -73,6 +73,14 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("PUT", "/api/v1/office/me/password", Console),
     // The console pages.
     ("GET", "/office", Console),
+    // Console: training and backups.
+    ("GET", "/office/training", ReadOffice),
+    ("POST", "/office/training/clock", ChangeOffice),
+    ("POST", "/office/training/snapshots", Operate),
+    ("GET", "/office/training/snapshots/{name}/restore", Operate),
+    ("POST", "/office/training/snapshots/{name}/restore", Operate),
+    ("GET", "/office/backups", ReadAudit),
+    ("POST", "/office/backups", Operate),
     ("GET", "/office/logout", Console),
     ("GET", "/office/password", Console),
     ("POST", "/office/password", Console),

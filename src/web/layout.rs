@@ -47,6 +47,7 @@ pub const OFFICE_MENU: &[(&str, &str, Area)] = &[
     ),
     ("知识库维护", "/office/faq", Area::Console),
     ("培训", "/office/training", Area::ReadOffice),
+    ("备份", "/office/backups", Area::ReadAudit),
     ("审计日志", "/office/audit", Area::ReadAudit),
     ("人员管理", "/office/staff", Area::ManageStaff),
 ];

@@ -24,3 +24,4 @@ mod sessions;
 mod staff;
 mod statistics;
 mod statistics_model;
+mod training_pages;

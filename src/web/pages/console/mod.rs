@@ -3,10 +3,12 @@
 
 mod data;
 mod people;
+mod training;
 
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     people::routes(cfg);
     data::routes(cfg);
+    training::routes(cfg);
 }
