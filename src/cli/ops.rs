@@ -325,6 +325,7 @@ pub fn audit(
         app.replica_banner().unwrap_or_else(|| "只读副本".into())
     );
     crate::server::run_until_stopped(app, |url| {
+        println!("只读副本已启动：{url}");
         tracing::info!(%url, "fapiao audit replica serving");
     })
 }

@@ -405,3 +405,158 @@ fn serve_on_a_store_without_staff_says_how_to_create_the_first_administrator() {
     assert!(!logs.contains('\u{1b}'), "{logs}");
     assert!(all.contains("--role admin"), "{all}");
 }
+
+/// The demo's data, stopped: backed up from the command line, verified (its confirmed
+/// invoices all have their batches and confirming entries), and served as an audit replica
+/// straight from the backup file, which it leaves unchanged.
+#[tokio::test]
+async fn demo_data_backs_up_verifies_and_serves_as_an_audit_replica() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut demo = start_demo(&data, true);
+    let password = demo
+        .output
+        .iter()
+        .find_map(|l| l.split("用户名 admin，密码 ").nth(1))
+        .and_then(|rest| rest.split('（').next())
+        .expect("the demo prints the admin password")
+        .to_string();
+    sigterm_and_wait(&mut demo);
+    let file = dir.path().join("demo.fapiao-backup");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&[
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--to",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok && text.contains("已备份到"), "{text}");
+    // Never over an existing file.
+    let (ok, text) = run(&[
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--to",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("不会覆盖"), "{text}");
+    for args in [
+        vec!["verify", file.to_str().unwrap()],
+        vec!["verify", "--data", data.to_str().unwrap()],
+    ] {
+        let (ok, text) = run(&args);
+        assert!(ok, "{args:?}: {text}");
+        assert!(text.contains("校验通过"), "{text}");
+        assert!(
+            !text.contains("核对 0 张"),
+            "the demo has confirmed invoices: {text}"
+        );
+    }
+    let before = hex::encode(Sha256::digest(std::fs::read(&file).unwrap()));
+
+    let mut child = Command::new(BIN)
+        .args([
+            "audit",
+            file.to_str().unwrap(),
+            "--http",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut url = None;
+    let mut lines = Vec::new();
+    while url.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the replica did not start: {lines:?}"));
+        url = line
+            .split("只读副本已启动：")
+            .nth(1)
+            .map(|u| u.trim().to_string());
+        lines.push(line);
+    }
+    let url = url.unwrap();
+    assert!(lines[0].starts_with("只读副本：数据截至"), "{lines:?}");
+    let page = reqwest::get(format!("{url}/office/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("只读副本：数据截至"), "{page}");
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{url}/api/v1/office/session"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = client
+        .post(format!("{url}/api/v1/office/backups"))
+        .bearer_auth(login["token"].as_str().unwrap_or(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "read_only");
+    let _ = child.kill();
+    let _ = child.wait();
+    let after = hex::encode(Sha256::digest(std::fs::read(&file).unwrap()));
+    assert_eq!(before, after, "the audit replica changed its backup file");
+}
+
+/// `fapiao config check` passes the example configuration and names a bad key or value.
+#[test]
+fn config_check_passes_the_example_and_names_what_is_wrong() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/fapiao.toml");
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config", example])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("配置有效") && text.contains("定时备份：每 1440 分钟"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[backup]\nevery = \"5x\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backup.every"));
+}
