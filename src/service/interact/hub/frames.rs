@@ -16,6 +16,15 @@ use crate::service::interact::Subject;
 const MAX_COMMENT: usize = 500;
 
 /// A message's client id as the hub keeps it: non-empty and at most 64 bytes, else none.
+/// Whether `from` is `subject` (the sender of a stored message).
+fn sent_by(from: &Party, subject: &Subject) -> bool {
+    match (from, subject) {
+        (Party::Taxpayer, Subject::Taxpayer { .. }) => true,
+        (Party::Agent { username: a, .. }, Subject::Agent { username: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
 fn client_id(cid: Option<&str>) -> Option<&str> {
     cid.filter(|c| !c.is_empty() && c.len() <= 64)
 }
@@ -361,24 +370,8 @@ impl State {
             refuse(b, "message_too_long", &format!("消息不能超过{max}个字"));
             return;
         }
-        // A retry of a message already stored: send the stored one again, store nothing.
-        if let Some(seq) = cid.as_deref().and_then(|c| self.stored_cid(i, c)) {
-            let name = self
-                .known
-                .get(&i)
-                .map(|l| l.rec.taxpayer_name.clone())
-                .unwrap_or_default();
-            let stored = b
-                .messages
-                .iter()
-                .find(|(x, m)| *x == i && m.seq == seq)
-                .map(|(_, m)| m.clone())
-                .or_else(|| ext.messages(i, seq - 1).into_iter().next());
-            if let Some(m) = stored {
-                b.send(vec![conn], protocol::message(i, &m, &name));
-            }
-            return;
-        }
+        // Who may post comes first: the sender's connection, an interaction that exists, and
+        // for a taxpayer their own. Nothing — not even a retry's stored copy — is sent before.
         let Some(subject) = self.conns.get(&conn).map(|c| c.subject.clone()) else {
             return;
         };
@@ -393,6 +386,29 @@ impl State {
                 refuse(b, "not_yours", "该征纳互动不存在");
                 return;
             }
+        }
+        // A retry of a message already stored: send the stored one again, store nothing —
+        // only to whoever sent it (a client id seen by someone else gives nothing away).
+        if let Some(seq) = cid.as_deref().and_then(|c| self.stored_cid(i, c)) {
+            let name = self
+                .known
+                .get(&i)
+                .map(|l| l.rec.taxpayer_name.clone())
+                .unwrap_or_default();
+            let stored = b
+                .messages
+                .iter()
+                .find(|(x, m)| *x == i && m.seq == seq)
+                .map(|(_, m)| m.clone())
+                .or_else(|| ext.messages(i, seq - 1).into_iter().next());
+            match stored {
+                Some(m) if sent_by(&m.from, &subject) => {
+                    b.send(vec![conn], protocol::message(i, &m, &name));
+                }
+                Some(_) => refuse(b, "not_yours", "该征纳互动不由您接待"),
+                None => {}
+            }
+            return;
         }
         let (next, effect) = match state.apply(&by, &Action::Say, now) {
             Ok(x) => x,

@@ -465,6 +465,44 @@ fn a_retried_client_id_is_stored_once_and_answered_with_the_stored_message() {
     assert_eq!(h.last_messages.len(), 2);
 }
 
+/// Who may post is checked before a retry is answered: another taxpayer, or an agent not
+/// serving the interaction, who sends `say` with a client id of a stored message gets a
+/// refusal, never the stored message.
+#[test]
+fn a_client_id_of_someone_elses_message_gives_nothing_away() {
+    let mut h = Sim::new();
+    let i = h.open(1, 1);
+    h.frame(1, say(i, "我的开户行账号是多少", "secret-cid"));
+    h.take(1);
+    // Another taxpayer, who learnt the interaction number and the client id.
+    h.hello(2, taxpayer(2));
+    h.take(2);
+    h.frame(2, say(i, "x", "secret-cid"));
+    let got = h.take(2);
+    assert!(
+        !got.iter().any(|f| f.to_string().contains("开户行")),
+        "the stored message leaked: {got:?}"
+    );
+    assert!(got.iter().any(|f| f["code"] == "not_yours"), "{got:?}");
+    // An agent who does not serve it.
+    h.hello(3, agent("zhang"));
+    h.take(3);
+    h.frame(3, say(i, "x", "secret-cid"));
+    let got = h.take(3);
+    assert!(
+        !got.iter().any(|f| f.to_string().contains("开户行")),
+        "the stored message leaked to an agent: {got:?}"
+    );
+    assert!(got.iter().any(|f| f["t"] == "error"), "{got:?}");
+    assert!(h.last_messages.is_empty(), "nothing stored");
+    // The sender's own retry still gets it back.
+    h.frame(1, say(i, "我的开户行账号是多少", "secret-cid"));
+    assert!(h
+        .take(1)
+        .iter()
+        .any(|f| f.to_string().contains("开户行")));
+}
+
 #[test]
 fn a_waiting_taxpayer_who_does_not_come_back_leaves_the_queue_after_the_grace() {
     let mut h = Sim::new();
