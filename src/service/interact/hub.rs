@@ -234,6 +234,8 @@ impl Hub {
         self.state.forget_idle_budgets(at);
         self.state.announce(now, agents_before, &mut b);
         self.commit(app, b);
+        app.interact
+            .publish(self.state.queue.len(), self.state.agents_online());
     }
 
     /// Stores the batch in one transaction, then sends its frames.

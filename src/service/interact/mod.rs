@@ -17,7 +17,7 @@ pub mod ice;
 pub mod protocol;
 pub mod reports;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::config::IceServer;
@@ -73,6 +73,8 @@ pub struct Interact {
     started: OnceLock<()>,
     /// The embedded TURN relay's credentials, once it runs (`interaction.turn.enabled`).
     turn: OnceLock<Arc<ice::TurnCredentials>>,
+    /// What the hub last published of itself: the queue's length and the agents online.
+    live: (AtomicUsize, AtomicUsize),
 }
 
 impl std::fmt::Debug for Interact {
@@ -98,6 +100,7 @@ impl Interact {
             bot: RwLock::new(Arc::new(bot)),
             started: OnceLock::new(),
             turn: OnceLock::new(),
+            live: (AtomicUsize::new(0), AtomicUsize::new(0)),
         })
     }
 
@@ -123,6 +126,22 @@ impl Interact {
     /// Hands out credentials of the embedded TURN relay from now on (the relay started).
     pub fn set_turn(&self, credentials: Arc<ice::TurnCredentials>) {
         let _ = self.turn.set(credentials);
+    }
+
+    /// The hub's live figures for the office's 工作台: interactions waiting for an agent and
+    /// agents online, as of the hub's last batch (`None` while the hub is not running).
+    pub fn live(&self) -> Option<(usize, usize)> {
+        self.started.get()?;
+        Some((
+            self.live.0.load(Ordering::Relaxed),
+            self.live.1.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// Called by the hub after each batch.
+    fn publish(&self, queue: usize, agents: usize) {
+        self.live.0.store(queue, Ordering::Relaxed);
+        self.live.1.store(agents, Ordering::Relaxed);
     }
 
     pub fn hours(&self) -> &WorkingHours {
