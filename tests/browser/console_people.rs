@@ -217,7 +217,9 @@ async fn an_administrator_manages_taxpayers_staff_and_reads_the_audit_log() {
                     day: Some(today),
                     count: 11,
                 };
-                tx.put_taxpayer(&t)
+                tx.put_taxpayer(&t)?;
+                tx.audit("test.lock", &tid, "");
+                Ok(())
             })
             .unwrap();
         c.goto(&app.url(&format!("/office/taxpayers/{ID}")))
