@@ -181,7 +181,7 @@ async fn each_role_gets_the_pages_the_matrix_allows_and_an_auditor_changes_nothi
     }
     // The operator may not manage staff either.
     let c = cookie(&t, "operator").await;
-    let r = post_form(&t, "/office/staff/admin/disable", &c, &[]).await;
+    let r = post_form(&t, "/office/staff/admin/disable", &c, &[("confirm", "1")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(state(&t, &admin).await, before);
 }
@@ -424,7 +424,13 @@ async fn staff_are_created_disabled_enabled_and_the_last_administrator_stays() {
         .status()
         .is_success());
 
-    let r = post_form(&t, "/office/staff/zhangsan/disable", &c, &[]).await;
+    let r = post_form(
+        &t,
+        "/office/staff/zhangsan/disable",
+        &c,
+        &[("confirm", "1")],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = get_page(&t, &location(&r), &c).await;
     assert!(html.contains("已停用账号 zhangsan"));
@@ -433,7 +439,7 @@ async fn staff_are_created_disabled_enabled_and_the_last_administrator_stays() {
         .await
         .status()
         .is_success());
-    let r = post_form(&t, "/office/staff/zhangsan/enable", &c, &[]).await;
+    let r = post_form(&t, "/office/staff/zhangsan/enable", &c, &[("confirm", "1")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(t
         .staff_login("zhangsan", "Zhang-2026")
@@ -442,7 +448,7 @@ async fn staff_are_created_disabled_enabled_and_the_last_administrator_stays() {
         .is_success());
 
     // The only administrator disabling itself: refused with the rule's message.
-    let r = post_form(&t, "/office/staff/admin/disable", &c, &[]).await;
+    let r = post_form(&t, "/office/staff/admin/disable", &c, &[("confirm", "1")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let html = r.text().await.unwrap();
     assert!(html.contains("至少需要保留一名启用的管理员"), "{html}");
@@ -453,7 +459,7 @@ async fn staff_are_created_disabled_enabled_and_the_last_administrator_stays() {
         StatusCode::OK,
         "still logged in, still an administrator"
     );
-    let r = post_form(&t, "/office/staff/nobody/disable", &c, &[]).await;
+    let r = post_form(&t, "/office/staff/nobody/disable", &c, &[("confirm", "1")]).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 

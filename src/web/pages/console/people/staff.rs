@@ -91,10 +91,12 @@ fn view(
                                     div.actions {
                                         @if s.disabled {
                                             form method="post" action={ "/office/staff/" (s.username) "/enable" } {
+                                                input type="hidden" name="confirm" value="1";
                                                 button.secondary type="submit" aria-label={ "启用 " (s.username) } { "启用" }
                                             }
                                         } @else {
                                             form method="post" action={ "/office/staff/" (s.username) "/disable" } {
+                                                input type="hidden" name="confirm" value="1";
                                                 button.secondary type="submit" aria-label={ "停用 " (s.username) } { "停用" }
                                             }
                                         }
@@ -195,11 +197,23 @@ async fn create(a: Acting<StaffUser>, form: web::Form<NewForm>) -> AppResult<Htt
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// 停用 and 启用 carry `confirm=1` (the button's form has it): a bare POST changes nothing.
 async fn set_disabled(
     a: Acting<StaffUser>,
     username: String,
     disabled: bool,
+    confirm: ConfirmForm,
 ) -> AppResult<HttpResponse> {
+    if confirm.confirm != "1" {
+        let e = AppError::invalid("confirm", "请通过人员管理页面的按钮确认操作");
+        return refused(a, e, &NewForm::default()).await;
+    }
     let u = StaffUpdate {
         disabled: Some(disabled),
         ..StaffUpdate::default()
@@ -217,12 +231,20 @@ async fn set_disabled(
     }
 }
 
-async fn disable(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
-    set_disabled(a, path.into_inner(), true).await
+async fn disable(
+    a: Acting<StaffUser>,
+    path: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> AppResult<HttpResponse> {
+    set_disabled(a, path.into_inner(), true, form.into_inner()).await
 }
 
-async fn enable(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
-    set_disabled(a, path.into_inner(), false).await
+async fn enable(
+    a: Acting<StaffUser>,
+    path: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> AppResult<HttpResponse> {
+    set_disabled(a, path.into_inner(), false, form.into_inner()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
