@@ -94,6 +94,21 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("GET", "/office/interact", Serve),
     ("GET", "/office/interact/history", ReadInteractions),
     ("GET", "/office/interact/{id}", ReadInteractions),
+    // Console: people pages.
+    ("GET", "/office/taxpayers", ReadOffice),
+    ("POST", "/office/taxpayers", ChangeOffice),
+    ("GET", "/office/taxpayers/new", ChangeOffice),
+    ("GET", "/office/taxpayers/{id}", ReadOffice),
+    ("POST", "/office/taxpayers/{id}", ChangeOffice),
+    ("GET", "/office/taxpayers/{id}/edit", ChangeOffice),
+    ("POST", "/office/taxpayers/{id}/unlock", ChangeOffice),
+    ("GET", "/office/staff", ManageStaff),
+    ("POST", "/office/staff", ManageStaff),
+    ("POST", "/office/staff/{username}/disable", ManageStaff),
+    ("POST", "/office/staff/{username}/enable", ManageStaff),
+    ("POST", "/office/staff/{username}/password", ManageStaff),
+    ("GET", "/office/audit", ReadAudit),
+    ("GET", "/office/audit/export.csv", ReadAudit),
 ];
 
 /// The staff routes open to a user who must change the password (an administrator reset it):

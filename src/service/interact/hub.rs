@@ -180,16 +180,6 @@ impl Hub {
                 tracing::error!("the interaction hub recovered from a panic");
                 self.reset(&app);
             }
-            let agents: std::collections::BTreeSet<&str> = self
-                .state
-                .conns
-                .values()
-                .filter_map(|c| match &c.subject {
-                    Subject::Agent { username, .. } => Some(username.as_str()),
-                    _ => None,
-                })
-                .collect();
-            app.interact.set_live(self.state.queue.len(), agents.len());
         }
     }
 
@@ -244,6 +234,8 @@ impl Hub {
         self.state.forget_idle_budgets(at);
         self.state.announce(now, agents_before, &mut b);
         self.commit(app, b);
+        app.interact
+            .publish(self.state.queue.len(), self.state.agents_online());
     }
 
     /// Stores the batch in one transaction, then sends its frames.

@@ -17,7 +17,7 @@ pub mod ice;
 pub mod protocol;
 pub mod reports;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::config::IceServer;
@@ -73,10 +73,8 @@ pub struct Interact {
     started: OnceLock<()>,
     /// The embedded TURN relay's credentials, once it runs (`interaction.turn.enabled`).
     turn: OnceLock<Arc<ice::TurnCredentials>>,
-    /// Interactions waiting for an agent, as of the hub's last batch.
-    queued: AtomicU64,
-    /// Agents with an open 征纳互动 socket, as of the hub's last batch.
-    agents: AtomicU64,
+    /// What the hub last published of itself: the queue's length and the agents online.
+    live: (AtomicUsize, AtomicUsize),
 }
 
 impl std::fmt::Debug for Interact {
@@ -102,25 +100,8 @@ impl Interact {
             bot: RwLock::new(Arc::new(bot)),
             started: OnceLock::new(),
             turn: OnceLock::new(),
-            queued: AtomicU64::new(0),
-            agents: AtomicU64::new(0),
+            live: (AtomicUsize::new(0), AtomicUsize::new(0)),
         })
-    }
-
-    /// Interactions waiting for an agent now (the 工作台 and `/metrics`).
-    pub fn queued(&self) -> u64 {
-        self.queued.load(Ordering::Relaxed)
-    }
-
-    /// Agents online now: staff with an open 征纳互动 socket.
-    pub fn agents_online(&self) -> u64 {
-        self.agents.load(Ordering::Relaxed)
-    }
-
-    /// The hub's figures after a batch.
-    fn set_live(&self, queued: usize, agents: usize) {
-        self.queued.store(queued as u64, Ordering::Relaxed);
-        self.agents.store(agents as u64, Ordering::Relaxed);
     }
 
     /// RTCConfiguration.iceServers for a browser: the configured servers (and the embedded
@@ -145,6 +126,32 @@ impl Interact {
     /// Hands out credentials of the embedded TURN relay from now on (the relay started).
     pub fn set_turn(&self, credentials: Arc<ice::TurnCredentials>) {
         let _ = self.turn.set(credentials);
+    }
+
+    /// The hub's live figures for the office's 工作台: interactions waiting for an agent and
+    /// agents online, as of the hub's last batch (`None` while the hub is not running).
+    pub fn live(&self) -> Option<(usize, usize)> {
+        self.started.get()?;
+        Some((
+            self.live.0.load(Ordering::Relaxed),
+            self.live.1.load(Ordering::Relaxed),
+        ))
+    }
+
+    /// Interactions waiting for an agent now (`/metrics`; 0 while the hub is not running).
+    pub fn queued(&self) -> u64 {
+        self.live().map_or(0, |(q, _)| q as u64)
+    }
+
+    /// Agents online now: staff with an open 征纳互动 socket.
+    pub fn agents_online(&self) -> u64 {
+        self.live().map_or(0, |(_, a)| a as u64)
+    }
+
+    /// Called by the hub after each batch.
+    fn publish(&self, queue: usize, agents: usize) {
+        self.live.0.store(queue, Ordering::Relaxed);
+        self.live.1.store(agents, Ordering::Relaxed);
     }
 
     pub fn hours(&self) -> &WorkingHours {

@@ -1,4 +1,5 @@
-//! Tax office staff: login, logout and the (placeholder) console home.
+//! Tax office staff: login, logout and one's own password (the console home, 工作台, is in
+//! `console::people`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,8 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/office/login", web::post().to(login))
         .route("/office/logout", web::get().to(logout))
         .route("/office/password", web::get().to(password_page))
-        .route("/office/password", web::post().to(change_password))
-        .route("/office", web::get().to(console));
+        .route("/office/password", web::post().to(change_password));
 }
 
 fn login_view(error: Option<&str>, username: &str) -> Markup {
@@ -98,47 +98,6 @@ async fn logout(
     res.add_cookie(&extract::clear_session_cookie(https))
         .map_err(AppError::internal)?;
     Ok(res)
-}
-
-#[derive(Debug, Deserialize)]
-struct ConsoleQuery {
-    password: Option<String>,
-}
-
-async fn console(
-    app: web::Data<App>,
-    staff: StaffUser,
-    q: web::Query<ConsoleQuery>,
-) -> AppResult<HttpResponse> {
-    let now = app.clock.now();
-    let changed = q.password.as_deref() == Some("changed");
-    let body = html! {
-        section.card {
-            h1 { "税务人员工作台" }
-            @if changed { (notice("success", "密码已修改。")) }
-            dl.facts {
-                dt { "用户" } dd { (staff.display_name) " (" (staff.username) ")" }
-                dt { "角色" } dd { (staff.role.label_zh()) }
-                dt { "系统时间" } dd { (now.format("%Y-%m-%d %H:%M:%S")) }
-                dt { "培训模式" } dd { (if app.training() { "是" } else { "否" }) }
-            }
-            p.aside { a href="/office/password" { "修改密码" } }
-        }
-    };
-    Ok(html(
-        StatusCode::OK,
-        page(
-            Page {
-                title: "税务人员工作台",
-                viewer: Viewer::Staff {
-                    display_name: staff.display_name.clone(),
-                    role: staff.role,
-                },
-                active: "/office",
-            },
-            body,
-        ),
-    ))
 }
 
 fn password_view(staff: &StaffUser, required: bool, error: Option<&str>) -> Markup {
