@@ -225,6 +225,8 @@ async fn a_snapshot_saved_and_restored_from_the_page_after_confirmation() {
     );
     let (status, _) = page(&app, "/office/training", &admin).await;
     assert_ne!(status, StatusCode::OK);
+    let (_, body) = page(&app, &location(&r), &admin).await;
+    assert!(body.contains("已恢复快照“第一课开始前”"), "{body}");
     let admin = app.staff_token("admin").await;
     let r = app
         .get("/api/v1/office/taxpayers/91350211MA2YCJ4U8U", Some(&admin))

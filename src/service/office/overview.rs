@@ -61,7 +61,7 @@ pub fn overview(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<TaxpayerOver
         }
         let mut batches = r.batches(id, t.current_period)?;
         batches.extend(r.batches(id, t.current_period.prev())?);
-        batches.sort_by(|a, b| (b.period, b.number).cmp(&(a.period, a.number)));
+        batches.sort_by_key(|b| std::cmp::Reverse((b.period, b.number)));
         (deadline, declarations, batches)
     };
     let filing_period = t.current_period.filing_period(window_closes);

@@ -22,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/office/password", web::post().to(change_password));
 }
 
-fn login_view(error: Option<&str>, username: &str) -> Markup {
+fn login_view(error: Option<&str>, info: Option<&str>, username: &str) -> Markup {
     page(
         Page {
             title: "税务人员登录",
@@ -33,6 +33,7 @@ fn login_view(error: Option<&str>, username: &str) -> Markup {
             section.card.login {
                 h1 { "税务人员登录" }
                 @if let Some(e) = error { (notice("error", e)) }
+                @if let Some(i) = info { (notice("success", i)) }
                 form.stack method="post" action="/office/login" {
                     label { "用户名" input name="username" value=(username) autocomplete="username" required; }
                     label { "密码" input name="password" type="password" autocomplete="current-password" required; }
@@ -44,8 +45,18 @@ fn login_view(error: Option<&str>, username: &str) -> Markup {
     )
 }
 
-async fn login_page() -> HttpResponse {
-    html(StatusCode::OK, login_view(None, ""))
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    /// A training snapshot was just restored (every session ended with it).
+    restored: Option<String>,
+}
+
+async fn login_page(q: web::Query<LoginQuery>) -> HttpResponse {
+    let note = q
+        .restored
+        .as_ref()
+        .map(|name| format!("已恢复快照“{name}”，所有会话已结束，请重新登录。"));
+    html(StatusCode::OK, login_view(None, note.as_deref(), ""))
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +91,10 @@ async fn login(
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => Ok(html(e.status(), login_view(Some(&e.message), &username))),
+        Err(e) => Ok(html(
+            e.status(),
+            login_view(Some(&e.message), None, &username),
+        )),
     }
 }
 

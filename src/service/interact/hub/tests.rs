@@ -497,10 +497,7 @@ fn a_client_id_of_someone_elses_message_gives_nothing_away() {
     assert!(h.last_messages.is_empty(), "nothing stored");
     // The sender's own retry still gets it back.
     h.frame(1, say(i, "我的开户行账号是多少", "secret-cid"));
-    assert!(h
-        .take(1)
-        .iter()
-        .any(|f| f.to_string().contains("开户行")));
+    assert!(h.take(1).iter().any(|f| f.to_string().contains("开户行")));
 }
 
 #[test]
