@@ -11,6 +11,7 @@ mod helpers;
 // The console walks, one file per group of console pages.
 mod console_data;
 mod console_people;
+mod console_training;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
