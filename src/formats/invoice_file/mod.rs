@@ -1,6 +1,7 @@
 //! Parsing of the tax office's invoice import files (`POST /api/v1/office/invoices`): NDJSON
 //! (one API invoice object per line) or CSV with a header row, as produced by the invoicing
-//! system or a spreadsheet.
+//! system or a spreadsheet; and, for the console's upload (发票数据), an `.xlsx` sheet with
+//! the same header row ([`parse_xlsx`]).
 //!
 //! Parsing is row by row and never panics. Every bad row is collected with its 1-based line
 //! number and a reason in Simplified Chinese that names the field, so that the caller, which
@@ -16,9 +17,11 @@ use crate::domain::Invoice;
 mod csv;
 mod ndjson;
 mod row;
+mod xlsx;
 
 pub use self::csv::parse_csv;
 pub use ndjson::parse_ndjson;
+pub use xlsx::parse_xlsx;
 
 /// One rejected row: its 1-based line in the file and why, in Chinese (without a
 /// "第N行：" prefix; the caller adds that).
@@ -43,11 +46,13 @@ impl Parsed {
     }
 }
 
-/// The two accepted file formats.
+/// The accepted file formats (`.xlsx` only where a file name says so: the API's
+/// Content-Types name the two text formats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
     Ndjson,
     Csv,
+    Xlsx,
 }
 
 impl FileFormat {
@@ -65,15 +70,27 @@ impl FileFormat {
         }
     }
 
-    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl` or `.csv`.
+    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl`, `.csv` or
+    /// `.xlsx`.
     pub fn from_file_name(name: &str) -> Option<FileFormat> {
         let (_, ext) = name.trim().rsplit_once('.')?;
         if ext.eq_ignore_ascii_case("ndjson") || ext.eq_ignore_ascii_case("jsonl") {
             Some(FileFormat::Ndjson)
         } else if ext.eq_ignore_ascii_case("csv") {
             Some(FileFormat::Csv)
+        } else if ext.eq_ignore_ascii_case("xlsx") {
+            Some(FileFormat::Xlsx)
         } else {
             None
+        }
+    }
+
+    /// Its name in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileFormat::Ndjson => "NDJSON",
+            FileFormat::Csv => "CSV",
+            FileFormat::Xlsx => "Excel (.xlsx)",
         }
     }
 }
@@ -99,6 +116,9 @@ pub enum FileError {
     /// The CSV reader could not read the header row.
     #[error("CSV格式不正确（第{line}行）")]
     MalformedCsv { line: usize },
+    /// An `.xlsx` file that cannot be read as a sheet with the header row (why, in Chinese).
+    #[error("{0}")]
+    Sheet(String),
 }
 
 impl FileError {
@@ -111,13 +131,24 @@ impl FileError {
             FileError::DuplicateColumns { .. } => "duplicate_columns",
             FileError::JsonArray => "json_array",
             FileError::MalformedCsv { .. } => "malformed_csv",
+            FileError::Sheet(_) => "bad_spreadsheet",
         }
     }
 }
 
+/// Limits of an `.xlsx` import: the package's size is bounded by the upload, its rows here.
+pub const XLSX_LIMITS: crate::formats::sheet::Limits = crate::formats::sheet::Limits {
+    max_bytes: 64 << 20,
+    max_rows: 500_000,
+};
+
 /// Parses an uploaded file: strips a UTF-8 BOM, requires UTF-8, and rejects a file without
 /// any row. For NDJSON, a JSON array is refused as a whole ([`FileError::JsonArray`]).
+/// An `.xlsx` file is read as a sheet ([`parse_xlsx`], with [`XLSX_LIMITS`]).
 pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
+    if format == FileFormat::Xlsx {
+        return parse_xlsx(bytes, XLSX_LIMITS);
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
@@ -138,6 +169,7 @@ pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
             }
         }
         FileFormat::Csv => parse_csv(text),
+        FileFormat::Xlsx => parse_xlsx(bytes, XLSX_LIMITS),
     }
 }
 
