@@ -4,6 +4,7 @@
 mod bulk;
 mod certificates;
 mod cli;
+mod console_data;
 mod crash;
 mod engine;
 mod faq;
