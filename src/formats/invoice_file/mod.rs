@@ -46,8 +46,8 @@ impl Parsed {
     }
 }
 
-/// The accepted file formats (`.xlsx` only where a file name says so: the API's
-/// Content-Types name the two text formats).
+/// The accepted file formats (`.xlsx` only for uploads, [`FileFormat::of_upload`]: the
+/// API's Content-Types and the command line name the two text formats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
     Ndjson,
@@ -70,18 +70,30 @@ impl FileFormat {
         }
     }
 
-    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl`, `.csv` or
-    /// `.xlsx`.
+    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl` or `.csv` (the
+    /// text formats; an `.xlsx` upload is recognised by [`FileFormat::of_upload`]).
     pub fn from_file_name(name: &str) -> Option<FileFormat> {
         let (_, ext) = name.trim().rsplit_once('.')?;
         if ext.eq_ignore_ascii_case("ndjson") || ext.eq_ignore_ascii_case("jsonl") {
             Some(FileFormat::Ndjson)
         } else if ext.eq_ignore_ascii_case("csv") {
             Some(FileFormat::Csv)
-        } else if ext.eq_ignore_ascii_case("xlsx") {
-            Some(FileFormat::Xlsx)
         } else {
             None
+        }
+    }
+
+    /// The format of an uploaded file: `.xlsx` by its content (a zip package) or its name,
+    /// else by the name as [`FileFormat::from_file_name`].
+    pub fn of_upload(name: &str, bytes: &[u8]) -> Option<FileFormat> {
+        let xlsx_name = name
+            .trim()
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("xlsx"));
+        if bytes.starts_with(b"PK\x03\x04") || xlsx_name {
+            Some(FileFormat::Xlsx)
+        } else {
+            FileFormat::from_file_name(name)
         }
     }
 
@@ -786,6 +798,14 @@ mod tests {
             ("invoices.csv.gz", None),
         ] {
             assert_eq!(FileFormat::from_file_name(name), f, "{name}");
+        }
+        for (name, bytes, f) in [
+            ("发票.XLSX", &b"x"[..], Some(FileFormat::Xlsx)),
+            ("upload", &b"PK\x03\x04..."[..], Some(FileFormat::Xlsx)),
+            ("发票.csv", &b"code,number"[..], Some(FileFormat::Csv)),
+            ("发票.txt", &b"code,number"[..], None),
+        ] {
+            assert_eq!(FileFormat::of_upload(name, bytes), f, "{name}");
         }
     }
 

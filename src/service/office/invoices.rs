@@ -219,13 +219,10 @@ pub fn import_file(
     import(app, who, parsed.invoices, ImportMode::Office, false)
 }
 
-/// The format of an uploaded import file: an `.xlsx` package by its content, else by the
-/// file name's extension (`.ndjson`/`.jsonl`, `.csv`, `.xlsx`).
+/// The format of an uploaded import file: `.xlsx` by its content or name, else by the file
+/// name's extension (`.ndjson`/`.jsonl`, `.csv`).
 pub fn upload_format(name: &str, bytes: &[u8]) -> AppResult<FileFormat> {
-    if crate::formats::sheet::read::sniff(bytes) == Some(crate::formats::sheet::Format::Xlsx) {
-        return Ok(FileFormat::Xlsx);
-    }
-    FileFormat::from_file_name(name).ok_or_else(|| {
+    FileFormat::of_upload(name, bytes).ok_or_else(|| {
         AppError::new(Code::UnsupportedType)
             .with_field("file")
             .with_message("文件类型不正确：请上传 .ndjson、.jsonl、.csv 或 .xlsx 文件")
