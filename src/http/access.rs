@@ -109,6 +109,18 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("POST", "/office/staff/{username}/password", ManageStaff),
     ("GET", "/office/audit", ReadAudit),
     ("GET", "/office/audit/export.csv", ReadAudit),
+    // Console: data pages.
+    ("GET", "/office/invoices", ReadOffice),
+    ("POST", "/office/invoices/import", ChangeOffice),
+    ("POST", "/office/invoices/status", ChangeOffice),
+    ("POST", "/office/invoices/status-bulk", ChangeOffice),
+    ("POST", "/office/invoices/scans", ChangeOffice),
+    ("POST", "/office/invoices/refresh", ChangeOffice),
+    ("GET", "/office/declarations", ReadOffice),
+    ("POST", "/office/declarations", ChangeOffice),
+    ("POST", "/office/declarations/import", ChangeOffice),
+    ("GET", "/office/deadlines", ReadOffice),
+    ("POST", "/office/deadlines", ChangeOffice),
 ];
 
 /// The staff routes open to a user who must change the password (an administrator reset it):

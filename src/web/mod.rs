@@ -43,6 +43,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../assets/console.js"),
     ),
     (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/upload.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../../assets/favicon.svg"),

@@ -4,6 +4,7 @@
 mod bulk;
 mod certificates;
 mod cli;
+mod console_data;
 mod console_people;
 mod crash;
 mod engine;

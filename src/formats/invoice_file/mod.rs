@@ -1,6 +1,7 @@
 //! Parsing of the tax office's invoice import files (`POST /api/v1/office/invoices`): NDJSON
 //! (one API invoice object per line) or CSV with a header row, as produced by the invoicing
-//! system or a spreadsheet.
+//! system or a spreadsheet; and, for the console's upload (发票数据), an `.xlsx` sheet with
+//! the same header row ([`parse_xlsx`]).
 //!
 //! Parsing is row by row and never panics. Every bad row is collected with its 1-based line
 //! number and a reason in Simplified Chinese that names the field, so that the caller, which
@@ -16,9 +17,11 @@ use crate::domain::Invoice;
 mod csv;
 mod ndjson;
 mod row;
+mod xlsx;
 
 pub use self::csv::parse_csv;
 pub use ndjson::parse_ndjson;
+pub use xlsx::parse_xlsx;
 
 /// One rejected row: its 1-based line in the file and why, in Chinese (without a
 /// "第N行：" prefix; the caller adds that).
@@ -43,11 +46,13 @@ impl Parsed {
     }
 }
 
-/// The two accepted file formats.
+/// The accepted file formats (`.xlsx` only for uploads, [`FileFormat::of_upload`]: the
+/// API's Content-Types and the command line name the two text formats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
     Ndjson,
     Csv,
+    Xlsx,
 }
 
 impl FileFormat {
@@ -65,7 +70,8 @@ impl FileFormat {
         }
     }
 
-    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl` or `.csv`.
+    /// From a file name's extension (case-insensitive): `.ndjson`/`.jsonl` or `.csv` (the
+    /// text formats; an `.xlsx` upload is recognised by [`FileFormat::of_upload`]).
     pub fn from_file_name(name: &str) -> Option<FileFormat> {
         let (_, ext) = name.trim().rsplit_once('.')?;
         if ext.eq_ignore_ascii_case("ndjson") || ext.eq_ignore_ascii_case("jsonl") {
@@ -74,6 +80,29 @@ impl FileFormat {
             Some(FileFormat::Csv)
         } else {
             None
+        }
+    }
+
+    /// The format of an uploaded file: `.xlsx` by its content (a zip package) or its name,
+    /// else by the name as [`FileFormat::from_file_name`].
+    pub fn of_upload(name: &str, bytes: &[u8]) -> Option<FileFormat> {
+        let xlsx_name = name
+            .trim()
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("xlsx"));
+        if bytes.starts_with(b"PK\x03\x04") || xlsx_name {
+            Some(FileFormat::Xlsx)
+        } else {
+            FileFormat::from_file_name(name)
+        }
+    }
+
+    /// Its name in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileFormat::Ndjson => "NDJSON",
+            FileFormat::Csv => "CSV",
+            FileFormat::Xlsx => "Excel (.xlsx)",
         }
     }
 }
@@ -99,6 +128,9 @@ pub enum FileError {
     /// The CSV reader could not read the header row.
     #[error("CSV格式不正确（第{line}行）")]
     MalformedCsv { line: usize },
+    /// An `.xlsx` file that cannot be read as a sheet with the header row (why, in Chinese).
+    #[error("{0}")]
+    Sheet(String),
 }
 
 impl FileError {
@@ -111,13 +143,24 @@ impl FileError {
             FileError::DuplicateColumns { .. } => "duplicate_columns",
             FileError::JsonArray => "json_array",
             FileError::MalformedCsv { .. } => "malformed_csv",
+            FileError::Sheet(_) => "bad_spreadsheet",
         }
     }
 }
 
+/// Limits of an `.xlsx` import: the package's size is bounded by the upload, its rows here.
+pub const XLSX_LIMITS: crate::formats::sheet::Limits = crate::formats::sheet::Limits {
+    max_bytes: 64 << 20,
+    max_rows: 500_000,
+};
+
 /// Parses an uploaded file: strips a UTF-8 BOM, requires UTF-8, and rejects a file without
 /// any row. For NDJSON, a JSON array is refused as a whole ([`FileError::JsonArray`]).
+/// An `.xlsx` file is read as a sheet ([`parse_xlsx`], with [`XLSX_LIMITS`]).
 pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
+    if format == FileFormat::Xlsx {
+        return parse_xlsx(bytes, XLSX_LIMITS);
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
@@ -138,6 +181,7 @@ pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
             }
         }
         FileFormat::Csv => parse_csv(text),
+        FileFormat::Xlsx => parse_xlsx(bytes, XLSX_LIMITS),
     }
 }
 
@@ -754,6 +798,14 @@ mod tests {
             ("invoices.csv.gz", None),
         ] {
             assert_eq!(FileFormat::from_file_name(name), f, "{name}");
+        }
+        for (name, bytes, f) in [
+            ("发票.XLSX", &b"x"[..], Some(FileFormat::Xlsx)),
+            ("upload", &b"PK\x03\x04..."[..], Some(FileFormat::Xlsx)),
+            ("发票.csv", &b"code,number"[..], Some(FileFormat::Csv)),
+            ("发票.txt", &b"code,number"[..], None),
+        ] {
+            assert_eq!(FileFormat::of_upload(name, bytes), f, "{name}");
         }
     }
 

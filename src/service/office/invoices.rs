@@ -218,3 +218,34 @@ pub fn import_file(
     }
     import(app, who, parsed.invoices, ImportMode::Office, false)
 }
+
+/// The format of an uploaded import file: `.xlsx` by its content or name, else by the file
+/// name's extension (`.ndjson`/`.jsonl`, `.csv`).
+pub fn upload_format(name: &str, bytes: &[u8]) -> AppResult<FileFormat> {
+    FileFormat::of_upload(name, bytes).ok_or_else(|| {
+        AppError::new(Code::UnsupportedType)
+            .with_field("file")
+            .with_message("文件类型不正确：请上传 .ndjson、.jsonl、.csv 或 .xlsx 文件")
+    })
+}
+
+/// Imports an uploaded file (the console's 发票数据 page): its format from [`upload_format`],
+/// then [`import_file`] — all or nothing, with every refused line in `rejected`.
+pub fn import_upload(app: &App, who: &Who, name: &str, bytes: &[u8]) -> AppResult<ImportReport> {
+    let format = upload_format(name, bytes)?;
+    import_file(app, who, bytes, format)
+}
+
+/// One invoice by its key (code and number), whoever bought it; `None` when unknown.
+pub fn find(
+    app: &App,
+    key: &InvoiceKey,
+) -> AppResult<Option<crate::service::listing::InvoiceView>> {
+    use crate::store::prelude::*;
+    Ok(app
+        .store
+        .read()?
+        .invoice(key)?
+        .as_ref()
+        .map(crate::service::listing::InvoiceView::from))
+}

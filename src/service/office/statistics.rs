@@ -315,3 +315,19 @@ pub fn overwrite_cache(
     app.store
         .housekeeping(|tx| tx.put_stats(taxpayer, period, c, keys))
 }
+
+/// What the console shows of the scan records: how many wait, and when they were last applied.
+#[derive(Debug, Clone, Default)]
+pub struct ScanStatus {
+    pub pending: usize,
+    pub applied_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The number of pending scan records and the time of the last refresh (or job).
+pub fn scan_status(app: &App) -> AppResult<ScanStatus> {
+    let r = app.store.read()?;
+    Ok(ScanStatus {
+        pending: r.pending_scans()?.len(),
+        applied_at: r.setting(SCANS_APPLIED_AT)?,
+    })
+}
