@@ -104,6 +104,8 @@ async fn an_auditor_reads_every_console_page_and_can_change_nothing() {
             ("/office/declarations", "申报"),
             ("/office/deadlines", "申报"),
             ("/office/audit", "审计日志"),
+            ("/office/training", "业务时钟"),
+            ("/office/backups", "备份"),
         ];
         for (path, text) in pages {
             // Pages of other groups may not be there yet.

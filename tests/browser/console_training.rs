@@ -155,6 +155,13 @@ async fn a_trainers_morning_restore_clock_taxpayer_invoices_declaration() {
             .unwrap();
         click(&c, "form[method=post][action='/office/declarations'] button[type=submit]").await;
         wait_text(&c, "申报状态已记录").await;
+
+        // 备份 → 立即备份.
+        c.goto(&app.url("/office/backups")).await.unwrap();
+        wait_text(&c, "尚无备份").await;
+        click(&c, "form[action='/office/backups'] button[type=submit]").await;
+        wait_text(&c, "备份已完成").await;
+        shot(&c, "office-backups").await;
     })
     .catch_unwind()
     .await;
