@@ -153,7 +153,11 @@ async fn a_trainers_morning_restore_clock_taxpayer_invoices_declaration() {
             .select_by_value("declared")
             .await
             .unwrap();
-        click(&c, "form[method=post][action='/office/declarations'] button[type=submit]").await;
+        click(
+            &c,
+            "form[method=post][action='/office/declarations'] button[type=submit]",
+        )
+        .await;
         wait_text(&c, "申报状态已记录").await;
 
         // 备份 → 立即备份.
@@ -175,7 +179,11 @@ async fn a_trainers_morning_restore_clock_taxpayer_invoices_declaration() {
     let gone = app
         .get("/api/v1/office/taxpayers/91350211MA2YCJ4U8U", Some(&admin))
         .await;
-    assert_eq!(gone.status().as_u16(), 404, "the snapshot did not take yesterday away");
+    assert_eq!(
+        gone.status().as_u16(),
+        404,
+        "the snapshot did not take yesterday away"
+    );
     let t: Value = app
         .get(&format!("/api/v1/office/taxpayers/{NEW_ID}"), Some(&admin))
         .await
@@ -189,7 +197,10 @@ async fn a_trainers_morning_restore_clock_taxpayer_invoices_declaration() {
         .json()
         .await
         .unwrap();
-    assert!(clock["now"].as_str().unwrap().starts_with("2026-12-01"), "{clock}");
+    assert!(
+        clock["now"].as_str().unwrap().starts_with("2026-12-01"),
+        "{clock}"
+    );
     let d: Value = app
         .get(
             &format!("/api/v1/office/declarations/{NEW_ID}/202610"),
@@ -201,7 +212,10 @@ async fn a_trainers_morning_restore_clock_taxpayer_invoices_declaration() {
         .unwrap();
     assert_eq!(d["status"], "declared", "{d}");
     let inv: Value = app
-        .get(&format!("/api/v1/office/invoices?buyer_id={NEW_ID}"), Some(&admin))
+        .get(
+            &format!("/api/v1/office/invoices?buyer_id={NEW_ID}"),
+            Some(&admin),
+        )
         .await
         .json()
         .await
