@@ -65,10 +65,23 @@ pub fn backup(a: BackupArgs) -> Result<(), StartError> {
     .unwrap_or_default()
     .with_timezone(&tz);
     let bar = progress_bar("正在备份");
-    let m = backup::backup_file(&db, &a.to, now, &|done, total| {
+    let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
-    })
+    };
+    let m = match backup::backup_file(&db, &a.to, now, &progress) {
+        // A file not closed cleanly (the server was killed): open it as the server would,
+        // which repairs it, then back up. Nobody else holds it (that is refused above).
+        Err(backup::BackupError::Store(crate::store::StoreError::Open {
+            source: redb::DatabaseError::RepairAborted,
+            ..
+        })) => {
+            println!("数据文件 {} 上次未正常关闭，已自动修复后备份。", db.display());
+            let store = Store::open(&db, false)?;
+            store.backup_to(&a.to, now, &progress)
+        }
+        other => other,
+    }
     .map_err(|e| match e {
         backup::BackupError::Store(crate::store::StoreError::Open {
             source: redb::DatabaseError::DatabaseAlreadyOpen,

@@ -148,7 +148,8 @@ pub fn start(app: Arc<App>) -> Result<Running, StartError> {
 
 /// Runs the server until SIGINT/SIGTERM, then stops gracefully (in-flight requests finish).
 pub fn run_until_stopped(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(), StartError> {
-    actix_web::rt::System::new().block_on(async move {
+    let weak = Arc::downgrade(&app);
+    let result = actix_web::rt::System::new().block_on(async move {
         let signals = shutdown_signals()?;
         let running = start(app)?;
         let handle = running.server.handle();
@@ -162,7 +163,20 @@ pub fn run_until_stopped(app: Arc<App>, announce: impl FnOnce(&str)) -> Result<(
             .server
             .await
             .map_err(|e| StartError::Other(e.to_string()))
-    })
+    });
+    // The server and its tasks are gone; let the background threads let go of the app too,
+    // so that the store is dropped and redb marks its file as cleanly closed (a file that is
+    // not would need a repair before a read-only open: `fapiao backup`, `verify`, a replica).
+    for _ in 0..100 {
+        if weak.strong_count() == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if weak.strong_count() > 0 {
+        tracing::warn!("the data file was not closed cleanly; the next start repairs it");
+    }
+    result
 }
 
 /// A future that completes on the first SIGINT or SIGTERM; the handlers are registered

@@ -150,7 +150,8 @@ pub fn page(p: Page<'_>, body: Markup) -> Markup {
                     p { "如有疑问，请联系您的主管税务机关" }
                 }
                 @if let Viewer::Taxpayer { name } = &p.viewer {
-                    (interaction_button(name))
+                    // A replica serves no 征纳互动 (its socket is refused).
+                    @if writes_allowed() { (interaction_button(name)) }
                 }
             }
         }

@@ -721,6 +721,67 @@ async fn a_replica_reads_everything_writes_nothing_and_leaves_its_file_unchanged
         .await
         .unwrap();
     assert!(page.contains("只读副本：数据截至"), "{page}");
+    // No page offers a write: the only forms that post are logging out (and the console's).
+    for path in [
+        "/",
+        "/select?issued_from=2026-11-01&issued_to=2026-11-30",
+        "/confirm",
+        "/bulk",
+        "/profile",
+        "/statistics",
+    ] {
+        let body = replica
+            .client
+            .get(replica.url(path))
+            .header("cookie", format!("fapiao_session={a}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("只读副本"), "{path}: no banner");
+        let posts: Vec<&str> = body
+            .split("method=\"post\"")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or(""))
+            .filter(|form| !form.contains("action=\"/logout\""))
+            .collect();
+        assert!(
+            posts.is_empty(),
+            "{path} offers writes on a replica: {posts:?}"
+        );
+        assert!(!body.contains("id=\"zn\""), "{path}: 征纳互动 on a replica");
+    }
+    for path in [
+        "/office",
+        "/office/taxpayers",
+        "/office/invoices",
+        "/office/training",
+        "/office/staff",
+    ] {
+        let body = replica
+            .client
+            .get(replica.url(path))
+            .header("cookie", format!("fapiao_session={admin}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("只读副本"), "{path}: no banner");
+        let posts: Vec<&str> = body
+            .split("method=\"post\"")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or(""))
+            .filter(|form| !form.contains("/office/logout") && !form.contains("/office/password"))
+            .collect();
+        assert!(
+            posts.is_empty(),
+            "{path} offers writes on a replica: {posts:?}"
+        );
+    }
 
     // Every write endpoint of the API refuses, whoever asks.
     let writes: Vec<(String, String)> = fapiao::api::route_table()

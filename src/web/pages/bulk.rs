@@ -20,7 +20,7 @@ use crate::service::portal::bulk::LOG_SHOWN;
 use crate::service::portal::profile::Profile;
 use crate::service::App;
 use crate::service::File;
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/bulk", web::get().to(bulk_page))
@@ -168,13 +168,15 @@ fn view(p: &Profile, q: &Query, shown: Shown<'_>) -> Markup {
                         }
                         button type="submit" { "下载发票文件" }
                     }
-                    form.stack method="post" action="/bulk/upload" enctype="multipart/form-data" {
-                        h2 { "上传勾选文件" }
-                        label { "勾选清单文件（.xlsx 或 .xls）"
-                            input type="file" name="file" required
-                                accept=".xlsx,.xls,application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+                    @if writes_allowed() {
+                        form.stack method="post" action="/bulk/upload" enctype="multipart/form-data" {
+                            h2 { "上传勾选文件" }
+                            label { "勾选清单文件（.xlsx 或 .xls）"
+                                input type="file" name="file" required
+                                    accept=".xlsx,.xls,application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+                            }
+                            button type="submit" { "上传" }
                         }
-                        button type="submit" { "上传" }
                     }
                 }
                 (log_table(log))

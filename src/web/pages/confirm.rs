@@ -18,7 +18,7 @@ use crate::service::portal;
 use crate::service::portal::profile::Profile;
 use crate::service::{self, App};
 use crate::web::components::{Col, InvoiceTable};
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/confirm", web::get().to(confirm_page))
@@ -97,20 +97,22 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                             dt { "状态" } dd { strong { "待提交" } }
                         }
                         p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
-                        form method="post" action={"/confirm/" (b.batch.period) "/" (b.batch.number) "/submit"} {
-                            @if p.in_filing_period {
-                                p.prompt {
-                                    "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
-                                    "的申报结果信息有延迟，请您选择是否已完成税款所属期"
-                                    (p.current_period.label_zh()) "的增值税申报工作！"
+                        @if writes_allowed() {
+                            form method="post" action={"/confirm/" (b.batch.period) "/" (b.batch.number) "/submit"} {
+                                @if p.in_filing_period {
+                                    p.prompt {
+                                        "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
+                                        "的申报结果信息有延迟，请您选择是否已完成税款所属期"
+                                        (p.current_period.label_zh()) "的增值税申报工作！"
+                                    }
+                                    button type="submit" name="declaration" value="not_declared" { "未完成申报" }
+                                    " "
+                                    button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
+                                    " "
+                                    button.secondary type="submit" name="declaration" value="unsure" { "不确定" }
+                                } @else {
+                                    button type="submit" { "提交" }
                                 }
-                                button type="submit" name="declaration" value="not_declared" { "未完成申报" }
-                                " "
-                                button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
-                                " "
-                                button.secondary type="submit" name="declaration" value="unsure" { "不确定" }
-                            } @else {
-                                button type="submit" { "提交" }
                             }
                         }
                     }
@@ -123,8 +125,10 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
             } @else {
                 p { "共 " strong { (count) } " 份，金额合计 " strong { (amount) } "，税额合计 " strong { (tax) } }
                 (invoice_rows(&selected_views))
-                form method="post" action="/confirm/make" {
-                    button type="submit" { "确定" }
+                @if writes_allowed() {
+                    form method="post" action="/confirm/make" {
+                        button type="submit" { "确定" }
+                    }
                 }
             }
         }

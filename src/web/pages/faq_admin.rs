@@ -62,7 +62,7 @@ async fn list(
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let entries = load(app).await?;
-    let editor = faq::may_edit(staff.role);
+    let editor = faq::may_edit(staff.role) && crate::web::layout::writes_allowed();
     // Only ids that are (or were) entries are echoed back.
     let saved = q
         .saved

@@ -12,7 +12,7 @@ use crate::http::blocking;
 use crate::http::extract;
 use crate::service::interact::faq::{self, FaqEntry};
 use crate::service::App;
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/help", web::get().to(guide))
@@ -35,8 +35,10 @@ pub fn whats_new(req: &HttpRequest) -> Option<Markup> {
             aside.notice.info.whats-new role="note" {
                 strong { "新功能提示：" }
                 "平台支持税务数字证书（客户端证书）登录、确认勾选时选择申报情况、回退税款所属期，以及抵扣统计的异常发票清单和近12个月税额图。"
-                form method="post" action="/help/whats-new/dismiss" {
-                    button.secondary type="submit" { "下次不再提醒我" }
+                @if writes_allowed() {
+                    form method="post" action="/help/whats-new/dismiss" {
+                        button.secondary type="submit" { "下次不再提醒我" }
+                    }
                 }
             }
         }

@@ -16,7 +16,7 @@ use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::portal::profile::Profile;
 use crate::service::portal::statistics::{Card, CardState};
 use crate::service::{self};
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -156,10 +156,12 @@ async fn rollback_confirm(
                     dt { "回退后税款所属期" } dd { (p.current_period.prev().label_zh()) }
                 }
                 p.hint { "回退后，当前税款所属期中已勾选未确认的发票将自动取消勾选；回退成功后将自动退出系统，需要重新登录。" }
-                form method="post" action="/rollback" {
-                    button type="submit" { "提交申请" }
-                    " "
-                    a.button.secondary href="/" { "取消" }
+                @if writes_allowed() {
+                    form method="post" action="/rollback" {
+                        button type="submit" { "提交申请" }
+                        " "
+                        a.button.secondary href="/" { "取消" }
+                    }
                 }
             } @else {
                 (notice("error", "您当前不符合回退税款所属期的条件。"))

@@ -14,7 +14,7 @@ use crate::http::blocking;
 use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::portal::profile::PasswordChange;
 use crate::service::{self, App};
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/profile", web::get().to(profile_page))
@@ -47,33 +47,39 @@ fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
                     dt { "主管税务机关" } dd { (t.authority) }
                     dt { "纳税信用等级" } dd { (t.credit_rating.map_or("未设置", |r| r.as_str())) }
                 }
-                form.stack method="post" action="/profile" {
-                    h2 { "企业基本信息" }
-                    label { "注册地址" input name="address" value=(e.address); }
-                    label { "企业电话" input name="phone" value=(e.phone); }
-                    label { "法定代表人" input name="legal_representative" value=(e.legal_representative); }
-                    h2 { "办税人员信息" }
-                    label { "姓名" input name="contact_name" required value=(c.name); }
-                    label { "联系电话" input name="contact_phone" required value=(c.phone); }
-                    label { "电子邮箱" input name="contact_email" type="email" value=(c.email); }
-                    button type="submit" { "保存" }
+                @if writes_allowed() {
+                    form.stack method="post" action="/profile" {
+                        h2 { "企业基本信息" }
+                        label { "注册地址" input name="address" value=(e.address); }
+                        label { "企业电话" input name="phone" value=(e.phone); }
+                        label { "法定代表人" input name="legal_representative" value=(e.legal_representative); }
+                        h2 { "办税人员信息" }
+                        label { "姓名" input name="contact_name" required value=(c.name); }
+                        label { "联系电话" input name="contact_phone" required value=(c.phone); }
+                        label { "电子邮箱" input name="contact_email" type="email" value=(c.email); }
+                        button type="submit" { "保存" }
+                    }
                 }
             }
             section.card {
                 h2 { "平台密码" }
                 p.hint { "平台密码是证书登录之外的第二道保护：设置后，每次登录除税务数字证书外还需输入平台密码。密码至少8位，不能为纯字母或纯数字；一天内输错超过10次将被锁定。" }
                 p { "当前状态：" strong { @if t.platform_password.is_some() { "已启用" } @else { "未启用" } } }
-                form.stack method="post" action="/profile/password" {
-                    input type="hidden" name="enabled" value="true";
-                    label { "新平台密码" input name="password" type="password" autocomplete="new-password" required; }
-                    label { "密保问题" input name="question" required value=(t.platform_password.as_ref().map_or("", |p| p.question.as_str())); }
-                    label { "密保答案" input name="answer" required autocomplete="off"; }
-                    button type="submit" { @if t.platform_password.is_some() { "修改平台密码" } @else { "启用平台密码" } }
+                @if writes_allowed() {
+                    form.stack method="post" action="/profile/password" {
+                        input type="hidden" name="enabled" value="true";
+                        label { "新平台密码" input name="password" type="password" autocomplete="new-password" required; }
+                        label { "密保问题" input name="question" required value=(t.platform_password.as_ref().map_or("", |p| p.question.as_str())); }
+                        label { "密保答案" input name="answer" required autocomplete="off"; }
+                        button type="submit" { @if t.platform_password.is_some() { "修改平台密码" } @else { "启用平台密码" } }
+                    }
                 }
                 @if t.platform_password.is_some() {
-                    form method="post" action="/profile/password" {
-                        input type="hidden" name="enabled" value="false";
-                        button.secondary type="submit" { "取消平台密码" }
+                    @if writes_allowed() {
+                        form method="post" action="/profile/password" {
+                            input type="hidden" name="enabled" value="false";
+                            button.secondary type="submit" { "取消平台密码" }
+                        }
                     }
                 }
             }

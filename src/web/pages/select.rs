@@ -20,7 +20,7 @@ use crate::service::portal::profile::Profile;
 use crate::service::store_reads::*;
 use crate::service::App;
 use crate::web::components::{pager, Col, InvoiceTable};
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/select", web::get().to(select_page))
@@ -169,19 +169,29 @@ fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
             (notice("info", "没有查询到符合条件的发票信息！"))
         } @else {
             p.summary { "共 " strong { (r.total) } " 条，金额合计 " strong { (r.amount) } "，税额合计 " strong { (r.tax) } }
-            form #ticks method="post" action="/select/save" {
-                input type="hidden" name="back" value=(f.query_string(None));
-                p #unsaved.notice.info hidden { "当前页有未保存的勾选操作，请点击“保存”。" }
+            @if writes_allowed() {
+                form #ticks method="post" action="/select/save" {
+                    input type="hidden" name="back" value=(f.query_string(None));
+                    p #unsaved.notice.info hidden { "当前页有未保存的勾选操作，请点击“保存”。" }
+                    (InvoiceTable {
+                        items: &r.items,
+                        cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerId, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Selection],
+                        exceptions: false,
+                        lead: Some((
+                            html! { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } },
+                            &tick,
+                        )),
+                    })
+                    @if !certified { button type="submit" { "保存" } }
+                }
+            } @else {
+                // A read-only replica: the list without ticks or 保存.
                 (InvoiceTable {
                     items: &r.items,
                     cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerId, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Selection],
                     exceptions: false,
-                    lead: Some((
-                        html! { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } },
-                        &tick,
-                    )),
+                    lead: None,
                 })
-                @if !certified { button type="submit" { "保存" } }
             }
             (pager("分页", r.page, r.per_page, r.total, |n| format!("/select?{}", f.query_string(Some(n)))))
         }
