@@ -4,52 +4,6 @@
 
 use super::*;
 
-/// Logs `username` in through the console's login form.
-async fn staff_login(c: &Client, app: &TestApp, username: &str) {
-    c.goto(&app.url("/office/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/office/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_js(
-        c,
-        "the login to leave /office/login",
-        10,
-        "return location.pathname !== '/office/login'",
-        vec![],
-    )
-    .await;
-}
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_imports_searches_voids_declares_and_moves_a_deadline_in_chromium() {
     let app = spawn_app(Opts {

@@ -6,53 +6,6 @@ use fapiao::store::prelude::*;
 
 use super::*;
 
-async fn staff_login(c: &Client, app: &TestApp, username: &str) {
-    c.goto(&app.url("/office/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/office/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_text(c, "税务人员工作台").await;
-}
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
-
-async fn choose(c: &Client, css: &str, value: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .select_by_value(value)
-        .await
-        .unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 /// The page's POST forms other than logging out and one's own password.
 const WRITE_FORMS: &str = "return [...document.querySelectorAll('form[method=post]')]
     .map(f => f.getAttribute('action'))

@@ -4,44 +4,6 @@
 
 use super::*;
 
-async fn staff_login(c: &Client, app: &TestApp, username: &str) {
-    c.goto(&app.url("/office/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/office/login'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_text(c, "税务人员工作台").await;
-}
-
-async fn fill(c: &Client, css: &str, text: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
 const NEW_ID: &str = "91310000MA1FL8XQ37";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -110,6 +110,57 @@ async fn shot(c: &Client, name: &str) {
     }
 }
 
+/// Logs `username` (password [`PASSWORD`]) in through the console's login form and waits for
+/// the console.
+async fn staff_login(c: &Client, app: &TestApp, username: &str) {
+    c.goto(&app.url("/office/login")).await.unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/office/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "税务人员工作台").await;
+}
+
+/// Replaces the text of the input `css`.
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+/// Chooses `value` in the select `css`.
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The page's main text once it contains `needle` (pages load after a click; up to 10 s).
 async fn wait_text(c: &Client, needle: &str) -> String {
     let mut last = String::new();
