@@ -69,17 +69,36 @@ async fn download_backup(a: Acting<StaffUser>, file: web::Path<String>) -> AppRe
     let file = file.into_inner();
     let name = file.clone();
     let path = a.run(move |app, _, _| backups::path_of(app, &name)).await?;
-    let bytes = crate::http::blocking(move || {
-        std::fs::read(&path).map_err(|e| crate::error::AppError::internal(e.to_string()))
-    })
-    .await?;
+    let internal = |e: std::io::Error| crate::error::AppError::internal(e.to_string());
+    let handle = std::fs::File::open(&path).map_err(internal)?;
+    let len = handle.metadata().map_err(internal)?.len();
+    // Streamed a megabyte at a time (a backup may be larger than the memory to spare), with
+    // its length, so that a download cut short is seen as such.
+    let chunks = futures_util::stream::unfold(Some(handle), |state| async move {
+        let mut file = state?;
+        let read = web::block(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; 1 << 20];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((file, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((_, buf))) if buf.is_empty() => None,
+            Ok(Ok((file, buf))) => Some((Ok(web::Bytes::from(buf)), Some(file))),
+            Ok(Err(e)) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    });
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file}\""),
         ))
-        .body(bytes))
+        .no_chunking(len)
+        .streaming(chunks))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
