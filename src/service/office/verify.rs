@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::domain::audit::chain;
 use crate::domain::{ConfirmationBatch, SelectionState, TaxPeriod, TaxpayerId};
 use crate::error::AppResult;
 use crate::service::App;
@@ -130,9 +129,4 @@ pub fn run(app: &App) -> AppResult<Report> {
 /// The audit target of a batch, as the confirmation engine writes it.
 pub fn batch_target(taxpayer: &TaxpayerId, period: TaxPeriod, number: u32) -> String {
     format!("{taxpayer} {period}#{number}")
-}
-
-/// The hash of entry `seq`, hex (for listings).
-pub fn hex(h: &chain::Hash) -> String {
-    chain::hex(h)
 }
