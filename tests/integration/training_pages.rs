@@ -235,5 +235,8 @@ async fn a_snapshot_saved_and_restored_from_the_page_after_confirmation() {
     let r = form(&app, "/office/backups", &admin, &[]).await;
     assert_eq!(location(&r), "/office/backups?done=backup");
     let (_, body) = page(&app, "/office/backups?done=backup", &admin).await;
-    assert!(body.contains(".fapiao-backup") && body.contains("备份已完成"), "{body}");
+    assert!(
+        body.contains(".fapiao-backup") && body.contains("备份已完成"),
+        "{body}"
+    );
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod certificates;
 pub mod declarations;
 pub mod invoices;
 pub mod snapshots;
