@@ -132,6 +132,14 @@ fn no_certificate() -> AppError {
     AppError::new(Code::NotFound).with_message("证书不存在")
 }
 
+/// The staff username of `who` (the actor's name otherwise).
+fn username(who: &Who) -> String {
+    match &who.actor {
+        crate::domain::Actor::Staff { username } => username.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A password for a PKCS#12: 16 letters and digits, without look-alikes.
 fn new_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
@@ -209,7 +217,7 @@ pub fn issue(
         not_before: holder.not_before.unix_timestamp(),
         not_after: holder.not_after.unix_timestamp(),
         issued_at: wall,
-        issued_by: who.actor.to_string(),
+        issued_by: username(who),
         how,
         revoked: None,
     };
@@ -308,7 +316,7 @@ pub fn revoke(app: &App, who: &Who, serial: &str, reason: &str) -> AppResult<Cer
         c.revoked = Some(Revocation {
             at: wall,
             reason: why,
-            by: who.actor.to_string(),
+            by: username(who),
         });
         tx.put_certificate(&c)?;
         let ended = tx.end_certificate_sessions(&c.fingerprint)?;
