@@ -46,7 +46,7 @@ async fn ca_der(app: web::Data<App>) -> AppResult<HttpResponse> {
     tag = "pki",
     summary = "下载根证书（PEM）",
     security(()),
-    responses((status = 200, description = "签发税务数字证书的 CA 证书", body = String, content_type = "application/x-pem-file"))
+    responses((status = 200, description = "签发税务数字证书的 CA 证书（PEM 文本）", body = Binary, content_type = "application/x-pem-file"))
 )]
 async fn ca_pem(app: web::Data<App>) -> AppResult<HttpResponse> {
     let app = app.into_inner();
