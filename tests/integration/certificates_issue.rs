@@ -26,6 +26,7 @@ fn mtls(app: &TestApp, cert_pem: &str, key_pem: &str) -> Client {
         .use_rustls_tls()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
         .tls_built_in_root_certs(false)
+        .redirect(reqwest::redirect::Policy::none())
         .identity(Identity::from_pem(format!("{cert_pem}{key_pem}").as_bytes()).unwrap())
         .build()
         .unwrap()
@@ -144,7 +145,30 @@ async fn issued_p12_logs_in_until_revoked_and_the_crl_lists_it() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
-    // A training-mode-free session of another taxpayer is not touched by the revocation.
+    // The login page opens a session with it too (a cookie).
+    let r = c
+        .post(app.url("/login/certificate"))
+        .header("origin", app.base.clone())
+        .form(&[("password", "")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("fapiao_session="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("a session cookie");
+    let plain = |cookie: String| {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(plain(cookie.clone()).await.unwrap().status(), 200);
+    // Another party's session is not touched by the revocation.
     let other = app.staff_token("operator").await;
 
     // Revoke: the session ends, the next login is refused.
@@ -160,6 +184,7 @@ async fn issued_p12_logs_in_until_revoked_and_the_crl_lists_it() {
         .await
         .unwrap();
     assert_eq!(me.status(), 401);
+    assert_eq!(plain(cookie).await.unwrap().status(), 401);
     let (s, body) = cert_login(&app, &c).await;
     assert_eq!(s, 403, "{body}");
     assert_eq!(body["error"]["code"], "certificate_invalid");
@@ -633,4 +658,43 @@ async fn bad_input_is_refused_in_chinese_and_changes_nothing() {
         .await
         .unwrap();
     assert!(!audit.to_string().contains("certificate.revoke"), "{audit}");
+}
+
+/// A client certificate for `id` signed by a CA of its own (another name, another key), or
+/// self-signed.
+fn foreign_certificate(id: &str, self_signed: bool) -> (String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "某商业 CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_der(ca_cert.der(), ca_key).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]), id);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = if self_signed {
+        params.self_signed(&key).unwrap()
+    } else {
+        params.signed_by(&key, &issuer).unwrap()
+    };
+    (cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test]
+async fn a_certificate_of_another_ca_answers_unknown_issuer() {
+    let app = https(Default::default());
+    for self_signed in [false, true] {
+        let (cert, key) = foreign_certificate(TAXPAYER_A, self_signed);
+        let (s, body) = cert_login(&app, &mtls(&app, &cert, &key)).await;
+        assert_eq!(s, 403, "{body}");
+        assert_eq!(body["error"]["code"], "certificate_invalid");
+        assert_eq!(
+            body["reason"], "unknown_issuer",
+            "self-signed: {self_signed}"
+        );
+    }
 }

@@ -277,7 +277,7 @@ pub fn expiring(app: &App) -> AppResult<Vec<CertificateInfo>> {
         .filter(|c| state_of(c, wall) == "active" && c.not_after <= until)
         .map(|c| info(app, c, wall))
         .collect();
-    out.sort_by(|a, b| a.not_after.cmp(&b.not_after));
+    out.sort_by_key(|a| a.not_after);
     Ok(out)
 }
 
