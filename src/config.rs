@@ -503,6 +503,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn certificate_keys_have_defaults_and_limits() {
+        let s = Settings::default();
+        assert_eq!(s.tls.client_cert_days, 730);
+        assert!(!s.tls.require_bound);
+        assert!(s.validate().is_ok());
+        let mut bad = Settings::default();
+        bad.tls.client_cert_days = 0;
+        assert!(bad.validate().is_err());
+        let mut bad = Settings::default();
+        bad.tls.client_ca_key = Some(PathBuf::from("/x/ca.key"));
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
     fn offsets() {
         assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
         assert_eq!(
