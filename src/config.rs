@@ -230,7 +230,7 @@ impl Default for BulkSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSettings {
     /// Server certificate chain (PEM). When unset, one is generated under `<data>/certs/`.
@@ -239,6 +239,28 @@ pub struct TlsSettings {
     pub key: Option<PathBuf>,
     /// CA (PEM) that signs taxpayers' client certificates. When unset, the generated local CA.
     pub client_ca: Option<PathBuf>,
+    /// The private key (PEM) of `client_ca`, with which this system issues taxpayers'
+    /// certificates and signs the CRL. Without it (and with `client_ca` set) issuing is
+    /// refused.
+    pub client_ca_key: Option<PathBuf>,
+    /// Validity in days of the taxpayer certificates this system issues.
+    pub client_cert_days: u32,
+    /// Only certificates issued (recorded) by this system log in; others of the same CA are
+    /// refused with `reason: "unbound"`.
+    pub require_bound: bool,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert: None,
+            key: None,
+            client_ca: None,
+            client_ca_key: None,
+            client_cert_days: 730,
+            require_bound: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -387,6 +409,18 @@ impl Settings {
                 reason: "idle_secs and max_secs must be positive".into(),
             });
         }
+        if self.tls.client_cert_days == 0 || self.tls.client_cert_days > 3650 {
+            return Err(ConfigError::Invalid {
+                key: "tls.client_cert_days",
+                reason: "expected 1 to 3650 days".into(),
+            });
+        }
+        if self.tls.client_ca_key.is_some() && self.tls.client_ca.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "tls.client_ca_key",
+                reason: "client_ca_key needs client_ca".into(),
+            });
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",
@@ -467,6 +501,20 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_keys_have_defaults_and_limits() {
+        let s = Settings::default();
+        assert_eq!(s.tls.client_cert_days, 730);
+        assert!(!s.tls.require_bound);
+        assert!(s.validate().is_ok());
+        let mut bad = Settings::default();
+        bad.tls.client_cert_days = 0;
+        assert!(bad.validate().is_err());
+        let mut bad = Settings::default();
+        bad.tls.client_ca_key = Some(PathBuf::from("/x/ca.key"));
+        assert!(bad.validate().is_err());
+    }
 
     #[test]
     fn offsets() {

@@ -70,6 +70,8 @@ codes! {
     TooLarge => (PAYLOAD_TOO_LARGE, "too_large", "文件或请求过大"),
     UnsupportedType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "文件类型不正确"),
     InvalidValue => (UNPROCESSABLE_ENTITY, "invalid_value", "输入的内容不正确"),
+    CsrInvalid => (UNPROCESSABLE_ENTITY, "csr_invalid", "证书请求（CSR）无效"),
+    CaKeyMissing => (CONFLICT, "ca_key_missing", "本系统未配置证书签发机构的私钥，无法签发证书，请联系系统管理员"),
     Locked => (LOCKED, "locked", "平台密码错误次数超过十次，请联系当地税务机关解锁或明天再试"),
     TooManyAttempts => (TOO_MANY_REQUESTS, "too_many_attempts", "登录失败次数过多，请稍后再试"),
     Internal => (INTERNAL_SERVER_ERROR, "internal", "系统繁忙，请稍后再试"),

@@ -11,6 +11,7 @@ mod interact;
 mod invoices;
 mod office;
 pub mod openapi;
+mod pki;
 mod router;
 mod schema;
 mod session;
@@ -38,6 +39,7 @@ fn table(r: &mut Routes<'_>) {
             invoices::routes(r);
             office::routes(r);
         });
+    pki::routes(r);
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -32,6 +32,7 @@ use super::schema::{BulkRejectionShape, ErrorBody, FilingPeriodShape};
         (name = "office", description = "税务人员：纳税人档案、发票、申报、培训时钟、审计日志、常见问题"),
         (name = "help", description = "常见问题"),
         (name = "interaction", description = "征纳互动"),
+        (name = "pki", description = "根证书与证书吊销列表"),
         (name = "meta", description = "本文档")
     )
 )]
@@ -54,6 +55,7 @@ fn build() -> utoipa::openapi::OpenApi {
         super::invoices::Doc::openapi(),
         super::interact::Doc::openapi(),
         super::office::doc(),
+        super::pki::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -81,8 +81,11 @@ async fn taxpayer_login(
                     .with_message("证书中的纳税人识别号与所选纳税人不一致")
                     .with_extra("reason", "taxpayer_mismatch"));
             }
-            blocking(move || service::auth::taxpayer_login(&app, &who, &id, password.as_deref()))
-                .await?
+            let fingerprint = extract::certificate_fingerprint(&req).unwrap_or_default();
+            blocking(move || {
+                service::auth::certificate_login(&app, &who, &id, password.as_deref(), &fingerprint)
+            })
+            .await?
         }
         // Training mode only: the training list.
         (None, Some(id)) if app.training() => {

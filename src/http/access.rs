@@ -121,6 +121,26 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("POST", "/office/declarations/import", ChangeOffice),
     ("GET", "/office/deadlines", ReadOffice),
     ("POST", "/office/deadlines", ChangeOffice),
+    // Certificates.
+    (
+        "POST",
+        "/api/v1/office/taxpayers/{id}/certificates",
+        ChangeOffice,
+    ),
+    (
+        "GET",
+        "/api/v1/office/taxpayers/{id}/certificates",
+        ReadOffice,
+    ),
+    (
+        "POST",
+        "/api/v1/office/certificates/{serial}/revoke",
+        ChangeOffice,
+    ),
+    ("GET", "/office/certificates", ReadOffice),
+    ("GET", "/office/taxpayers/{id}/certificates", ReadOffice),
+    ("POST", "/office/taxpayers/{id}/certificates", ChangeOffice),
+    ("POST", "/office/certificates/{serial}/revoke", ChangeOffice),
 ];
 
 /// The staff routes open to a user who must change the password (an administrator reset it):

@@ -81,10 +81,20 @@ pub fn certificate_taxpayer(req: &HttpRequest, app: &App) -> Result<Option<Taxpa
         .app_data::<web::Data<crate::pki::checker::CertChecker>>()
         .ok_or_else(|| AppError::internal("certificate checker missing"))?;
     let now = u64::try_from(app.clock.wall().timestamp()).unwrap_or(0);
-    checker
-        .identify(&certs.0, now)
-        .map(Some)
-        .map_err(AppError::from)
+    let id = checker.identify(&certs.0, now).map_err(AppError::from)?;
+    // Revoked, or (with `tls.require_bound`) not issued through this system.
+    if let Some(end) = certs.0.first() {
+        crate::service::office::certificates::admit(app, end.as_ref())?.map_err(AppError::from)?;
+    }
+    Ok(Some(id))
+}
+
+/// The SHA-256 (hex) of the request's client certificate, if any: what a certificate login's
+/// session is bound to.
+pub fn certificate_fingerprint(req: &HttpRequest) -> Option<String> {
+    let certs = req.conn_data::<PeerCerts>()?;
+    let end = certs.0.first()?;
+    Some(crate::pki::issue::fingerprint(end.as_ref()))
 }
 
 /// The client's address, as the audit log and the login limit see it: the socket's peer, or

@@ -27,7 +27,12 @@ pub enum CertRefusal {
     UnknownIssuer,
     /// No taxpayer ID in the subject's serialNumber, or not a valid one.
     NoTaxpayerId,
-    /// Anything else wrong with it (revoked, wrong usage, malformed…).
+    /// Revoked by the tax office.
+    Revoked,
+    /// Signed by the tax CA but not issued or bound through this system, while
+    /// `tls.require_bound` is set.
+    Unbound,
+    /// Anything else wrong with it (wrong usage, malformed…).
     Invalid(String),
 }
 
@@ -38,6 +43,8 @@ impl CertRefusal {
             CertRefusal::NotYetValid => "not_yet_valid",
             CertRefusal::UnknownIssuer => "unknown_issuer",
             CertRefusal::NoTaxpayerId => "no_taxpayer_id",
+            CertRefusal::Revoked => "revoked",
+            CertRefusal::Unbound => "unbound",
             CertRefusal::Invalid(_) => "invalid",
         }
     }
@@ -50,6 +57,12 @@ impl CertRefusal {
                 "该证书不是税务机关签发的税务数字证书，无法登录本平台，请使用税务数字证书（金税盘或税控盘）登录"
             }
             CertRefusal::NoTaxpayerId => "证书中没有有效的纳税人识别号，无法识别纳税人身份",
+            CertRefusal::Revoked => {
+                "您的税务数字证书已被税务机关吊销，请联系主管税务机关重新办理证书"
+            }
+            CertRefusal::Unbound => {
+                "该证书未在本平台登记，无法登录，请使用主管税务机关通过本平台发放的税务数字证书"
+            }
             CertRefusal::Invalid(_) => "税务数字证书无效，请联系主管税务机关",
         }
     }

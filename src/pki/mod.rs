@@ -2,4 +2,5 @@
 //! certificates it issues, and the check of a taxpayer's client certificate at login.
 
 pub mod checker;
+pub mod issue;
 pub mod tls;

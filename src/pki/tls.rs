@@ -165,7 +165,7 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// Asks for a client certificate issued by the tax CA (the CA's name is the hint browsers
 /// use to offer matching certificates) but accepts any chain at the TLS level, checking only
 /// that the client holds the certificate's key: the application then verifies the chain
-/// (`service::certificates`) and refuses a bad certificate with its own message, which a
+/// (`pki::checker`, then `service::office::certificates::admit`) and refuses a bad certificate with its own message, which a
 /// failed handshake could not show.
 #[derive(Debug)]
 struct ChainCheckedLater {

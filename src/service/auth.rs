@@ -240,12 +240,34 @@ pub fn taxpayer_login(
     id: &TaxpayerId,
     password: Option<&str>,
 ) -> AppResult<TaxpayerLogin> {
+    login_with(app, who, id, password, None)
+}
+
+/// [`taxpayer_login`] with the client certificate of SHA-256 `fingerprint` (hex): the
+/// session remembers it, so that revoking the certificate ends the session.
+pub fn certificate_login(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    password: Option<&str>,
+    fingerprint: &str,
+) -> AppResult<TaxpayerLogin> {
+    login_with(app, who, id, password, Some(fingerprint))
+}
+
+fn login_with(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    password: Option<&str>,
+    fingerprint: Option<&str>,
+) -> AppResult<TaxpayerLogin> {
     if let Some(p) = password {
         bounded_password(p)?;
     }
     app.logins.admit(who.address.as_deref())?;
     app.logins.one_at_a_time(&format!("taxpayer:{id}"), || {
-        taxpayer_login_locked(app, who, id, password)
+        taxpayer_login_locked(app, who, id, password, fingerprint)
     })
 }
 
@@ -254,6 +276,7 @@ fn taxpayer_login_locked(
     who: &Who,
     id: &TaxpayerId,
     password: Option<&str>,
+    fingerprint: Option<&str>,
 ) -> AppResult<TaxpayerLogin> {
     let record = app.store.read()?.taxpayer(id)?;
     let taxpayer = login::admission(record.as_ref()).map_err(refusal_error)?;
@@ -297,6 +320,9 @@ fn taxpayer_login_locked(
             }
         }
         let token = open_session(tx, &who, Subject::Taxpayer { id: id.clone() })?;
+        if let Some(fp) = fingerprint {
+            tx.put_session_certificate(&token_hash(&token), fp)?;
+        }
         tx.audit("taxpayer.login", id, "");
         Ok(token)
     })?;

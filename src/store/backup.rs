@@ -280,8 +280,9 @@ fn write_backup(
     };
     copy::each_table(&mut count)?;
     let mut counts = count.counts;
-    counts.insert(tables::SESSIONS_NAME.into(), 0);
-    counts.insert(tables::THROTTLE_NAME.into(), 0);
+    for name in tables::EPHEMERAL {
+        counts.insert((*name).into(), 0);
+    }
     let total: u64 = counts.values().sum();
     let reader = Reader::new(txn);
     let (seq, hash) = reader
@@ -305,7 +306,7 @@ fn write_backup(
             inner: Copy {
                 from: &txn,
                 to: &w,
-                skip: &[tables::SESSIONS_NAME, tables::THROTTLE_NAME],
+                skip: tables::EPHEMERAL,
                 counts: BTreeMap::new(),
             },
             done: &mut done,
@@ -437,7 +438,7 @@ impl Store {
             copy::each_table(&mut Copy {
                 from: &from,
                 to: &tx.txn,
-                skip: &[tables::SESSIONS_NAME, tables::THROTTLE_NAME],
+                skip: tables::EPHEMERAL,
                 counts: BTreeMap::new(),
             })
             .map_err(|e| AppError::internal(e.to_string()))?;

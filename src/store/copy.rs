@@ -47,6 +47,9 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(INTERACTIONS)?;
     v.visit(OPEN_INTERACTIONS)?;
     v.visit(CHAT)?;
+    v.visit(CERTIFICATES)?;
+    v.visit(TAXPAYER_CERTIFICATES)?;
+    v.visit(SESSION_CERTS)?;
     Ok(())
 }
 

@@ -36,6 +36,9 @@ use crate::error::{AppError, AppResult, Code};
 
 pub use access::{Reader, Tx};
 pub use tables::audit::{audit_targets, AuditFilter, AuditReads};
+pub use tables::certificates::{
+    CertificateReads, CertificateRecord, IssuedHow, Revocation, RevokedWhy,
+};
 pub use tables::interactions::InteractionReads;
 pub use tables::invoices::InvoiceReads;
 pub use tables::periods::PeriodReads;
@@ -50,8 +53,8 @@ use tables::settings::{decode_u64, INVOICE_SEQ};
 /// called.
 pub mod prelude {
     pub use super::{
-        AuditReads, InteractionReads, InvoiceReads, PeriodReads, SettingReads, StaffReads,
-        TaxpayerReads,
+        AuditReads, CertificateReads, InteractionReads, InvoiceReads, PeriodReads, SettingReads,
+        StaffReads, TaxpayerReads,
     };
 }
 
@@ -219,7 +222,7 @@ impl Store {
         copy::each_table(&mut copy::Copy {
             from: &src,
             to: &txn,
-            skip: &[tables::SESSIONS_NAME, tables::THROTTLE_NAME],
+            skip: tables::EPHEMERAL,
             counts: Default::default(),
         })?;
         txn.commit()?;

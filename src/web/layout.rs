@@ -36,6 +36,7 @@ impl Viewer {
 pub const OFFICE_MENU: &[(&str, &str, Area)] = &[
     ("工作台", "/office", Area::Console),
     ("纳税人管理", "/office/taxpayers", Area::ReadOffice),
+    ("证书管理", "/office/certificates", Area::ReadOffice),
     ("发票数据", "/office/invoices", Area::ReadOffice),
     ("申报情况", "/office/declarations", Area::ReadOffice),
     ("申报期限", "/office/deadlines", Area::ReadOffice),

@@ -33,6 +33,8 @@ pub struct Opts {
     pub interaction: Option<fapiao::config::InteractionSettings>,
     /// The secret that reads `/metrics` (none: loopback only).
     pub metrics_token: Option<String>,
+    /// TLS settings other than the defaults (certificates).
+    pub tls: Option<fapiao::config::TlsSettings>,
 }
 
 impl Default for Opts {
@@ -46,6 +48,7 @@ impl Default for Opts {
             bulk: None,
             interaction: None,
             metrics_token: None,
+            tls: None,
         }
     }
 }
@@ -113,6 +116,7 @@ pub fn spawn_app(opts: Opts) -> TestApp {
             }
         }),
         metrics_token: opts.metrics_token.clone(),
+        tls: opts.tls.clone().unwrap_or_default(),
         ..Settings::default()
     };
     // A reused directory may still be held by a server being stopped: retry for a while.

@@ -3,6 +3,7 @@
 
 mod bulk;
 mod certificates;
+mod certificates_issue;
 mod cli;
 mod console_data;
 mod console_people;

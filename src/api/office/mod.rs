@@ -6,6 +6,7 @@
 
 mod audit;
 mod backups;
+mod certificates;
 mod clock;
 mod declarations;
 mod faq;
@@ -31,6 +32,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     faq::routes(r);
     staff::routes(r);
     backups::routes(r);
+    certificates::routes(r);
 }
 
 /// The office's part of the OpenAPI document.
@@ -45,6 +47,7 @@ pub(super) fn doc() -> utoipa::openapi::OpenApi {
         faq::Doc::openapi(),
         staff::Doc::openapi(),
         backups::Doc::openapi(),
+        certificates::Doc::openapi(),
     ] {
         doc.merge(part);
     }

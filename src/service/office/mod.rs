@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod certificates;
 pub mod dashboard;
 pub mod declarations;
 pub mod invoices;

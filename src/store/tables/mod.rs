@@ -15,6 +15,7 @@ use super::codec;
 use crate::error::{AppError, AppResult};
 
 pub(super) mod audit;
+pub(super) mod certificates;
 pub(super) mod interactions;
 pub(super) mod invoices;
 pub(super) mod periods;
@@ -42,6 +43,9 @@ pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessio
 /// The names of the tables a replica or a snapshot starts without.
 pub const SESSIONS_NAME: &str = "sessions";
 pub const THROTTLE_NAME: &str = "throttle";
+pub const SESSION_CERTS_NAME: &str = "session_certs";
+/// Login state: not backed up, not copied into replicas or snapshots.
+pub const EPHEMERAL: &[&str] = &[SESSIONS_NAME, THROTTLE_NAME, SESSION_CERTS_NAME];
 /// Login throttling counters by key (e.g. `staff:<username>`).
 pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
 /// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period.
@@ -77,6 +81,15 @@ pub const INTERACTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("inte
 pub const OPEN_INTERACTIONS: TableDefinition<u64, &str> = TableDefinition::new("open_interactions");
 /// (interaction id, seq) → `ChatMessage`: the transcripts.
 pub const CHAT: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("chat");
+
+/// Serial number (lower-case hex) → `CertificateRecord`: the taxpayer certificates issued.
+pub const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
+/// (taxpayer, serial) → issued at (Unix seconds): each taxpayer's certificates.
+pub const TAXPAYER_CERTIFICATES: TableDefinition<(&str, &str), i64> =
+    TableDefinition::new("taxpayer_certificates");
+/// SHA-256 of a session token → fingerprint (SHA-256 hex) of the client certificate the
+/// session was opened with. Kept apart from `sessions` so that older session rows decode.
+pub const SESSION_CERTS: TableDefinition<&[u8], &str> = TableDefinition::new("session_certs");
 
 /// Where the getters read from: a read snapshot ([`Reader`](super::Reader)) or a write
 /// transaction ([`Tx`](super::Tx), which sees its own uncommitted writes). Every read trait

@@ -112,6 +112,7 @@ impl Tx {
     }
 
     pub fn delete_session(&mut self, token_hash: &[u8]) -> AppResult<bool> {
+        self.open(super::SESSION_CERTS)?.remove(token_hash)?;
         Ok(self.open(SESSIONS)?.remove(token_hash)?.is_some())
     }
 
@@ -130,6 +131,8 @@ impl Tx {
                 false
             }
         })?;
+        drop(t);
+        self.purge_session_certificates()?;
         Ok(n)
     }
 

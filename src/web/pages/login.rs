@@ -107,6 +107,7 @@ fn login_view(
                 p.aside {
                     a href="/help" { "流程指引" } " · " a href="/help/faq" { "常见问题" } " · "
                     a href="/help/check" { "检测环境" } " · " a href="/help/manual" { "操作手册" } " · "
+                    a href="/pki" { "下载根证书" } " · "
                     a href="/office/login" { "税务人员登录" }
                 }
             }
@@ -152,8 +153,17 @@ async fn certificate_login(
             let who = extract::who(&req, &app, Actor::Anonymous);
             let (app2, id) = (app.clone(), id.clone());
             let password = form.into_inner().password.filter(|p| !p.is_empty());
-            blocking(move || service::auth::taxpayer_login(&app2, &who, &id, password.as_deref()))
-                .await
+            let fingerprint = extract::certificate_fingerprint(&req).unwrap_or_default();
+            blocking(move || {
+                service::auth::certificate_login(
+                    &app2,
+                    &who,
+                    &id,
+                    password.as_deref(),
+                    &fingerprint,
+                )
+            })
+            .await
         }
         CertState::Refused(_) | CertState::Absent => {
             Err(AppError::new(crate::error::Code::CertificateRequired))

@@ -9,6 +9,7 @@ mod home;
 mod interact;
 mod login;
 mod office;
+mod pki;
 mod profile;
 mod query;
 mod select;
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     bulk::routes(cfg);
     help::routes(cfg);
     office::routes(cfg);
+    pki::routes(cfg);
     console::routes(cfg);
     faq_admin::routes(cfg);
     interact::routes(cfg);
