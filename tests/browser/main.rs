@@ -9,6 +9,7 @@
 mod helpers;
 
 // The console walks, one file per group of console pages.
+mod console_certificates;
 mod console_data;
 mod console_people;
 mod console_training;
