@@ -530,9 +530,12 @@ async fn query_page_single_and_not_yet_due() {
         "已勾选",
         "状态变更记录",
         "勾选（税款所属期2026年11月）",
+        "<td>勾选</td>",
     ] {
         assert!(html.contains(s), "{s}");
     }
+    // The history names its actions in Chinese, never by their codes.
+    assert!(!html.contains("<td>selected</td>"), "a raw action code");
     let r = with_cookie(
         &app,
         reqwest::Method::GET,

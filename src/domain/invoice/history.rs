@@ -62,6 +62,18 @@ impl InvoiceChange {
         }
     }
 
+    /// The action's name as the pages show it.
+    pub fn action_zh(action: &str) -> &'static str {
+        match action {
+            "selected" => "勾选",
+            "unselected" => "撤销勾选",
+            "confirmed" => "确认勾选",
+            "scanned" => "扫描认证",
+            "status" => "状态变更",
+            _ => "其他",
+        }
+    }
+
     /// A sentence for the history list.
     pub fn describe_zh(&self) -> String {
         match self {
@@ -100,4 +112,42 @@ pub struct InvoiceEvent {
     pub at: DateTime<FixedOffset>,
     pub actor: Actor,
     pub change: InvoiceChange,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every action has its Chinese name (a new one without would show as 其他).
+    #[test]
+    fn every_action_has_a_chinese_name() {
+        let p = TaxPeriod::parse("202611").unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let all = [
+            InvoiceChange::Selected { period: p },
+            InvoiceChange::Unselected {
+                period: p,
+                why: UnselectReason::Taxpayer,
+            },
+            InvoiceChange::Confirmed {
+                period: p,
+                batch: 1,
+                on: d,
+            },
+            InvoiceChange::Scanned { period: p, on: d },
+            InvoiceChange::Status {
+                from: InvoiceStatus::Normal,
+                to: InvoiceStatus::Voided,
+            },
+        ];
+        for c in all {
+            assert_ne!(
+                InvoiceChange::action_zh(c.action()),
+                "其他",
+                "{}",
+                c.action()
+            );
+        }
+        assert_eq!(InvoiceChange::action_zh("confirmed"), "确认勾选");
+    }
 }

@@ -64,7 +64,7 @@ fn single_view(s: &SingleView) -> Markup {
                 thead { tr { th { "时间" } th { "操作" } th { "说明" } } }
                 tbody {
                     @for h in &s.history {
-                        tr { td { (h.at.get(..19).unwrap_or(&h.at).replace('T', " ")) } td { (h.action) } td { (h.detail) } }
+                        tr { td { (h.at.get(..19).unwrap_or(&h.at).replace('T', " ")) } td { (crate::domain::InvoiceChange::action_zh(h.action)) } td { (h.detail) } }
                     }
                 }
             }
