@@ -20,6 +20,13 @@ fn time(t: DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// An RFC 3339 time as the prints show it: to the second, in its own offset.
+fn to_second(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| s.get(..19).unwrap_or(s).replace('T', " "))
+}
+
 fn money(v: Fen) -> String {
     v.format_grouped()
 }
@@ -121,7 +128,7 @@ impl BatchReport {
             ("税款所属期".to_string(), b.period.label_zh()),
             ("确认批次".into(), format!("第{}次确认", b.batch)),
             ("状态".into(), b.status.label_zh().into()),
-            ("确认时间".into(), b.made_at.replace('T', " ")),
+            ("确认时间".into(), to_second(&b.made_at)),
             ("本次确认发票份数".into(), b.count.to_string()),
             ("本次确认金额".into(), money(b.amount)),
             ("本次确认税额".into(), money(b.tax)),
@@ -132,7 +139,7 @@ impl BatchReport {
             ),
         ];
         if let Some(s) = &b.submitted_at {
-            out.insert(4, ("提交时间".into(), s.replace('T', " ")));
+            out.insert(4, ("提交时间".into(), to_second(s)));
         }
         if let Some(m) = &b.message {
             out.push(("说明".into(), m.clone()));
@@ -479,5 +486,22 @@ impl StatisticsReport {
             name: format!("{}_{}_抵扣统计.pdf", self.taxpayer.id.as_str(), self.period),
             bytes: pdf_bytes(&report)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_times_are_to_the_second() {
+        assert_eq!(
+            to_second("2026-12-02T01:04:10.207328475+08:00"),
+            "2026-12-02 01:04:10"
+        );
+        assert_eq!(
+            to_second("2026-12-02T01:04:10+08:00"),
+            "2026-12-02 01:04:10"
+        );
     }
 }
