@@ -134,3 +134,8 @@ impl Render for InvoiceTable<'_> {
         }
     }
 }
+
+/// `s` percent-encoded for a path segment or a query value in a link.
+pub fn url_part(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

@@ -730,27 +730,7 @@ async fn a_replica_reads_everything_writes_nothing_and_leaves_its_file_unchanged
         "/profile",
         "/statistics",
     ] {
-        let body = replica
-            .client
-            .get(replica.url(path))
-            .header("cookie", format!("fapiao_session={a}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(body.contains("只读副本"), "{path}: no banner");
-        let posts: Vec<&str> = body
-            .split("method=\"post\"")
-            .skip(1)
-            .map(|rest| rest.split('>').next().unwrap_or(""))
-            .filter(|form| !form.contains("action=\"/logout\""))
-            .collect();
-        assert!(
-            posts.is_empty(),
-            "{path} offers writes on a replica: {posts:?}"
-        );
+        let body = write_forms(&replica, path, &a, &["/logout"]).await;
         assert!(!body.contains("id=\"zn\""), "{path}: 征纳互动 on a replica");
     }
     for path in [
@@ -760,27 +740,13 @@ async fn a_replica_reads_everything_writes_nothing_and_leaves_its_file_unchanged
         "/office/training",
         "/office/staff",
     ] {
-        let body = replica
-            .client
-            .get(replica.url(path))
-            .header("cookie", format!("fapiao_session={admin}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(body.contains("只读副本"), "{path}: no banner");
-        let posts: Vec<&str> = body
-            .split("method=\"post\"")
-            .skip(1)
-            .map(|rest| rest.split('>').next().unwrap_or(""))
-            .filter(|form| !form.contains("/office/logout") && !form.contains("/office/password"))
-            .collect();
-        assert!(
-            posts.is_empty(),
-            "{path} offers writes on a replica: {posts:?}"
-        );
+        write_forms(
+            &replica,
+            path,
+            admin,
+            &["/office/logout", "/office/password"],
+        )
+        .await;
     }
 
     // Every write endpoint of the API refuses, whoever asks.
@@ -839,6 +805,37 @@ async fn a_replica_reads_everything_writes_nothing_and_leaves_its_file_unchanged
         std::fs::metadata(&db).unwrap().modified().unwrap(),
         modified
     );
+}
+
+/// Reads `path` on a replica as `token`: it shows the banner, and its only forms that post go
+/// to one of `allowed`. Returns the page.
+async fn write_forms(replica: &TestApp, path: &str, token: &str, allowed: &[&str]) -> String {
+    let body = replica
+        .client
+        .get(replica.url(path))
+        .header("cookie", format!("fapiao_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("只读副本"), "{path}: no banner");
+    let posts: Vec<&str> = body
+        .split("method=\"post\"")
+        .skip(1)
+        .map(|rest| rest.split('>').next().unwrap_or(""))
+        .filter(|form| {
+            !allowed
+                .iter()
+                .any(|a| form.contains(&format!("action=\"{a}\"")))
+        })
+        .collect();
+    assert!(
+        posts.is_empty(),
+        "{path} offers writes on a replica: {posts:?}"
+    );
+    body
 }
 
 /// Training snapshots: save, change things, restore — the same invoices, statistics and

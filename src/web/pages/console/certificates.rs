@@ -13,6 +13,7 @@ use crate::domain::{Area, TaxpayerId};
 use crate::error::AppResult;
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office::certificates::{self, CertificateInfo, IssuedCertificate};
+use crate::web::components::url_part;
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,18 +42,6 @@ fn staff_page(staff: &StaffUser, title: &str, body: Markup) -> Markup {
 
 fn may_change(staff: &StaffUser) -> bool {
     writes_allowed() && staff.role.may(Area::ChangeOffice)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn state_zh(state: &str) -> &'static str {
@@ -141,7 +130,7 @@ async fn overview(a: Acting<StaffUser>, q: web::Query<OverviewQuery>) -> AppResu
             Ok(id) => see_other(&format!("/office/taxpayers/{id}/certificates")),
             Err(_) => see_other(&format!(
                 "/office/certificates?error={}",
-                urlencode("纳税人识别号格式不正确")
+                url_part("纳税人识别号格式不正确")
             )),
         });
     }
@@ -258,13 +247,13 @@ async fn issue(
     form: web::Form<IssueForm>,
 ) -> AppResult<HttpResponse> {
     let raw = path.into_inner();
-    let back = format!("/office/taxpayers/{}/certificates", urlencode(&raw));
+    let back = format!("/office/taxpayers/{}/certificates", url_part(&raw));
     let id = match TaxpayerId::parse(&raw) {
         Ok(id) => id,
         Err(e) => {
             return Ok(see_other(&format!(
                 "{back}?error={}",
-                urlencode(&crate::error::AppError::from(e).message)
+                url_part(&crate::error::AppError::from(e).message)
             )))
         }
     };
@@ -283,10 +272,7 @@ async fn issue(
             staff_page(&a.user, "证书已签发", issued_view(&shown, &issued)),
         )
         .customize_no_store()),
-        Err(e) => Ok(see_other(&format!(
-            "{back}?error={}",
-            urlencode(&e.message)
-        ))),
+        Err(e) => Ok(see_other(&format!("{back}?error={}", url_part(&e.message)))),
     }
 }
 
@@ -328,7 +314,7 @@ async fn revoke(
         ))),
         Err(e) => Ok(see_other(&format!(
             "/office/certificates?error={}",
-            urlencode(&e.message)
+            url_part(&e.message)
         ))),
     }
 }

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office::{backups, snapshots};
 use crate::service::settle;
+use crate::web::components::url_part;
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -136,7 +137,7 @@ async fn training(a: Acting<StaffUser>, q: web::Query<Done>) -> AppResult<HttpRe
                                 td { (s.created_at.format("%Y-%m-%d %H:%M:%S")) }
                                 td { "第 " (s.audit_head.seq) " 条" }
                                 @if operate && app.training() {
-                                    td { a href={ "/office/training/snapshots/" (urlencode(&s.name)) "/restore" } { "恢复" } }
+                                    td { a href={ "/office/training/snapshots/" (url_part(&s.name)) "/restore" } { "恢复" } }
                                 }
                             }
                         }
@@ -151,18 +152,6 @@ async fn training(a: Acting<StaffUser>, q: web::Query<Done>) -> AppResult<HttpRe
     ))
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[derive(Debug, Deserialize)]
 struct ClockForm {
     jump: String,
@@ -171,7 +160,7 @@ struct ClockForm {
 }
 
 fn back_with(path: &str, error: &str) -> HttpResponse {
-    see_other(&format!("{path}?error={}", urlencode(error)))
+    see_other(&format!("{path}?error={}", url_part(error)))
 }
 
 /// 设置时钟 and the quick jumps; windows the new time closes close now.
@@ -268,7 +257,7 @@ async fn confirm_restore(a: Acting<StaffUser>, name: web::Path<String>) -> AppRe
                 dt { "保存时间" } dd { (s.created_at.format("%Y-%m-%d %H:%M:%S")) }
                 dt { "审计记录" } dd { "第 " (s.audit_head.seq) " 条" }
             }
-            form.stack method="post" action={ "/office/training/snapshots/" (urlencode(&s.name)) "/restore" } {
+            form.stack method="post" action={ "/office/training/snapshots/" (url_part(&s.name)) "/restore" } {
                 label.check { input type="checkbox" name="confirm" value="yes" required; " 我确认要恢复此快照" }
                 button type="submit" { "确定恢复" }
             }
@@ -302,7 +291,7 @@ async fn restore(
         // Every session ended with the restore: log in again.
         Ok(s) => Ok(see_other(&format!(
             "/office/login?restored={}",
-            urlencode(&s.name)
+            url_part(&s.name)
         ))),
         Err(e) => Ok(back_with("/office/training", &e.message)),
     }
@@ -365,6 +354,6 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(next_filing_start(d("2026-11-20")), Some(d("2026-12-01")));
         assert_eq!(next_filing_start(d("2026-12-31")), Some(d("2027-01-01")));
-        assert_eq!(urlencode("上课 a"), "%E4%B8%8A%E8%AF%BE%20a");
+        assert_eq!(url_part("上课 a"), "%E4%B8%8A%E8%AF%BE%20a");
     }
 }
