@@ -139,3 +139,14 @@ impl Render for InvoiceTable<'_> {
 pub fn url_part(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+#[cfg(test)]
+mod url_tests {
+    use super::url_part;
+
+    #[test]
+    fn link_parts_are_percent_encoded() {
+        assert_eq!(url_part("上课 a"), "%E4%B8%8A%E8%AF%BE%20a");
+        assert_eq!(url_part("a/b?c"), "a%2Fb%3Fc");
+    }
+}

@@ -7,12 +7,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone};
+use chrono::{NaiveDate, NaiveTime, TimeZone};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::super::{html, see_other};
-use crate::domain::Area;
+use crate::domain::{Area, TaxPeriod};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office::{backups, snapshots};
@@ -65,16 +65,6 @@ fn done_notice(q: &Done) -> Markup {
         @if let Some(t) = text { (notice("success", t)) }
         @if let Some(e) = &q.error { (notice("error", e)) }
     }
-}
-
-/// The first day of the month after `d`'s, 09:00: the start of the next filing period.
-fn next_filing_start(d: NaiveDate) -> Option<NaiveDate> {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1)
 }
 
 async fn training(a: Acting<StaffUser>, q: web::Query<Done>) -> AppResult<HttpResponse> {
@@ -171,8 +161,11 @@ async fn set_clock(a: Acting<StaffUser>, form: web::Form<ClockForm>) -> AppResul
     let to = match form.jump.as_str() {
         "real" => None,
         "filing" => {
-            let day = next_filing_start(now.date_naive())
-                .and_then(|d| d.and_hms_opt(9, 0, 0))
+            // The filing period of this month's tax period opens on the 1st of the next.
+            let day = TaxPeriod::of_date(now.date_naive())
+                .next()
+                .first_day()
+                .and_hms_opt(9, 0, 0)
                 .and_then(|t| tz.from_local_datetime(&t).single());
             match day {
                 Some(d) => Some(d),
@@ -342,18 +335,5 @@ async fn backup_now(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
     match a.run(|app, who, _| backups::create(app, who)).await {
         Ok(_) => Ok(see_other("/office/backups?done=backup")),
         Err(e) => Ok(back_with("/office/backups", &e.message)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_next_filing_period_starts_on_the_first_of_next_month() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(next_filing_start(d("2026-11-20")), Some(d("2026-12-01")));
-        assert_eq!(next_filing_start(d("2026-12-31")), Some(d("2027-01-01")));
-        assert_eq!(url_part("上课 a"), "%E4%B8%8A%E8%AF%BE%20a");
     }
 }
