@@ -87,6 +87,7 @@ fn main() {
                     tax: Fen::tax_at_rate(amount, 130),
                     status: InvoiceStatus::Normal,
                     selection: SelectionState::Unselected,
+                    audit: None,
                 },
             )
         })

@@ -124,6 +124,7 @@ fn generate(n: usize, seed: u64) -> Data {
             tax: Fen::tax_at_rate(amount, 130),
             status,
             selection,
+            audit: None,
         });
     }
     Data {
@@ -166,8 +167,8 @@ fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
             .unwrap();
         for i in &data.invoices {
             st.execute(params![
-                i.key.code.as_str(),
-                i.key.number.as_str(),
+                i.key.code_or_dash(),
+                i.key.number(),
                 i.kind.code(),
                 days(i.issued_on),
                 i.seller_id.as_str(),
@@ -286,8 +287,8 @@ fn run_fapiao(app: &App, q: &Q) -> Answer {
     for k in &found.keys {
         let inv = r.invoice(k).unwrap().unwrap();
         page.push((
-            inv.key.code.as_str().to_string(),
-            inv.key.number.as_str().to_string(),
+            inv.key.code_or_dash().to_string(),
+            inv.key.number().to_string(),
         ));
     }
     (found.total, found.amount, found.tax, page)

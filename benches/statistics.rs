@@ -123,6 +123,7 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
             tax: Fen::tax_at_rate(amount, 130),
             status,
             selection,
+            audit: None,
         });
     }
     (out, buyer)
@@ -153,8 +154,8 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
                 SelectionState::Scanned { .. } => 3,
             };
             st.execute(params![
-                i.key.code.as_str(),
-                i.key.number.as_str(),
+                i.key.code_or_dash(),
+                i.key.number(),
                 i.kind.code(),
                 i64::from(fapiao::store::codec::date_to_days(i.issued_on)),
                 i.seller_id.as_str(),
@@ -271,8 +272,8 @@ fn fapiao_answer(app: &App, buyer: &TaxpayerId) -> Answer {
         .iter()
         .map(|i| {
             (
-                i.key.code.as_str().to_string(),
-                i.key.number.as_str().to_string(),
+                i.key.code_or_dash().to_string(),
+                i.key.number().to_string(),
                 i.amount.value(),
                 i.tax.value(),
                 i.status.code(),

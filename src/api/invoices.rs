@@ -43,8 +43,10 @@ struct InvoiceQuery {
     issued_to: Option<String>,
     /// 发票代码
     code: Option<String>,
-    /// 发票号码
+    /// 发票号码：8位；不填发票代码时也可为20位数电票号码或缴款书号码。
     number: Option<String>,
+    /// 数电票号码（20位，不填发票代码）。
+    digital_number: Option<String>,
     /// 销方税号
     seller_id: Option<String>,
     /// 认证状态：`false`（未认证，默认）或 `true`（已认证）。
@@ -75,6 +77,7 @@ impl From<InvoiceQuery> for RawConditions {
             issued_to: q.issued_to,
             code: q.code,
             number: q.number,
+            digital_number: q.digital_number,
             seller_id: q.seller_id,
             certified: q.certified,
             method: q.method,
@@ -139,7 +142,7 @@ async fn single(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (code, number) = path.into_inner();
-    let key = InvoiceKey::parse(&code, &number)?;
+    let key = InvoiceKey::parse_any(Some(&code), &number)?;
     let view = a
         .run(move |app, who, user| portal::query::single(app, who, &user.id, &key))
         .await?;

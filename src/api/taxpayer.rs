@@ -108,10 +108,11 @@ async fn set_password(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct KeyBody {
-    /// 发票代码
+    /// 发票代码；数电票、海关缴款书没有发票代码：`null` 或不填。
     #[schema(example = "3500261130")]
-    pub code: String,
-    /// 发票号码
+    #[serde(default)]
+    pub code: Option<String>,
+    /// 发票号码（8位），或20位数电票号码、缴款书号码。
     #[schema(example = "00000001")]
     pub number: String,
 }
@@ -129,7 +130,7 @@ struct SelectionBody {
 fn keys(rows: Vec<KeyBody>, bad: &mut Vec<RejectedView>) -> Vec<InvoiceKey> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        match InvoiceKey::parse(&r.code, &r.number) {
+        match InvoiceKey::parse_any(r.code.as_deref(), &r.number) {
             Ok(k) => out.push(k),
             Err(e) => bad.push(RejectedView {
                 code: r.code,

@@ -17,9 +17,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::Settings;
 use crate::domain::{
-    BatchStatus, ConfirmationBatch, Contact, CreditRating, DeclarationStatus, Enterprise, Fen,
-    Invoice, InvoiceKey, InvoiceStatus, InvoiceType, Region, SelectionState, TaxPeriod, Taxpayer,
-    TaxpayerId,
+    BatchStatus, ConfirmationBatch, Contact, CreditRating, CustomsAudit, DeclarationStatus,
+    Enterprise, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, Region, SelectionState,
+    TaxPeriod, Taxpayer, TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
 use crate::service::office;
@@ -81,6 +81,131 @@ fn pick_weighted(rng: &mut impl Rng, weights: &[f64]) -> usize {
         x -= w;
     }
     weights.len() - 1
+}
+
+/// The kinds of document in proportions like today's input tax: mostly 数电票 since they
+/// became the national norm (December 2024), the paper and electronic 专票 before, and the
+/// 缴款书, 通行费 and 农产品 invoices a buyer also deducts.
+fn pick_kind(rng: &mut impl Rng, issued_on: NaiveDate) -> InvoiceType {
+    let digital_era = issued_on >= NaiveDate::from_ymd_opt(2024, 12, 1).unwrap_or(NaiveDate::MIN);
+    let x = rng.gen_range(0..100);
+    if digital_era {
+        match x {
+            0..=49 => InvoiceType::DigitalSpecial,
+            50..=57 => InvoiceType::DigitalOrdinary,
+            58..=69 => InvoiceType::Special,
+            70..=73 => InvoiceType::ESpecial,
+            74..=76 => InvoiceType::Freight,
+            77..=80 => InvoiceType::MotorVehicle,
+            81..=86 => InvoiceType::Toll,
+            87..=91 => InvoiceType::Agricultural,
+            _ => InvoiceType::Customs,
+        }
+    } else {
+        match x {
+            0..=64 => InvoiceType::Special,
+            65..=72 => InvoiceType::ESpecial,
+            73..=79 => InvoiceType::Freight,
+            80..=84 => InvoiceType::MotorVehicle,
+            85..=89 => InvoiceType::Toll,
+            90..=94 => InvoiceType::Agricultural,
+            _ => InvoiceType::Customs,
+        }
+    }
+}
+
+/// One document of `kind` from `seller`: its key (numbers counted per code, per 数电 year and
+/// province, per customs port), amount, face tax and, for a 缴款书, its 稽核比对 result.
+fn document(
+    rng: &mut impl Rng,
+    seller: &Seller,
+    kind: InvoiceType,
+    issued_on: NaiveDate,
+    numbers: &mut HashMap<String, u32>,
+) -> AppResult<(InvoiceKey, Fen, Fen, Option<CustomsAudit>)> {
+    let (lo, hi, rate) = match kind {
+        InvoiceType::Special | InvoiceType::ESpecial | InvoiceType::DigitalSpecial => {
+            (100.0f64, 300_000.0f64, seller.rate)
+        }
+        InvoiceType::DigitalOrdinary => (20.0, 20_000.0, seller.rate),
+        InvoiceType::Freight => (200.0, 50_000.0, 90),
+        InvoiceType::MotorVehicle => (60_000.0, 400_000.0, 130),
+        InvoiceType::Toll => (10.0, 3_000.0, 30),
+        // Purchased from farmers: exempt, no tax on the face (the deduction is computed).
+        InvoiceType::Agricultural => (500.0, 200_000.0, 0),
+        InvoiceType::Customs => (5_000.0, 2_000_000.0, 130),
+    };
+    let yuan = (lo.ln() + rng.gen::<f64>() * (hi.ln() - lo.ln())).exp();
+    let amount = Fen::new((yuan * 100.0).round() as i64);
+    let tax = Fen::tax_at_rate(amount, rate);
+    let yy = issued_on.year() % 100;
+    fn next(
+        rng: &mut impl Rng,
+        numbers: &mut HashMap<String, u32>,
+        series: String,
+        start: u32,
+    ) -> u32 {
+        let counter = numbers
+            .entry(series)
+            .or_insert_with(|| rng.gen_range(1..start));
+        *counter += 1;
+        *counter
+    }
+    let province = &seller.code_prefix[..2];
+    let key = match kind {
+        InvoiceType::DigitalSpecial | InvoiceType::DigitalOrdinary => {
+            let n = next(rng, numbers, format!("数电{yy}{province}"), 5_000_000);
+            InvoiceKey::parse_any(None, &format!("{yy:02}{province}0{n:015}"))?
+        }
+        InvoiceType::Customs => {
+            let port = &seller.code_prefix;
+            let n = next(rng, numbers, format!("海关{port}{yy}"), 500_000);
+            InvoiceKey::parse_any(None, &format!("{port}{:04}1{n:09}-L01", issued_on.year()))?
+        }
+        _ => {
+            let code = match kind {
+                InvoiceType::MotorVehicle => format!(
+                    "1{}{:02}20{:03}",
+                    seller.code_prefix,
+                    yy,
+                    rng.gen_range(1..40)
+                ),
+                InvoiceType::ESpecial | InvoiceType::Toll => format!(
+                    "0{}{:02}{:03}{}",
+                    seller.code_prefix,
+                    yy,
+                    rng.gen_range(1..200),
+                    if kind == InvoiceType::ESpecial {
+                        13
+                    } else {
+                        12
+                    }
+                ),
+                _ => {
+                    let t = if kind == InvoiceType::Freight { 2 } else { 1 };
+                    let copies = if rng.gen_bool(0.7) { 3 } else { 6 };
+                    format!(
+                        "{}{:02}{}1{}{}",
+                        seller.code_prefix,
+                        yy,
+                        rng.gen_range(1..10),
+                        t,
+                        copies
+                    )
+                }
+            };
+            let n = next(rng, numbers, code.clone(), 5_000_000);
+            InvoiceKey::parse(&code, &format!("{n:08}"))?
+        }
+    };
+    let audit = (kind == InvoiceType::Customs).then(|| match rng.gen_range(0..100) {
+        0..=89 => CustomsAudit::Match,
+        90..=95 => CustomsAudit::Pending,
+        96..=97 => CustomsAudit::Mismatch,
+        98 => CustomsAudit::Missing,
+        _ => CustomsAudit::Duplicate,
+    });
+    Ok((key, amount, tax, audit))
 }
 
 fn date_between(rng: &mut impl Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
@@ -201,48 +326,8 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         let s_index = ((rng.gen::<f64>().powi(2)) * sellers.len() as f64) as usize;
         let seller = &sellers[s_index.min(sellers.len() - 1)];
         let issued_on = date_between(&mut rng, from, today);
-        let kind = match rng.gen_range(0..100) {
-            0..=84 => InvoiceType::Special,
-            85..=94 => InvoiceType::Freight,
-            _ => InvoiceType::MotorVehicle,
-        };
-        let (lo, hi, rate) = match kind {
-            InvoiceType::Special => (100.0f64, 300_000.0f64, seller.rate),
-            InvoiceType::Freight => (200.0, 50_000.0, 90),
-            InvoiceType::MotorVehicle => (60_000.0, 400_000.0, 130),
-        };
-        let yuan = (lo.ln() + rng.gen::<f64>() * (hi.ln() - lo.ln())).exp();
-        let amount = Fen::new((yuan * 100.0).round() as i64);
-        let tax = Fen::tax_at_rate(amount, rate);
-        let yy = issued_on.year() % 100;
-        let code = match kind {
-            InvoiceType::MotorVehicle => {
-                format!(
-                    "1{}{:02}{}0{:03}",
-                    seller.code_prefix,
-                    yy,
-                    2,
-                    rng.gen_range(1..40)
-                )
-            }
-            _ => {
-                let t = if kind == InvoiceType::Special { 1 } else { 2 };
-                let copies = if rng.gen_bool(0.7) { 3 } else { 6 };
-                format!(
-                    "{}{:02}{}1{}{}",
-                    seller.code_prefix,
-                    yy,
-                    rng.gen_range(1..10),
-                    t,
-                    copies
-                )
-            }
-        };
-        let counter = numbers
-            .entry(code.clone())
-            .or_insert_with(|| rng.gen_range(1..5_000_000));
-        *counter += 1;
-        let key = InvoiceKey::parse(&code, &format!("{:08}", *counter))?;
+        let kind = pick_kind(&mut rng, issued_on);
+        let (key, amount, tax, audit) = document(&mut rng, seller, kind, issued_on, &mut numbers)?;
         let status = match rng.gen_range(0..1000) {
             0..=949 => InvoiceStatus::Normal,
             950..=964 => InvoiceStatus::Voided,
@@ -252,7 +337,7 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         };
         let pd = TaxPeriod::of_date(issued_on);
         let current = buyer.current_period;
-        let selection = if pd > current {
+        let selection = if pd > current || audit.is_some_and(|a| a != CustomsAudit::Match) {
             SelectionState::Unselected
         } else if pd == current {
             let x = rng.gen_range(0..100);
@@ -287,6 +372,7 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
             tax,
             status,
             selection,
+            audit,
         });
     }
     let batches = renumber_batches(&mut invoices, &buyers, &batch_dates, who);

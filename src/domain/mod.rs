@@ -79,8 +79,9 @@ pub use bulk::{BulkRejection, BulkUpload};
 pub use error::DomainError;
 pub use hours::WorkingHours;
 pub use invoice::{
-    CertMethod, Invoice, InvoiceChange, InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber,
-    InvoiceStatus, InvoiceType, ScanRecord, SelectionState, UnselectReason,
+    check_kind, CertMethod, CustomsAudit, CustomsNumber, DigitalNumber, Invoice, InvoiceChange,
+    InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber, InvoiceStatus, InvoiceType, KeyShape,
+    ScanRecord, SelectionState, TypeCodes, UnselectReason,
 };
 pub use money::Fen;
 pub use paging::Paging;

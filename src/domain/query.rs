@@ -5,9 +5,61 @@
 use chrono::{Days, NaiveDate};
 
 use super::{
-    CertMethod, DomainError, InvoiceCode, InvoiceNumber, InvoiceStatus, InvoiceType, TaxPeriod,
-    TaxpayerId,
+    CertMethod, DigitalNumber, DomainError, InvoiceCode, InvoiceKey, InvoiceNumber, InvoiceStatus,
+    InvoiceType, TaxPeriod, TaxpayerId,
 };
+
+/// A 发票号码 condition: 8 digits (with a code, or alone across codes); without a code also a
+/// 20-digit 数电票号码 or a 缴款书号码 (which has letters or `-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberCondition(String);
+
+impl NumberCondition {
+    pub fn parse(code: Option<&InvoiceCode>, number: &str) -> Result<Self, DomainError> {
+        let n = number.trim();
+        if code.is_some() {
+            return Ok(Self(InvoiceNumber::parse(n)?.to_string()));
+        }
+        let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+        match (digits, n.len()) {
+            (true, 8) => Ok(Self(n.to_owned())),
+            (true, 20) => Ok(Self(DigitalNumber::parse(n)?.to_string())),
+            (true, _) | (false, 0) => Err(DomainError::new(
+                "number",
+                "发票号码应为8位数字（数电票号码为20位数字）",
+            )),
+            (false, _) => Ok(Self(InvoiceKey::parse_any(None, n)?.number().to_owned())),
+        }
+    }
+
+    /// Combines the 发票号码 and 数电票号码 fields of the query form (one may be given).
+    pub fn from_fields(
+        code: Option<&InvoiceCode>,
+        number: Option<&str>,
+        digital: Option<&str>,
+    ) -> Result<Option<Self>, DomainError> {
+        match (number, digital) {
+            (Some(_), Some(_)) => Err(DomainError::new(
+                "digital_number",
+                "发票号码和数电票号码只能填写一个",
+            )),
+            (_, Some(d)) if code.is_some() => {
+                let _ = d;
+                Err(DomainError::new(
+                    "digital_number",
+                    "数电票没有发票代码：查询数电票号码时发票代码请留空",
+                ))
+            }
+            (_, Some(d)) => Ok(Some(Self(DigitalNumber::parse(d)?.to_string()))),
+            (Some(n), None) => Self::parse(code, n).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// 认证状态 with its dependent conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +81,7 @@ pub struct InvoiceConditions {
     pub issued_from: NaiveDate,
     pub issued_to: NaiveDate,
     pub code: Option<InvoiceCode>,
-    pub number: Option<InvoiceNumber>,
+    pub number: Option<NumberCondition>,
     /// 销方税号, matched exactly.
     pub seller: Option<TaxpayerId>,
     pub certification: Certification,
@@ -47,6 +99,8 @@ pub struct RawConditions {
     pub issued_to: Option<String>,
     pub code: Option<String>,
     pub number: Option<String>,
+    /// 数电票号码 (the form's own field; `number` takes it too).
+    pub digital_number: Option<String>,
     pub seller_id: Option<String>,
     pub certified: Option<String>,
     pub method: Option<String>,
@@ -103,7 +157,11 @@ impl InvoiceConditions {
             ));
         }
         let code = given(&raw.code).map(InvoiceCode::parse).transpose()?;
-        let number = given(&raw.number).map(InvoiceNumber::parse).transpose()?;
+        let number = NumberCondition::from_fields(
+            code.as_ref(),
+            given(&raw.number),
+            given(&raw.digital_number),
+        )?;
         let seller = given(&raw.seller_id)
             .map(|s| {
                 TaxpayerId::parse(s).map_err(|e| {

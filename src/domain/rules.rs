@@ -13,7 +13,8 @@ pub use super::period::{
     RollbackRefusal, VoidReason,
 };
 use super::{
-    DeclarationStatus, DomainError, Invoice, InvoiceStatus, SelectionState, TaxPeriod, TaxpayerId,
+    CustomsAudit, DeclarationStatus, DomainError, Invoice, InvoiceStatus, SelectionState,
+    TaxPeriod, TaxpayerId,
 };
 
 /// Why an invoice cannot be selected or unselected. The API gives `code()`; pages show
@@ -37,6 +38,8 @@ pub enum RowRefusal {
     NotSelected,
     /// The same invoice appears twice in one request.
     DuplicateRow,
+    /// A 海关缴款书 whose 稽核比对 result is not 相符.
+    AuditMismatch(CustomsAudit),
 }
 
 impl RowRefusal {
@@ -50,6 +53,7 @@ impl RowRefusal {
             RowRefusal::OutsideWindow => "outside_window",
             RowRefusal::NotSelected => "not_selected",
             RowRefusal::DuplicateRow => "duplicate_row",
+            RowRefusal::AuditMismatch(_) => "audit_mismatch",
         }
     }
 
@@ -63,6 +67,10 @@ impl RowRefusal {
             RowRefusal::OutsideWindow => "该发票已超过认证期限，不能勾选".into(),
             RowRefusal::NotSelected => "该发票未勾选，无需撤销".into(),
             RowRefusal::DuplicateRow => "同一发票在本次提交中重复出现".into(),
+            RowRefusal::AuditMismatch(a) => format!(
+                "海关缴款书稽核比对结果为{}，相符后才能勾选抵扣",
+                a.label_zh()
+            ),
         }
     }
 }
@@ -117,6 +125,9 @@ pub fn check_select(
     }
     if invoice.status != InvoiceStatus::Normal {
         return Err(RowRefusal::NotNormal(invoice.status));
+    }
+    if let Some(a) = invoice.audit.filter(|a| *a != CustomsAudit::Match) {
+        return Err(RowRefusal::AuditMismatch(a));
     }
     if invoice.issued_on > period.last_day() {
         return Err(RowRefusal::NotYetDue);
@@ -257,6 +268,7 @@ mod tests {
             tax: Fen::new(1_300),
             status: InvoiceStatus::Normal,
             selection: SelectionState::Unselected,
+            audit: None,
         }
     }
 
@@ -405,6 +417,7 @@ mod tests {
             RowRefusal::OutsideWindow,
             RowRefusal::NotSelected,
             RowRefusal::DuplicateRow,
+            RowRefusal::AuditMismatch(CustomsAudit::Pending),
         ]
         .iter()
         .map(|r| {
@@ -412,7 +425,33 @@ mod tests {
             r.code()
         })
         .collect();
-        assert_eq!(codes.len(), 8);
+        assert_eq!(codes.len(), 9);
+    }
+
+    #[test]
+    fn a_customs_payment_is_selected_only_when_its_audit_matches() {
+        let p = tp("202611");
+        let today = d(2026, 11, 23);
+        let mut inv = invoice(d(2026, 11, 2));
+        inv.kind = crate::domain::InvoiceType::Customs;
+        inv.key = crate::domain::InvoiceKey::parse_any(None, "530120261000123456-L01").unwrap();
+        for a in [
+            CustomsAudit::Mismatch,
+            CustomsAudit::Pending,
+            CustomsAudit::Missing,
+            CustomsAudit::Duplicate,
+        ] {
+            inv.audit = Some(a);
+            let r = check_select(&inv, &buyer(), p, today, 180);
+            assert_eq!(r, Err(RowRefusal::AuditMismatch(a)));
+            assert_eq!(r.unwrap_err().code(), "audit_mismatch");
+        }
+        assert_eq!(
+            RowRefusal::AuditMismatch(CustomsAudit::Pending).message(),
+            "海关缴款书稽核比对结果为滞留，相符后才能勾选抵扣"
+        );
+        inv.audit = Some(CustomsAudit::Match);
+        assert_eq!(check_select(&inv, &buyer(), p, today, 180), Ok(()));
     }
 
     #[test]

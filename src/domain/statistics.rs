@@ -43,12 +43,14 @@ impl AddAssign for Cell {
     }
 }
 
-/// The three invoice types of the table, in the manual's order.
-pub const TYPES: [InvoiceType; 3] = [
-    InvoiceType::Special,
-    InvoiceType::Freight,
-    InvoiceType::MotorVehicle,
-];
+/// How many kinds the table has: one row each, always shown (zero rows when empty).
+pub const KINDS: usize = InvoiceType::ALL.len();
+
+/// The manual's three kinds (专票, 货运专票, 机动车票): always a row, zeros when empty.
+pub const STANDARD_KINDS: usize = 3;
+
+/// The invoice types of the table: the manual's three first, then today's documents.
+pub const TYPES: [InvoiceType; KINDS] = InvoiceType::ALL;
 
 fn type_index(t: InvoiceType) -> usize {
     TYPES.iter().position(|x| *x == t).unwrap_or(0)
@@ -68,9 +70,9 @@ fn method_index(m: CertMethod) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally<K = InvoiceKey> {
     /// `[type][method]`, all certified invoices.
-    pub certified: [[Cell; 2]; 3],
+    pub certified: [[Cell; 2]; KINDS],
     /// `[type][method]`, the exceptions among them.
-    pub exceptions: [[Cell; 2]; 3],
+    pub exceptions: [[Cell; 2]; KINDS],
     /// Keys of the exception invoices (sorted by [`finish`](Tally::finish)).
     pub exception_keys: Vec<K>,
 }
@@ -97,6 +99,8 @@ impl<K> Tally<K> {
         tax: Fen,
     ) {
         let (t, m) = (type_index(kind), method_index(method));
+        // 农产品 deduct the computed tax, every other kind its face tax.
+        let tax = super::invoice::deductible_tax(kind, amount, tax);
         self.certified[t][m].add(amount, tax);
         if status.is_exception() {
             self.exceptions[t][m].add(amount, tax);
@@ -106,7 +110,7 @@ impl<K> Tally<K> {
 
     /// Adds a partial tally (from another segment or thread).
     pub fn merge(&mut self, other: Tally<K>) {
-        for t in 0..3 {
+        for t in 0..KINDS {
             for m in 0..2 {
                 self.certified[t][m] += other.certified[t][m];
                 self.exceptions[t][m] += other.exceptions[t][m];
@@ -141,9 +145,15 @@ impl<K> Tally<K> {
     /// The table as the API and page show it: one row per type and a total row, each with
     /// 勾选认证, 扫描认证 and 合计, certified and valid for deduction.
     pub fn rows(&self) -> Vec<Row> {
-        let mut out = Vec::with_capacity(4);
+        let mut out = Vec::with_capacity(KINDS + 1);
         let mut total = Row::default();
         for (t, kind) in TYPES.iter().enumerate() {
+            // The manual's three kinds always have their row (zeros when empty); today's
+            // documents have theirs when the period has any.
+            let any = self.certified[t].iter().any(|c| c.count > 0);
+            if t >= STANDARD_KINDS && !any {
+                continue;
+            }
             let row = Row::of(Some(*kind), self.certified[t], self.exceptions[t]);
             total.add(&row);
             out.push(row);
@@ -155,7 +165,7 @@ impl<K> Tally<K> {
     /// Certified count and tax of the period (勾选 + 扫描), as the workbench card shows.
     pub fn certified_total(&self) -> Cell {
         let mut c = Cell::default();
-        for t in 0..3 {
+        for t in 0..KINDS {
             for m in 0..2 {
                 c += self.certified[t][m];
             }
@@ -170,8 +180,8 @@ impl<K> Tally<K> {
 /// microseconds however long the exception list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cached {
-    pub certified: [[Cell; 2]; 3],
-    pub exceptions: [[Cell; 2]; 3],
+    pub certified: [[Cell; 2]; KINDS],
+    pub exceptions: [[Cell; 2]; KINDS],
     pub exception_count: u64,
     pub computed_at: DateTime<FixedOffset>,
 }
@@ -307,7 +317,9 @@ mod tests {
             amount: f(amount),
             tax: f(tax),
         };
-        assert_eq!(rows.len(), 4);
+        // The manual's three kinds and the total: today's documents have no row when the
+        // period has none of them.
+        assert_eq!(rows.len(), STANDARD_KINDS + 1);
         // 增值税专用发票
         assert_eq!(rows[0].kind, Some(Special));
         assert_eq!(rows[0].certified.selection, cell(2, 30_000, 3_900));
@@ -330,14 +342,73 @@ mod tests {
         assert_eq!(rows[2].deductible.selection, cell(1, 100_000, 13_000));
         assert_eq!(rows[2].deductible.scan, cell(0, 0, 0));
         // 合计
-        assert_eq!(rows[3].kind, None);
-        assert_eq!(rows[3].certified.selection, cell(4, 230_000, 29_900));
-        assert_eq!(rows[3].certified.scan, cell(3, 75_000, 8_550));
-        assert_eq!(rows[3].certified.total, cell(7, 305_000, 38_450));
-        assert_eq!(rows[3].exceptions.total, cell(4, 190_000, 23_500));
-        assert_eq!(rows[3].deductible.total, cell(3, 115_000, 14_950));
+        let total = &rows[STANDARD_KINDS];
+        assert_eq!(total.kind, None);
+        assert_eq!(total.certified.selection, cell(4, 230_000, 29_900));
+        assert_eq!(total.certified.scan, cell(3, 75_000, 8_550));
+        assert_eq!(total.certified.total, cell(7, 305_000, 38_450));
+        assert_eq!(total.exceptions.total, cell(4, 190_000, 23_500));
+        assert_eq!(total.deductible.total, cell(3, 115_000, 14_950));
         assert_eq!(t.certified_total(), cell(7, 305_000, 38_450));
         assert_eq!(t.exception_keys, vec![k(2), k(4), k(6), k(7)]);
+    }
+
+    #[test]
+    fn todays_documents_have_their_rows_and_agricultural_deducts_the_computed_tax() {
+        use CertMethod::*;
+        use InvoiceStatus::*;
+        use InvoiceType::*;
+        let f = Fen::new;
+        let mut t = Tally::<u32>::default();
+        t.add(
+            || 1,
+            DigitalSpecial,
+            Selection,
+            Normal,
+            f(100_000),
+            f(13_000),
+        );
+        t.add(
+            || 2,
+            DigitalSpecial,
+            Selection,
+            OutOfControl,
+            f(50_000),
+            f(6_500),
+        );
+        t.add(|| 3, Customs, Selection, Normal, f(1_000_000), f(130_000));
+        // 10,000.00 yuan of produce with no tax on the face: 9 % = 900.00 yuan deducted.
+        t.add(|| 4, Agricultural, Selection, Normal, f(1_000_000), f(0));
+        t.add(|| 5, Toll, Selection, Normal, f(10_300), f(300));
+        let rows = t.finish().rows();
+        let row = |k: InvoiceType| rows.iter().find(|r| r.kind == Some(k)).copied().unwrap();
+        let c = |count, amount, tax| Cell {
+            count,
+            amount: f(amount),
+            tax: f(tax),
+        };
+        assert_eq!(row(DigitalSpecial).certified.total, c(2, 150_000, 19_500));
+        assert_eq!(row(DigitalSpecial).deductible.total, c(1, 100_000, 13_000));
+        assert_eq!(row(Customs).deductible.total, c(1, 1_000_000, 130_000));
+        assert_eq!(row(Agricultural).deductible.total, c(1, 1_000_000, 90_000));
+        assert_eq!(row(Toll).deductible.total, c(1, 10_300, 300));
+        // Standard kinds always (zeros), today's kinds when present, then the total.
+        let kinds: Vec<_> = rows.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(Special),
+                Some(Freight),
+                Some(MotorVehicle),
+                Some(DigitalSpecial),
+                Some(Toll),
+                Some(Agricultural),
+                Some(Customs),
+                None
+            ]
+        );
+        assert_eq!(row(Special).certified.total, c(0, 0, 0));
+        assert_eq!(rows[7].deductible.total, c(4, 2_110_300, 233_300));
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
         "/api/v1/office/invoices/{code}/{number}/status",
         ChangeOffice,
     ),
+    (
+        "PUT",
+        "/api/v1/office/invoices/{code}/{number}/audit",
+        ChangeOffice,
+    ),
     ("POST", "/api/v1/office/invoices/status", ChangeOffice),
     ("POST", "/api/v1/office/scans", ChangeOffice),
     ("POST", "/api/v1/office/statistics/refresh", ChangeOffice),

@@ -121,6 +121,37 @@ pub fn code_from_ord(mut v: u64) -> String {
         .collect()
 }
 
+/// The smallest [`code_ord`] of a 10- or 12-digit code (its first digit is at least `0`,
+/// i.e. 1 in base 11, in the highest of 12 places).
+const MIN_CODE_ORD: u64 = 285_311_670_611; // 11^11
+
+/// The `code` and `number` fast fields of a key. Coded keys: [`code_ord`] of the code and
+/// the number's value. Keys without a code (数电票, 缴款书): the high and low 64 bits of
+/// [`InvoiceKey::to_u128`] — the high half is below every code ordinal for a 数电票 and
+/// above all of them for a 缴款书, so the pair stays unique and decodable, and 发票勾选's order
+/// (code, then number) puts 数电票 first and 缴款书 last among invoices of one day.
+pub fn key_pair(key: &InvoiceKey) -> (u64, u64) {
+    match key {
+        InvoiceKey::Coded { code, number } => (
+            code_ord(code.as_str()),
+            number.as_str().parse().unwrap_or(0),
+        ),
+        _ => {
+            let v = key.to_u128();
+            ((v >> 64) as u64, v as u64)
+        }
+    }
+}
+
+/// The key back from its [`key_pair`].
+pub fn key_from_pair(code: u64, number: u64) -> Option<InvoiceKey> {
+    if (MIN_CODE_ORD..1 << 63).contains(&code) {
+        InvoiceKey::parse(&code_from_ord(code), &format!("{number:08}")).ok()
+    } else {
+        InvoiceKey::from_u128((u128::from(code) << 64) | u128::from(number))
+    }
+}
+
 fn sel_code(s: &SelectionState) -> u64 {
     match s {
         SelectionState::Unselected => 0,
@@ -134,8 +165,10 @@ fn days(d: chrono::NaiveDate) -> i64 {
     i64::from(crate::store::codec::date_to_days(d))
 }
 
+/// The unique id: code and number, or `-` and the number for documents without a code (so
+/// that a 12-digit code + 8-digit number and a 20-digit 数电票号码 never meet).
 fn id_of(key: &InvoiceKey) -> String {
-    format!("{}{}", key.code.as_str(), key.number.as_str())
+    format!("{}{}", key.code_or_dash(), key.number())
 }
 
 fn tantivy_err(e: tantivy::TantivyError) -> AppError {
@@ -221,8 +254,9 @@ impl InvoiceIndex {
         d.add_text(f.buyer, inv.buyer_id.as_str());
         d.add_text(f.seller, inv.seller_id.as_str());
         d.add_text(f.seller_name, &inv.seller_name);
-        d.add_u64(f.code, code_ord(inv.key.code.as_str()));
-        d.add_u64(f.number, inv.key.number.as_str().parse().unwrap_or(0));
+        let (code, number) = key_pair(&inv.key);
+        d.add_u64(f.code, code);
+        d.add_u64(f.number, number);
         d.add_u64(f.kind, u64::from(inv.kind.code()));
         d.add_u64(f.status, u64::from(inv.status.code()));
         d.add_u64(f.sel, sel_code(&inv.selection));
@@ -347,6 +381,31 @@ impl ChangeSink for InvoiceIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_pairs_round_trip_for_every_shape() {
+        let keys = [
+            InvoiceKey::parse("0000000000", "00000000").unwrap(),
+            InvoiceKey::parse("999999999999", "99999999").unwrap(),
+            InvoiceKey::parse("044031900113", "00000001").unwrap(),
+            InvoiceKey::parse_any(None, "21110000000000000000").unwrap(),
+            InvoiceKey::parse_any(None, "99659999999999999999").unwrap(),
+            InvoiceKey::parse_any(None, "-").unwrap(),
+            InvoiceKey::parse_any(None, "ZZZZZZZZZZZZZZZZZZZZZZ").unwrap(),
+            InvoiceKey::parse_any(None, "530120261000123456-L01").unwrap(),
+        ];
+        let mut pairs = std::collections::HashSet::new();
+        for k in &keys {
+            let (c, n) = key_pair(k);
+            assert_eq!(key_from_pair(c, n).as_ref(), Some(k), "{k}");
+            assert!(pairs.insert((c, n)));
+            assert_ne!(id_of(k), "");
+        }
+        assert!(code_ord("0000000000") >= MIN_CODE_ORD);
+        assert!(code_ord("000000000000") >= MIN_CODE_ORD);
+        let ids: std::collections::HashSet<_> = keys.iter().map(id_of).collect();
+        assert_eq!(ids.len(), keys.len());
+    }
 
     #[test]
     fn code_ord_orders_like_strings_and_round_trips() {

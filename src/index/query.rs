@@ -8,7 +8,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
 use super::collect::{Order, PageCollector};
-use super::{code_from_ord, code_ord, days, tantivy_err, InvoiceIndex};
+use super::{code_ord, days, key_from_pair, key_pair, tantivy_err, InvoiceIndex, MIN_CODE_ORD};
 use crate::domain::{CertMethod, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
 use crate::error::{AppError, AppResult};
 
@@ -96,10 +96,24 @@ impl InvoiceIndex {
             must.push((Occur::Must, exact_u64(f.code, code_ord(c))));
         }
         if let Some(n) = &q.number {
-            must.push((
-                Occur::Must,
-                exact_u64(f.number, n.parse().unwrap_or(u64::MAX)),
-            ));
+            let eight = n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit());
+            if eight || q.code.is_some() {
+                must.push((
+                    Occur::Must,
+                    exact_u64(f.number, n.parse().unwrap_or(u64::MAX)),
+                ));
+                if q.code.is_none() {
+                    // Only coded keys: a code-less key's low half could equal the number.
+                    must.push((Occur::Must, range_u64(f.code, MIN_CODE_ORD, (1 << 63) - 1)));
+                }
+            } else {
+                // A 数电票号码 or 缴款书号码: its pair, or (unparsable) nothing.
+                let (code, number) = InvoiceKey::parse_any(None, n)
+                    .map(|k| key_pair(&k))
+                    .unwrap_or((0, u64::MAX));
+                must.push((Occur::Must, exact_u64(f.code, code)));
+                must.push((Occur::Must, exact_u64(f.number, number)));
+            }
         }
         if let Some(k) = q.kind {
             must.push((Occur::Must, exact_u64(f.kind, u64::from(k.code()))));
@@ -180,8 +194,8 @@ impl InvoiceIndex {
             .iter()
             .skip(offset)
             .map(|(_, code, number): &Order| {
-                InvoiceKey::parse(&code_from_ord(*code), &format!("{number:08}"))
-                    .map_err(|e| AppError::internal(e.message))
+                key_from_pair(*code, *number)
+                    .ok_or_else(|| AppError::internal("bad key in the index"))
             })
             .collect::<AppResult<Vec<_>>>()?;
         Ok(SearchPage {

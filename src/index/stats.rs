@@ -11,11 +11,9 @@ use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentReader, Term};
 
-use super::{code_from_ord, tantivy_err, InvoiceIndex};
+use super::{key_from_pair, tantivy_err, InvoiceIndex};
 use crate::domain::statistics::Tally;
-use crate::domain::{
-    CertMethod, Fen, InvoiceKey, InvoiceStatus, InvoiceType, TaxPeriod, TaxpayerId,
-};
+use crate::domain::{CertMethod, Fen, InvoiceStatus, InvoiceType, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult};
 
 /// A segment's tally, with exception keys as (code ordinal, number) until the merge.
@@ -183,8 +181,7 @@ impl InvoiceIndex {
             .map_err(tantivy_err)?;
         let merged = collector.merge_fruits(parts).map_err(tantivy_err)?;
         let tally = merged.map_keys(|(code, number)| {
-            InvoiceKey::parse(&code_from_ord(code), &format!("{number:08}"))
-                .map_err(|e| AppError::internal(e.message))
+            key_from_pair(code, number).ok_or_else(|| AppError::internal("bad key in the index"))
         })?;
         Ok(tally.finish())
     }

@@ -17,7 +17,8 @@ use crate::store::prelude::*;
 /// The API's invoice object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InvoiceView {
-    pub code: String,
+    /// 发票代码；数电票、海关缴款书没有（`null`）。
+    pub code: Option<String>,
     pub number: String,
     #[serde(rename = "type")]
     #[schema(value_type = String, example = "special")]
@@ -46,13 +47,32 @@ pub struct InvoiceView {
     pub certified_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
+    /// 海关缴款书的稽核比对结果（`match`、`mismatch`、`pending`、`missing`、`duplicate`）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "match")]
+    pub audit_result: Option<crate::domain::CustomsAudit>,
+    /// 农产品：按9%扣除率计算的抵扣税额（建议值）；其他发票即票面税额。
+    #[schema(value_type = i64)]
+    pub deductible_tax: Fen,
+}
+
+impl InvoiceView {
+    /// The code as paths and form values carry it: `-` when there is none.
+    pub fn code_or_dash(&self) -> &str {
+        self.code.as_deref().unwrap_or("-")
+    }
+
+    /// The code as tables and files show it: blank when there is none.
+    pub fn code_text(&self) -> &str {
+        self.code.as_deref().unwrap_or_default()
+    }
 }
 
 impl From<&Invoice> for InvoiceView {
     fn from(i: &Invoice) -> Self {
         InvoiceView {
-            code: i.key.code.as_str().to_string(),
-            number: i.key.number.as_str().to_string(),
+            code: i.key.code().map(str::to_owned),
+            number: i.key.number().to_string(),
             kind: i.kind,
             issued_on: i.issued_on,
             seller_id: i.seller_id.clone(),
@@ -65,6 +85,8 @@ impl From<&Invoice> for InvoiceView {
             period: i.selection.period(),
             certified_on: i.selection.certified_on(),
             batch: i.selection.batch(),
+            audit_result: i.audit,
+            deductible_tax: i.deductible_tax(),
         }
     }
 }
@@ -139,7 +161,7 @@ impl From<&InvoiceEvent> for HistoryView {
             | InvoiceChange::Unselected { period, .. }
             | InvoiceChange::Scanned { period, .. } => (Some(*period), None),
             InvoiceChange::Confirmed { period, batch, .. } => (Some(*period), Some(*batch)),
-            InvoiceChange::Status { .. } => (None, None),
+            InvoiceChange::Status { .. } | InvoiceChange::Audit { .. } => (None, None),
         };
         HistoryView {
             at: e.at.to_rfc3339(),

@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
+    CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod,
+    TaxpayerId,
 };
 
 /// Version of the record encoding written by this binary.
@@ -49,6 +50,10 @@ pub fn days_to_date(days: i32) -> Result<NaiveDate, CodecError> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or(CodecError::Field("date"))
 }
 
+/// Version byte of invoice rows written by this binary. Version 1 rows (before the 缴款书's
+/// 稽核比对 result) are read as rows without one.
+pub const INVOICE_ROW_VERSION: u8 = 2;
+
 #[derive(Serialize, Deserialize)]
 struct InvoiceRow {
     kind: u8,
@@ -66,6 +71,13 @@ struct InvoiceRow {
     sel_on: i32,
 }
 
+/// What version 2 adds after the version 1 fields.
+#[derive(Serialize, Deserialize)]
+struct InvoiceRowExtra {
+    /// [`CustomsAudit::code`], 0 for none.
+    audit: u8,
+}
+
 pub fn encode_invoice(inv: &Invoice) -> Result<Vec<u8>, CodecError> {
     let (sel, sel_period, sel_batch, sel_on) = match &inv.selection {
         SelectionState::Unselected => (0, 0, 0, 0),
@@ -75,24 +87,44 @@ pub fn encode_invoice(inv: &Invoice) -> Result<Vec<u8>, CodecError> {
         }
         SelectionState::Scanned { period, on } => (3, period.as_u32(), 0, date_to_days(*on)),
     };
-    encode(&InvoiceRow {
-        kind: inv.kind.code(),
-        issued_on: date_to_days(inv.issued_on),
-        seller_id: inv.seller_id.as_str().to_string(),
-        seller_name: inv.seller_name.clone(),
-        buyer_id: inv.buyer_id.as_str().to_string(),
-        amount: inv.amount.value(),
-        tax: inv.tax.value(),
-        status: inv.status.code(),
-        sel,
-        sel_period,
-        sel_batch,
-        sel_on,
-    })
+    let out = postcard::to_extend(
+        &InvoiceRow {
+            kind: inv.kind.code(),
+            issued_on: date_to_days(inv.issued_on),
+            seller_id: inv.seller_id.as_str().to_string(),
+            seller_name: inv.seller_name.clone(),
+            buyer_id: inv.buyer_id.as_str().to_string(),
+            amount: inv.amount.value(),
+            tax: inv.tax.value(),
+            status: inv.status.code(),
+            sel,
+            sel_period,
+            sel_batch,
+            sel_on,
+        },
+        vec![INVOICE_ROW_VERSION],
+    )?;
+    let out = postcard::to_extend(
+        &InvoiceRowExtra {
+            audit: inv.audit.map_or(0, CustomsAudit::code),
+        },
+        out,
+    )?;
+    Ok(out)
 }
 
 pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecError> {
-    let row: InvoiceRow = decode(bytes)?;
+    let (row, extra): (InvoiceRow, InvoiceRowExtra) = match bytes.split_first() {
+        None => return Err(CodecError::Empty),
+        Some((&RECORD_VERSION, rest)) => {
+            (postcard::from_bytes(rest)?, InvoiceRowExtra { audit: 0 })
+        }
+        Some((&INVOICE_ROW_VERSION, rest)) => {
+            let (row, rest) = postcard::take_from_bytes(rest)?;
+            (row, postcard::from_bytes(rest)?)
+        }
+        Some((&v, _)) => return Err(CodecError::Version(v)),
+    };
     let period = || TaxPeriod::from_u32(row.sel_period).ok_or(CodecError::Field("period"));
     let selection = match row.sel {
         0 => SelectionState::Unselected,
@@ -119,6 +151,10 @@ pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecErr
         tax: Fen::new(row.tax),
         status: InvoiceStatus::from_code(row.status).ok_or(CodecError::Field("status"))?,
         selection,
+        audit: match extra.audit {
+            0 => None,
+            c => Some(CustomsAudit::from_code(c).ok_or(CodecError::Field("audit"))?),
+        },
     })
 }
 
@@ -138,6 +174,7 @@ mod tests {
             tax: Fen::new(38_935),
             status: InvoiceStatus::Voided,
             selection,
+            audit: None,
         }
     }
 
@@ -163,6 +200,39 @@ mod tests {
     }
 
     #[test]
+    fn version_1_rows_still_read_and_customs_rows_keep_their_audit() {
+        let inv = sample(SelectionState::Unselected);
+        let v1 = encode(&InvoiceRow {
+            kind: 1,
+            issued_on: date_to_days(inv.issued_on),
+            seller_id: inv.seller_id.as_str().into(),
+            seller_name: inv.seller_name.clone(),
+            buyer_id: inv.buyer_id.as_str().into(),
+            amount: inv.amount.value(),
+            tax: inv.tax.value(),
+            status: inv.status.code(),
+            sel: 0,
+            sel_period: 0,
+            sel_batch: 0,
+            sel_on: 0,
+        })
+        .unwrap();
+        assert_eq!(decode_invoice(inv.key.clone(), &v1).unwrap(), inv);
+        let customs = Invoice {
+            key: InvoiceKey::parse_any(None, "530120261000123456-L01").unwrap(),
+            kind: InvoiceType::Customs,
+            audit: Some(CustomsAudit::Match),
+            ..inv
+        };
+        let bytes = encode_invoice(&customs).unwrap();
+        assert_eq!(bytes[0], INVOICE_ROW_VERSION);
+        assert_eq!(
+            decode_invoice(customs.key.clone(), &bytes).unwrap(),
+            customs
+        );
+    }
+
+    #[test]
     fn unknown_version_and_garbage_are_errors_not_panics() {
         let inv = sample(SelectionState::Unselected);
         let mut bytes = encode_invoice(&inv).unwrap();
@@ -171,6 +241,13 @@ mod tests {
             decode_invoice(inv.key.clone(), &bytes),
             Err(CodecError::Version(9))
         ));
+        bytes[0] = INVOICE_ROW_VERSION;
+        let n = bytes.len();
+        bytes[n - 1] = 77;
+        assert!(
+            decode_invoice(inv.key.clone(), &bytes).is_err(),
+            "unknown audit code"
+        );
         assert!(decode_invoice(inv.key.clone(), &[]).is_err());
         assert!(decode_invoice(inv.key.clone(), &[RECORD_VERSION, 0xff, 0xff]).is_err());
     }

@@ -74,7 +74,7 @@ impl Col {
     fn cell(self, i: &InvoiceView, exceptions: bool) -> Markup {
         html! {
             @match self {
-                Col::Code => td.mono { (i.code) },
+                Col::Code => td.mono { (i.code_text()) },
                 Col::Number => td.mono { (i.number) },
                 Col::IssuedOn => td { (i.issued_on) },
                 Col::SellerId => td.mono { (i.seller_id) },

@@ -125,6 +125,7 @@ prop_compose! {
             tax: Fen::new(amount * tax_permille / 1000),
             status,
             selection,
+            audit: None,
         }
     }
 }
@@ -231,11 +232,8 @@ fn filter_of(raw: &RawFilter, invoices: &[Invoice]) -> InvoiceFilter {
         buyer: Some(TaxpayerId::parse(BUYERS[raw.buyer]).unwrap()),
         issued_from: raw.issued_from,
         issued_to: raw.issued_to,
-        code: raw.code.as_ref().map(|c| pick(c, |i| i.key.code.as_str())),
-        number: raw
-            .number
-            .as_ref()
-            .map(|n| pick(n, |i| i.key.number.as_str())),
+        code: raw.code.as_ref().map(|c| pick(c, |i| i.key.code_or_dash())),
+        number: raw.number.as_ref().map(|n| pick(n, |i| i.key.number())),
         seller: raw.seller.map(|s| TaxpayerId::parse(SELLERS[s]).unwrap()),
         sel: raw.sel.clone(),
         certified_from: raw.certified_from,
@@ -264,10 +262,8 @@ fn matches(f: &InvoiceFilter, i: &Invoice) -> bool {
     };
     f.buyer.as_ref().is_none_or(|b| *b == i.buyer_id)
         && f.seller.as_ref().is_none_or(|s| *s == i.seller_id)
-        && f.code.as_deref().is_none_or(|c| c == i.key.code.as_str())
-        && f.number
-            .as_deref()
-            .is_none_or(|n| n == i.key.number.as_str())
+        && f.code.as_deref().is_none_or(|c| c == i.key.code_or_dash())
+        && f.number.as_deref().is_none_or(|n| n == i.key.number())
         && f.kind.is_none_or(|k| k == i.kind)
         && f.status.is_none_or(|s| s == i.status)
         && f.period
@@ -288,16 +284,11 @@ fn model_search(
 ) -> SearchPage {
     let mut hits: Vec<&Invoice> = model.values().filter(|i| matches(f, i)).collect();
     hits.sort_by(|a, b| {
-        (
-            Reverse(a.issued_on),
-            a.key.code.as_str(),
-            a.key.number.as_str(),
-        )
-            .cmp(&(
-                Reverse(b.issued_on),
-                b.key.code.as_str(),
-                b.key.number.as_str(),
-            ))
+        (Reverse(a.issued_on), a.key.code_or_dash(), a.key.number()).cmp(&(
+            Reverse(b.issued_on),
+            b.key.code_or_dash(),
+            b.key.number(),
+        ))
     });
     SearchPage {
         total: hits.len() as u64,
@@ -390,6 +381,7 @@ fn index_model_certified_to_alone_excludes_uncertified() {
         tax: Fen::new(130),
         status: InvoiceStatus::Normal,
         selection,
+        audit: None,
     };
     let p = TaxPeriod::new(2025, 9).unwrap();
     let certified = inv(

@@ -49,6 +49,7 @@ fn inv(
         tax: Fen::tax_at_rate(Fen::new(amount), 130),
         status,
         selection,
+        audit: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod console_data;
 mod console_people;
 mod crash;
+mod documents;
 mod engine;
 mod faq;
 mod hardening;

@@ -53,7 +53,7 @@ fn digest(app: &App) -> BTreeMap<String, String> {
     r.for_each_invoice_batch(10_000, |batch| {
         for inv in batch {
             out.insert(
-                format!("{} {}", inv.key.code, inv.key.number),
+                inv.key.to_string(),
                 format!("{:?} {:?}", inv.selection, inv.status),
             );
         }

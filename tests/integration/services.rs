@@ -28,6 +28,7 @@ fn invoice(code: &str, number: &str, amount: i64) -> Invoice {
         selection: SelectionState::Selected {
             period: TaxPeriod::parse("202610").unwrap(),
         },
+        audit: None,
     }
 }
 
@@ -220,7 +221,7 @@ fn demo_dataset_is_deterministic_and_realistic() {
     assert!(all.iter().any(|i| i.status == InvoiceStatus::Voided));
     assert!(all
         .iter()
-        .any(|i| i.kind == InvoiceType::MotorVehicle && i.key.code.as_str().len() == 12));
+        .any(|i| i.kind == InvoiceType::MotorVehicle && i.key.code_or_dash().len() == 12));
     assert!(all
         .iter()
         .any(|i| matches!(i.selection, SelectionState::Scanned { .. })));
@@ -228,8 +229,27 @@ fn demo_dataset_is_deterministic_and_realistic() {
         .iter()
         .any(|i| matches!(i.selection, SelectionState::Selected { .. })));
     assert!(share(&|i| matches!(i.selection, SelectionState::Confirmed { .. })) >= 50);
-    // Tax is at one of 13/9/6/3 % of the amount.
+    // Every kind of document, 数电票 the most common since December 2024, 缴款书 with their
+    // 稽核比对 result (and selected only when 相符).
+    for k in InvoiceType::ALL {
+        assert!(all.iter().any(|i| i.kind == k), "no {k} in the demo");
+    }
+    let recent: Vec<&Invoice> = all
+        .iter()
+        .filter(|i| i.issued_on >= chrono::NaiveDate::from_ymd_opt(2024, 12, 1).unwrap())
+        .collect();
+    let digital = recent.iter().filter(|i| i.kind.is_digital()).count();
+    assert!(digital * 2 > recent.len(), "{digital} of {}", recent.len());
     for i in &all {
+        assert_eq!(i.kind == InvoiceType::Customs, i.audit.is_some(), "{i:?}");
+        if i.audit
+            .is_some_and(|a| a != fapiao::domain::CustomsAudit::Match)
+        {
+            assert_eq!(i.selection, SelectionState::Unselected, "{i:?}");
+        }
+    }
+    // Tax is at one of 13/9/6/3 % of the amount (农产品: none on the face, it is computed).
+    for i in all.iter().filter(|i| i.kind != InvoiceType::Agricultural) {
         assert!(
             [130, 90, 60, 30]
                 .iter()

@@ -78,6 +78,7 @@ fn open(dir: &std::path::Path) -> Arc<App> {
             tax: Fen::new(130 * i64::from(n)),
             status: InvoiceStatus::Normal,
             selection: SelectionState::Unselected,
+            audit: None,
         })
         .collect();
     fapiao::service::office::invoices::import(

@@ -15,6 +15,7 @@ use crate::service::{office, portal};
 
 pub(super) fn routes(r: &mut Routes<'_>) {
     r.put("/office/invoices/{code}/{number}/status", set_status)
+        .put("/office/invoices/{code}/{number}/audit", set_audit)
         .post("/office/invoices/status", set_status_bulk);
 }
 
@@ -44,7 +45,7 @@ async fn set_status(
     body: JsonObject<StatusBody>,
 ) -> AppResult<HttpResponse> {
     let (code, number) = path.into_inner();
-    let key = InvoiceKey::parse(&code, &number)?;
+    let key = InvoiceKey::parse_any(Some(&code), &number)?;
     let status = InvoiceStatus::parse_api(&body.status)?;
     let mut out = a
         .run(move |app, who, _| office::invoices::change_status(app, who, &[key], status))
@@ -52,6 +53,41 @@ async fn set_status(
     let inv = out
         .pop()
         .ok_or_else(|| AppError::internal("status change returned nothing"))?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(&inv)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AuditBody {
+    /// 稽核比对结果：`match`（相符）、`mismatch`（不符）、`pending`（滞留）、`missing`（缺联）或
+    /// `duplicate`（重号）。
+    audit_result: String,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/office/invoices/{code}/{number}/audit",
+    tag = "office",
+    summary = "登记海关缴款书稽核比对结果",
+    description = super::WRITER,
+    params(
+        ("code" = String, Path, description = "发票代码（缴款书没有，写 `-`）", example = "-"),
+        ("number" = String, Path, description = "缴款书号码", example = "530120261000123456-L01")
+    ),
+    request_body = AuditBody,
+    responses((status = 200, description = "登记后的缴款书", body = InvoiceView))
+)]
+async fn set_audit(
+    a: Acting<StaffUser>,
+    path: web::Path<(String, String)>,
+    body: JsonObject<AuditBody>,
+) -> AppResult<HttpResponse> {
+    let (code, number) = path.into_inner();
+    let key = InvoiceKey::parse_any(Some(&code), &number)?;
+    let audit = crate::domain::CustomsAudit::parse_api(&body.audit_result)?;
+    let inv = a
+        .run(move |app, who, _| office::invoices::change_audit(app, who, &key, audit))
+        .await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(&inv)))
 }
 
@@ -95,7 +131,7 @@ async fn set_status_bulk(
     let keys = b
         .invoices
         .iter()
-        .map(|k| InvoiceKey::parse(&k.code, &k.number))
+        .map(|k| InvoiceKey::parse_any(k.code.as_deref(), &k.number))
         .collect::<Result<Vec<_>, _>>()?;
     let out = a
         .run(move |app, who, _| office::invoices::change_status(app, who, &keys, status))
@@ -107,5 +143,5 @@ async fn set_status_bulk(
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(set_status, set_status_bulk))]
+#[openapi(paths(set_status, set_audit, set_status_bulk))]
 pub(super) struct Doc;

@@ -76,7 +76,7 @@ pub fn make_batch<B: Book>(
     for k in &keys {
         let inv = b.invoice(k)?.ok_or(Refusal::InvoiceNotFound)?;
         amount += inv.amount;
-        tax += inv.tax;
+        tax += inv.deductible_tax();
     }
     let existing = b.batches(id, period)?;
     let number = existing

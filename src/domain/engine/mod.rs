@@ -36,7 +36,7 @@ mod selection;
 mod settlement;
 
 pub use confirmation::{batch_outcome, make_batch, submit, BatchOutcome};
-pub use office::{change_status, record_declaration};
+pub use office::{change_audit, change_status, record_declaration};
 pub use rollback::{rollback, rollback_facts};
 pub use scan::{apply_scan, check_scan, ScanRefusal};
 pub use selection::{

@@ -90,6 +90,7 @@ pub(crate) fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoic
         tax: Fen::new(1_300 * i64::from(n)),
         status: InvoiceStatus::Normal,
         selection: SelectionState::Unselected,
+        audit: None,
     }
 }
 

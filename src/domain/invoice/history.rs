@@ -3,7 +3,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::InvoiceStatus;
+use super::{CustomsAudit, InvoiceStatus};
 use crate::domain::{Actor, TaxPeriod};
 
 /// Why an 已勾选 invoice went back to 未勾选.
@@ -49,6 +49,11 @@ pub enum InvoiceChange {
         from: InvoiceStatus,
         to: InvoiceStatus,
     },
+    /// A 缴款书's 稽核比对 result changed (always the last variant: stored by index).
+    Audit {
+        from: Option<CustomsAudit>,
+        to: CustomsAudit,
+    },
 }
 
 impl InvoiceChange {
@@ -59,6 +64,7 @@ impl InvoiceChange {
             InvoiceChange::Confirmed { .. } => "confirmed",
             InvoiceChange::Scanned { .. } => "scanned",
             InvoiceChange::Status { .. } => "status",
+            InvoiceChange::Audit { .. } => "audit",
         }
     }
 
@@ -70,6 +76,7 @@ impl InvoiceChange {
             "confirmed" => "确认勾选",
             "scanned" => "扫描认证",
             "status" => "状态变更",
+            "audit" => "稽核比对",
             _ => "其他",
         }
     }
@@ -102,6 +109,11 @@ impl InvoiceChange {
             InvoiceChange::Status { from, to } => {
                 format!("发票状态由{}变更为{}", from.label_zh(), to.label_zh())
             }
+            InvoiceChange::Audit { from, to } => format!(
+                "稽核比对结果由{}变更为{}",
+                from.map_or("无", CustomsAudit::label_zh),
+                to.label_zh()
+            ),
         }
     }
 }

@@ -3,7 +3,12 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{InvoiceKey, InvoiceStatus, InvoiceType, SelectionState};
+use chrono::Datelike;
+
+use super::{
+    check_kind, deductible_tax, CustomsAudit, InvoiceKey, InvoiceStatus, InvoiceType,
+    SelectionState,
+};
 use crate::domain::{DomainError, Fen, TaxPeriod, TaxpayerId};
 
 /// One incoming VAT invoice as the platform sees it (S-D2–S-D7).
@@ -19,6 +24,8 @@ pub struct Invoice {
     pub tax: Fen,
     pub status: InvoiceStatus,
     pub selection: SelectionState,
+    /// 稽核比对 result: `Some` exactly for a 海关缴款书.
+    pub audit: Option<CustomsAudit>,
 }
 
 impl Invoice {
@@ -35,9 +42,16 @@ impl Invoice {
             && self.tax == other.tax
     }
 
+    /// The tax this invoice deducts: the face tax, or for 农产品 the computed deduction.
+    pub fn deductible_tax(&self) -> Fen {
+        deductible_tax(self.kind, self.amount, self.tax)
+    }
+
     /// Checks an invoice as received from the invoicing system: amounts not negative, tax
-    /// not above the amount, seller and buyer different, not issued after `today`.
+    /// not above the amount, seller and buyer different, not issued after `today`, and what
+    /// its kind requires ([`check_kind`]).
     pub fn check_issue(&self, today: NaiveDate) -> Result<(), DomainError> {
+        check_kind(self.kind, &self.key, self.issued_on.year(), self.audit)?;
         if self.amount.value() < 0 {
             return Err(DomainError::new("amount", "金额不能为负数"));
         }

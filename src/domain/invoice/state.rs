@@ -4,10 +4,13 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::KeyShape;
 use crate::domain::error::DomainError;
 use crate::domain::period::TaxPeriod;
 
-/// Invoice type (发票类型).
+/// Invoice type (发票类型): the kind of document. The API names are fixed; the numeric type
+/// codes that invoicing systems and vendors use differ between lists, so they are data
+/// ([`super::TypeCodes`]), not these variants.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceType {
@@ -17,16 +20,44 @@ pub enum InvoiceType {
     Freight,
     /// 机动车销售统一发票
     MotorVehicle,
+    /// 增值税电子专用发票 (12-digit code, digits 11–12 `13`)
+    ESpecial,
+    /// 电子发票（增值税专用发票）: 数电专票, a 20-digit number and no code
+    DigitalSpecial,
+    /// 电子发票（普通发票）: 数电普票, a 20-digit number and no code
+    DigitalOrdinary,
+    /// 收费公路通行费增值税电子普通发票 (12-digit code, digits 11–12 `12`)
+    Toll,
+    /// 农产品收购发票或销售发票: the deduction is computed from the amount
+    Agricultural,
+    /// 海关进口增值税专用缴款书: a 缴款书号码 and no code; deductible after 稽核比对 相符
+    Customs,
 }
 
 impl InvoiceType {
-    pub const ALL: [Self; 3] = [Self::Special, Self::Freight, Self::MotorVehicle];
+    pub const ALL: [Self; 9] = [
+        Self::Special,
+        Self::Freight,
+        Self::MotorVehicle,
+        Self::ESpecial,
+        Self::DigitalSpecial,
+        Self::DigitalOrdinary,
+        Self::Toll,
+        Self::Agricultural,
+        Self::Customs,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Special => "special",
             Self::Freight => "freight",
             Self::MotorVehicle => "motor_vehicle",
+            Self::ESpecial => "e_special",
+            Self::DigitalSpecial => "digital_special",
+            Self::DigitalOrdinary => "digital_ordinary",
+            Self::Toll => "toll",
+            Self::Agricultural => "agricultural",
+            Self::Customs => "customs",
         }
     }
 
@@ -35,6 +66,12 @@ impl InvoiceType {
             Self::Special => "增值税专用发票",
             Self::Freight => "货物运输业增值税专用发票",
             Self::MotorVehicle => "机动车销售统一发票",
+            Self::ESpecial => "增值税电子专用发票",
+            Self::DigitalSpecial => "电子发票（增值税专用发票）",
+            Self::DigitalOrdinary => "电子发票（普通发票）",
+            Self::Toll => "收费公路通行费增值税电子普通发票",
+            Self::Agricultural => "农产品收购发票或销售发票",
+            Self::Customs => "海关进口增值税专用缴款书",
         }
     }
 
@@ -43,6 +80,12 @@ impl InvoiceType {
             Self::Special => "专用发票",
             Self::Freight => "货运专用发票",
             Self::MotorVehicle => "机动车发票",
+            Self::ESpecial => "电子专票",
+            Self::DigitalSpecial => "数电专票",
+            Self::DigitalOrdinary => "数电普票",
+            Self::Toll => "通行费电子普票",
+            Self::Agricultural => "农产品发票",
+            Self::Customs => "海关缴款书",
         }
     }
 
@@ -53,24 +96,51 @@ impl InvoiceType {
             .into_iter()
             .find(|t| t.as_str() == s || t.label_zh() == s || t.short_label_zh() == s)
             .ok_or_else(|| {
-                DomainError::new(
-                    "type",
-                    "发票类型不正确：应为 special（增值税专用发票）、freight（货物运输业增值税专用发票）或 motor_vehicle（机动车销售统一发票）",
-                )
+                let names = Self::ALL
+                    .iter()
+                    .map(|t| format!("{}（{}）", t.as_str(), t.short_label_zh()))
+                    .collect::<Vec<_>>()
+                    .join("、");
+                DomainError::new("type", format!("发票类型不正确：应为{names}之一"))
             })
     }
 
-    /// Compact storage code (1, 2, 3).
+    /// Compact storage code (1..=9). Stored in every invoice row: never renumber.
     pub fn code(self) -> u8 {
         match self {
             Self::Special => 1,
             Self::Freight => 2,
             Self::MotorVehicle => 3,
+            Self::ESpecial => 4,
+            Self::DigitalSpecial => 5,
+            Self::DigitalOrdinary => 6,
+            Self::Toll => 7,
+            Self::Agricultural => 8,
+            Self::Customs => 9,
         }
     }
 
     pub fn from_code(code: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    /// The shape of this kind's identity.
+    pub fn key_shape(self) -> KeyShape {
+        match self {
+            Self::DigitalSpecial | Self::DigitalOrdinary => KeyShape::Digital,
+            Self::Customs => KeyShape::Customs,
+            Self::Special
+            | Self::Freight
+            | Self::MotorVehicle
+            | Self::ESpecial
+            | Self::Toll
+            | Self::Agricultural => KeyShape::Coded,
+        }
+    }
+
+    /// 数电票 (fully digital invoices).
+    pub fn is_digital(self) -> bool {
+        self.key_shape() == KeyShape::Digital
     }
 }
 
@@ -295,7 +365,7 @@ mod tests {
 
     #[test]
     fn invoice_type() {
-        assert_eq!(InvoiceType::ALL.len(), 3);
+        assert_eq!(InvoiceType::ALL.len(), 9);
         for t in InvoiceType::ALL {
             assert_eq!(InvoiceType::parse_api(t.as_str()).unwrap(), t);
             assert_eq!(InvoiceType::parse_api(t.label_zh()).unwrap(), t);
@@ -314,7 +384,8 @@ mod tests {
             "\"motor_vehicle\""
         );
         assert_eq!(InvoiceType::from_code(0), None);
-        assert_eq!(InvoiceType::from_code(4), None);
+        assert_eq!(InvoiceType::from_code(10), None);
+        assert_eq!(InvoiceType::from_code(4), Some(InvoiceType::ESpecial));
         let e = InvoiceType::parse_api("MotorVehicle").unwrap_err();
         assert_eq!(e.field, "type");
         assert!(e.message.contains("发票类型"));

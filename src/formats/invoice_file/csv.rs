@@ -142,13 +142,13 @@ pub(super) fn header_field(name: &str) -> Option<(Field, bool)> {
 /// Where each field is in a CSV file.
 pub(super) struct Columns {
     /// Column index per field, and whether money in it is yuan.
-    pub(super) at: [Option<(usize, bool)>; 10],
+    pub(super) at: [Option<(usize, bool)>; FIELDS],
     pub(super) width: usize,
 }
 
 impl Columns {
     pub(super) fn from_header(header: &csv::StringRecord) -> Result<Columns, FileError> {
-        let mut at = [None; 10];
+        let mut at = [None; FIELDS];
         let mut duplicated = Vec::new();
         for (i, name) in header.iter().enumerate() {
             let Some((f, yuan)) = header_field(name) else {
@@ -165,7 +165,7 @@ impl Columns {
         }
         let missing: Vec<String> = Field::ALL
             .into_iter()
-            .filter(|f| f.required() && at[f.index()].is_none())
+            .filter(|f| f.required_column() && at[f.index()].is_none())
             .map(Field::column_name)
             .collect();
         if !missing.is_empty() {
@@ -197,8 +197,9 @@ impl Columns {
             };
             let value = cell(record.get(i).unwrap_or_default());
             match f {
-                // A blank status cell means 正常.
-                Field::Status if value.is_empty() => {}
+                // A blank status cell means 正常; a blank code, a document without one (数电票,
+                // 缴款书); a blank 稽核比对结果, none (or 滞留 for a 缴款书).
+                Field::Status | Field::Code | Field::AuditResult if value.is_empty() => {}
                 Field::Amount | Field::Tax if yuan && !value.is_empty() => {
                     d.set_money(f, parse_yuan_text(f, value));
                 }

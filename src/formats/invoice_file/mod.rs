@@ -249,8 +249,8 @@ mod tests {
         assert_eq!(lines, [1, 2, 3]);
         let [a, b, c] = [0, 1, 2].map(|i| &parsed.invoices[i].1);
 
-        assert_eq!(a.key.code.as_str(), "0123456789");
-        assert_eq!(a.key.number.as_str(), "00000001");
+        assert_eq!(a.key.code_or_dash(), "0123456789");
+        assert_eq!(a.key.number(), "00000001");
         assert_eq!(a.kind, InvoiceType::Special);
         assert_eq!(a.issued_on, date(2026, 1, 5));
         assert_eq!(a.seller_id.as_str(), SELLER);
@@ -261,13 +261,13 @@ mod tests {
         assert_eq!(a.status, InvoiceStatus::Normal);
         assert_eq!(a.selection, SelectionState::Unselected);
 
-        assert_eq!(b.key.code.as_str(), "0044031900");
-        assert_eq!(b.key.number.as_str(), "01234567");
+        assert_eq!(b.key.code_or_dash(), "0044031900");
+        assert_eq!(b.key.number(), "01234567");
         assert_eq!(b.kind, InvoiceType::Freight);
         assert_eq!(b.status, InvoiceStatus::Voided);
 
-        assert_eq!(c.key.code.as_str(), "001234567890");
-        assert_eq!(c.key.number.as_str(), "00999999");
+        assert_eq!(c.key.code_or_dash(), "001234567890");
+        assert_eq!(c.key.number(), "00999999");
         assert_eq!(c.kind, InvoiceType::MotorVehicle);
         assert_eq!(c.seller_name, "某汽车销售公司");
         assert_eq!(c.buyer_id.as_str(), SELLER);
@@ -408,7 +408,7 @@ mod tests {
         let parsed = parse_ndjson(&line);
         assert_eq!(parsed.rejected, vec![]);
         let inv = &parsed.invoices[0].1;
-        assert_eq!(inv.key.code.as_str(), "0123456789");
+        assert_eq!(inv.key.code_or_dash(), "0123456789");
         assert_eq!(inv.seller_name, "甲\"公司\"\\");
     }
 
@@ -513,7 +513,7 @@ mod tests {
         assert_eq!(a.selection, SelectionState::Unselected);
         let b = &parsed.invoices[1].1;
         assert_eq!(b.seller_name, "名称含\"引号\"");
-        assert_eq!(b.key.code.as_str(), "001234567890");
+        assert_eq!(b.key.code_or_dash(), "001234567890");
         assert_eq!(b.kind, InvoiceType::MotorVehicle);
         assert_eq!(b.issued_on, date(2026, 1, 5));
         let c = &parsed.invoices[2].1;
@@ -559,7 +559,7 @@ mod tests {
         );
         assert_eq!(parsed.invoices[0].1.seller_name, "某某公司,福州");
         assert_eq!(parsed.invoices[1].1.issued_on, date(2026, 2, 28));
-        assert_eq!(parsed.invoices[1].1.key.code.as_str(), "001234567890");
+        assert_eq!(parsed.invoices[1].1.key.code_or_dash(), "001234567890");
         assert_eq!(parsed.invoices[2].1.issued_on, date(2025, 12, 31));
     }
 

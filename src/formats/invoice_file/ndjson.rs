@@ -117,7 +117,7 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
 /// The fields of one NDJSON object.
 #[derive(Default)]
 pub(super) struct JsonRow<'a> {
-    pub(super) fields: [Option<Scalar<'a>>; 10],
+    pub(super) fields: [Option<Scalar<'a>>; FIELDS],
     pub(super) duplicated: Vec<Cow<'a, str>>,
     pub(super) unknown: Vec<Cow<'a, str>>,
 }
@@ -206,10 +206,11 @@ pub(super) fn ndjson_row(line: &str) -> Row {
         Err(e) => return Row::failed(json_error_reason(&e)),
     };
     let mut d = Draft::default();
+    d.json = true;
     for (f, value) in Field::ALL.into_iter().zip(&row.fields) {
         match value {
             None | Some(Scalar::Null) => {
-                if f.required() {
+                if f.required_in_json() {
                     d.fail(missing_field(f));
                 }
             }

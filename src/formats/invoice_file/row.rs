@@ -4,13 +4,13 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{Parsed, Rejected};
 
 use crate::domain::{
-    Fen, Invoice, InvoiceCode, InvoiceKey, InvoiceNumber, InvoiceStatus, InvoiceType,
-    SelectionState, TaxpayerId,
+    check_kind, CustomsAudit, Fen, Invoice, InvoiceCode, InvoiceKey, InvoiceStatus, InvoiceType,
+    KeyShape, SelectionState, TaxpayerId, TypeCodes,
 };
 
 /// The input fields of the invoice object, in the order reasons are reported.
@@ -26,10 +26,14 @@ pub(super) enum Field {
     Amount,
     Tax,
     Status,
+    AuditResult,
 }
 
+/// How many input fields there are.
+pub(super) const FIELDS: usize = 11;
+
 impl Field {
-    pub(super) const ALL: [Field; 10] = [
+    pub(super) const ALL: [Field; FIELDS] = [
         Field::Code,
         Field::Number,
         Field::Type,
@@ -40,6 +44,7 @@ impl Field {
         Field::Amount,
         Field::Tax,
         Field::Status,
+        Field::AuditResult,
     ];
 
     pub(super) fn index(self) -> usize {
@@ -58,6 +63,7 @@ impl Field {
             Field::Amount => "amount",
             Field::Tax => "tax",
             Field::Status => "status",
+            Field::AuditResult => "audit_result",
         }
     }
 
@@ -73,11 +79,18 @@ impl Field {
             Field::Amount => "金额",
             Field::Tax => "税额",
             Field::Status => "发票状态",
+            Field::AuditResult => "稽核比对结果",
         }
     }
 
-    pub(super) fn required(self) -> bool {
-        self != Field::Status
+    /// Required in every line (the code only for coded kinds: checked when the row is done).
+    pub(super) fn required_in_json(self) -> bool {
+        !matches!(self, Field::Status | Field::Code | Field::AuditResult)
+    }
+
+    /// Required as a CSV column (a 数电票's or 缴款书's code cell stays blank).
+    pub(super) fn required_column(self) -> bool {
+        !matches!(self, Field::Status | Field::AuditResult)
     }
 
     pub(super) fn is_money(self) -> bool {
@@ -215,7 +228,16 @@ impl Row {
 #[derive(Default)]
 pub(super) struct Draft {
     pub(super) code: Option<InvoiceCode>,
-    pub(super) number: Option<InvoiceNumber>,
+    /// The number as written: its form depends on the kind (8 digits, a 数电票号码 or a
+    /// 缴款书号码), so it is parsed when the row is done; its problems are reported at
+    /// `number_at` to keep the field order.
+    pub(super) number: Option<String>,
+    pub(super) number_at: usize,
+    pub(super) audit: Option<CustomsAudit>,
+    /// An NDJSON line (a missing code is reported as a missing field).
+    pub(super) json: bool,
+    /// A code was written (if it was bad, its reason is listed already).
+    pub(super) code_given: bool,
     pub(super) kind: Option<InvoiceType>,
     pub(super) issued_on: Option<NaiveDate>,
     pub(super) seller_id: Option<TaxpayerId>,
@@ -255,11 +277,20 @@ impl Draft {
             TaxpayerId::parse(s).map_err(|e| format!("{}不正确：{}", f.label(), e.message))
         };
         match f {
-            Field::Code => self.code = self.ok(InvoiceCode::parse(s).map_err(|e| e.message)),
-            Field::Number => {
-                self.number = self.ok(InvoiceNumber::parse(s).map_err(|e| e.message));
+            Field::Code => {
+                self.code_given = true;
+                self.code = self.ok(InvoiceCode::parse(s).map_err(|e| e.message));
             }
-            Field::Type => self.kind = self.ok(InvoiceType::parse_api(s).map_err(|e| e.message)),
+            Field::Number => {
+                self.number = Some(s.to_owned());
+                self.number_at = self.errors.len();
+            }
+            Field::Type => {
+                self.kind = self.ok(TypeCodes::installed().parse(s).map_err(|e| e.message));
+            }
+            Field::AuditResult => {
+                self.audit = self.ok(CustomsAudit::parse_api(s).map_err(|e| e.message));
+            }
             Field::IssuedOn => self.issued_on = self.ok(parse_date(s, dates)),
             Field::SellerId => self.seller_id = self.ok(taxpayer(s)),
             Field::BuyerId => self.buyer_id = self.ok(taxpayer(s)),
@@ -278,12 +309,40 @@ impl Draft {
     }
 
     pub(super) fn finish(self) -> Row {
-        let key = match (self.code, self.number) {
-            (Some(code), Some(number)) => Some(InvoiceKey { code, number }),
-            _ => None,
+        let mut errors = self.errors;
+        let code = self.code.as_ref().map(InvoiceCode::as_str);
+        let coded = self.kind.is_none_or(|k| k.key_shape() == KeyShape::Coded);
+        if self.json && !self.code_given && coded {
+            // A JSON line without a code, for a kind that has one (or an unreadable kind).
+            errors.insert(0, missing_field(Field::Code));
+        }
+        let key = match (&self.number, self.kind) {
+            // A bad or missing code is listed already.
+            (Some(_), _) if code.is_none() && coded && (self.code_given || self.json) => None,
+            (Some(number), Some(kind)) => {
+                match InvoiceKey::parse_shape(kind.key_shape(), code, number) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        errors.insert(self.number_at.min(errors.len()), e.message);
+                        None
+                    }
+                }
+            }
+            // The kind is unreadable (its reason is listed): the key still detects duplicates.
+            (Some(number), None) => InvoiceKey::parse_any(code, number).ok(),
+            (None, _) => None,
         };
         let compact_key = key.as_ref().map(InvoiceKey::to_u128);
-        let mut errors = self.errors;
+        let audit = match self.kind {
+            Some(InvoiceType::Customs) => Some(self.audit.unwrap_or(CustomsAudit::Pending)),
+            _ => self.audit,
+        };
+        // What the kind requires of the key, the date and the 稽核比对 result is form too.
+        if let (Some(k), Some(kind), Some(on)) = (&key, self.kind, self.issued_on) {
+            if let Err(e) = check_kind(kind, k, on.year(), audit) {
+                errors.push(e.message);
+            }
+        }
         let status = self.status.unwrap_or(InvoiceStatus::Normal);
         let result = match (
             key,
@@ -315,6 +374,7 @@ impl Draft {
                 tax,
                 status,
                 selection: SelectionState::Unselected,
+                audit,
             }),
             _ => {
                 if errors.is_empty() {

@@ -33,7 +33,17 @@ pub fn change_status(
     })
 }
 
-//
+/// Records the 稽核比对 result of 海关缴款书 (one write transaction).
+pub fn change_audit(
+    app: &App,
+    who: &Who,
+    key: &InvoiceKey,
+    audit: crate::domain::CustomsAudit,
+) -> AppResult<crate::domain::Invoice> {
+    let c = ctx(app, who);
+    app.store
+        .write(who, |tx| Ok(engine::change_audit(tx, &c, key, audit)?))
+}
 
 /// Filters of the office's invoice search.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]

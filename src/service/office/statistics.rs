@@ -19,7 +19,8 @@ use crate::store::Who;
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScanLine {
-    code: String,
+    #[serde(default)]
+    code: Option<String>,
     number: String,
     scanned_on: String,
     period: String,
@@ -47,7 +48,8 @@ pub fn import_scans(app: &App, who: &Who, body: &[u8]) -> AppResult<usize> {
         let parsed = serde_json::from_str::<ScanLine>(l)
             .map_err(|e| format!("格式不正确：{e}"))
             .and_then(|x| {
-                let key = InvoiceKey::parse(&x.code, &x.number).map_err(|e| e.message)?;
+                let key =
+                    InvoiceKey::parse_any(x.code.as_deref(), &x.number).map_err(|e| e.message)?;
                 let period = TaxPeriod::parse(&x.period).map_err(|e| e.message)?;
                 let on =
                     crate::domain::query::parse_date("scanned_on", "扫描认证日期", &x.scanned_on)
@@ -138,14 +140,10 @@ pub fn apply_scans(app: &App, who: &Who) -> AppResult<ApplyReport> {
                 Ok(()) => report.applied += 1,
                 Err(refusal) => {
                     let why: ScanRefusal = refusal;
-                    tx.audit(
-                        "scan.reject",
-                        format!("{} {}", key.code.as_str(), key.number.as_str()),
-                        why.message(),
-                    );
+                    tx.audit("scan.reject", key.to_string(), why.message());
                     report.rejected.push(serde_json::json!({
-                        "code": key.code.as_str(),
-                        "number": key.number.as_str(),
+                        "code": key.code(),
+                        "number": key.number(),
                         "reason": why.message(),
                     }));
                 }

@@ -104,10 +104,7 @@ pub fn run(app: &App) -> AppResult<Report> {
             if let Some(p) = problem {
                 problems += 1;
                 if unbacked.len() < 100 {
-                    unbacked.push(format!(
-                        "已确认发票 {} {}（{}）{}",
-                        inv.key.code, inv.key.number, target, p
-                    ));
+                    unbacked.push(format!("已确认发票 {}（{}）{}", inv.key, target, p));
                 }
             }
         }

@@ -75,8 +75,8 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
         for k in &keys {
             let Some(inv) = r.invoice(k)? else { continue };
             rows.push(DownloadRow {
-                code: inv.key.code.as_str().to_string(),
-                number: inv.key.number.as_str().to_string(),
+                code: inv.key.code().unwrap_or_default().to_string(),
+                number: inv.key.number().to_string(),
                 issued_on: inv.issued_on,
                 kind: inv.kind.label_zh().to_string(),
                 seller_id: inv.seller_id.as_str().to_string(),
@@ -220,8 +220,8 @@ pub fn upload(
             let row = parsed.choices.get(*i).map(|c| c.row).unwrap_or(0);
             rejected.push(BulkRejection {
                 row: row as u64,
-                code: r.key.code.as_str().to_string(),
-                number: r.key.number.as_str().to_string(),
+                code: r.key.code().unwrap_or_default().to_string(),
+                number: r.key.number().to_string(),
                 reason: r.reason.code().to_string(),
                 message: r.reason.message(),
             });

@@ -79,7 +79,7 @@ fn invoice_rows(items: &[InvoiceView]) -> Vec<Vec<Value>> {
         .map(|(i, v)| {
             vec![
                 Value::Count(i64::try_from(i + 1).unwrap_or(i64::MAX)),
-                Value::Text(v.code.clone()),
+                Value::Text(v.code_text().to_owned()),
                 Value::Text(v.number.clone()),
                 Value::Date(v.issued_on),
                 Value::Text(v.kind.label_zh().to_string()),
@@ -186,7 +186,7 @@ fn invoice_table(items: &[InvoiceView]) -> pdf::Table {
         .map(|(i, v)| {
             vec![
                 (i + 1).to_string(),
-                v.code.clone(),
+                v.code_text().to_owned(),
                 v.number.clone(),
                 v.issued_on.format("%Y-%m-%d").to_string(),
                 v.seller_name.clone(),

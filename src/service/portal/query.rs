@@ -49,16 +49,20 @@ pub fn not_yet_due(
         .map(|s| parse_date("issued_to", "开票日期止", &s))
         .transpose()?;
     let first_due = crate::domain::query::first_not_yet_due(p);
+    let code = opt(&raw.code)
+        .map(|c| crate::domain::InvoiceCode::parse(&c))
+        .transpose()?;
     let f = InvoiceFilter {
         buyer: Some(taxpayer.clone()),
         issued_from: Some(from.map_or(first_due, |d| d.max(first_due))),
         issued_to: to,
-        code: opt(&raw.code)
-            .map(|c| crate::domain::InvoiceCode::parse(&c).map(|c| c.as_str().to_string()))
-            .transpose()?,
-        number: opt(&raw.number)
-            .map(|n| crate::domain::InvoiceNumber::parse(&n).map(|n| n.as_str().to_string()))
-            .transpose()?,
+        code: code.as_ref().map(|c| c.as_str().to_string()),
+        number: crate::domain::query::NumberCondition::from_fields(
+            code.as_ref(),
+            opt(&raw.number).as_deref(),
+            None,
+        )?
+        .map(|n| n.as_str().to_string()),
         ..InvoiceFilter::default()
     };
     search(app, &f, paging)

@@ -17,7 +17,8 @@ use crate::store::Who;
 /// One refused row as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedView {
-    pub code: String,
+    /// `null` for documents without a code.
+    pub code: Option<String>,
     pub number: String,
     pub reason: &'static str,
     pub message: String,
@@ -43,8 +44,8 @@ impl From<SelectionReport> for SelectionView {
                 .rejected
                 .into_iter()
                 .map(|(_, x)| RejectedView {
-                    code: x.key.code.as_str().to_string(),
-                    number: x.key.number.as_str().to_string(),
+                    code: x.key.code().map(str::to_owned),
+                    number: x.key.number().to_string(),
                     reason: x.reason.code(),
                     message: x.reason.message(),
                     row: None,

@@ -59,7 +59,9 @@ pub const TAXPAYER_CHANGES: TableDefinition<(&str, u32), &[u8]> =
     TableDefinition::new("taxpayer_changes");
 /// (taxpayer, period) → cached 抵扣统计 (`statistics::Cached`); removed by any commit that
 /// changes an invoice certified in that period.
-pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats");
+/// (Named anew when the table grew from three kinds to every kind: figures cached in the
+/// three-kind layout are simply not found, and recomputed.)
+pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_by_kind");
 /// (taxpayer, period) → the cached exception keys, 16 bytes each (`InvoiceKey::to_u128`,
 /// little-endian), in key order.
 pub const STATS_KEYS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_keys");

@@ -39,7 +39,7 @@ fn single_view(s: &SingleView) -> Markup {
     html! {
         h2 { "发票信息" }
         dl.facts {
-            dt { "发票代码" } dd.mono { (i.code) }
+            dt { "发票代码" } dd.mono { (i.code_text()) }
             dt { "发票号码" } dd.mono { (i.number) }
             dt { "发票类型" } dd { (i.kind.label_zh()) }
             dt { "开票日期" } dd { (i.issued_on) }
@@ -115,8 +115,9 @@ fn view(name: &str, q: &Query, result: Markup) -> Markup {
                     form.stack method="get" action="/query" {
                         h2 { "单票查询" }
                         input type="hidden" name="mode" value="single";
-                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" required value=(v(&q.code)); }
-                        label { "发票号码" input name="number" inputmode="numeric" maxlength="8" required value=(v(&q.number)); }
+                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(v(&q.code)); }
+                        label { "发票号码" input name="number" maxlength="22" required value=(v(&q.number)); }
+                        p.hint { "数电票、海关缴款书没有发票代码：发票代码留空，发票号码填数电票号码或缴款书号码。" }
                         button type="submit" { "查询" }
                     }
                     form.stack method="get" action="/query" {
@@ -143,10 +144,7 @@ async fn query_page(
     let name = blocking(move || Ok(service::office::taxpayers::get(&a2, &id)?.name)).await?;
     let (status, result) = match q.mode.as_deref() {
         Some("single") => {
-            let key = InvoiceKey::parse(
-                q.code.as_deref().unwrap_or(""),
-                q.number.as_deref().unwrap_or(""),
-            );
+            let key = InvoiceKey::parse_any(q.code.as_deref(), q.number.as_deref().unwrap_or(""));
             match key {
                 Err(e) => (
                     StatusCode::UNPROCESSABLE_ENTITY,

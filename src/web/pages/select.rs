@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::html;
 use crate::domain::query::RawConditions;
-use crate::domain::{InvoiceKey, SelectionState};
+use crate::domain::{InvoiceKey, InvoiceType, SelectionState};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
@@ -34,6 +34,7 @@ struct Form {
     issued_to: Option<String>,
     code: Option<String>,
     number: Option<String>,
+    digital_number: Option<String>,
     seller_id: Option<String>,
     certified: Option<String>,
     method: Option<String>,
@@ -57,6 +58,7 @@ impl Form {
             issued_to: f(&self.issued_to),
             code: f(&self.code),
             number: f(&self.number),
+            digital_number: f(&self.digital_number),
             seller_id: f(&self.seller_id),
             certified: Some(certified),
             method: if on { f(&self.method) } else { None },
@@ -106,6 +108,7 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
             div.fields {
                 label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(f.v(&f.code)); }
                 label { "发票号码" input name="number" inputmode="numeric" maxlength="8" value=(f.v(&f.number)); }
+                label { "数电票号码" input name="digital_number" inputmode="numeric" maxlength="20" value=(f.v(&f.digital_number)); }
                 label { "开票日期起" input name="issued_from" type="date" required value=(from); }
                 label { "开票日期止" input name="issued_to" type="date" required value=(to); }
                 label { "销方税号" input name="seller_id" maxlength="20" value=(f.v(&f.seller_id)); }
@@ -131,8 +134,8 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
                 label { "发票类型"
                     select name="type" {
                         @let k = f.kind.clone().unwrap_or_else(|| "all".into());
-                        (option("all", "全部", &k)) (option("special", "增值税专用发票", &k))
-                        (option("freight", "货运专用发票", &k)) (option("motor_vehicle", "机动车发票", &k))
+                        (option("all", "全部", &k))
+                        @for t in InvoiceType::ALL { (option(t.as_str(), t.short_label_zh(), &k)) }
                     }
                 }
                 label { "发票状态"
@@ -156,12 +159,12 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
 
 fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
     let tick = |_: usize, i: &InvoiceView| {
-        let key = format!("{}:{}", i.code, i.number);
+        let key = format!("{}:{}", i.code_or_dash(), i.number);
         let ticked = matches!(i.selection, SelectionState::Selected { .. });
         html! {
             input type="hidden" name="shown" value=(key);
             input type="checkbox" name="tick" value=(key) checked[ticked]
-                disabled[certified] aria-label={"勾选 " (i.code) " " (i.number)};
+                disabled[certified] aria-label={"勾选 " (i.code_text()) " " (i.number)};
         }
     };
     html! {
@@ -290,7 +293,7 @@ async fn save(
     };
     let parse = |s: &str| {
         s.split_once(':')
-            .and_then(|(c, n)| InvoiceKey::parse(c, n).ok())
+            .and_then(|(c, n)| InvoiceKey::parse_any(Some(c), n).ok())
     };
     let shown: Vec<InvoiceKey> = get_all("shown").iter().filter_map(|s| parse(s)).collect();
     let ticked: std::collections::HashSet<u128> = get_all("tick")
@@ -336,8 +339,8 @@ async fn save(
                     .iter()
                     .map(|(_, x)| format!(
                         "{} {}（{}）",
-                        x.key.code.as_str(),
-                        x.key.number.as_str(),
+                        x.key.code_or_dash(),
+                        x.key.number(),
                         x.reason.message()
                     ))
                     .collect::<Vec<_>>()

@@ -108,7 +108,7 @@ enum Found {
 
 fn found(app: &App, s: &Search) -> AppResult<Found> {
     if s.by_key() {
-        let key = InvoiceKey::parse(s.code.trim(), s.number.trim())?;
+        let key = InvoiceKey::parse_any(Some(s.code.trim()), s.number.trim())?;
         return Ok(invoices::find(app, &key)?.map_or(Found::Nothing, |v| Found::One(Box::new(v))));
     }
     if !s.by_party() {
@@ -191,9 +191,9 @@ fn back_fields(s: &Search) -> Markup {
 }
 
 fn results(s: &Search, found: &Found, writer: bool) -> Markup {
-    let key_of = |i: &InvoiceView| format!("{}/{}", i.code, i.number);
+    let key_of = |i: &InvoiceView| format!("{}/{}", i.code_or_dash(), i.number);
     let lead_cell = |_: usize, i: &InvoiceView| {
-        html! { input type="checkbox" name="key" value=(key_of(i)) aria-label={ "选择发票 " (i.code) " " (i.number) }; }
+        html! { input type="checkbox" name="key" value=(key_of(i)) aria-label={ "选择发票 " (i.code_text()) " " (i.number) }; }
     };
     let table = |items: &[InvoiceView]| {
         html! {
@@ -318,8 +318,8 @@ fn view(
                 h2 { "单张发票状态变更" }
                 form.inline.single-status method="post" action="/office/invoices/status" {
                     (back_fields(s))
-                    label { "发票代码" input name="code" required maxlength="12" value=(s.code) inputmode="numeric"; }
-                    label { "发票号码" input name="number" required maxlength="8" value=(s.number) inputmode="numeric"; }
+                    label { "发票代码" input name="code" maxlength="12" value=(s.code) inputmode="numeric" placeholder="数电票、缴款书留空"; }
+                    label { "发票号码" input name="number" required maxlength="22" value=(s.number); }
                     label { "新状态" (status_select("status")) }
                     button type="submit" { "变更状态" }
                 }
@@ -499,7 +499,7 @@ async fn set_status(
     let pairs = form.into_inner();
     let mut back = back_of(&pairs);
     let (code, number) = (field(&pairs, "code").trim(), field(&pairs, "number").trim());
-    let key = InvoiceKey::parse(code, number).map_err(AppError::from);
+    let key = InvoiceKey::parse_any(Some(code), number).map_err(AppError::from);
     if key.is_ok() {
         // Show the invoice just changed.
         back = Search {
@@ -533,7 +533,7 @@ async fn set_status_bulk(
             .iter()
             .map(|k| {
                 let (code, number) = k.split_once('/').unwrap_or((k, ""));
-                InvoiceKey::parse(code, number).map_err(AppError::from)
+                InvoiceKey::parse_any(Some(code), number).map_err(AppError::from)
             })
             .collect()
     };
