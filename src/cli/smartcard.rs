@@ -131,8 +131,11 @@ pub fn run(c: CardCommand) -> Result<(), StartError> {
                 Algorithm::TripleDes,
                 &mgmt::DEFAULT_KEY,
             )));
-            let stream = std::net::TcpStream::connect(&vpcd)
-                .map_err(|e| fail(format!("无法连接 vpcd（{vpcd}）：{e}；pcscd 是否已加载 vsmartcard-vpcd？")))?;
+            let stream = std::net::TcpStream::connect(&vpcd).map_err(|e| {
+                fail(format!(
+                    "无法连接 vpcd（{vpcd}）：{e}；pcscd 是否已加载 vsmartcard-vpcd？"
+                ))
+            })?;
             println!("虚拟 PIV 卡已插入 vpcd 读卡器（{vpcd}），PIN 123456，默认管理密钥。按 Ctrl-C 拔出。");
             emulator::serve_vpcd(stream, card).map_err(|e| fail(e.to_string()))
         }
@@ -189,7 +192,9 @@ fn show(reader: Option<&str>) -> Result<(), StartError> {
     match p.read_object(&piv::TAG_CHUID).map_err(card_err)? {
         Some(obj) => println!(
             "CHUID：GUID {}",
-            piv::chuid_guid(&obj).map(hex::encode).unwrap_or_else(|| "（无）".into())
+            piv::chuid_guid(&obj)
+                .map(hex::encode)
+                .unwrap_or_else(|| "（无）".into())
         ),
         None => println!("CHUID：（无）"),
     }
@@ -314,7 +319,9 @@ impl Office {
                         .map_err(|e| fail(format!("签发失败：{}", e.message)))?;
                 Ok((issued.serial, issued.certificate))
             }
-            Office::Remote { url, token, ca } => remote_issue(url, token, ca.as_deref(), id, csr_pem),
+            Office::Remote { url, token, ca } => {
+                remote_issue(url, token, ca.as_deref(), id, csr_pem)
+            }
         }
     }
 }

@@ -69,7 +69,13 @@ impl Command {
         };
         match body.len() {
             0 => {}
-            1 => c.le = Some(if body[0] == 0 { 256 } else { usize::from(body[0]) }),
+            1 => {
+                c.le = Some(if body[0] == 0 {
+                    256
+                } else {
+                    usize::from(body[0])
+                })
+            }
             _ if body[0] != 0 => {
                 let lc = usize::from(body[0]);
                 c.data = body.get(1..1 + lc)?.to_vec();

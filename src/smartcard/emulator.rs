@@ -27,8 +27,12 @@ use super::CardError;
 /// vpcd's port for its first reader.
 pub const VPCD_PORT: u16 = 35963;
 
-/// The emulator's ATR: T=1, no historical bytes (so no driver claims it by its ATR).
-pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+/// The emulator's ATR: T=0 and T=1, historical bytes "fapiao". Not a known card's ATR, so no
+/// middleware applies a model's quirks to it (the bare `3B 80 80 01 01` is listed by OpenSC as
+/// a PIVKey model without EC, for one).
+pub const ATR: [u8; 11] = [
+    0x3B, 0x86, 0x80, 0x01, 0x66, 0x61, 0x70, 0x69, 0x61, 0x6F, 0x17,
+];
 
 const PIN_TRIES: u8 = 3;
 
@@ -70,7 +74,9 @@ fn sw(sw: u16) -> Vec<u8> {
 fn discovery() -> Vec<u8> {
     let mut v = tlv::tlv(
         &[0x4F],
-        &[0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00],
+        &[
+            0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
+        ],
     );
     v.extend(tlv::tlv(&[0x5F, 0x2F], &[0x40, 0x00]));
     tlv::tlv(&[0x7E], &v)
@@ -141,10 +147,12 @@ impl Emulator {
             head.extend(&c.data);
             c.data = head;
         }
+        // A short command gets at most its Le (256 at most) now, the rest through GET
+        // RESPONSE; middleware sizes its receive buffer by the Le it sent.
         let max = if c.extended {
             c.le.unwrap_or(65536)
         } else {
-            256
+            c.le.unwrap_or(256).min(256)
         };
         let (data, status) = match (self.kind, c.ins) {
             (_, 0xC0) => {
@@ -472,11 +480,14 @@ mod tests {
     #[test]
     fn the_card_signs_a_csr_that_verifies() {
         let (mut p, point) = enrolled();
-        let pem = crate::smartcard::csr::request(&mut p, 0x9A, &point, "91350100M000100Y43")
-            .unwrap();
+        let pem =
+            crate::smartcard::csr::request(&mut p, 0x9A, &point, "91350100M000100Y43").unwrap();
         // rcgen checks the request's signature when it reads it back.
         let parsed = rcgen::CertificateSigningRequestParams::from_pem(&pem).unwrap();
-        assert_eq!(rcgen::PublicKeyData::der_bytes(&parsed.public_key), point.as_slice());
+        assert_eq!(
+            rcgen::PublicKeyData::der_bytes(&parsed.public_key),
+            point.as_slice()
+        );
     }
 
     #[test]
@@ -512,7 +523,9 @@ mod tests {
             aes.authenticate(&mgmt::DEFAULT_KEY).unwrap(),
             Algorithm::Aes192
         );
-        assert!(aes.write_object(&piv::TAG_CHUID, &piv::chuid_object(&[7; 16], "20301231")).is_ok());
+        assert!(aes
+            .write_object(&piv::TAG_CHUID, &piv::chuid_object(&[7; 16], "20301231"))
+            .is_ok());
     }
 
     #[test]

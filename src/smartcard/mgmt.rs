@@ -95,7 +95,12 @@ fn run<C: KeyInit + BlockCipherEncrypt + BlockCipherDecrypt>(
 }
 
 /// Encrypts (or decrypts) one block with the management key.
-pub fn cipher(alg: Algorithm, key: &[u8], block: &[u8], encrypt: bool) -> Result<Vec<u8>, CardError> {
+pub fn cipher(
+    alg: Algorithm,
+    key: &[u8],
+    block: &[u8],
+    encrypt: bool,
+) -> Result<Vec<u8>, CardError> {
     if key.len() != alg.key_len() {
         return Err(CardError::BadManagementKey);
     }

@@ -37,7 +37,9 @@ pub enum CardError {
     PinBlocked,
     #[error("PIN 码须为 6 至 8 位字符")]
     BadPinFormat,
-    #[error("管理密钥认证失败：卡片不接受所给的管理密钥（用 --management-key 给出卡片的管理密钥）")]
+    #[error(
+        "管理密钥认证失败：卡片不接受所给的管理密钥（用 --management-key 给出卡片的管理密钥）"
+    )]
     ManagementKey,
     #[error("管理密钥须为 16、24 或 32 字节的十六进制数")]
     BadManagementKey,

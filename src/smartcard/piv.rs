@@ -58,8 +58,7 @@ fn pin_error(sw: u16) -> CardError {
             }
         }
         sw => CardError::Refused {
-            what: "PIN 码",
-            sw,
+            what: "PIN 码", sw
         },
     }
 }
@@ -254,7 +253,12 @@ impl<T: Transport> Piv<T> {
         let r = self.send(0x87, ALG_ECC_P256, slot, &tlv::tlv(&[0x7C], &inner))?;
         match r.sw {
             0x9000 => {}
-            0x6982 => return Err(CardError::Refused { what: "签名（需先验证 PIN 码）", sw: r.sw }),
+            0x6982 => {
+                return Err(CardError::Refused {
+                    what: "签名（需先验证 PIN 码）",
+                    sw: r.sw,
+                })
+            }
             sw => return Err(CardError::Refused { what: "签名", sw }),
         }
         tlv::find(&r.data, &[0x7C])

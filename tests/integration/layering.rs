@@ -45,8 +45,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "demo", "server", "service", "index", "store", "formats", "pki", "smartcard", "config",
-            "domain", "error",
+            "demo",
+            "server",
+            "service",
+            "index",
+            "store",
+            "formats",
+            "pki",
+            "smartcard",
+            "config",
+            "domain",
+            "error",
         ],
     ),
 ];
