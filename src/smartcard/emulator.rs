@@ -503,6 +503,24 @@ mod tests {
     }
 
     #[test]
+    fn a_short_le_is_honoured_as_middleware_expects() {
+        // OpenSC reads an object's first 8 bytes (Le 8) to learn its length, then the whole.
+        let (mut p, _) = enrolled();
+        p.write_certificate_9a(&[5u8; 600]).unwrap();
+        let mut emu = p.into_inner();
+        let head = emu.process(&[0, 0xCB, 0x3F, 0xFF, 5, 0x5C, 3, 0x5F, 0xC1, 0x05, 8]);
+        assert_eq!(head.len(), 10);
+        assert_eq!(&head[..4], &[0x53, 0x82, 0x02, 0x61]);
+        assert_eq!(&head[8..], &[0x61, 0x00]);
+        let tail = emu.process(&[0, 0xC0, 0, 0, 0]);
+        assert_eq!(tail.len(), 258);
+        assert_eq!(&tail[256..], &[0x61, 0x00]);
+        let atr = &ATR;
+        let tck = atr[1..atr.len() - 1].iter().fold(0u8, |x, b| x ^ b);
+        assert_eq!(tck, atr[atr.len() - 1], "the ATR's check byte");
+    }
+
+    #[test]
     fn writes_and_key_generation_need_the_management_key() {
         let mut p = Piv::new(Emulator::new());
         p.select().unwrap();
