@@ -54,9 +54,19 @@ fn installed() -> bool {
 fn wait_reader(present: bool) -> Result<(), String> {
     let start = Instant::now();
     loop {
-        let readers = pcsc_card::readers().map_err(|e| {
-            format!("PC/SC is installed but does not answer ({e}): start pcscd, e.g. `pcscd --foreground &` (.ci/run does)")
-        })?;
+        let readers = match pcsc_card::readers() {
+            Ok(r) => r,
+            // pcscd may be starting.
+            Err(_) if start.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "PC/SC is installed but does not answer ({e}): start pcscd, e.g. `pcscd --foreground &` (.ci/run does)"
+                ))
+            }
+        };
         let r = readers.iter().find(|r| r.name == READER);
         if r.is_none() && start.elapsed() > Duration::from_secs(10) {
             return Err(format!(
