@@ -19,5 +19,7 @@ pub mod index;
 pub mod pki;
 pub mod server;
 pub mod service;
+#[cfg(feature = "smartcard")]
+pub mod smartcard;
 pub mod store;
 pub mod web;

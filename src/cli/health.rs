@@ -119,6 +119,18 @@ pub fn exchange(
     bearer: Option<&str>,
     timeout: Duration,
 ) -> Result<(String, Vec<u8>), StartError> {
+    exchange_with_body(method, url, ca, bearer, None, timeout)
+}
+
+/// [`exchange`] with a JSON request body.
+pub fn exchange_with_body(
+    method: &str,
+    url: &str,
+    ca: Option<&Path>,
+    bearer: Option<&str>,
+    body: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<(String, Vec<u8>), StartError> {
     let t = parse_url(url)?;
     let addr = (t.host.as_str(), t.port)
         .to_socket_addrs()
@@ -133,10 +145,21 @@ pub fn exchange(
     let auth = bearer
         .map(|b| format!("Authorization: Bearer {b}\r\n"))
         .unwrap_or_default();
-    let request = format!(
-        "{method} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nAccept: application/json, application/octet-stream\r\nContent-Length: 0\r\n{auth}\r\n",
-        t.path, t.host, t.port
-    );
+    let kind = if body.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    let body = body.unwrap_or_default();
+    let mut request = format!(
+        "{method} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nAccept: application/json, application/octet-stream\r\n{kind}Content-Length: {}\r\n{auth}\r\n",
+        t.path,
+        t.host,
+        t.port,
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
     let mut answer = Vec::new();
     if t.https {
         let ca = ca.ok_or_else(|| fail("HTTPS 地址需要 CA 证书：请用 --ca 指定"))?;
@@ -145,7 +168,7 @@ pub fn exchange(
         let conn = rustls::ClientConnection::new(tls_config(ca)?, name)
             .map_err(|e| fail(e.to_string()))?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
-        tls.write_all(request.as_bytes())
+        tls.write_all(&request)
             .map_err(|e| fail(format!("请求失败：{e}")))?;
         // A server that closes without close_notify still gave its whole answer.
         if let Err(e) = tls.read_to_end(&mut answer) {
@@ -155,7 +178,7 @@ pub fn exchange(
         }
     } else {
         let mut tcp = tcp;
-        tcp.write_all(request.as_bytes())
+        tcp.write_all(&request)
             .map_err(|e| fail(format!("请求失败：{e}")))?;
         tcp.read_to_end(&mut answer)
             .map_err(|e| fail(format!("读取回应失败：{e}")))?;

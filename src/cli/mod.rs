@@ -145,6 +145,11 @@ pub enum Command {
     /// List smart-card readers (tax certificates on 金税盘/税控盘) seen by PC/SC.
     #[cfg(feature = "smartcard")]
     Readers,
+    /// PIV smart cards: list readers and cards, enrol a taxpayer (key generated on the card,
+    /// certificate issued by the office), show a card, change its PIN.
+    #[cfg(feature = "smartcard")]
+    #[command(subcommand)]
+    Card(smartcard::CardCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +282,8 @@ pub fn run() -> ExitCode {
                 println!("{name}\t{card}");
             }
         }),
+        #[cfg(feature = "smartcard")]
+        Command::Card(c) => smartcard::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("index", &["store", "domain", "error"]),
     ("formats", &["domain", "error"]),
     ("pki", &["config", "domain", "error"]),
+    // PIV smart cards (feature `smartcard`): APDUs, the PIV client and the card emulator.
+    ("smartcard", &[]),
     (
         "service",
         &[
@@ -43,7 +45,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "demo", "server", "service", "index", "store", "formats", "pki", "config", "domain",
+            "demo",
+            "server",
+            "service",
+            "index",
+            "store",
+            "formats",
+            "pki",
+            "smartcard",
+            "config",
+            "domain",
             "error",
         ],
     ),

@@ -25,6 +25,8 @@ mod pages;
 mod pdf;
 mod services;
 mod sessions;
+#[cfg(feature = "smartcard")]
+mod smartcard;
 mod staff;
 mod statistics;
 mod statistics_model;
