@@ -57,6 +57,30 @@ pub struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_token: Option<String>,
     pub backup: BackupSettings,
+    /// Type codes of invoicing systems and vendor files beyond the national list
+    /// (`[invoice_types] codes = { "31" = "digital_special" }`): code → kind.
+    pub invoice_types: InvoiceTypeSettings,
+}
+
+/// `[invoice_types]`: the office's own type codes for import files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvoiceTypeSettings {
+    /// Code → kind (its API name or Chinese label); a national code may be remapped.
+    pub codes: std::collections::BTreeMap<String, String>,
+}
+
+impl InvoiceTypeSettings {
+    /// The table of type codes these settings make.
+    pub fn table(&self) -> Result<crate::domain::TypeCodes, ConfigError> {
+        crate::domain::TypeCodes::with_extra(
+            self.codes.iter().map(|(c, k)| (c.as_str(), k.as_str())),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            key: "invoice_types.codes",
+            reason: e.message,
+        })
+    }
 }
 
 /// Scheduled online backups (`[backup]`), and where every backup is written.
@@ -309,6 +333,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             metrics_token: None,
             backup: BackupSettings::default(),
+            invoice_types: InvoiceTypeSettings::default(),
         }
     }
 }
@@ -353,6 +378,7 @@ impl Settings {
         self.listen_addr()?;
         self.tz()?;
         self.job_time()?;
+        self.invoice_types.table()?;
         if self.bulk.max_upload_bytes == 0
             || self.bulk.max_upload_rows == 0
             || self.bulk.max_download == 0
@@ -501,6 +527,39 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invoice_type_codes_extend_the_national_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "f.toml",
+                "[invoice_types]\ncodes = { \"31\" = \"digital_special\", \"95\" = \"农产品发票\" }\n",
+            )?;
+            let s = Settings::load(Some(Path::new("f.toml"))).map_err(|e| e.to_string())?;
+            let t = s.invoice_types.table().map_err(|e| e.to_string())?;
+            assert_eq!(
+                t.parse("31").ok(),
+                Some(crate::domain::InvoiceType::DigitalSpecial)
+            );
+            assert_eq!(
+                t.parse("95").ok(),
+                Some(crate::domain::InvoiceType::Agricultural)
+            );
+            assert_eq!(
+                t.parse("81").ok(),
+                Some(crate::domain::InvoiceType::DigitalSpecial)
+            );
+            jail.create_file(
+                "g.toml",
+                "[invoice_types]\ncodes = { \"31\" = \"nothing\" }\n",
+            )?;
+            let e = Settings::load(Some(Path::new("g.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("invoice_types.codes"), "{e}");
+            Ok(())
+        });
+    }
 
     #[test]
     fn certificate_keys_have_defaults_and_limits() {

@@ -65,6 +65,13 @@ impl App {
 
     /// The application over an opened store (a replica of a backup file, say).
     pub fn with_store(settings: Settings, store: Store) -> Result<Arc<App>, StartError> {
+        // The type codes of import files: the national list and the office's own, fixed for
+        // the life of the process (a second App in one process keeps the first table).
+        let types = settings
+            .invoice_types
+            .table()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        crate::domain::TypeCodes::install(types);
         let index = Arc::new(
             InvoiceIndex::open(&settings.data_dir.join("index"))
                 .map_err(|e| StartError::Other(format!("index: {e}")))?,
