@@ -119,6 +119,7 @@ fn main() {
         .map(|i| DownloadRow {
             code: "3500261130".into(),
             number: format!("{:08}", i + 1),
+            digital: String::new(),
             issued_on: first,
             kind: "增值税专用发票".into(),
             seller_id: seller.as_str().into(),

@@ -270,6 +270,7 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .map(|n| fapiao::formats::sheet::selection::DownloadRow {
                 code: "3500261130".into(),
                 number: format!("{n:08}"),
+                digital: String::new(),
                 issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
                 kind: "增值税专用发票".into(),
                 seller_id: "91330100716105852F".into(),

@@ -13,12 +13,15 @@ use crate::domain::{Fen, InvoiceKey};
 
 pub const CODE: &str = "发票代码";
 pub const NUMBER: &str = "发票号码";
+/// The successor platform's template has its own column for the 20-digit number.
+pub const DIGITAL: &str = "数电票号码";
 pub const CHOICE: &str = "是否勾选";
 
 /// The downloaded sheet's columns, in order.
-pub const COLUMNS: [Column; 10] = [
+pub const COLUMNS: [Column; 11] = [
     Column::new(CODE, Kind::Text, 14.0),
-    Column::new(NUMBER, Kind::Text, 11.0),
+    Column::new(NUMBER, Kind::Text, 24.0),
+    Column::new(DIGITAL, Kind::Text, 23.0),
     Column::new("开票日期", Kind::Date, 12.0),
     Column::new("发票类型", Kind::Text, 20.0),
     Column::new("销方税号", Kind::Text, 22.0),
@@ -35,8 +38,12 @@ pub const ROWS_PER_FILE: usize = 2_000;
 /// One invoice of the download.
 #[derive(Debug, Clone)]
 pub struct DownloadRow {
+    /// Blank for documents without a code.
     pub code: String,
+    /// The 发票号码 or 缴款书号码; blank for a 数电票.
     pub number: String,
+    /// The 数电票号码; blank for other documents.
+    pub digital: String,
     pub issued_on: NaiveDate,
     pub kind: String,
     pub seller_id: String,
@@ -59,6 +66,7 @@ pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
                 vec![
                     Value::Text(r.code.clone()),
                     Value::Text(r.number.clone()),
+                    Value::Text(r.digital.clone()),
                     Value::Date(r.issued_on),
                     Value::Text(r.kind.clone()),
                     Value::Text(r.seller_id.clone()),
@@ -177,6 +185,8 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
     else {
         return Err(SheetError::MissingColumns(missing.join("”“")));
     };
+    // Optional: sheets made before 数电票 do not have it.
+    let c_digital = col(DIGITAL);
     let mut out = Parsed {
         format: table.format,
         sheet: table.sheet,
@@ -187,16 +197,42 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
     for r in &table.rows {
         let row = r.index as usize + 1;
         let code = key_text(r.cell(c_code), &[10, 12], 1);
-        let number = key_text(r.cell(c_number), &[8], 7);
+        let mut number = key_text(r.cell(c_number), &[8], 7);
+        let digital = c_digital.map_or_else(String::new, |c| key_text(r.cell(c), &[20], 0));
         let choice: String = normalize(r.cell(c_choice))
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();
-        if code.is_empty() && number.is_empty() && choice.is_empty() {
+        if code.is_empty() && number.is_empty() && digital.is_empty() && choice.is_empty() {
             // A note or a totals line under the list.
             continue;
         }
         out.rows += 1;
+        if !digital.is_empty() {
+            if !code.is_empty() || (!number.is_empty() && number != digital) {
+                let shown = if number.is_empty() {
+                    code.clone()
+                } else {
+                    number.clone()
+                };
+                out.problems.push(Problem {
+                    row,
+                    code: code.clone(),
+                    number: digital.clone(),
+                    reason: "invalid_key",
+                    message: format!(
+                        "数电票没有发票代码和发票号码：请只填写数电票号码（另填了“{shown}”）"
+                    ),
+                });
+                continue;
+            }
+            number = digital;
+        }
+        // A number alone that could be a 发票号码 means the code is missing; a longer one
+        // is a 数电票号码 or a 缴款书号码.
+        let codeless = code.is_empty()
+            && !number.is_empty()
+            && !(number.len() <= 8 && number.bytes().all(|b| b.is_ascii_digit()));
         let problem = |reason: &'static str, message: String| Problem {
             row,
             code: code.clone(),
@@ -204,7 +240,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
             reason,
             message,
         };
-        if code.is_empty() || number.is_empty() {
+        if (code.is_empty() && !codeless) || number.is_empty() {
             out.problems
                 .push(problem("key_missing", "发票代码或发票号码未填写".into()));
             continue;
@@ -235,7 +271,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
                 continue;
             }
         };
-        match InvoiceKey::parse(&code, &number) {
+        match InvoiceKey::parse_any(Some(&code), &number) {
             Ok(key) => out.choices.push(Choice { row, tick, key }),
             Err(e) => out
                 .problems

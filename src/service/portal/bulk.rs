@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::query::RawConditions;
-use crate::domain::{engine, BulkRejection, BulkUpload, InvoiceKey, SelectionState, TaxpayerId};
+use crate::domain::{
+    engine, BulkRejection, BulkUpload, InvoiceKey, KeyShape, SelectionState, TaxpayerId,
+};
 use crate::error::{AppError, AppResult, Code};
 use crate::formats::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
 use crate::formats::sheet::Limits;
@@ -76,7 +78,14 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
             let Some(inv) = r.invoice(k)? else { continue };
             rows.push(DownloadRow {
                 code: inv.key.code().unwrap_or_default().to_string(),
-                number: inv.key.number().to_string(),
+                number: match inv.key.shape() {
+                    KeyShape::Digital => String::new(),
+                    _ => inv.key.number().to_string(),
+                },
+                digital: match inv.key.shape() {
+                    KeyShape::Digital => inv.key.number().to_string(),
+                    _ => String::new(),
+                },
                 issued_on: inv.issued_on,
                 kind: inv.kind.label_zh().to_string(),
                 seller_id: inv.seller_id.as_str().to_string(),

@@ -13,6 +13,7 @@ fn row(i: usize, selected: bool) -> DownloadRow {
     DownloadRow {
         code: "0440012345".into(),
         number: format!("{:08}", i),
+        digital: String::new(),
         issued_on: NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(),
         kind: "增值税专用发票".into(),
         seller_id: "91440300MA5DXXXX1K".into(),
@@ -397,4 +398,53 @@ fn an_xls_with_a_short_merge_record_is_refused_without_a_panic() {
         matches!(&r, Err(SheetError::Corrupt(m)) if m != "文件内容无法解析"),
         "{r:?}"
     );
+}
+
+#[test]
+fn documents_without_a_code_round_trip_with_the_digital_number_column() {
+    let mut rows = vec![row(1, false)];
+    rows.push(DownloadRow {
+        code: String::new(),
+        number: String::new(),
+        digital: "26330000000000000101".into(),
+        kind: "电子发票（增值税专用发票）".into(),
+        ..row(2, true)
+    });
+    rows.push(DownloadRow {
+        code: String::new(),
+        number: "290120261000000001-L01".into(),
+        digital: String::new(),
+        kind: "海关进口增值税专用缴款书".into(),
+        ..row(3, true)
+    });
+    let p = parse(&workbook(&rows).unwrap(), LIMITS).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let shapes: Vec<_> = p.choices.iter().map(|c| (c.key.shape(), c.tick)).collect();
+    assert_eq!(
+        shapes,
+        [
+            (crate::domain::KeyShape::Coded, false),
+            (crate::domain::KeyShape::Digital, true),
+            (crate::domain::KeyShape::Customs, true)
+        ]
+    );
+    assert_eq!(p.choices[1].key.number(), "26330000000000000101");
+    // A 数电票 row that also has a code is refused with its reason; a number of eight digits
+    // or fewer without a code is a missing code, as before.
+    let bad = vec![
+        DownloadRow {
+            digital: "26330000000000000101".into(),
+            ..row(4, true)
+        },
+        DownloadRow {
+            code: String::new(),
+            ..row(5, true)
+        },
+    ];
+    let p = parse(&workbook(&bad).unwrap(), LIMITS).unwrap();
+    let reasons: Vec<_> = p.problems.iter().map(|x| (x.row, x.reason)).collect();
+    assert_eq!(reasons, [(2, "invalid_key"), (3, "key_missing")]);
+    assert!(p.problems[0]
+        .message
+        .starts_with("数电票没有发票代码和发票号码"));
 }
