@@ -18,10 +18,9 @@ pub const DIGITAL: &str = "数电票号码";
 pub const CHOICE: &str = "是否勾选";
 
 /// The downloaded sheet's columns, in order.
-pub const COLUMNS: [Column; 11] = [
+pub const COLUMNS: [Column; 10] = [
     Column::new(CODE, Kind::Text, 14.0),
     Column::new(NUMBER, Kind::Text, 24.0),
-    Column::new(DIGITAL, Kind::Text, 23.0),
     Column::new("开票日期", Kind::Date, 12.0),
     Column::new("发票类型", Kind::Text, 20.0),
     Column::new("销方税号", Kind::Text, 22.0),
@@ -31,6 +30,10 @@ pub const COLUMNS: [Column; 11] = [
     Column::new("发票状态", Kind::Text, 9.0),
     Column::new(CHOICE, Kind::Text, 9.0),
 ];
+
+/// The 数电票号码 column: added last (so sheets and scripts made for the columns above keep
+/// their positions) when the file holds a 数电票.
+pub const DIGITAL_COLUMN: Column = Column::new(DIGITAL, Kind::Text, 23.0);
 
 /// Invoices per downloaded file (the manual: more than 2,000 are split into several files).
 pub const ROWS_PER_FILE: usize = 2_000;
@@ -56,17 +59,21 @@ pub struct DownloadRow {
 
 /// One downloaded file: a sheet 发票清单 with the header in row 1.
 pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
+    let digital = rows.iter().any(|r| !r.digital.is_empty());
+    let mut columns = COLUMNS.to_vec();
+    if digital {
+        columns.push(DIGITAL_COLUMN);
+    }
     let sheet = Sheet {
         name: "发票清单".into(),
         caption: Vec::new(),
-        columns: COLUMNS.to_vec(),
+        columns,
         rows: rows
             .iter()
             .map(|r| {
                 vec![
                     Value::Text(r.code.clone()),
                     Value::Text(r.number.clone()),
-                    Value::Text(r.digital.clone()),
                     Value::Date(r.issued_on),
                     Value::Text(r.kind.clone()),
                     Value::Text(r.seller_id.clone()),
@@ -76,6 +83,9 @@ pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
                     Value::Text(r.status.clone()),
                     Value::from(if r.selected { "是" } else { "否" }),
                 ]
+                .into_iter()
+                .chain(digital.then(|| Value::Text(r.digital.clone())))
+                .collect()
             })
             .collect(),
     };
