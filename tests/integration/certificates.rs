@@ -284,8 +284,20 @@ async fn the_login_page_logs_in_with_the_certificate_or_says_why_not() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Refused: back to the login page with the reason, no session.
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(r.headers().get("set-cookie").is_none());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/login?note=closed&error="), "{to}");
+    let page = expired
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("role=\"alert\""), "{page}");
 }
 
 #[tokio::test]

@@ -114,8 +114,9 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
 async fn refused_login_shows_the_manual_message_on_the_page() {
     let app = spawn_app(Opts::default());
     let r = post_form(&app, "/login/training", &[("taxpayer_id", NO_RATING)]).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.text().await.unwrap().contains("信用等级未设置"));
+    let (to, page) = follow(&app, r, "").await;
+    assert!(to.starts_with("/login?note=closed&error="), "{to}");
+    assert!(page.contains("信用等级未设置"));
 }
 
 #[tokio::test]
@@ -774,9 +775,10 @@ async fn profile_page_and_platform_password_lockout() {
     // The training login now asks for it; ten wrong tries, then locked.
     let login = app.get("/login", None).await.text().await.unwrap();
     assert!(login.contains("placeholder=\"平台密码\""));
+    // Refusals go back to the login page with the reason (a reload tries nothing again).
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("请输入平台密码"));
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("请输入平台密码"));
     for left in (1..=10).rev() {
         let r = post_form(
             &app,
@@ -784,12 +786,12 @@ async fn profile_page_and_platform_password_lockout() {
             &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
         )
         .await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r
-            .text()
-            .await
-            .unwrap()
-            .contains(&format!("还可以尝试{left}次")));
+        assert!(r.headers().get("set-cookie").is_none());
+        let (to, page) = follow(&app, r, "").await;
+        assert!(page.contains(&format!("还可以尝试{left}次")));
+        // Reloading the answer is a GET: no further try is counted.
+        let again = app.get(&to, None).await.text().await.unwrap();
+        assert!(again.contains(&format!("还可以尝试{left}次")));
     }
     let r = post_form(
         &app,
@@ -797,15 +799,17 @@ async fn profile_page_and_platform_password_lockout() {
         &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
     )
     .await;
-    assert_eq!(r.status().as_u16(), 423);
-    assert!(r.text().await.unwrap().contains("错误次数超过十次"));
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("错误次数超过十次"));
     let r = post_form(
         &app,
         "/login/training",
         &[("taxpayer_id", TAXPAYER_A), ("password", "abcd1234")],
     )
     .await;
-    assert_eq!(r.status().as_u16(), 423);
+    assert!(r.headers().get("set-cookie").is_none());
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("错误次数超过十次"));
 }
 
 /// 发票勾选 page: the condition form, results with totals, 保存 of ticks and unticks against

@@ -250,13 +250,9 @@ async fn certificate_login(
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => {
-            let list = training_list(&app).await?;
-            Ok(html(
-                e.status(),
-                login_view(app.training(), &list, Some(&e.message), &cert, false),
-            ))
-        }
+        // Back to the login page with the reason (Post/Redirect/Get: a reload does not try
+        // the password again).
+        Err(e) => Ok(see_other(&with_error("/login?note=closed", &e.message))),
     }
 }
 
@@ -288,14 +284,9 @@ async fn training_login(
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => {
-            let cert = cert_state(&req, &app);
-            let list = training_list(&app).await?;
-            Ok(html(
-                e.status(),
-                login_view(app.training(), &list, Some(&e.message), &cert, false),
-            ))
-        }
+        // Back to the login page with the reason (Post/Redirect/Get: a reload does not try
+        // the password again).
+        Err(e) => Ok(see_other(&with_error("/login?note=closed", &e.message))),
     }
 }
 
