@@ -385,7 +385,6 @@ fn parse_answer(s: Option<String>) -> AppResult<Option<DeclarationAnswer>> {
 /// The confirmation step before the irreversible 提交: the batch's count, amount and tax
 /// again, and what the chosen answer will do; 提交 from here posts, 返回 goes back.
 async fn submit_prompt(
-    req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
     path: web::Path<(String, u32)>,
     form: web::Query<SubmitForm>,
@@ -394,7 +393,6 @@ async fn submit_prompt(
     let period = TaxPeriod::parse(&period)?;
     let raw = form.into_inner().declaration.filter(|s| !s.is_empty());
     let answer = parse_answer(raw.clone())?;
-    let _ = &req;
     let id = user.id.clone();
     let (p, b, name) = blocking(move || {
         let p = portal::profile::profile(&app, &who, &id)?;
