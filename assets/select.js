@@ -2,6 +2,19 @@
 // when leaving a page whose ticks were not saved with 保存. The page works without it.
 (function () {
   "use strict";
+  // Dependent fields: 认证状态 switches between 勾选状态 + 开票日期 and 认证方式 + 确认/扫描日期.
+  // The stylesheet shows and hides them (also without this script); here the hidden set is
+  // disabled so that it is not sent, and a hidden required date does not block 查询.
+  var certified = document.getElementById("certified");
+  if (certified) {
+    var sync = function () {
+      var on = certified.value === "true";
+      document.querySelectorAll(".when-certified").forEach(function (el) { el.querySelectorAll("input,select").forEach(function (i) { i.disabled = !on; }); });
+      document.querySelectorAll(".when-uncertified").forEach(function (el) { el.querySelectorAll("input,select").forEach(function (i) { i.disabled = on; }); });
+    };
+    certified.addEventListener("change", sync);
+    sync();
+  }
   var form = document.getElementById("ticks");
   if (!form) { return; }
   var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=tick]"));
@@ -32,15 +45,4 @@
   window.addEventListener("beforeunload", function (e) {
     if (dirty() && !saving) { e.preventDefault(); e.returnValue = message; return message; }
   });
-  // Dependent fields: 认证状态 switches between 勾选状态 and 认证方式 + 确认/扫描日期.
-  var certified = document.getElementById("certified");
-  if (certified) {
-    var sync = function () {
-      var on = certified.value === "true";
-      document.querySelectorAll(".when-certified").forEach(function (el) { el.hidden = !on; el.querySelectorAll("input,select").forEach(function (i) { i.disabled = !on; }); });
-      document.querySelectorAll(".when-uncertified").forEach(function (el) { el.hidden = on; el.querySelectorAll("input,select").forEach(function (i) { i.disabled = on; }); });
-    };
-    certified.addEventListener("change", sync);
-    sync();
-  }
 })();

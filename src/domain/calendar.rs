@@ -10,6 +10,14 @@ use super::DomainError;
 pub const FIRST_YEAR: i32 = 1990;
 pub const LAST_YEAR: i32 = 2099;
 
+/// The first and last accepted dates.
+pub fn bounds() -> (NaiveDate, NaiveDate) {
+    (
+        NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1).unwrap_or(NaiveDate::MIN),
+        NaiveDate::from_ymd_opt(LAST_YEAR, 12, 31).unwrap_or(NaiveDate::MAX),
+    )
+}
+
 /// Whether `d` lies in the accepted range.
 pub fn sane(d: NaiveDate) -> bool {
     (FIRST_YEAR..=LAST_YEAR).contains(&d.year())

@@ -144,12 +144,19 @@ fn parse_bool(
 
 impl InvoiceConditions {
     pub fn parse(raw: &RawConditions) -> Result<InvoiceConditions, DomainError> {
-        let issued_from = given(&raw.issued_from)
-            .ok_or_else(|| DomainError::new("issued_from", "请输入开票日期起"))
-            .and_then(|s| parse_date("issued_from", "开票日期起", s))?;
-        let issued_to = given(&raw.issued_to)
-            .ok_or_else(|| DomainError::new("issued_to", "请输入开票日期止"))
-            .and_then(|s| parse_date("issued_to", "开票日期止", s))?;
+        let certified = parse_bool("certified", "认证状态", given(&raw.certified), false)?;
+        // With 认证状态 = 已认证 the manual's date condition is 确认/扫描日期: 开票日期 is then
+        // optional (a missing bound is the end of the accepted calendar).
+        let (first, last) = super::calendar::bounds();
+        let issued = |field: &'static str, label: &str, v: &Option<String>, open: NaiveDate| {
+            match given(v) {
+                Some(s) => parse_date(field, label, s),
+                None if certified => Ok(open),
+                None => Err(DomainError::new(field, format!("请输入{label}"))),
+            }
+        };
+        let issued_from = issued("issued_from", "开票日期起", &raw.issued_from, first)?;
+        let issued_to = issued("issued_to", "开票日期止", &raw.issued_to, last)?;
         if issued_to < issued_from {
             return Err(DomainError::new(
                 "issued_to",
@@ -169,7 +176,6 @@ impl InvoiceConditions {
                 })
             })
             .transpose()?;
-        let certified = parse_bool("certified", "认证状态", given(&raw.certified), false)?;
         let certification = if certified {
             if given(&raw.selected).is_some() {
                 return Err(DomainError::new("selected", "勾选状态仅在未认证时可选"));
@@ -350,6 +356,26 @@ mod tests {
             ("issued_to", "2026-10-31"),
         ]))
         .unwrap_err();
+        assert_eq!(e.field, "issued_from");
+    }
+
+    #[test]
+    fn certified_queries_need_no_issue_dates() {
+        let c = InvoiceConditions::parse(&raw(&[
+            ("certified", "true"),
+            ("certified_from", "2026-11-01"),
+        ]))
+        .unwrap();
+        let (first, last) = crate::domain::calendar::bounds();
+        assert_eq!((c.issued_from, c.issued_to), (first, last));
+        let c = InvoiceConditions::parse(&raw(&[
+            ("certified", "true"),
+            ("issued_from", "2026-10-01"),
+        ]))
+        .unwrap();
+        assert_eq!(c.issued_from.to_string(), "2026-10-01");
+        // Not certified: 开票日期 stays required.
+        let e = InvoiceConditions::parse(&raw(&[("certified", "false")])).unwrap_err();
         assert_eq!(e.field, "issued_from");
     }
 

@@ -195,3 +195,35 @@ pub fn check(req: &HttpRequest, role: Role) -> Result<(), AppError> {
         None => Err(AppError::new(Code::WrongRole).with_message("该功能未设定可使用的角色")),
     }
 }
+
+/// The portal pages open to a taxpayer who has not yet confirmed 档案信息 at the first login
+/// (manual §1.1.4: confirming it comes before anything else): 档案信息维护 itself. Every other
+/// portal page redirects there; the JSON API is not gated.
+pub const BEFORE_FIRST_LOGIN_CONFIRMED: &[(&str, &str)] = &[
+    ("GET", "/profile"),
+    ("POST", "/profile"),
+    ("POST", "/profile/password"),
+];
+
+/// Where a refused page request should go instead (a member of the error's extras, read by
+/// the HTML error pages): the first-login gate sends the taxpayer to 档案信息维护.
+pub const REDIRECT: &str = "location";
+
+/// Refuses a page other than 档案信息维护 while the first login is not confirmed.
+pub fn check_first_login(req: &HttpRequest, confirmed: bool) -> Result<(), AppError> {
+    if confirmed || super::is_machine_path(req.path()) {
+        return Ok(());
+    }
+    let open = req.match_pattern().is_some_and(|p| {
+        BEFORE_FIRST_LOGIN_CONFIRMED
+            .iter()
+            .any(|(m, q)| *q == p && m.eq_ignore_ascii_case(req.method().as_str()))
+    });
+    if open {
+        Ok(())
+    } else {
+        Err(AppError::new(Code::Forbidden)
+            .with_message("首次登录：请先确认档案信息（企业基本信息和办税人员信息）")
+            .with_extra(REDIRECT, "/profile?first=1"))
+    }
+}

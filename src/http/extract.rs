@@ -262,7 +262,16 @@ impl TaxpayerUser {
 fn taxpayer_of(req: &HttpRequest) -> Result<TaxpayerUser, AppError> {
     let s = session_of(req)?;
     match s.subject {
-        Subject::Taxpayer { id } => Ok(TaxpayerUser { id, token: s.token }),
+        Subject::Taxpayer { id } => {
+            let app = app_of(req)?;
+            let confirmed = app
+                .store
+                .read()?
+                .taxpayer(&id)?
+                .is_none_or(|t| t.first_login_done);
+            super::access::check_first_login(req, confirmed)?;
+            Ok(TaxpayerUser { id, token: s.token })
+        }
         Subject::Staff { .. } => {
             Err(AppError::new(Code::Forbidden).with_message("该功能仅限纳税人使用"))
         }

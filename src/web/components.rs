@@ -13,7 +13,13 @@ impl Render for Fen {
     }
 }
 
-/// `第 n / m 页` with 上一页 and 下一页 links made by `link(page)`.
+/// Page sizes offered by the pager's 每页显示 selector.
+pub const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500];
+
+/// The full pager: `共 N 条，第 n / m 页`, 首页, 上一页, 下一页, 尾页 (links made by
+/// `link(page)`; the unavailable ones shown greyed out) and a form jumping to a page (and, when
+/// the list's links carry `per_page`, choosing the page size). The form is a plain GET form:
+/// it repeats the link's other parameters as hidden fields, so it works without scripts.
 pub fn pager(
     label: &str,
     page: usize,
@@ -22,11 +28,94 @@ pub fn pager(
     link: impl Fn(usize) -> String,
 ) -> Markup {
     let pages = total.div_ceil(per_page.max(1) as u64).max(1);
+    let nav = |text: &str, to: usize, rel: &str, on: bool| {
+        html! {
+            @if on { a href=(link(to)) rel=(rel) { (text) } }
+            @else { span.off aria-disabled="true" { (text) } }
+        }
+    };
+    let last = usize::try_from(pages).unwrap_or(usize::MAX);
+    // The jump form's action and hidden fields come from the link of page 1.
+    let first = link(1);
+    let (before_fragment, fragment) = match first.split_once('#') {
+        Some((a, f)) => (a.to_string(), format!("#{f}")),
+        None => (first.clone(), String::new()),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (before_fragment.clone(), String::new()),
+    };
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
+    let sized = params.iter().any(|(k, _)| k == "per_page");
+    let hidden: Vec<&(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .collect();
     html! {
         nav.pager aria-label=(label) {
-            "第 " (page) " / " (pages) " 页 "
-            @if page > 1 { a href=(link(page - 1)) { "上一页" } " " }
-            @if (page as u64) < pages { a href=(link(page + 1)) { "下一页" } }
+            span.count { "共 " span.num { (total) } " 条，第 " (page) " / " (pages) " 页" }
+            (nav("首页", 1, "first", page > 1))
+            (nav("上一页", page.saturating_sub(1).max(1), "prev", page > 1))
+            (nav("下一页", page + 1, "next", page < last))
+            (nav("尾页", last, "last", page < last))
+            form.jump method="get" action={ (path) (fragment) } {
+                @for (k, v) in &hidden { input type="hidden" name=(k) value=(v); }
+                label { "转到第 " input name="page" type="number" min="1" max=(pages) value=(page) aria-label="页码"; " 页" }
+                @if sized {
+                    label { "每页显示 "
+                        select name="per_page" aria-label="每页显示条数" {
+                            @for n in PAGE_SIZES { option value=(n) selected[*n == per_page] { (n) "条" } }
+                        }
+                    }
+                }
+                button.secondary type="submit" { "跳转" }
+            }
+        }
+    }
+}
+
+/// A number (amount, tax, count) in a table cell: right-aligned by the one `num` class.
+pub fn num_td(v: impl Render) -> Markup {
+    html! { td.num { (v) } }
+}
+
+/// A message carried across a Post/Redirect/Get redirect in the query string, as the console
+/// pages do: `done` names a success the page words itself, `error` is a refusal's message.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Flash {
+    pub done: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Flash {
+    /// The flash of a request (none when the query does not parse).
+    pub fn of(req: &actix_web::HttpRequest) -> Flash {
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default()
+    }
+}
+
+/// `path` with `error=message` added to its query (the target of a refused form's redirect).
+/// Long messages are cut, so that the redirect stays a reasonable URL.
+pub fn with_error(path: &str, message: &str) -> String {
+    let cut: String = if message.chars().count() > 600 {
+        message.chars().take(600).chain("……".chars()).collect()
+    } else {
+        message.to_string()
+    };
+    let (path, fragment) = match path.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (path, String::new()),
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}error={}{fragment}", url_part(&cut))
+}
+
+/// A 帮助 panel of a module: its 关注要点 (from the manual), folded until opened.
+pub fn help_panel(module: &str, points: &[&str]) -> Markup {
+    html! {
+        details.help {
+            summary { "帮助：" (module) "关注要点" }
+            ol { @for p in points { li { (p) } } }
         }
     }
 }
@@ -117,7 +206,9 @@ pub struct InvoiceTable<'a> {
 impl Render for InvoiceTable<'_> {
     fn render(&self) -> Markup {
         html! {
-            table.grid {
+            // The wrapper scrolls a wide table sideways on a narrow screen instead of squeezing
+            // its headers.
+            div.table-wrap { table.grid {
                 thead { tr {
                     @if let Some((h, _)) = &self.lead { th { (h) } }
                     @for c in self.cols { (c.heading()) }
@@ -130,7 +221,7 @@ impl Render for InvoiceTable<'_> {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -142,7 +233,13 @@ pub fn url_part(s: &str) -> String {
 
 #[cfg(test)]
 mod url_tests {
-    use super::url_part;
+    use super::{url_part, with_error};
+
+    #[test]
+    fn errors_go_into_the_query_before_the_fragment() {
+        assert_eq!(with_error("/a#b", "错"), "/a?error=%E9%94%99#b");
+        assert_eq!(with_error("/a?x=1", "e"), "/a?x=1&error=e");
+    }
 
     #[test]
     fn link_parts_are_percent_encoded() {

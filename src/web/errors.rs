@@ -32,13 +32,22 @@ pub async fn html_errors(
     if is_html {
         return Ok(res.map_into_left_body());
     }
-    let message = res
+    let error = res
         .response()
         .error()
-        .and_then(|e| e.as_error::<AppError>())
-        .map(|e| e.message.to_string());
+        .and_then(|e| e.as_error::<AppError>());
+    let message = error.map(|e| e.message.to_string());
+    // A gate that sends the page elsewhere (the first-login confirmation).
+    let location = error
+        .and_then(|e| e.extra.get(crate::http::access::REDIRECT))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let (req, _) = res.into_parts();
-    let response = if status == StatusCode::UNAUTHORIZED {
+    let response = if let Some(to) = location {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, to))
+            .finish()
+    } else if status == StatusCode::UNAUTHORIZED {
         let login = if path.starts_with("/office") {
             "/office/login"
         } else {

@@ -13,6 +13,8 @@ mod console_certificates;
 mod console_data;
 mod console_people;
 mod console_training;
+// The portal's pages against the manual.
+mod portal_manual;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -335,6 +337,14 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
             .click()
             .await
             .unwrap();
+        // The confirmation step, then 提交 for good.
+        wait_text(&c, "您本次将确认发票 60 份").await;
+        c.find(Locator::XPath("//button[text()='提交']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         wait_text(&c, "当前状态为“已提交”").await;
         // 抵扣统计.
         c.goto(&app.url("/statistics?period=2026-11"))
@@ -432,6 +442,8 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
         button(&c, "不确定").await;
         wait_text(&c, "您需要先确定当前税款所属期的申报工作").await;
         button(&c, "已完成申报").await;
+        wait_text(&c, "税款所属期将变更为下期。是否继续？").await;
+        button(&c, "提交").await;
         wait_text(&c, "税款所属期已变更为下期").await;
         // The office learns that 202611 was not declared: 回退 appears on the home page.
         let r = app
@@ -485,9 +497,13 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
         c.goto(&app.url("/confirm")).await.unwrap();
         button(&c, "确定").await;
         button(&c, "未完成申报").await;
+        wait_text(&c, "提交后已确认数据不可修改").await;
+        button(&c, "提交").await;
         wait_text(&c, "当前状态为“已提交”").await;
         // 档案信息维护: set a platform password; then ten wrong tries lock the account.
         c.goto(&app.url("/profile")).await.unwrap();
+        click(&c, "input[name=enabled][value=true]").await;
+        fill(&c, "input[name=confirm]", "abcd1234").await;
         c.find(Locator::Css("input[name=password]"))
             .await
             .unwrap()
@@ -506,7 +522,7 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
             .send_keys("兴业银行")
             .await
             .unwrap();
-        button(&c, "启用平台密码").await;
+        click(&c, "form.password button").await;
         wait_text(&c, "平台密码已设置").await;
         c.goto(&app.url("/logout")).await.unwrap();
         button(&c, "确定").await;

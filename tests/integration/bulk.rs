@@ -688,8 +688,12 @@ async fn the_page_downloads_uploads_and_shows_the_result() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(r.text().await.unwrap().contains("文件类型不正确"));
+    // Post/Redirect/Get: back to the page with the error (a reload uploads nothing).
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/bulk?error="), "{to}");
+    let page = app.get(&to, Some(&a)).await.text().await.unwrap();
+    assert!(page.contains("文件类型不正确"), "{page}");
     // Nothing matching the download conditions: the page with the message.
     let r = app
         .get(

@@ -284,8 +284,20 @@ async fn the_login_page_logs_in_with_the_certificate_or_says_why_not() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Refused: back to the login page with the reason, no session.
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(r.headers().get("set-cookie").is_none());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/login?note=closed&error="), "{to}");
+    let page = expired
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("role=\"alert\""), "{page}");
 }
 
 #[tokio::test]
@@ -321,22 +333,27 @@ async fn forgotten_password_page_with_the_certificate() {
         .unwrap();
     // The question is shown, escaped.
     assert!(page.contains("&lt;b&gt;法人姓名？&lt;/b&gt;"), "{page}");
+    // Post/Redirect/Get: each answer leads back to the page with the outcome (this client
+    // follows redirects).
+    let follow = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.url().path(), "/login/recover", "redirected to the page");
+        r.text().await.unwrap()
+    };
     let r = c
         .post(app.url("/login/recover"))
         .form(&[("answer", "张三")])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("还可以尝试10次"));
+    assert!(follow(r).await.contains("还可以尝试10次"));
     let r = c
         .post(app.url("/login/recover"))
         .form(&[("answer", "王五")])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("平台密码已取消"));
+    assert!(follow(r).await.contains("平台密码已取消"));
     let (s, _) = login(&app, &c, json!({})).await;
     assert_eq!(s, 200);
     // Without a certificate the page says what is needed.

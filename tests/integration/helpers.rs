@@ -190,6 +190,25 @@ pub fn seed(app: &App, clock: Option<&str>) {
     ] {
         service::office::taxpayers::create(app, &who, t).unwrap();
     }
+    // The taxpayers the tests log in as have confirmed 档案信息 at their first login (until
+    // then every portal page sends them to 档案信息维护); `first_login_pending` undoes it.
+    for id in [TAXPAYER_A, TAXPAYER_B] {
+        set_first_login_done(app, id, true);
+    }
+}
+
+/// Sets whether taxpayer `id` has confirmed 档案信息 at the first login.
+pub fn set_first_login_done(app: &App, id: &str, done: bool) {
+    let id = TaxpayerId::parse(id).unwrap();
+    app.store
+        .write(&app.system("test"), |tx| {
+            let mut t = tx.taxpayer(&id)?.unwrap();
+            t.first_login_done = done;
+            tx.put_taxpayer(&t)?;
+            tx.audit("test.setup", "", "");
+            Ok(())
+        })
+        .unwrap();
 }
 
 fn start(app: Arc<App>, http: bool, data_dir: PathBuf, dir: tempfile::TempDir) -> TestApp {

@@ -5,6 +5,19 @@ use reqwest::StatusCode;
 use crate::helpers::*;
 use fapiao::store::prelude::*;
 
+/// The text of a PDF (poppler's pdftotext).
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is needed");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     app.client
         .post(app.url(path))
@@ -26,6 +39,20 @@ async fn with_cookie(
         .send()
         .await
         .unwrap()
+}
+
+/// The page a form's answer redirects to (Post/Redirect/Get): the answer must be a 303, and
+/// the page it names is fetched with `cookie`. Returns the location and the page.
+async fn follow(app: &TestApp, r: reqwest::Response, cookie: &str) -> (String, String) {
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a form answers with a redirect"
+    );
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let page = with_cookie(app, reqwest::Method::GET, &to, cookie).await;
+    assert_eq!(page.status(), StatusCode::OK, "{to}");
+    (to, page.text().await.unwrap())
 }
 
 fn session_cookie(r: &reqwest::Response) -> String {
@@ -87,8 +114,9 @@ async fn home_needs_login_and_training_login_sets_a_cookie() {
 async fn refused_login_shows_the_manual_message_on_the_page() {
     let app = spawn_app(Opts::default());
     let r = post_form(&app, "/login/training", &[("taxpayer_id", NO_RATING)]).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.text().await.unwrap().contains("信用等级未设置"));
+    let (to, page) = follow(&app, r, "").await;
+    assert!(to.starts_with("/login?note=closed&error="), "{to}");
+    assert!(page.contains("信用等级未设置"));
 }
 
 #[tokio::test]
@@ -188,7 +216,9 @@ async fn home_workbench_and_the_rollback_flow() {
         .unwrap();
     assert!(page.contains("不符合回退税款所属期的条件"));
     let r = with_cookie(&app, reqwest::Method::POST, "/rollback", &cookie).await;
-    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let (to, page) = follow(&app, r, &cookie).await;
+    assert!(to.starts_with("/rollback?error="), "{to}");
+    assert!(page.contains("不符合回退条件"), "{page}");
     // The story where it is allowed: confirmed in 202611 by answering 已完成申报 by mistake.
     let who = app.app.system("test");
     app.app
@@ -256,14 +286,19 @@ async fn home_workbench_and_the_rollback_flow() {
             && page.contains("提交申请")
     );
     let r = with_cookie(&app, reqwest::Method::POST, "/rollback", &cookie).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cleared = r
         .headers()
         .get_all("set-cookie")
         .iter()
         .any(|v| v.to_str().unwrap().starts_with("fapiao_session=;"));
     assert!(cleared);
-    assert!(r.text().await.unwrap().contains("回退成功"));
+    let (to, page) = follow(&app, r, "").await;
+    assert_eq!(to, "/rollback/done?period=202611");
+    assert!(
+        page.contains("回退成功") && page.contains("2026年11月"),
+        "{page}"
+    );
     // Logged out: the old session is gone.
     let r = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -327,12 +362,8 @@ async fn confirm_page_flow_in_the_filing_period() {
             .form(fields)
             .send()
     };
-    let html = form("/confirm/make", &[])
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (to, html) = follow(&app, form("/confirm/make", &[]).await.unwrap(), &cookie).await;
+    assert_eq!(to, "/confirm#pending-h");
     assert!(
         html.contains("本次确认（待提交）")
             && html.contains("这是本期的第 <strong>1</strong> 次确认操作")
@@ -341,26 +372,98 @@ async fn confirm_page_flow_in_the_filing_period() {
     for label in ["未完成申报", "已完成申报", "不确定"] {
         assert!(html.contains(label));
     }
-    let html = form("/confirm/202611/1/submit", &[("declaration", "unsure")])
+    // A reload of the redirect's page makes no second batch.
+    let again = with_cookie(&app, reqwest::Method::GET, &to, &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
+    assert!(again.contains("这是本期的第 <strong>1</strong> 次确认操作"));
+    let (_, html) = follow(
+        &app,
+        form("/confirm/202611/1/submit", &[("declaration", "unsure")])
+            .await
+            .unwrap(),
+        &cookie,
+    )
+    .await;
     assert!(html.contains("您需要先确定当前税款所属期的申报工作"));
-    let r = form("/confirm/202611/1/submit", &[]).await.unwrap();
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    let html = form(
-        "/confirm/202611/1/submit",
-        &[("declaration", "not_declared")],
+    let (to, html) = follow(
+        &app,
+        form("/confirm/202611/1/submit", &[]).await.unwrap(),
+        &cookie,
+    )
+    .await;
+    assert!(to.starts_with("/confirm?error="), "{to}");
+    assert!(
+        html.contains(
+            "role=\"alert\">尊敬的纳税人：因获取您税款所属期2026年11月的申报结果信息有延迟"
+        ),
+        "{html}"
+    );
+    // The confirmation step: a page repeating the count and tax; nothing is submitted yet.
+    let step = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/confirm/202611/1/submit?declaration=not_declared",
+        &cookie,
     )
     .await
-    .unwrap()
     .text()
     .await
     .unwrap();
+    assert!(
+        step.contains("您本次将确认发票 <strong>2</strong> 份，税额合计 <strong>390.00</strong>"),
+        "{step}"
+    );
+    assert!(step.contains("name=\"declaration\" value=\"not_declared\""));
+    let (to, html) = follow(
+        &app,
+        form(
+            "/confirm/202611/1/submit",
+            &[("declaration", "not_declared")],
+        )
+        .await
+        .unwrap(),
+        &cookie,
+    )
+    .await;
     assert!(html.contains("当前状态为“已提交”"), "{html}");
     assert!(html.contains("第1次") && html.contains("已提交"));
+    // Reloading the result submits nothing again; the step page now refuses.
+    let again = with_cookie(&app, reqwest::Method::GET, &to, &cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("当前状态为“已提交”"));
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/confirm/202611/1/submit?declaration=not_declared",
+        &cookie,
+    )
+    .await;
+    let (_, html) = follow(&app, r, &cookie).await;
+    assert!(html.contains("该批次不是待提交状态"));
+    // 确认标志 已确认: the submitted invoices, paged.
+    let html = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/confirm?flag=confirmed",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("2026年11月已确认的发票") && html.contains("00000002"));
+    assert!(
+        html.contains("共 <strong class=\"num\">2</strong> 份"),
+        "{html}"
+    );
+    let r = with_cookie(&app, reqwest::Method::GET, "/confirm?flag=x", &cookie).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = with_cookie(
         &app,
         reqwest::Method::GET,
@@ -374,13 +477,8 @@ async fn confirm_page_flow_in_the_filing_period() {
     assert!(html.contains("2026年11月第1次确认明细（已提交）"));
     assert!(html.contains("00000002"));
     // Nothing selected now: 确定 says so.
-    let r = form("/confirm/make", &[]).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("当前没有已勾选未确认的发票"));
+    let (_, html) = follow(&app, form("/confirm/make", &[]).await.unwrap(), &cookie).await;
+    assert!(html.contains("当前没有已勾选未确认的发票"));
 }
 
 /// 抵扣统计 page: the table (certified and deductible), update time, exceptions, the chart.
@@ -567,14 +665,32 @@ async fn query_page_single_and_not_yet_due() {
 #[tokio::test]
 async fn profile_page_and_platform_password_lockout() {
     let app = spawn_app(Opts::default());
+    set_first_login_done(&app.app, TAXPAYER_A, false);
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
     let cookie = session_cookie(&r);
-    let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(home.contains("首次登录"));
+    // The first-login gate: every portal page but 档案信息维护 leads there until it is saved
+    // (the JSON API is not gated).
+    for path in [
+        "/",
+        "/select",
+        "/confirm",
+        "/query",
+        "/statistics",
+        "/bulk",
+        "/rollback",
+    ] {
+        let r = with_cookie(&app, reqwest::Method::GET, path, &cookie).await;
+        let (to, page) = follow(&app, r, &cookie).await;
+        assert_eq!(to, "/profile?first=1", "{path}");
+        assert!(page.contains("首次登录：请先确认档案信息"), "{path}");
+    }
+    let r = with_cookie(&app, reqwest::Method::POST, "/confirm/make", &cookie).await;
+    assert_eq!(r.headers()["location"], "/profile?first=1");
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::OK
+    );
     let form = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
         app.client
             .post(app.url(path))
@@ -588,8 +704,8 @@ async fn profile_page_and_platform_password_lockout() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("联系电话"));
+    let (_, html) = follow(&app, r, &cookie).await;
+    assert!(html.contains("请填写正确的办税人员联系电话"), "{html}");
     let r = form(
         "/profile",
         vec![
@@ -601,42 +717,68 @@ async fn profile_page_and_platform_password_lockout() {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = r.text().await.unwrap();
+    let (_, html) = follow(&app, r, &cookie).await;
     assert!(
         html.contains("保存成功") && html.contains("福州市鼓楼区") && !html.contains("首次登录：")
     );
+    let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie).await;
+    assert_eq!(home.status(), StatusCode::OK, "confirmed: the gate opens");
     let r = form(
         "/profile/password",
         vec![
             ("enabled", "true"),
             ("password", "12345678"),
+            ("confirm", "12345678"),
             ("question", "q"),
             ("answer", "a"),
         ],
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("不能为纯字母或纯数字"));
+    let (_, html) = follow(&app, r, &cookie).await;
+    assert!(html.contains("不能为纯字母或纯数字"));
+    // 确认密码 must repeat the password.
     let r = form(
         "/profile/password",
         vec![
             ("enabled", "true"),
             ("password", "abcd1234"),
+            ("confirm", "abcd1235"),
+            ("question", "q"),
+            ("answer", "a"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (to, html) = follow(&app, r, &cookie).await;
+    assert!(
+        to.starts_with("/profile?error=") && to.ends_with("#password-card"),
+        "{to}"
+    );
+    assert!(html.contains("两次输入的平台密码不一致") && html.contains("当前状态：<strong>未启用"));
+    let r = form(
+        "/profile/password",
+        vec![
+            ("enabled", "true"),
+            ("password", "abcd1234"),
+            ("confirm", "abcd1234"),
             ("question", "开户银行？"),
             ("answer", "兴业银行"),
         ],
     )
     .await
     .unwrap();
-    assert!(r.text().await.unwrap().contains("平台密码已设置"));
+    // Saved: back to 首页, as the manual says.
+    let (to, html) = follow(&app, r, &cookie).await;
+    assert_eq!(to, "/?done=password_on");
+    assert!(html.contains("平台密码已设置"));
     // The training login now asks for it; ten wrong tries, then locked.
     let login = app.get("/login", None).await.text().await.unwrap();
     assert!(login.contains("placeholder=\"平台密码\""));
+    // Refusals go back to the login page with the reason (a reload tries nothing again).
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("请输入平台密码"));
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("请输入平台密码"));
     for left in (1..=10).rev() {
         let r = post_form(
             &app,
@@ -644,12 +786,12 @@ async fn profile_page_and_platform_password_lockout() {
             &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
         )
         .await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r
-            .text()
-            .await
-            .unwrap()
-            .contains(&format!("还可以尝试{left}次")));
+        assert!(r.headers().get("set-cookie").is_none());
+        let (to, page) = follow(&app, r, "").await;
+        assert!(page.contains(&format!("还可以尝试{left}次")));
+        // Reloading the answer is a GET: no further try is counted.
+        let again = app.get(&to, None).await.text().await.unwrap();
+        assert!(again.contains(&format!("还可以尝试{left}次")));
     }
     let r = post_form(
         &app,
@@ -657,15 +799,17 @@ async fn profile_page_and_platform_password_lockout() {
         &[("taxpayer_id", TAXPAYER_A), ("password", "wrong-123")],
     )
     .await;
-    assert_eq!(r.status().as_u16(), 423);
-    assert!(r.text().await.unwrap().contains("错误次数超过十次"));
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("错误次数超过十次"));
     let r = post_form(
         &app,
         "/login/training",
         &[("taxpayer_id", TAXPAYER_A), ("password", "abcd1234")],
     )
     .await;
-    assert_eq!(r.status().as_u16(), 423);
+    assert!(r.headers().get("set-cookie").is_none());
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("错误次数超过十次"));
 }
 
 /// 发票勾选 page: the condition form, results with totals, 保存 of ticks and unticks against
@@ -722,12 +866,13 @@ async fn select_page_query_tick_save_and_untick() {
             .form(&body)
             .send()
     };
-    let html = save(&["00000001", "00000003"])
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (to, html) = follow(
+        &app,
+        save(&["00000001", "00000003"]).await.unwrap(),
+        &cookie,
+    )
+    .await;
+    assert!(to.starts_with(&format!("/select?{back}")), "{to}");
     assert!(
         html.contains("保存成功：勾选 2 份，撤销勾选 0 份"),
         "{html}"
@@ -752,17 +897,15 @@ async fn select_page_query_tick_save_and_untick() {
         body.push(("shown", format!("3500261130:{n:08}")));
     }
     body.push(("tick", "3500261130:00000001".to_string()));
-    let html = app
+    let r = app
         .client
         .post(app.url("/select/save"))
         .header("cookie", &cookie)
         .form(&body)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    let (_, html) = follow(&app, r, &cookie).await;
     assert!(
         html.contains("保存成功：勾选 0 份，撤销勾选 1 份"),
         "{html}"
@@ -792,6 +935,40 @@ async fn select_page_query_tick_save_and_untick() {
         .await
         .unwrap()
         .contains("开票日期止不能早于开票日期起"));
+    // 已认证: the date condition is 确认/扫描日期; 开票日期 is not required (nor applied).
+    let r = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/select?certified=true&certified_from=2026-11-01",
+        &cookie,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("没有查询到符合条件的发票信息"));
+    // The full pager, its links keeping the conditions.
+    let paged = with_cookie(
+        &app,
+        reqwest::Method::GET,
+        "/select?issued_from=2026-11-01&issued_to=2026-11-30&selected=all&per_page=1&page=2",
+        &cookie,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    for (label, page) in [("首页", 1), ("上一页", 1), ("下一页", 3), ("尾页", 4)] {
+        assert!(
+            paged.contains(&format!("page={page}&amp;per_page=1\" rel="))
+                && paged.contains(&format!(">{label}</a>")),
+            "{label}: {paged}"
+        );
+    }
+    assert!(paged.contains("<form class=\"jump\" method=\"get\" action=\"/select\">"));
+    assert!(paged.contains("<input type=\"hidden\" name=\"issued_from\" value=\"2026-11-01\">"));
     // Certified view: no 保存.
     let html = with_cookie(
         &app,
@@ -875,8 +1052,34 @@ async fn help_pages_and_the_whats_new_note() {
     assert!(r.headers()["content-disposition"]
         .to_str()
         .unwrap()
-        .contains("attachment"));
-    assert!(r.text().await.unwrap().contains("操作手册"));
+        .contains("attachment; filename=\"fapiao-manual.pdf\""));
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    // The PDF (the project's own engine) has every module, read back with pdftotext.
+    let text = pdftotext(&r.bytes().await.unwrap());
+    assert!(text.contains("操作手册"), "{text}");
+    let page = app.get("/help/manual", None).await.text().await.unwrap();
+    for m in [
+        "登录",
+        "档案信息维护",
+        "首页",
+        "发票勾选",
+        "批量勾选",
+        "确认勾选",
+        "回退税款所属期",
+        "抵扣统计",
+        "发票查询",
+        "征纳互动",
+        "退出",
+    ] {
+        assert!(
+            text.contains(&format!("、{m}")),
+            "{m} not in the PDF: {text}"
+        );
+        assert!(page.contains(&format!("、{m}</h2>")), "{m} not on the page");
+    }
+    assert!(page.contains("src=\"/help/manual/select.png\""));
+    let png = app.get("/help/manual/select.png", None).await;
+    assert_eq!(png.headers()["content-type"], "image/png");
     let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
     let cookie = session_cookie(&r);
     let home = with_cookie(&app, reqwest::Method::GET, "/", &cookie)
@@ -911,4 +1114,110 @@ async fn help_pages_and_the_whats_new_note() {
     .await
     .unwrap();
     assert!(!home.contains("下次不再提醒我"));
+}
+
+/// The login page (manual §1.1.1(3), §1.1.5, §1.1.6): 升级内容说明 with 关闭 and 下次不再提醒我,
+/// 收藏本站 with the keyboard shortcut, 检测环境 at the top right.
+#[tokio::test]
+async fn login_page_note_bookmark_and_environment_check() {
+    let app = spawn_app(Opts::default());
+    let login = app.get("/login", None).await.text().await.unwrap();
+    let tools = login.split("<nav class=\"login-tools\"").nth(1).unwrap();
+    let tools = tools.split("</nav>").next().unwrap();
+    assert!(tools.contains("href=\"/help/check\">检测环境"), "{tools}");
+    assert!(tools.contains("收藏本站") && tools.contains("<kbd>Ctrl</kbd>+<kbd>D</kbd>"));
+    assert!(login.contains("升级内容说明") && login.contains("href=\"/login?note=closed\">关闭"));
+    // 关闭: gone for this visit only.
+    let closed = app
+        .get("/login?note=closed", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!closed.contains("升级内容说明"));
+    // 确认 without 下次不再提醒我 closes it; with the tick it stays away.
+    let r = post_form(&app, "/help/whats-new/dismiss", &[("back", "/login")]).await;
+    assert_eq!(r.headers()["location"], "/login?note=closed");
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = post_form(
+        &app,
+        "/help/whats-new/dismiss",
+        &[("back", "/login"), ("never", "1")],
+    )
+    .await;
+    assert_eq!(r.headers()["location"], "/login");
+    let seen = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let login = with_cookie(&app, reqwest::Method::GET, "/login", &seen)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("升级内容说明") && login.contains("纳税人登录"));
+}
+
+/// Training mode: the forgotten-password page lets one choose the taxpayer (no certificate).
+#[tokio::test]
+async fn training_recovery_chooses_the_taxpayer() {
+    let app = spawn_app(Opts::default());
+    let token = app.taxpayer_token(TAXPAYER_A).await;
+    let r = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/me/password",
+            Some(&token),
+            &serde_json::json!({"enabled": true, "password": "abcd1234", "question": "开户银行？", "answer": "兴业银行"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = app.get("/login/recover", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<option value=\"{TAXPAYER_A}\"")),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("<option value=\"{TAXPAYER_B}\"")),
+        "no password, not listed"
+    );
+    let page = app
+        .get(&format!("/login/recover?taxpayer_id={TAXPAYER_B}"), None)
+        .await;
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app
+        .get(&format!("/login/recover?taxpayer_id={TAXPAYER_A}"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("开户银行？"));
+    let r = post_form(
+        &app,
+        "/login/recover",
+        &[("taxpayer_id", TAXPAYER_A), ("answer", "工商银行")],
+    )
+    .await;
+    let (to, page) = follow(&app, r, "").await;
+    assert!(to.starts_with(&format!("/login/recover?taxpayer_id={TAXPAYER_A}&error=")));
+    assert!(
+        page.contains("还可以尝试") && page.contains("开户银行？"),
+        "{page}"
+    );
+    let r = post_form(
+        &app,
+        "/login/recover",
+        &[("taxpayer_id", TAXPAYER_A), ("answer", "兴业银行")],
+    )
+    .await;
+    let (_, page) = follow(&app, r, "").await;
+    assert!(page.contains("平台密码已取消"));
+    // Logged in again without the password.
+    let r = post_form(&app, "/login/training", &[("taxpayer_id", TAXPAYER_A)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }

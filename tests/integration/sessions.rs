@@ -97,6 +97,7 @@ async fn wrong_staff_passwords_are_throttled_and_audited() {
 #[tokio::test]
 async fn training_login_only_in_training_mode() {
     let app = spawn_app(Opts::default());
+    set_first_login_done(&app.app, TAXPAYER_A, false);
     let r = app.taxpayer_login(TAXPAYER_A).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();

@@ -217,37 +217,43 @@ impl Layout<'_> {
             &title,
         );
 
-        // Right-hand items first: the left ones get what is left over.
+        // Right-hand items first: the left ones get what is left over. A document for no
+        // taxpayer (the 操作手册) leaves the taxpayer's lines out.
         let half = CONTENT_W / 2.0;
+        let for_taxpayer = !report.taxpayer_id.is_empty();
         let id_w = self.label_value_width("纳税人识别号：", &report.taxpayer_id, META_SIZE, half);
-        self.label_value(
-            RIGHT - id_w,
-            META_BASE_1,
-            "纳税人识别号：",
-            &report.taxpayer_id,
-            META_SIZE,
-            half,
-        );
-        self.label_value(
-            MARGIN_X,
-            META_BASE_1,
-            "纳税人名称：",
-            &report.taxpayer_name,
-            META_SIZE,
-            CONTENT_W - id_w - FIELD_GAP,
-        );
+        if for_taxpayer {
+            self.label_value(
+                RIGHT - id_w,
+                META_BASE_1,
+                "纳税人识别号：",
+                &report.taxpayer_id,
+                META_SIZE,
+                half,
+            );
+            self.label_value(
+                MARGIN_X,
+                META_BASE_1,
+                "纳税人名称：",
+                &report.taxpayer_name,
+                META_SIZE,
+                CONTENT_W - id_w - FIELD_GAP,
+            );
+        }
 
         let (updated, updated_size) = fit(self.font, &report.updated_at, META_SIZE, CELL_MIN, half);
         let uw = self.font.width(&updated, updated_size);
         self.text(RIGHT - uw, META_BASE_2, updated_size, LABEL_GRAY, &updated);
-        self.label_value(
-            MARGIN_X,
-            META_BASE_2,
-            "税款所属期：",
-            &report.period,
-            META_SIZE,
-            CONTENT_W - uw - FIELD_GAP,
-        );
+        if !report.period.is_empty() {
+            self.label_value(
+                MARGIN_X,
+                META_BASE_2,
+                "税款所属期：",
+                &report.period,
+                META_SIZE,
+                CONTENT_W - uw - FIELD_GAP,
+            );
+        }
 
         self.hline(MARGIN_X, RIGHT, HEADER_RULE, 0.8, 0.0);
 

@@ -141,3 +141,37 @@ pub fn selected_invoices(
     keys.sort();
     r.invoices_by_keys(&keys)
 }
+
+/// 确认标志 on 确认勾选: which list the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmFlag {
+    /// 已勾选未确认: what 确定 would put into the next batch.
+    Selected,
+    /// 已确认: what the current period's submitted batches certified.
+    Confirmed,
+}
+
+/// One page of the 确认勾选 list for `flag`, with the count, amount and tax over all of it.
+pub fn listed(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    flag: ConfirmFlag,
+    paging: crate::domain::Paging,
+) -> AppResult<crate::service::listing::InvoicePage> {
+    let t = settled(app, who, id)?;
+    let f = match flag {
+        ConfirmFlag::Selected => crate::index::InvoiceFilter {
+            buyer: Some(id.clone()),
+            sel: vec![1],
+            ..Default::default()
+        },
+        ConfirmFlag::Confirmed => crate::index::InvoiceFilter {
+            buyer: Some(id.clone()),
+            sel: vec![2],
+            period: Some(t.current_period.as_u32()),
+            ..Default::default()
+        },
+    };
+    crate::service::listing::search(app, &f, paging)
+}

@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod confirmation;
 pub mod exports;
+pub mod manual;
 pub mod profile;
 pub mod query;
 pub mod selection;

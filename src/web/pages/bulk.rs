@@ -20,6 +20,7 @@ use crate::service::portal::bulk::LOG_SHOWN;
 use crate::service::portal::profile::Profile;
 use crate::service::App;
 use crate::service::File;
+use crate::web::components::{help_panel, with_error, Flash};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -142,16 +143,13 @@ fn view(p: &Profile, q: &Query, shown: Shown<'_>) -> Markup {
             section.card {
                 h1 { "批量勾选" }
                 p { "当前税款所属期：" strong { (p.current_period.label_zh()) } }
-                details.help {
-                    summary { "帮助：批量勾选关注要点" }
-                    ol {
-                        li { "按“开票日期”“销方税号”“勾选标志”筛选后点击“下载发票文件”，得到“纳税人识别号_随机数.zip”，解压后为Excel文件；超过2000份发票时自动分为多个文件。" }
-                        li { "下载的清单只包含发票状态为正常、尚未确认的发票。" }
-                        li { "将需要勾选的发票“是否勾选”列改为“是”；对已勾选未确认的发票改为“否”即撤销勾选（仅限未扫描认证过的发票）。" }
-                        li { "保存后点击“上传”，支持 .xlsx 和 Excel 2003 格式的 .xls 文件，文件不超过" (max_mb) "MB、不超过" (max_rows) "行。也可以上传包含“发票代码”“发票号码”“是否勾选”列的其他表格，列的顺序不限。" }
-                        li { "每一行单独处理：不符合勾选条件的行不会生效，并在结果中列出行号和原因；最近一次的日志以红色字体标识。" }
-                    }
-                }
+                (help_panel("批量勾选", &[
+                    "按“开票日期”“销方税号”“勾选标志”筛选后点击“下载发票文件”，得到“纳税人识别号_随机数.zip”，解压后为Excel文件；超过2000份发票时自动分为多个文件。",
+                    "下载的清单只包含发票状态为正常、尚未确认的发票。",
+                    "将需要勾选的发票“是否勾选”列改为“是”；对已勾选未确认的发票改为“否”即撤销勾选（仅限未扫描认证过的发票）。",
+                    &format!("保存后点击“上传”，支持 .xlsx 和 Excel 2003 格式的 .xls 文件，文件不超过{max_mb}MB、不超过{max_rows}行。也可以上传包含“发票代码”“发票号码”“是否勾选”列的其他表格，列的顺序不限。"),
+                    "每一行单独处理：不符合勾选条件的行不会生效，并在结果中列出行号和原因；最近一次的日志以红色字体标识。",
+                ]))
                 @if let Some(m) = message { (m) }
                 div.two {
                     form.stack method="get" action="/bulk/download" {
@@ -202,7 +200,8 @@ async fn render(
         Ok((p, log))
     })
     .await?;
-    let message = match (message, q.uploaded.is_some(), log.first()) {
+    let refused = Flash::of(req).error.map(|e| notice("error", &e));
+    let message = match (message.or(refused), q.uploaded.is_some(), log.first()) {
         (Some(m), ..) => Some(m),
         (None, true, Some(u)) => Some(html! {
             div.notice.success role="status" {
@@ -284,18 +283,9 @@ async fn upload(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(see_other("/bulk?uploaded=1")),
-        Err(e) => {
-            render(
-                &req,
-                &app,
-                &user,
-                Query::default(),
-                e.status(),
-                Some(error_notice(&e)),
-            )
-            .await
-        }
-    }
+    // Post/Redirect/Get either way: a reload of the result never uploads again.
+    Ok(match result {
+        Ok(_) => see_other("/bulk?uploaded=1"),
+        Err(e) => see_other(&with_error("/bulk", &e.message)),
+    })
 }

@@ -7,27 +7,32 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html;
+use super::{html, see_other};
 use crate::domain::rules::DeclarationAnswer;
-use crate::domain::{BatchStatus, Fen, Invoice, TaxPeriod};
+use crate::domain::{BatchStatus, TaxPeriod};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
-use crate::service::listing::InvoiceView;
+use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
+use crate::service::portal::confirmation::ConfirmFlag;
 use crate::service::portal::profile::Profile;
 use crate::service::{self, App};
-use crate::web::components::{Col, InvoiceTable};
+use crate::web::components::{help_panel, num_td, pager, with_error, Col, Flash, InvoiceTable};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/confirm", web::get().to(confirm_page))
         .route("/confirm/make", web::post().to(make))
+        .route(
+            "/confirm/{period}/{batch}/submit",
+            web::get().to(submit_prompt),
+        )
         .route("/confirm/{period}/{batch}/submit", web::post().to(submit));
 }
 
-fn invoice_rows(items: &[InvoiceView]) -> Markup {
-    let number = |n: usize, _: &InvoiceView| html! { (n + 1) };
+fn invoice_rows(items: &[InvoiceView], first: usize) -> Markup {
+    let number = move |n: usize, _: &InvoiceView| html! { (first + n + 1) };
     html! {
         (InvoiceTable {
             items,
@@ -38,6 +43,17 @@ fn invoice_rows(items: &[InvoiceView]) -> Markup {
     }
 }
 
+/// The 关注要点 of 确认勾选 (manual §1.8).
+const HELP: &[&str] = &[
+    "纳税人可在每个税款所属期的勾选和确认操作窗口期内（完成当期申报之前），对当期勾选的发票进行多次确认，确认必须手工操作。",
+    "选择确认标志为“已勾选未确认”，系统实时查询出当期已勾选未确认的发票明细；确认以上发票均需要申报抵扣（或退税）时点击“确定”。",
+    "点击“确定”后，平台显示这是本期的第几次确认操作及当次确认的汇总数量，此时状态为“待提交”；请确认发票数量、金额、税额无误后点击“提交”。",
+    "页面显示当前状态为“已提交”时，说明当次确认操作成功，且已确认数据不可修改。",
+    "在申报期内确认时，平台会自动获取当期申报结果：已完成申报的，本次确认不成功，数据回退至“未勾选”，请在下期重新勾选确认。",
+    "提交的确认结果可在确认标志中选择“已确认”后点击“查询”查看；“确认历史明细”可按税款所属期和确认次数查看、打印本页和导出明细。",
+    "超过可操作窗口期仍未确认的数据，平台将自动回退为未勾选状态，视同当月未做勾选。",
+];
+
 fn status_label(s: BatchStatus) -> &'static str {
     s.label_zh()
 }
@@ -45,20 +61,52 @@ fn status_label(s: BatchStatus) -> &'static str {
 struct View {
     name: String,
     profile: Profile,
-    selected: Vec<Invoice>,
+    flag: ConfirmFlag,
+    list: InvoicePage,
     batches: Vec<crate::domain::engine::BatchOutcome>,
     history_period: TaxPeriod,
     detail: Option<(crate::domain::engine::BatchOutcome, Vec<InvoiceView>)>,
 }
 
-fn view(v: &View, message: Option<(&str, String)>) -> Markup {
+fn flag_value(f: ConfirmFlag) -> &'static str {
+    match f {
+        ConfirmFlag::Selected => "selected",
+        ConfirmFlag::Confirmed => "confirmed",
+    }
+}
+
+/// The page's message from the redirect after a form.
+fn flash_notice(f: &Flash, q: &ConfirmQuery) -> Markup {
+    html! {
+        @match f.done.as_deref() {
+            Some("submitted") => {
+                (notice("success", &format!(
+                    "提交成功：税款所属期{}第{}次确认，当前状态为“已提交”，已确认数据不可修改。",
+                    q.sp.as_deref().and_then(|p| TaxPeriod::parse(p).ok()).map(|p| p.label_zh()).unwrap_or_default(),
+                    q.sn.unwrap_or(0)
+                )))
+            }
+            Some("unsure") => {
+                (notice("info", "为避免当期发票的误确认，您需要先确定当前税款所属期的申报工作，再进行当次发票的确认。"))
+            }
+            _ => {}
+        }
+        @if let Some(e) = &f.error { (notice("error", e)) }
+    }
+}
+
+fn make_form() -> Markup {
+    html! {
+        @if writes_allowed() {
+            form.inline method="post" action="/confirm/make" {
+                button type="submit" { "确定" }
+            }
+        }
+    }
+}
+
+fn view(v: &View, flash: Markup) -> Markup {
     let p = &v.profile;
-    let (count, amount, tax) = v
-        .selected
-        .iter()
-        .fold((0u64, Fen::ZERO, Fen::ZERO), |(c, a, t), i| {
-            (c + 1, a + i.amount, t + i.tax)
-        });
     let current: Vec<_> = v
         .batches
         .iter()
@@ -76,11 +124,15 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
         .filter(|b| b.batch.status == BatchStatus::Submitted)
         .map(|b| b.batch.count)
         .sum();
-    let selected_views: Vec<InvoiceView> = v.selected.iter().map(InvoiceView::from).collect();
+    let l = &v.list;
+    let flag = flag_value(v.flag);
     let body = html! {
-        @if let Some((kind, text)) = &message { (notice(kind, text)) }
+        (flash)
         section.card {
-            h1 { "确认勾选" }
+            div.card-head {
+                h1 { "确认勾选" }
+                (help_panel("确认勾选", HELP))
+            }
             p { "当前税款所属期：" strong { (p.current_period.label_zh()) }
                 "（可勾选、确认的截止日期为：" (p.window_closes.format("%Y年%m月%d日")) "）" }
             p.hint { "本期已确认 " (submitted) " 次，累计确认发票 " (confirmed) " 份。" }
@@ -91,14 +143,18 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                         p { "这是本期的第 " strong { (b.batch.number) } " 次确认操作；当期累计确认次数 "
                             strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
                         dl.facts {
-                            dt { "当次确认发票份数" } dd { (b.batch.count) }
-                            dt { "当次确认金额" } dd { (b.batch.amount) }
-                            dt { "当次确认税额" } dd { (b.batch.tax) }
+                            dt { "当次确认发票份数" } dd.num { (b.batch.count) }
+                            dt { "当次确认金额" } dd.num { (b.batch.amount) }
+                            dt { "当次确认税额" } dd.num { (b.batch.tax) }
                             dt { "状态" } dd { strong { "待提交" } }
                         }
                         p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
                         @if writes_allowed() {
-                            form method="post" action={"/confirm/" (b.batch.period) "/" (b.batch.number) "/submit"} {
+                            // 提交 first shows a page that repeats the count and tax (the
+                            // irreversible step is the POST from there); 不确定 changes nothing
+                            // and posts at once.
+                            @let to = format!("/confirm/{}/{}/submit", b.batch.period, b.batch.number);
+                            form method="get" action=(to) {
                                 @if p.in_filing_period {
                                     p.prompt {
                                         "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
@@ -109,7 +165,7 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                                     " "
                                     button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
                                     " "
-                                    button.secondary type="submit" name="declaration" value="unsure" { "不确定" }
+                                    button.secondary type="submit" name="declaration" value="unsure" formmethod="post" formaction=(to) { "不确定" }
                                 } @else {
                                     button type="submit" { "提交" }
                                 }
@@ -119,15 +175,38 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                 }
                 None => {}
             }
-            h2 { "已勾选未确认的发票" }
-            @if v.selected.is_empty() {
-                p.hint { "当前没有已勾选未确认的发票，请先到“发票勾选”模块勾选发票。" }
-            } @else {
-                p { "共 " strong { (count) } " 份，金额合计 " strong { (amount) } "，税额合计 " strong { (tax) } }
-                (invoice_rows(&selected_views))
-                @if writes_allowed() {
-                    form method="post" action="/confirm/make" {
-                        button type="submit" { "确定" }
+            form.inline.flag method="get" action="/confirm" {
+                label for="flag" { "确认标志 " }
+                select #flag name="flag" {
+                    option value="selected" selected[v.flag == ConfirmFlag::Selected] { "已勾选未确认" }
+                    option value="confirmed" selected[v.flag == ConfirmFlag::Confirmed] { "已确认" }
+                }
+                " "
+                button type="submit" { "查询" }
+            }
+            @match v.flag {
+                ConfirmFlag::Selected => {
+                    h2 { "已勾选未确认的发票" }
+                    @if l.total == 0 {
+                        p.hint { "当前没有已勾选未确认的发票，请先到“发票勾选”模块勾选发票。" }
+                    } @else {
+                        div.actions {
+                            p.summary { "共 " strong.num { (l.total) } " 份，金额合计 " strong.num { (l.amount) } "，税额合计 " strong.num { (l.tax) } }
+                            (make_form())
+                        }
+                        (invoice_rows(&l.items, (l.page - 1) * l.per_page))
+                        (pager("分页", l.page, l.per_page, l.total, |n| format!("/confirm?flag={flag}&page={n}&per_page={}", l.per_page)))
+                        (make_form())
+                    }
+                }
+                ConfirmFlag::Confirmed => {
+                    h2 { (p.current_period.label_zh()) "已确认的发票" }
+                    @if l.total == 0 {
+                        p.hint { "本期还没有已确认的发票。" }
+                    } @else {
+                        p.summary { "共 " strong.num { (l.total) } " 份，金额合计 " strong.num { (l.amount) } "，税额合计 " strong.num { (l.tax) } }
+                        (invoice_rows(&l.items, (l.page - 1) * l.per_page))
+                        (pager("分页", l.page, l.per_page, l.total, |n| format!("/confirm?flag={flag}&page={n}&per_page={}", l.per_page)))
                     }
                 }
             }
@@ -151,10 +230,10 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                             tr {
                                 td { "第" (b.batch.number) "次" }
                                 td { (status_label(b.batch.status)) }
-                                td.num { (b.batch.count) }
-                                td.num { (b.batch.amount) }
-                                td.num { (b.batch.tax) }
-                                td { (b.batch.submitted_at.unwrap_or(b.batch.made_at).format("%Y-%m-%d %H:%M")) }
+                                (num_td(b.batch.count))
+                                (num_td(b.batch.amount))
+                                (num_td(b.batch.tax))
+                                td { (b.batch.submitted_at.unwrap_or(b.batch.made_at).format("%Y-%m-%d %H:%M:%S")) }
                                 td {
                                     a href={"/confirm?period=" (b.batch.period) "&batch=" (b.batch.number)} { "查看明细" }
                                     " · " a href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/print.pdf"} target="_blank" rel="noopener" { "打印" }
@@ -171,7 +250,7 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
                     a.button href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/print.pdf"} target="_blank" rel="noopener" { "打印本页" }
                     a.button.secondary href={"/api/v1/confirmations/" (b.batch.period) "/" (b.batch.number) "/export.xlsx"} download { "导出明细" }
                 }
-                (invoice_rows(items))
+                (invoice_rows(items, 0))
             }
         }
     };
@@ -187,29 +266,55 @@ fn view(v: &View, message: Option<(&str, String)>) -> Markup {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct ConfirmQuery {
     /// `YYYYMM` or the month input's `YYYY-MM`.
     period: Option<String>,
     batch: Option<u32>,
+    /// 确认标志: `selected` (default) or `confirmed`.
+    flag: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+    /// The period and number of the batch just submitted (for the message after the redirect).
+    sp: Option<String>,
+    sn: Option<u32>,
 }
 
 fn parse_month(s: &str) -> AppResult<TaxPeriod> {
     Ok(TaxPeriod::parse(&s.replace('-', ""))?)
 }
 
+fn parse_flag(s: Option<&str>) -> AppResult<ConfirmFlag> {
+    match s.filter(|s| !s.is_empty()) {
+        None | Some("selected") => Ok(ConfirmFlag::Selected),
+        Some("confirmed") => Ok(ConfirmFlag::Confirmed),
+        Some(_) => Err(crate::error::AppError::invalid(
+            "flag",
+            "确认标志应为“已勾选未确认”或“已确认”",
+        )),
+    }
+}
+
 async fn load(
     req: &HttpRequest,
     app: &std::sync::Arc<App>,
     user: &TaxpayerUser,
-    period: Option<TaxPeriod>,
-    batch: Option<u32>,
+    q: &ConfirmQuery,
 ) -> AppResult<View> {
+    let period = q
+        .period
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(parse_month)
+        .transpose()?;
+    let batch = q.batch;
+    let flag = parse_flag(q.flag.as_deref())?;
+    let paging = crate::service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let who = extract::who(req, app, user.actor());
     let (app, id) = (app.clone(), user.id.clone());
     blocking(move || {
         let profile = portal::profile::profile(&app, &who, &id)?;
-        let selected = portal::confirmation::selected_invoices(&app, &who, &id)?;
+        let list = portal::confirmation::listed(&app, &who, &id, flag, paging)?;
         let history_period = period.unwrap_or(profile.current_period);
         let mut batches = portal::confirmation::batches(&app, &who, &id, profile.current_period)?;
         if history_period != profile.current_period {
@@ -233,7 +338,8 @@ async fn load(
         Ok(View {
             name: service::office::taxpayers::get(&app, &id)?.name,
             profile,
-            selected,
+            flag,
+            list,
             batches,
             history_period,
             detail,
@@ -249,26 +355,19 @@ async fn confirm_page(
     q: web::Query<ConfirmQuery>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let period = q
-        .period
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(parse_month)
-        .transpose()?;
-    let v = load(&req, &app, &user, period, q.batch).await?;
-    Ok(html(StatusCode::OK, view(&v, None)))
+    let q = q.into_inner();
+    let flash = flash_notice(&Flash::of(&req), &q);
+    let v = load(&req, &app, &user, &q).await?;
+    Ok(html(StatusCode::OK, view(&v, flash)))
 }
 
-async fn make(
-    req: HttpRequest,
-    Acting { app, who, user }: Acting<TaxpayerUser>,
-) -> AppResult<HttpResponse> {
-    let (app2, id) = (app.clone(), user.id.clone());
-    let result = blocking(move || portal::confirmation::make_batch(&app2, &who, &id)).await;
-    let v = load(&req, &app, &user, None, None).await?;
+/// 确定, then back to the page (Post/Redirect/Get): the pending batch shows there.
+async fn make(Acting { app, who, user }: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+    let id = user.id.clone();
+    let result = blocking(move || portal::confirmation::make_batch(&app, &who, &id)).await;
     Ok(match result {
-        Ok(_) => html(StatusCode::OK, view(&v, None)),
-        Err(e) => html(e.status(), view(&v, Some(("error", e.message.to_string())))),
+        Ok(_) => see_other("/confirm#pending-h"),
+        Err(e) => see_other(&with_error("/confirm", &e.message)),
     })
 }
 
@@ -277,46 +376,121 @@ struct SubmitForm {
     declaration: Option<String>,
 }
 
+fn parse_answer(s: Option<String>) -> AppResult<Option<DeclarationAnswer>> {
+    Ok(s.filter(|s| !s.is_empty())
+        .map(|s| DeclarationAnswer::parse_api(&s))
+        .transpose()?)
+}
+
+/// The confirmation step before the irreversible 提交: the batch's count, amount and tax
+/// again, and what the chosen answer will do; 提交 from here posts, 返回 goes back.
+async fn submit_prompt(
+    Acting { app, who, user }: Acting<TaxpayerUser>,
+    path: web::Path<(String, u32)>,
+    form: web::Query<SubmitForm>,
+) -> AppResult<HttpResponse> {
+    let (period, number) = path.into_inner();
+    let period = TaxPeriod::parse(&period)?;
+    let raw = form.into_inner().declaration.filter(|s| !s.is_empty());
+    let answer = parse_answer(raw.clone())?;
+    let id = user.id.clone();
+    let (p, b, name) = blocking(move || {
+        let p = portal::profile::profile(&app, &who, &id)?;
+        let all = portal::confirmation::batches(&app, &who, &id, period)?;
+        let b = all.into_iter().find(|b| b.batch.number == number);
+        let name = p.name.clone();
+        Ok((p, b, name))
+    })
+    .await?;
+    let b = match b {
+        Some(b) if b.batch.status == BatchStatus::Pending => b,
+        _ => {
+            return Ok(see_other(&with_error(
+                "/confirm",
+                "该批次不是待提交状态，无需再次提交。",
+            )))
+        }
+    };
+    let to = format!("/confirm/{period}/{number}/submit");
+    let body = html! {
+        section.card.confirm-step aria-labelledby="step-h" {
+            h1 #step-h { "提交确认" }
+            dl.facts {
+                dt { "税款所属期" } dd { (period.label_zh()) }
+                dt { "确认次数" } dd { "第" (number) "次确认" }
+                dt { "当次确认发票份数" } dd.num #step-count { (b.batch.count) }
+                dt { "当次确认金额" } dd.num { (b.batch.amount) }
+                dt { "当次确认税额" } dd.num #step-tax { (b.batch.tax) }
+            }
+            @match answer {
+                Some(DeclarationAnswer::Declared) => {
+                    p.prompt { "您选择了“已完成申报”：本次确认的 " strong { (b.batch.count) } " 份发票（税额 " strong { (b.batch.tax) } "）将不能确认，数据回退至“未勾选”状态，税款所属期将变更为下期。是否继续？" }
+                }
+                _ => {
+                    p.prompt { "您本次将确认发票 " strong { (b.batch.count) } " 份，税额合计 " strong { (b.batch.tax) } "。提交后已确认数据不可修改，是否提交？" }
+                }
+            }
+            @if p.current_period != period {
+                (notice("error", "该批次不属于当前税款所属期。"))
+            }
+            @if writes_allowed() {
+                form.inline method="post" action=(to) {
+                    @if let Some(a) = &raw { input type="hidden" name="declaration" value=(a); }
+                    button type="submit" { "提交" }
+                    a.button.secondary href="/confirm" { "返回" }
+                }
+            }
+        }
+    };
+    Ok(html(
+        StatusCode::OK,
+        page(
+            Page {
+                title: "提交确认",
+                viewer: Viewer::Taxpayer { name },
+                active: "/confirm",
+            },
+            body,
+        ),
+    ))
+}
+
+/// 提交 (from the confirmation step), then back to the page with the outcome.
 async fn submit(
-    req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
     path: web::Path<(String, u32)>,
     form: web::Form<SubmitForm>,
 ) -> AppResult<HttpResponse> {
     let (period, number) = path.into_inner();
-    let period = TaxPeriod::parse(&period)?;
-    let answer = form
-        .into_inner()
-        .declaration
-        .filter(|s| !s.is_empty())
-        .map(|s| DeclarationAnswer::parse_api(&s))
-        .transpose()?;
-    let (app2, id) = (app.clone(), user.id.clone());
-    let result =
-        blocking(move || portal::confirmation::submit(&app2, &who, &id, period, number, answer))
-            .await;
-    let v = load(&req, &app, &user, None, None).await?;
-    Ok(match result {
-        Ok(o) => {
-            let msg = match (o.batch.status, o.batch.void_reason) {
-                (BatchStatus::Submitted, _) => (
-                    "success",
-                    format!(
-                        "提交成功：税款所属期{}第{}次确认，当前状态为“已提交”，已确认数据不可修改。",
-                        o.batch.period.label_zh(),
-                        o.batch.number
-                    ),
-                ),
-                (BatchStatus::Void, Some(r)) => ("error", r.message(o.batch.period)),
-                (BatchStatus::Void, None) => ("error", "本次确认不成功".to_string()),
-                (BatchStatus::Pending, _) => (
-                    "info",
-                    "为避免当期发票的误确认，您需要先确定当前税款所属期的申报工作，再进行当次发票的确认。"
-                        .to_string(),
-                ),
-            };
-            html(StatusCode::OK, view(&v, Some((msg.0, msg.1))))
+    let period = match TaxPeriod::parse(&period) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(see_other(&with_error(
+                "/confirm",
+                &crate::error::AppError::from(e).message,
+            )))
         }
-        Err(e) => html(e.status(), view(&v, Some(("error", e.message.to_string())))),
+    };
+    let answer = match parse_answer(form.into_inner().declaration) {
+        Ok(a) => a,
+        Err(e) => return Ok(see_other(&with_error("/confirm", &e.message))),
+    };
+    let id = user.id.clone();
+    let result =
+        blocking(move || portal::confirmation::submit(&app, &who, &id, period, number, answer))
+            .await;
+    Ok(match result {
+        Ok(o) => match (o.batch.status, o.batch.void_reason) {
+            (BatchStatus::Submitted, _) => see_other(&format!(
+                "/confirm?done=submitted&sp={}&sn={}",
+                o.batch.period, o.batch.number
+            )),
+            (BatchStatus::Void, Some(r)) => {
+                see_other(&with_error("/confirm", &r.message(o.batch.period)))
+            }
+            (BatchStatus::Void, None) => see_other(&with_error("/confirm", "本次确认不成功")),
+            (BatchStatus::Pending, _) => see_other("/confirm?done=unsure#pending-h"),
+        },
+        Err(e) => see_other(&with_error("/confirm", &e.message)),
     })
 }

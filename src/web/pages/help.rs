@@ -5,6 +5,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
 
 use super::{html, see_other};
 use crate::error::{AppError, AppResult};
@@ -19,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/help/faq", web::get().to(faq))
         .route("/help/check", web::get().to(check))
         .route("/help/manual", web::get().to(manual))
+        .route("/help/manual/{name}", web::get().to(manual_shot))
         .route("/help/whats-new/dismiss", web::post().to(dismiss));
 }
 
@@ -236,46 +238,78 @@ async fn check(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
     )
 }
 
+/// The screenshots of the manual: the ones the browser tests take (`docs/screenshots/`),
+/// embedded.
+const SHOTS: &[(&str, &[u8])] = &[
+    (
+        "login",
+        include_bytes!("../../../docs/screenshots/login.png"),
+    ),
+    ("home", include_bytes!("../../../docs/screenshots/home.png")),
+    (
+        "select",
+        include_bytes!("../../../docs/screenshots/select.png"),
+    ),
+    ("bulk", include_bytes!("../../../docs/screenshots/bulk.png")),
+    (
+        "confirm",
+        include_bytes!("../../../docs/screenshots/confirm.png"),
+    ),
+    (
+        "statistics",
+        include_bytes!("../../../docs/screenshots/statistics.png"),
+    ),
+    (
+        "interaction-taxpayer",
+        include_bytes!("../../../docs/screenshots/interaction-taxpayer.png"),
+    ),
+];
+
 fn manual_body() -> Markup {
+    use crate::service::portal::manual::SECTIONS;
     html! {
         h1 { "增值税发票选择确认平台 操作手册" }
-        h2 { "一、登录" }
-        p { "插入税务数字证书（金税盘或税控盘），打开平台网址，浏览器提示时选择证书；如已设置平台密码，输入平台密码后登录。首次登录请在“档案信息维护”中确认企业基本信息和办税人员信息，并选择是否设置平台密码。" }
-        h2 { "二、首页" }
-        p { "上方为功能菜单；中间为工作台，月份卡片橙色为已过期（只可查询）、绿色为当前税款所属期（可勾选、确认）、灰色为未到期；卡片显示当期已认证发票的份数和税额（含勾选认证和扫描认证）。符合条件时显示“回退税款所属期”按钮。" }
-        h2 { "三、发票勾选" }
-        p { "输入开票日期（必录）等条件后点击“查询”；在结果中勾选或取消勾选，每页操作后点击“保存”。本页全选最多100份。未保存即翻页时平台会提示。" }
-        h2 { "四、确认勾选" }
-        p { "核对已勾选未确认的发票，点击“确定”，平台显示这是本期第几次确认及当次份数、金额、税额；确认无误后点击“提交”。征期内提交时请按实际申报情况选择“未完成申报”“已完成申报”或“不确定”。状态为“已提交”即确认成功，已确认数据不可修改。可在“确认历史明细”中按税款所属期和确认次数查询。" }
-        h2 { "五、回退税款所属期" }
-        p { "误选“已完成申报”导致属期跳转的，在征期内、跳转后未确认、上期申报结果为未申报时，可在首页回退；回退成功后自动退出，需重新登录。" }
-        h2 { "六、发票查询与抵扣统计" }
-        p { "单票查询可查看发票全部信息及状态变更记录；未到期发票查询列出开票日期在当期之后的发票。抵扣统计按发票类型和认证方式统计份数、金额、税额，并列出异常发票；请关注报表更新时间。" }
+        nav.manual-toc aria-label="目录" {
+            ol { @for (n, s) in SECTIONS.iter().enumerate() { li { a href={ "#m" (n + 1) } { (s.title) } } } }
+        }
+        @for (n, s) in SECTIONS.iter().enumerate() {
+            section.manual-section #{ "m" (n + 1) } {
+                h2 { (n + 1) "、" (s.title) }
+                p { (s.summary) }
+                ol.steps { @for step in s.steps { li { (step) } } }
+                @for (shot, caption) in s.shots {
+                    @if SHOTS.iter().any(|(n, _)| n == shot) {
+                        figure {
+                            img src={ "/help/manual/" (shot) ".png" } alt=(caption) loading="lazy";
+                            figcaption { (caption) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-/// 操作手册: read here, or `?download=1` to save it.
+/// 操作手册: read here, or `?download=1` for the PDF.
 async fn manual(
     req: HttpRequest,
     q: web::Query<std::collections::HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     if q.get("download").is_some_and(|v| v == "1") {
-        let doc = html! {
-            (maud::DOCTYPE)
-            html lang="zh-CN" { head { meta charset="utf-8"; title { "操作手册" } } body { (manual_body()) } }
-        };
+        let file =
+            blocking(|| crate::service::portal::manual::pdf(env!("CARGO_PKG_VERSION"))).await?;
         return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
+            .content_type("application/pdf")
             .insert_header((
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"fapiao-manual.html\"",
+                format!("attachment; filename=\"{}\"", file.name),
             ))
-            .body(doc.into_string()));
+            .body(file.bytes));
     }
     let body = html! {
         section.card.manual {
+            p.actions { a.button href="/help/manual?download=1" download { "下载操作手册（PDF）" } }
             (manual_body())
-            p { a.button href="/help/manual?download=1" { "下载操作手册" } }
         }
     };
     Ok(html(
@@ -284,9 +318,41 @@ async fn manual(
     ))
 }
 
-/// 下次不再提醒我: remembers the dismissal for this version in a cookie.
-async fn dismiss(app: web::Data<App>) -> AppResult<HttpResponse> {
-    let mut res = see_other("/");
+/// A screenshot of the manual.
+async fn manual_shot(name: web::Path<String>) -> HttpResponse {
+    let name = name.into_inner();
+    match SHOTS
+        .iter()
+        .find(|(n, _)| name.strip_suffix(".png") == Some(*n))
+    {
+        Some((_, png)) => HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(*png),
+        None => crate::web::errors::error_response(StatusCode::NOT_FOUND, None),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DismissForm {
+    /// The login page's note: where to go back to (`/login`), and whether 下次不再提醒我 was
+    /// ticked. The home page's note has only its button, which means 下次不再提醒我.
+    back: Option<String>,
+    never: Option<String>,
+}
+
+/// 下次不再提醒我: remembers the dismissal for this version in a cookie (确认 without the tick
+/// only closes the note).
+async fn dismiss(
+    app: web::Data<App>,
+    form: Option<web::Form<DismissForm>>,
+) -> AppResult<HttpResponse> {
+    let form = form.map(web::Form::into_inner).unwrap_or_default();
+    let from_login = form.back.as_deref() == Some("/login");
+    if from_login && form.never.is_none() {
+        return Ok(see_other("/login?note=closed"));
+    }
+    let mut res = see_other(if from_login { "/login" } else { "/" });
     let c = Cookie::build(WHATS_NEW_COOKIE, env!("CARGO_PKG_VERSION"))
         .path("/")
         .http_only(true)

@@ -9,25 +9,37 @@ use chrono::Datelike;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html;
+use super::{html, see_other};
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::portal::profile::Profile;
 use crate::service::portal::statistics::{Card, CardState};
 use crate::service::{self};
+use crate::web::components::{help_panel, with_error, Flash};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/rollback", web::get().to(rollback_confirm))
-        .route("/rollback", web::post().to(rollback));
+        .route("/rollback", web::post().to(rollback))
+        .route("/rollback/done", web::get().to(rollback_done));
 }
 
 #[derive(Debug, Deserialize)]
 struct YearQuery {
     year: Option<i32>,
 }
+
+/// The 关注要点 of 回退税款所属期 (manual §1.9).
+const ROLLBACK_HELP: &[&str] = &[
+    "在征期内确认勾选时误选择“已完成申报”（实际当期尚未申报），平台将税款所属期跳转为下期；符合以下全部条件的，可点击“回退税款所属期”回退至原税款所属期，重新勾选确认。",
+    "条件一：跳转到下期后，没有在“确认勾选”模块进行过确认已勾选发票的操作。",
+    "条件二：系统获取到的当期申报结果为“未申报”。",
+    "条件三：在本平台确认勾选时，手工误点击了“已完成申报”选项。",
+    "条件四：回退功能在征期内有效。只有符合全部条件时，“回退税款所属期”按钮才会出现。",
+    "回退前请检查“当前税款所属期”和“回退后税款所属期”是否正确；回退成功后将自动退出系统，需要重新登录；回退前月份中已勾选未确认的发票会自动取消勾选。",
+];
 
 fn ymd(d: chrono::NaiveDate) -> String {
     d.format("%Y年%m月%d日").to_string()
@@ -96,8 +108,11 @@ fn home_view(
             }
             p.hint { "月份卡片上的发票数量及税额包含勾选认证和扫描认证的数据；勾选认证为准实时统计，扫描认证为次日更新。" }
             p.hint { a href="/help" { "流程指引" } " · " a href="/help/faq" { "常见问题" } " · " a href="/help/check" { "检测环境" } " · " a href="/help/manual" { "操作手册" } }
-            @if p.rollback_allowed {
-                p { a.button href="/rollback" { "回退税款所属期" } }
+            div.actions {
+                @if p.rollback_allowed {
+                    a.button href="/rollback" { "回退税款所属期" }
+                }
+                (help_panel("回退税款所属期", ROLLBACK_HELP))
             }
         }
     };
@@ -128,6 +143,11 @@ async fn home(
         Ok((t, p, cards))
     })
     .await?;
+    let flash = match Flash::of(&req).done.as_deref() {
+        Some("password_on") => Some("平台密码已设置，下次登录时需输入平台密码。"),
+        Some("password_off") => Some("已保存：平台密码未启用。"),
+        _ => None,
+    };
     Ok(html(
         StatusCode::OK,
         home_view(
@@ -135,21 +155,26 @@ async fn home(
             &p,
             year,
             &cards,
-            None,
+            flash,
             super::help::whats_new(&req),
         ),
     ))
 }
 
 async fn rollback_confirm(
-    _req: HttpRequest,
+    req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
 ) -> AppResult<HttpResponse> {
     let id = user.id.clone();
     let p = blocking(move || service::portal::profile::profile(&app, &who, &id)).await?;
+    let refused = Flash::of(&req).error;
     let body = html! {
+        @if let Some(e) = &refused { (notice("error", e)) }
         section.card {
-            h1 { "回退税款所属期" }
+            div.card-head {
+                h1 { "回退税款所属期" }
+                (help_panel("回退税款所属期", ROLLBACK_HELP))
+            }
             @if p.rollback_allowed {
                 dl.facts {
                     dt { "当前税款所属期" } dd { (p.current_period.label_zh()) }
@@ -185,56 +210,53 @@ async fn rollback_confirm(
     ))
 }
 
-async fn rollback(
-    _req: HttpRequest,
-    Acting { app, who, user }: Acting<TaxpayerUser>,
-) -> AppResult<HttpResponse> {
+/// 提交申请: on success the session ends and the browser goes to the result page (Post/
+/// Redirect/Get); a refusal goes back to the confirmation page with the reason.
+async fn rollback(Acting { app, who, user }: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
     let https = !app.settings.http;
     let id = user.id.clone();
     let result = blocking(move || service::portal::profile::rollback(&app, &who, &id)).await;
     match result {
         Ok(back) => {
-            let body = html! {
-                section.card {
-                    h1 { "回退税款所属期" }
-                    (notice("success", &format!("回退成功，当前税款所属期已回退至{}。点击确定后将退出系统，请重新登录。", back.label_zh())))
-                    p { a.button href="/login" { "确定" } }
-                }
-            };
-            let mut res = html(
-                StatusCode::OK,
-                page(
-                    Page {
-                        title: "回退税款所属期",
-                        viewer: Viewer::Anonymous,
-                        active: "",
-                    },
-                    body,
-                ),
-            );
+            let mut res = see_other(&format!("/rollback/done?period={back}"));
             res.add_cookie(&extract::clear_session_cookie(https))
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => {
-            let body = html! {
-                section.card {
-                    h1 { "回退税款所属期" }
-                    (notice("error", &e.message))
-                    p { a href="/" { "返回首页" } }
-                }
-            };
-            Ok(html(
-                e.status(),
-                page(
-                    Page {
-                        title: "回退税款所属期",
-                        viewer: Viewer::Anonymous,
-                        active: "/",
-                    },
-                    body,
-                ),
-            ))
-        }
+        Err(e) => Ok(see_other(&with_error("/rollback", &e.message))),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct DoneQuery {
+    period: Option<String>,
+}
+
+/// The result of 回退 (the session has ended): 确定 goes to the login page.
+async fn rollback_done(q: web::Query<DoneQuery>) -> HttpResponse {
+    let back = q
+        .period
+        .as_deref()
+        .and_then(|p| crate::domain::TaxPeriod::parse(p).ok());
+    let body = html! {
+        section.card {
+            h1 { "回退税款所属期" }
+            @match back {
+                Some(b) => (notice("success", &format!("回退成功，当前税款所属期已回退至{}。点击确定后将退出系统，请重新登录。", b.label_zh()))),
+                None => (notice("success", "回退成功。点击确定后将退出系统，请重新登录。")),
+            }
+            p { a.button href="/login" { "确定" } }
+        }
+    };
+    html(
+        StatusCode::OK,
+        page(
+            Page {
+                title: "回退税款所属期",
+                viewer: Viewer::Anonymous,
+                active: "",
+            },
+            body,
+        ),
+    )
 }

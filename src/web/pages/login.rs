@@ -11,7 +11,8 @@ use crate::error::{AppError, AppResult};
 use crate::http::blocking;
 use crate::http::extract::{self, Session};
 use crate::service::{self, App};
-use crate::web::layout::{notice, page, Page, Viewer};
+use crate::web::components::with_error;
+use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
@@ -41,11 +42,55 @@ fn cert_state(req: &HttpRequest, app: &App) -> CertState {
     }
 }
 
+/// The login page's top right (manual §1.1.5–§1.1.7): 检测环境, 流程指引, 常见问题 and 收藏本站.
+/// Browsers no longer let a page add a bookmark, so 收藏本站 opens the keyboard shortcut.
+fn login_tools() -> Markup {
+    html! {
+        nav.login-tools aria-label="登录帮助" {
+            a href="/help/check" { "检测环境" }
+            a href="/help" { "流程指引" }
+            a href="/help/faq" { "常见问题" }
+            details.bookmark {
+                summary { "收藏本站" }
+                p { "请按 " kbd { "Ctrl" } "+" kbd { "D" } "（Mac：" kbd { "⌘" } "+" kbd { "D" } "）将本平台地址加入浏览器收藏夹，以后从收藏夹点击地址即可登录。平台升级（版本号变更）后，建议重新收藏。" }
+            }
+        }
+    }
+}
+
+/// 升级内容说明 (manual §1.1.1(3)): shown on the login page until 关闭 (for this visit) or
+/// 下次不再提醒我 with 确认 (for good, in a cookie). Works without scripts.
+fn upgrade_note() -> Markup {
+    html! {
+        aside.upgrade-note #upgrade-note role="note" aria-labelledby="upgrade-h" {
+            div.note-head {
+                h2 #upgrade-h { (crate::web::layout::PLATFORM_NAME) "V" (env!("CARGO_PKG_VERSION")) "升级内容说明" }
+                a.close href="/login?note=closed" { "关闭" }
+            }
+            ul {
+                li { "支持税务数字证书（客户端证书）登录，设置平台密码后需输入平台密码。" }
+                li { "确认勾选：可按确认标志查询已勾选未确认和已确认的发票；提交前再次提示当次确认的发票份数和税额。" }
+                li { "征期内确认时选择申报情况；误选“已完成申报”时可回退税款所属期。" }
+                li { "抵扣统计增加异常发票清单、发票明细分页和近12个月税额图。" }
+                li { "各功能模块右上角增加“帮助”，可查看该模块的关注要点。" }
+            }
+            @if writes_allowed() {
+                form.inline method="post" action="/help/whats-new/dismiss" {
+                    input type="hidden" name="back" value="/login";
+                    label { input type="checkbox" name="never" value="1"; " 下次不再提醒我" }
+                    button type="submit" { "确认" }
+                }
+            }
+        }
+    }
+}
+
 fn login_view(
     training: bool,
     taxpayers: &[Taxpayer],
     error: Option<&str>,
     cert: &CertState,
+    note: bool,
 ) -> Markup {
     page(
         Page {
@@ -54,8 +99,12 @@ fn login_view(
             active: "",
         },
         html! {
+            @if note { (upgrade_note()) }
             section.card.login {
-                h1 { "纳税人登录" }
+                div.card-head {
+                    h1 { "纳税人登录" }
+                    (login_tools())
+                }
                 @if let Some(e) = error { (notice("error", e)) }
                 p { "请插入金税盘或税控盘（税务数字证书），由浏览器选择证书后登录。" }
                 @match cert {
@@ -104,9 +153,11 @@ fn login_view(
                         }
                     }
                 }
+                @if training {
+                    p.aside { a href="/login/recover" { "忘记平台密码？" } }
+                }
                 p.aside {
-                    a href="/help" { "流程指引" } " · " a href="/help/faq" { "常见问题" } " · "
-                    a href="/help/check" { "检测环境" } " · " a href="/help/manual" { "操作手册" } " · "
+                    a href="/help/manual" { "操作手册" } " · "
                     a href="/pki" { "下载根证书" } " · "
                     a href="/office/login" { "税务人员登录" }
                 }
@@ -124,13 +175,36 @@ async fn training_list(app: &std::sync::Arc<App>) -> AppResult<Vec<Taxpayer>> {
     }
 }
 
-async fn login_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpResponse> {
+#[derive(Debug, Default, Deserialize)]
+struct LoginQuery {
+    /// `closed`: 关闭 of the 升级内容说明 note, for this visit.
+    note: Option<String>,
+    error: Option<String>,
+}
+
+/// Whether the login page shows 升级内容说明: not after 下次不再提醒我 (the cookie of this
+/// version) nor after 关闭.
+fn shows_note(req: &HttpRequest, q: &LoginQuery) -> bool {
+    q.note.as_deref() != Some("closed") && super::help::whats_new(req).is_some()
+}
+
+async fn login_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    q: web::Query<LoginQuery>,
+) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let cert = cert_state(&req, &app);
     let list = training_list(&app).await?;
     Ok(html(
         StatusCode::OK,
-        login_view(app.training(), &list, None, &cert),
+        login_view(
+            app.training(),
+            &list,
+            q.error.as_deref(),
+            &cert,
+            shows_note(&req, &q),
+        ),
     ))
 }
 
@@ -176,13 +250,9 @@ async fn certificate_login(
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => {
-            let list = training_list(&app).await?;
-            Ok(html(
-                e.status(),
-                login_view(app.training(), &list, Some(&e.message), &cert),
-            ))
-        }
+        // Back to the login page with the reason (Post/Redirect/Get: a reload does not try
+        // the password again).
+        Err(e) => Ok(see_other(&with_error("/login?note=closed", &e.message))),
     }
 }
 
@@ -214,14 +284,9 @@ async fn training_login(
                 .map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(e) => {
-            let cert = cert_state(&req, &app);
-            let list = training_list(&app).await?;
-            Ok(html(
-                e.status(),
-                login_view(app.training(), &list, Some(&e.message), &cert),
-            ))
-        }
+        // Back to the login page with the reason (Post/Redirect/Get: a reload does not try
+        // the password again).
+        Err(e) => Ok(see_other(&with_error("/login?note=closed", &e.message))),
     }
 }
 
@@ -264,7 +329,19 @@ async fn logout(
     Ok(res)
 }
 
-fn recover_view(question: Option<&str>, message: Option<(&str, &str)>) -> Markup {
+/// Who is recovering: the taxpayer of the connection's certificate, or in training mode the
+/// one chosen on the page (no certificate there).
+enum Recovering {
+    Taxpayer(TaxpayerId),
+    /// Training mode without a certificate: the training taxpayers with a platform password.
+    Choose(Vec<Taxpayer>),
+}
+
+fn recover_view(
+    who: Option<&Recovering>,
+    question: Option<(&TaxpayerId, &str)>,
+    message: Option<(&str, &str)>,
+) -> Markup {
     page(
         Page {
             title: "找回平台密码",
@@ -275,17 +352,29 @@ fn recover_view(question: Option<&str>, message: Option<(&str, &str)>) -> Markup
             section.card.login {
                 h1 { "找回平台密码" }
                 @if let Some((kind, text)) = message { (notice(kind, text)) }
-                @match question {
-                    Some(q) => {
-                        p { "回答您设置的密保问题，回答正确后将取消平台密码，之后可仅凭税务数字证书登录。" }
-                        form method="post" action="/login/recover" {
-                            p { "密保问题：" strong { (q) } }
-                            label for="answer" { "答案" }
-                            input #answer type="text" name="answer" required autocomplete="off";
-                            button type="submit" { "提交" }
+                @if let Some(Recovering::Choose(list)) = who {
+                    form.inline method="get" action="/login/recover" {
+                        label for="taxpayer_id" { "培训纳税人 " }
+                        select #taxpayer_id name="taxpayer_id" {
+                            @for t in list {
+                                option value=(t.id) selected[question.is_some_and(|(id, _)| *id == t.id)] { (t.id) " " (t.name) }
+                            }
                         }
+                        button.secondary type="submit" { "选择" }
                     }
-                    None => {}
+                    @if list.is_empty() { p.hint { "没有设置了平台密码的培训纳税人。" } }
+                }
+                @if let Some((id, q)) = question {
+                    p { "回答您设置的密保问题，回答正确后将取消平台密码，之后可仅凭税务数字证书登录。" }
+                    form method="post" action="/login/recover" {
+                        @if let Some(Recovering::Choose(_)) = who {
+                            input type="hidden" name="taxpayer_id" value=(id);
+                        }
+                        p { "密保问题：" strong { (q) } }
+                        label for="answer" { "答案" }
+                        input #answer type="text" name="answer" required autocomplete="off";
+                        button type="submit" { "提交" }
+                    }
                 }
                 p.aside { a href="/login" { "返回登录" } }
             }
@@ -293,29 +382,99 @@ fn recover_view(question: Option<&str>, message: Option<(&str, &str)>) -> Markup
     )
 }
 
-/// The taxpayer of the connection's certificate (the recovery page needs one).
-fn recover_taxpayer(req: &HttpRequest, app: &App) -> Result<TaxpayerId, AppError> {
-    extract::certificate_taxpayer(req, app)?
-        .ok_or_else(|| AppError::new(crate::error::Code::CertificateRequired))
+/// The taxpayer recovering: the connection's certificate's, or — in training mode without one
+/// — the list to choose from.
+async fn recovering(req: &HttpRequest, app: &std::sync::Arc<App>) -> AppResult<Recovering> {
+    match extract::certificate_taxpayer(req, app)? {
+        Some(id) => Ok(Recovering::Taxpayer(id)),
+        None if app.training() => {
+            let list = training_list(app).await?;
+            Ok(Recovering::Choose(
+                list.into_iter()
+                    .filter(|t| t.platform_password.is_some())
+                    .collect(),
+            ))
+        }
+        None => Err(AppError::new(crate::error::Code::CertificateRequired)),
+    }
 }
 
-async fn recover_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpResponse> {
+#[derive(Debug, Default, Deserialize)]
+struct RecoverQuery {
+    taxpayer_id: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+/// The taxpayer the recovery is for: the certificate's, or the chosen training taxpayer (only
+/// one of the list).
+fn chosen(who: &Recovering, given: Option<&str>) -> AppResult<Option<TaxpayerId>> {
+    match who {
+        Recovering::Taxpayer(id) => Ok(Some(id.clone())),
+        Recovering::Choose(list) => match given.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => {
+                let id = TaxpayerId::parse(s)?;
+                if list.iter().any(|t| t.id == id) {
+                    Ok(Some(id))
+                } else {
+                    Err(AppError::invalid(
+                        "taxpayer_id",
+                        "请选择设置了平台密码的培训纳税人",
+                    ))
+                }
+            }
+        },
+    }
+}
+
+async fn recover_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    q: web::Query<RecoverQuery>,
+) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let id = match recover_taxpayer(&req, &app) {
+    let who = match recovering(&req, &app).await {
+        Ok(w) => w,
+        Err(e) => {
+            return Ok(html(
+                e.status(),
+                recover_view(None, None, Some(("error", &e.message))),
+            ))
+        }
+    };
+    let message = match (&q.error, q.done.as_deref()) {
+        (Some(e), _) => Some(("error", e.as_str())),
+        (None, Some("1")) => Some(("ok", "密保问题回答正确，平台密码已取消，请返回登录。")),
+        _ => None,
+    };
+    if q.done.is_some() {
+        return Ok(html(StatusCode::OK, recover_view(None, None, message)));
+    }
+    let id = match chosen(&who, q.taxpayer_id.as_deref()) {
         Ok(id) => id,
         Err(e) => {
             return Ok(html(
                 e.status(),
-                recover_view(None, Some(("error", &e.message))),
+                recover_view(Some(&who), None, Some(("error", &e.message))),
             ))
         }
     };
-    let app2 = app.clone();
-    match blocking(move || service::portal::profile::recovery_question(&app2, &id)).await {
-        Ok(q) => Ok(html(StatusCode::OK, recover_view(Some(&q), None))),
+    let Some(id) = id else {
+        return Ok(html(
+            StatusCode::OK,
+            recover_view(Some(&who), None, message),
+        ));
+    };
+    let (app2, id2) = (app.clone(), id.clone());
+    match blocking(move || service::portal::profile::recovery_question(&app2, &id2)).await {
+        Ok(question) => Ok(html(
+            StatusCode::OK,
+            recover_view(Some(&who), Some((&id, &question)), message),
+        )),
         Err(e) => Ok(html(
             e.status(),
-            recover_view(None, Some(("error", &e.message))),
+            recover_view(Some(&who), None, Some(("error", &e.message))),
         )),
     }
 }
@@ -323,43 +482,34 @@ async fn recover_page(req: HttpRequest, app: web::Data<App>) -> AppResult<HttpRe
 #[derive(Debug, Deserialize)]
 struct RecoverForm {
     answer: String,
+    taxpayer_id: Option<String>,
 }
 
+/// The answer, then back to the page (Post/Redirect/Get) with the outcome.
 async fn recover(
     req: HttpRequest,
     app: web::Data<App>,
     form: web::Form<RecoverForm>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let id = match recover_taxpayer(&req, &app) {
-        Ok(id) => id,
-        Err(e) => {
-            return Ok(html(
-                e.status(),
-                recover_view(None, Some(("error", &e.message))),
-            ))
-        }
+    let form = form.into_inner();
+    let who = match recovering(&req, &app).await {
+        Ok(w) => w,
+        Err(e) => return Ok(see_other(&with_error("/login/recover", &e.message))),
     };
-    let who = extract::who(&req, &app, Actor::Anonymous);
-    let (app2, id2) = (app.clone(), id.clone());
-    let answer = form.into_inner().answer;
-    match blocking(move || service::portal::profile::recover(&app2, &who, &id2, &answer)).await {
-        Ok(()) => Ok(html(
-            StatusCode::OK,
-            recover_view(
-                None,
-                Some(("ok", "密保问题回答正确，平台密码已取消，请返回登录。")),
-            ),
-        )),
-        Err(e) => {
-            let app3 = app.clone();
-            let q = blocking(move || service::portal::profile::recovery_question(&app3, &id))
-                .await
-                .ok();
-            Ok(html(
-                e.status(),
-                recover_view(q.as_deref(), Some(("error", &e.message))),
-            ))
-        }
+    let id = match chosen(&who, form.taxpayer_id.as_deref()) {
+        Ok(Some(id)) => id,
+        Ok(None) => return Ok(see_other(&with_error("/login/recover", "请选择培训纳税人"))),
+        Err(e) => return Ok(see_other(&with_error("/login/recover", &e.message))),
+    };
+    let back = match who {
+        Recovering::Taxpayer(_) => "/login/recover".to_string(),
+        Recovering::Choose(_) => format!("/login/recover?taxpayer_id={id}"),
+    };
+    let actor = extract::who(&req, &app, Actor::Anonymous);
+    let answer = form.answer;
+    match blocking(move || service::portal::profile::recover(&app, &actor, &id, &answer)).await {
+        Ok(()) => Ok(see_other("/login/recover?done=1")),
+        Err(e) => Ok(see_other(&with_error(&back, &e.message))),
     }
 }

@@ -7,13 +7,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html;
+use super::{html, see_other};
 use crate::domain::{Contact, Enterprise, Taxpayer};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::portal::profile::PasswordChange;
 use crate::service::{self, App};
+use crate::web::components::{with_error, Flash};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -22,9 +23,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profile/password", web::post().to(save_password));
 }
 
-fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
+/// The page's message after a form's redirect (or the first-login gate's).
+fn message(q: &ProfileQuery, flash: &Flash) -> Option<(&'static str, String)> {
+    if let Some(e) = &flash.error {
+        return Some(("error", e.clone()));
+    }
+    match flash.done.as_deref() {
+        Some("saved") => Some(("success", "保存成功。".into())),
+        _ if q.first.is_some() => Some((
+            "error",
+            "首次登录：请先确认档案信息（企业基本信息和办税人员信息）并点击“保存”，之后才能使用平台的其他功能。".into(),
+        )),
+        _ => None,
+    }
+}
+
+fn view(t: &Taxpayer, message: Option<(&str, String)>) -> Markup {
     let e = &t.enterprise;
     let c = &t.contact;
+    let enabled = t.platform_password.is_some();
     page(
         Page {
             title: "档案信息维护",
@@ -34,7 +51,7 @@ fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
             active: "/profile",
         },
         html! {
-            @if let Some((kind, text)) = message { (notice(kind, text)) }
+            @if let Some((kind, text)) = &message { (notice(kind, text)) }
             @if !t.first_login_done {
                 (notice("info", "首次登录：请确认或补充企业基本信息和办税人员信息，并选择是否设置平台密码。"))
             }
@@ -61,25 +78,26 @@ fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
                     }
                 }
             }
-            section.card {
-                h2 { "平台密码" }
+            section.card #password-card {
+                h2 { "平台密码维护" }
                 p.hint { "平台密码是证书登录之外的第二道保护：设置后，每次登录除税务数字证书外还需输入平台密码。密码至少8位，不能为纯字母或纯数字；一天内输错超过10次将被锁定。" }
-                p { "当前状态：" strong { @if t.platform_password.is_some() { "已启用" } @else { "未启用" } } }
+                p { "当前状态：" strong { @if enabled { "已启用" } @else { "未启用" } } }
                 @if writes_allowed() {
-                    form.stack method="post" action="/profile/password" {
-                        input type="hidden" name="enabled" value="true";
-                        label { "新平台密码" input name="password" type="password" autocomplete="new-password" required; }
-                        label { "密保问题" input name="question" required value=(t.platform_password.as_ref().map_or("", |p| p.question.as_str())); }
-                        label { "密保答案" input name="answer" required autocomplete="off"; }
-                        button type="submit" { @if t.platform_password.is_some() { "修改平台密码" } @else { "启用平台密码" } }
-                    }
-                }
-                @if t.platform_password.is_some() {
-                    @if writes_allowed() {
-                        form method="post" action="/profile/password" {
-                            input type="hidden" name="enabled" value="false";
-                            button.secondary type="submit" { "取消平台密码" }
+                    // 是否启用 (default 否 as in the manual): 是 shows the password, 确认密码 and
+                    // the recovery question (by the stylesheet, no script needed).
+                    form.stack.password method="post" action="/profile/password" {
+                        fieldset.switch {
+                            legend { "是否启用" }
+                            label.inline { input type="radio" name="enabled" value="true" checked[enabled]; " 是" }
+                            label.inline { input type="radio" name="enabled" value="false" checked[!enabled]; " 否" }
                         }
+                        div.when-enabled {
+                            label { "平台密码" input name="password" type="password" autocomplete="new-password"; }
+                            label { "确认密码" input name="confirm" type="password" autocomplete="new-password"; }
+                            label { "密码找回问题" input name="question" value=(t.platform_password.as_ref().map_or("", |p| p.question.as_str())); }
+                            label { "问题答案" input name="answer" autocomplete="off"; }
+                        }
+                        button type="submit" { "保存" }
                     }
                 }
             }
@@ -93,7 +111,7 @@ fn view(t: &Taxpayer, message: Option<(&str, &str)>) -> Markup {
                         tbody {
                             @for r in &t.rating_history {
                                 tr {
-                                    td { (r.at.format("%Y-%m-%d %H:%M")) }
+                                    td { (r.at.format("%Y-%m-%d %H:%M:%S")) }
                                     td { (r.from.map_or("未设置", |x| x.as_str())) }
                                     td { (r.to.map_or("未设置", |x| x.as_str())) }
                                 }
@@ -111,10 +129,22 @@ async fn load(app: &std::sync::Arc<App>, user: &TaxpayerUser) -> AppResult<Taxpa
     blocking(move || service::office::taxpayers::get(&app, &id)).await
 }
 
-async fn profile_page(app: web::Data<App>, user: TaxpayerUser) -> AppResult<HttpResponse> {
+#[derive(Debug, Default, Deserialize)]
+struct ProfileQuery {
+    /// Set by the first-login gate when it sent the taxpayer here.
+    first: Option<String>,
+}
+
+async fn profile_page(
+    req: HttpRequest,
+    app: web::Data<App>,
+    user: TaxpayerUser,
+    q: web::Query<ProfileQuery>,
+) -> AppResult<HttpResponse> {
     let app = app.into_inner();
     let t = load(&app, &user).await?;
-    Ok(html(StatusCode::OK, view(&t, None)))
+    let m = message(&q, &Flash::of(&req));
+    Ok(html(StatusCode::OK, view(&t, m)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,16 +163,16 @@ struct ProfileForm {
     contact_email: String,
 }
 
+/// 保存 of the basic information (the first-login confirmation), then back to the page.
 async fn save_profile(
-    _req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
     form: web::Form<ProfileForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
-    let (a2, id) = (app.clone(), user.id.clone());
+    let id = user.id.clone();
     let result = blocking(move || {
         service::portal::profile::update_own(
-            &a2,
+            &app,
             &who,
             &id,
             Enterprise {
@@ -158,57 +188,53 @@ async fn save_profile(
         )
     })
     .await;
-    match result {
-        Ok(t) => Ok(html(
-            StatusCode::OK,
-            view(&t, Some(("success", "保存成功。"))),
-        )),
-        Err(e) => {
-            let t = load(&app, &user).await?;
-            Ok(html(e.status(), view(&t, Some(("error", &e.message)))))
-        }
-    }
+    Ok(match result {
+        Ok(_) => see_other("/profile?done=saved"),
+        Err(e) => see_other(&with_error("/profile", &e.message)),
+    })
 }
 
 #[derive(Debug, Deserialize)]
 struct PasswordForm {
-    enabled: String,
+    enabled: Option<String>,
     password: Option<String>,
+    confirm: Option<String>,
     question: Option<String>,
     answer: Option<String>,
 }
 
+/// 平台密码维护's 保存: 是 sets (or changes) the password — 确认密码 must repeat it — and 否
+/// removes it; after saving, the manual goes to 首页.
 async fn save_password(
-    _req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
-    let change = if f.enabled == "true" {
-        PasswordChange::Enable {
-            password: f.password.unwrap_or_default(),
-            question: f.question.unwrap_or_default(),
-            answer: f.answer.unwrap_or_default(),
+    let back = "/profile#password-card";
+    let change = match f.enabled.as_deref() {
+        Some("true") => {
+            let password = f.password.unwrap_or_default();
+            if f.confirm.as_deref() != Some(password.as_str()) {
+                return Ok(see_other(&with_error(
+                    back,
+                    "两次输入的平台密码不一致，请重新输入",
+                )));
+            }
+            PasswordChange::Enable {
+                password,
+                question: f.question.unwrap_or_default(),
+                answer: f.answer.unwrap_or_default(),
+            }
         }
-    } else {
-        PasswordChange::Disable
+        Some("false") => PasswordChange::Disable,
+        _ => return Ok(see_other(&with_error(back, "请选择是否启用平台密码"))),
     };
-    let (a2, id) = (app.clone(), user.id.clone());
+    let id = user.id.clone();
     let result =
-        blocking(move || service::portal::profile::set_password(&a2, &who, &id, change)).await;
-    let t = load(&app, &user).await?;
+        blocking(move || service::portal::profile::set_password(&app, &who, &id, change)).await;
     Ok(match result {
-        Ok(true) => html(
-            StatusCode::OK,
-            view(
-                &t,
-                Some(("success", "平台密码已设置，下次登录时需输入平台密码。")),
-            ),
-        ),
-        Ok(false) => html(
-            StatusCode::OK,
-            view(&t, Some(("success", "平台密码已取消。"))),
-        ),
-        Err(e) => html(e.status(), view(&t, Some(("error", &e.message)))),
+        Ok(true) => see_other("/?done=password_on"),
+        Ok(false) => see_other("/?done=password_off"),
+        Err(e) => see_other(&with_error(back, &e.message)),
     })
 }

@@ -16,7 +16,7 @@ use crate::service::portal;
 use crate::service::portal::query::NotYetDueRaw;
 use crate::service::portal::query::SingleView;
 use crate::service::{self};
-use crate::web::components::{pager, Col, InvoiceTable};
+use crate::web::components::{help_panel, pager, url_part, Col, InvoiceTable};
 use crate::web::layout::{notice, page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,7 +32,16 @@ struct Query {
     issued_from: Option<String>,
     issued_to: Option<String>,
     page: Option<String>,
+    per_page: Option<String>,
 }
+
+/// The 关注要点 of 发票查询 (manual §1.11).
+const HELP: &[&str] = &[
+    "发票查询分为单票查询和未到期发票查询。",
+    "单票查询：输入发票代码及发票号码（必须条件）后点击“查询”，查看发票的详细信息和状态变更记录；查询范围为当前税款所属期前180天内的发票及税款所属期当月开票的数据。",
+    "未到期发票查询：查询还未到发票抵扣期限的发票明细，如征期内开具的发票可在征期内通过本功能查询；可按发票代码、发票号码和开票日期筛选。",
+    "发票状态为“作废”“失控”“红冲”“异常”的发票不能作为抵扣的有效依据。",
+];
 
 fn single_view(s: &SingleView) -> Markup {
     let i = &s.invoice;
@@ -46,8 +55,8 @@ fn single_view(s: &SingleView) -> Markup {
             dt { "销方税号" } dd.mono { (i.seller_id) }
             dt { "销方名称" } dd { (i.seller_name) }
             dt { "购方税号" } dd.mono { (i.buyer_id) }
-            dt { "金额" } dd { (i.amount) }
-            dt { "税额" } dd { (i.tax) }
+            dt { "金额" } dd.num { (i.amount) }
+            dt { "税额" } dd.num { (i.tax) }
             dt { "发票状态" } dd { (i.status.label_zh()) }
             dt { "勾选状态" } dd {
                 (match i.selection { SelectionState::Confirmed { .. } => "已确认（勾选认证）", ref s => s.label_zh() })
@@ -73,13 +82,15 @@ fn single_view(s: &SingleView) -> Markup {
 }
 
 fn due_view(p: &InvoicePage, q: &Query) -> Markup {
+    let part = |v: &Option<String>| url_part(v.as_deref().unwrap_or(""));
     let link = |n: usize| {
         format!(
-            "/query?mode=due&issued_from={}&issued_to={}&code={}&number={}&page={n}",
-            q.issued_from.as_deref().unwrap_or(""),
-            q.issued_to.as_deref().unwrap_or(""),
-            q.code.as_deref().unwrap_or(""),
-            q.number.as_deref().unwrap_or("")
+            "/query?mode=due&issued_from={}&issued_to={}&code={}&number={}&page={n}&per_page={}",
+            part(&q.issued_from),
+            part(&q.issued_to),
+            part(&q.code),
+            part(&q.number),
+            p.per_page
         )
     };
     html! {
@@ -100,6 +111,10 @@ fn due_view(p: &InvoicePage, q: &Query) -> Markup {
 
 fn view(name: &str, q: &Query, result: Markup) -> Markup {
     let v = |s: &Option<String>| s.clone().unwrap_or_default();
+    // Each form shows the code and number it was asked with.
+    let single = q.mode.as_deref() == Some("single");
+    let due = |s: &Option<String>| if single { String::new() } else { v(s) };
+    let one = |s: &Option<String>| if single { v(s) } else { String::new() };
     page(
         Page {
             title: "发票查询",
@@ -110,19 +125,24 @@ fn view(name: &str, q: &Query, result: Markup) -> Markup {
         },
         html! {
             section.card {
-                h1 { "发票查询" }
+                div.card-head {
+                    h1 { "发票查询" }
+                    (help_panel("发票查询", HELP))
+                }
                 div.two {
                     form.stack method="get" action="/query" {
                         h2 { "单票查询" }
                         input type="hidden" name="mode" value="single";
-                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(v(&q.code)); }
-                        label { "发票号码" input name="number" maxlength="22" required value=(v(&q.number)); }
+                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(one(&q.code)); }
+                        label { "发票号码" input name="number" maxlength="22" required value=(one(&q.number)); }
                         p.hint { "数电票、海关缴款书没有发票代码：发票代码留空，发票号码填数电票号码或缴款书号码。" }
                         button type="submit" { "查询" }
                     }
                     form.stack method="get" action="/query" {
                         h2 { "未到期发票查询" }
                         input type="hidden" name="mode" value="due";
+                        label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(due(&q.code)); }
+                        label { "发票号码" input name="number" inputmode="numeric" maxlength="8" value=(due(&q.number)); }
                         label { "开票日期起" input name="issued_from" type="date" value=(v(&q.issued_from)); }
                         label { "开票日期止" input name="issued_to" type="date" value=(v(&q.issued_to)); }
                         button type="submit" { "查询" }
@@ -166,7 +186,7 @@ async fn query_page(
                 issued_from: q.issued_from.clone(),
                 issued_to: q.issued_to.clone(),
                 page: q.page.clone(),
-                per_page: None,
+                per_page: q.per_page.clone(),
             };
             let (a2, id) = (app.clone(), user.id.clone());
             match blocking(move || portal::query::not_yet_due(&a2, &who, &id, &raw)).await {

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html;
+use super::{html, see_other};
 use crate::domain::query::RawConditions;
 use crate::domain::{InvoiceKey, InvoiceType, SelectionState};
 use crate::error::AppResult;
@@ -19,7 +19,7 @@ use crate::service::portal;
 use crate::service::portal::profile::Profile;
 use crate::service::store_reads::*;
 use crate::service::App;
-use crate::web::components::{pager, Col, InvoiceTable};
+use crate::web::components::{help_panel, pager, with_error, Col, Flash, InvoiceTable};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -54,8 +54,9 @@ impl Form {
         let certified = f(&self.certified).unwrap_or_else(|| "false".into());
         let on = certified == "true";
         RawConditions {
-            issued_from: f(&self.issued_from),
-            issued_to: f(&self.issued_to),
+            // 已认证: the date condition is 确认/扫描日期 instead of 开票日期.
+            issued_from: if on { None } else { f(&self.issued_from) },
+            issued_to: if on { None } else { f(&self.issued_to) },
             code: f(&self.code),
             number: f(&self.number),
             digital_number: f(&self.digital_number),
@@ -86,6 +87,17 @@ impl Form {
     }
 }
 
+/// The 关注要点 of 发票勾选 (manual §1.6).
+const HELP: &[&str] = &[
+    "按税款所属期查询并逐票勾选用于申报抵扣（或退税）的增值税专用发票、货运专用发票和机动车发票。",
+    "开票日期为必录条件，可查询当前税款所属期至前180天内的发票；认证状态选择“已认证”时，条件日期变为“确认/扫描日期”，“勾选状态”变为“认证方式”。",
+    "发票代码、发票号码需输入完整才能精确查询单张发票；销方税号须输入完整税号，不支持模糊匹配。",
+    "默认查询“未认证”“未勾选”“正常”状态的发票，每页显示50条，可修改每页显示的条数；点击表头的全选框可对当前页发票批量打勾（最多100份）。",
+    "完成当前页的勾选或撤销后需点击“保存”，再进行其他页的操作；未保存就跳转到其他页时系统会提示。",
+    "未执行确认勾选操作前，可以对已勾选且未确认的发票取消勾选。",
+    "当期勾选、确认的开始时间为完成上一期申报的当天，结束时间为完成当期申报的当天；一直未申报的，截止时间为所在省份设置的当期申报截止日。",
+];
+
 fn option(value: &str, label: &str, current: &str) -> Markup {
     html! { option value=(value) selected[value == current] { (label) } }
 }
@@ -103,14 +115,19 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
         .clone()
         .unwrap_or_else(|| p.current_period.last_day().to_string());
     let certified = f.certified.clone().unwrap_or_else(|| "false".into());
+    // 认证状态 switches the dependent fields (the manual's table): 勾选状态 and 开票日期 when
+    // 未认证, 认证方式 and 确认/扫描日期 when 已认证. The stylesheet shows the set the selected
+    // option names (`:has`, no script needed, right on first load); `select.js` also disables
+    // the other set so that it is not sent.
+    let on = certified == "true";
     html! {
         form.conditions method="get" action="/select" {
             div.fields {
                 label { "发票代码" input name="code" inputmode="numeric" maxlength="12" value=(f.v(&f.code)); }
                 label { "发票号码" input name="number" inputmode="numeric" maxlength="8" value=(f.v(&f.number)); }
                 label { "数电票号码" input name="digital_number" inputmode="numeric" maxlength="20" value=(f.v(&f.digital_number)); }
-                label { "开票日期起" input name="issued_from" type="date" required value=(from); }
-                label { "开票日期止" input name="issued_to" type="date" required value=(to); }
+                label.when-uncertified { "开票日期起" input name="issued_from" type="date" required[!on] value=(from); }
+                label.when-uncertified { "开票日期止" input name="issued_to" type="date" required[!on] value=(to); }
                 label { "销方税号" input name="seller_id" maxlength="20" value=(f.v(&f.seller_id)); }
                 label { "认证状态"
                     select #certified name="certified" {
@@ -196,7 +213,11 @@ fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
                     lead: None,
                 })
             }
-            (pager("分页", r.page, r.per_page, r.total, |n| format!("/select?{}", f.query_string(Some(n)))))
+            (pager("分页", r.page, r.per_page, r.total, |n| {
+                let mut g = f.clone();
+                g.per_page = Some(r.per_page.to_string());
+                format!("/select?{}", g.query_string(Some(n)))
+            }))
         }
     }
 }
@@ -220,7 +241,10 @@ fn view(
         },
         html! {
             section.card {
-                h1 { "发票勾选" }
+                div.card-head {
+                    h1 { "发票勾选" }
+                    (help_panel("发票勾选", HELP))
+                }
                 p { "当前税款所属期：" strong { (p.current_period.label_zh()) }
                     "（本期可勾选发票的截止日期为：" strong { (p.window_closes.format("%Y年%m月%d日")) } "）" }
                 @if let Some((kind, text)) = &message { (notice(kind, text)) }
@@ -239,7 +263,26 @@ async fn select_page(
     user: TaxpayerUser,
     q: web::Query<Form>,
 ) -> AppResult<HttpResponse> {
-    render(req, app.into_inner(), user, q.into_inner(), None).await
+    let flash = Flash::of(&req);
+    let message = match (&flash.error, flash.done.as_deref()) {
+        (Some(e), _) => Some(("error", e.clone())),
+        (None, Some("saved")) => {
+            let n = |k: &str| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            Some((
+                "success",
+                format!("保存成功：勾选 {} 份，撤销勾选 {} 份。", n("ns"), n("nu")),
+            ))
+        }
+        _ => None,
+    };
+    render(req, app.into_inner(), user, q.into_inner(), message).await
 }
 
 async fn render(
@@ -252,7 +295,15 @@ async fn render(
     let who = extract::who(&req, &app, user.actor());
     let today = who.now.date_naive();
     let lookback = app.settings.lookback_days;
-    let searched = f.issued_from.is_some() || f.issued_to.is_some();
+    // A query was asked for (the conditions form always sends 认证状态 and a date).
+    let searched = [
+        &f.issued_from,
+        &f.issued_to,
+        &f.certified,
+        &f.certified_from,
+    ]
+    .iter()
+    .any(|v| v.is_some());
     let (a2, id, f2) = (app.clone(), user.id.clone(), f.clone());
     let (name, p, found) = blocking(move || {
         let p = portal::profile::profile(&a2, &who, &id)?;
@@ -279,7 +330,6 @@ async fn render(
 /// 保存: the page's ticks against what was shown — newly ticked invoices are selected,
 /// unticked ones that were 已勾选 are unselected.
 async fn save(
-    req: HttpRequest,
     Acting { app, who, user }: Acting<TaxpayerUser>,
     body: String,
 ) -> AppResult<HttpResponse> {
@@ -303,7 +353,7 @@ async fn save(
         .collect();
     let back = get_all("back").into_iter().next().unwrap_or_default();
     let f: Form = serde_urlencoded::from_str(&back).unwrap_or_default();
-    let (a2, id) = (app.clone(), user.id.clone());
+    let (a2, id) = (app, user.id.clone());
     let result = blocking(move || {
         let current = a2.store.read()?.invoices_by_keys(&shown)?;
         let mut select = Vec::new();
@@ -320,34 +370,33 @@ async fn save(
         portal::selection::select(&a2, &who, &id, &select, &unselect)
     })
     .await;
-    let message = match result {
-        Ok(r) if r.rejected.is_empty() => (
-            "success",
-            format!(
-                "保存成功：勾选 {} 份，撤销勾选 {} 份。",
-                r.selected, r.unselected
-            ),
-        ),
-        Ok(r) => (
-            "error",
-            format!(
+    // Back to the same query (Post/Redirect/Get) with the outcome.
+    let to = format!("/select?{}", f.query_string(None));
+    Ok(match result {
+        Ok(r) if r.rejected.is_empty() => see_other(&format!(
+            "{to}&done=saved&ns={}&nu={}",
+            r.selected, r.unselected
+        )),
+        Ok(r) => see_other(&with_error(
+            &to,
+            &format!(
                 "勾选 {} 份，撤销勾选 {} 份；{} 份未能保存：{}",
                 r.selected,
                 r.unselected,
                 r.rejected.len(),
                 r.rejected
                     .iter()
-                    .map(|(_, x)| format!(
-                        "{} {}（{}）",
-                        x.key.code_or_dash(),
-                        x.key.number(),
-                        x.reason.message()
-                    ))
+                    .take(10)
+                    .map(|(_, x)| format!("{}（{}）", x.key, x.reason.message()))
                     .collect::<Vec<_>>()
                     .join("；")
+                    + if r.rejected.len() > 10 {
+                        "；……"
+                    } else {
+                        ""
+                    }
             ),
-        ),
-        Err(e) => ("error", e.message.to_string()),
-    };
-    render(req, app, user, f, Some(message)).await
+        )),
+        Err(e) => see_other(&with_error(&to, &e.message)),
+    })
 }

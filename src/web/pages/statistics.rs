@@ -15,7 +15,7 @@ use crate::http::extract::{Acting, TaxpayerUser};
 use crate::service::portal::statistics::CellView;
 use crate::service::portal::statistics::StatisticsView;
 use crate::service::{self};
-use crate::web::components::{pager, Col, InvoiceTable};
+use crate::web::components::{help_panel, pager, Col, InvoiceTable};
 use crate::web::layout::{page, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -28,7 +28,16 @@ struct Query {
     page: Option<String>,
     /// `1`: 查看明细, every certified invoice of the period (page `page`).
     details: Option<String>,
+    per_page: Option<String>,
 }
+
+/// The 关注要点 of 抵扣统计 (manual §1.10).
+const HELP: &[&str] = &[
+    "统计表包括指定税款所属期内所有勾选认证（即勾选确认）和扫描认证的发票，按发票类型分栏展现份数、金额、税额，并显示两种认证方式的合计。",
+    "统计每天准实时执行：当天勾选认证的数据准实时体现在统计表中，当天扫描认证的数据第二天体现，请关注统计表上方的“报表更新时间”。",
+    "异常发票清单为认证后变为作废、失控、红冲、异常的发票，虽已认证，但不能作为当期参与抵扣的有效依据，请下载明细后进行相应处理。",
+    "点击“查看明细”可查看统计表中汇总数据的发票明细，并可调整每页显示的条数；点击“抵扣明细文件下载”可下载明细文件，点击“打印”可打印统计表。",
+];
 
 fn cells(c: &CellView) -> Markup {
     html! { td.num { (c.count) } td.num { (c.amount) } td.num { (c.tax) } }
@@ -75,7 +84,7 @@ fn details_view(period: TaxPeriod, d: &crate::service::listing::InvoicePage) -> 
                 exceptions: true,
                 lead: None,
             })
-            (pager("明细分页", d.page, d.per_page, d.total, |n| format!("/statistics?period={period}&details=1&page={n}#details")))
+            (pager("明细分页", d.page, d.per_page, d.total, |n| format!("/statistics?period={period}&details=1&page={n}&per_page={}#details", d.per_page)))
         }
     }
 }
@@ -89,7 +98,10 @@ fn view(
     let _pages = s.exceptions_total.div_ceil(s.per_page as u64).max(1);
     let body = html! {
         section.card {
-            h1 { "抵扣统计" }
+            div.card-head {
+                h1 { "抵扣统计" }
+                (help_panel("抵扣统计", HELP))
+            }
             form.inline method="get" action="/statistics" {
                 label for="period" { "税款所属期 " }
                 input #period name="period" type="month" value=(format!("{}-{:02}", s.period.year(), s.period.month()));
@@ -151,7 +163,7 @@ fn view(
                     exceptions: true,
                     lead: None,
                 })
-                (pager("分页", s.page, s.per_page, s.exceptions_total, |n| format!("/statistics?period={}&page={n}", s.period)))
+                (pager("分页", s.page, s.per_page, s.exceptions_total, |n| format!("/statistics?period={}&page={n}&per_page={}", s.period, s.per_page)))
             }
         }
         @if let Some(d) = details { (d) }
@@ -183,7 +195,7 @@ async fn statistics_page(
         .filter(|s| !s.is_empty())
         .map(|s| TaxPeriod::parse(&s.replace('-', "")))
         .transpose()?;
-    let paging = service::listing::paging(q.page.as_deref(), Some("50"))?;
+    let paging = service::listing::paging(q.page.as_deref(), q.per_page.as_deref())?;
     let want_details = q.details.as_deref() == Some("1");
     let (name, s, series, details) = blocking(move || {
         let t = service::settle::settled(&app, &who, &user.id)?;
