@@ -13,6 +13,7 @@ mod console_certificates;
 mod console_data;
 mod console_people;
 mod console_training;
+mod documents;
 // The portal's pages against the manual.
 mod portal_manual;
 
