@@ -51,9 +51,10 @@ pub struct InvoiceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "match")]
     pub audit_result: Option<crate::domain::CustomsAudit>,
-    /// 农产品：按9%扣除率计算的抵扣税额（建议值）；其他发票即票面税额。
-    #[schema(value_type = i64)]
-    pub deductible_tax: Fen,
+    /// 农产品：按9%扣除率计算的抵扣税额（建议值）；其他发票抵扣票面税额，无此项。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub deductible_tax: Option<Fen>,
 }
 
 impl InvoiceView {
@@ -86,7 +87,8 @@ impl From<&Invoice> for InvoiceView {
             certified_on: i.selection.certified_on(),
             batch: i.selection.batch(),
             audit_result: i.audit,
-            deductible_tax: i.deductible_tax(),
+            deductible_tax: (i.kind == crate::domain::InvoiceType::Agricultural)
+                .then(|| i.deductible_tax()),
         }
     }
 }
