@@ -205,8 +205,10 @@ pub(super) fn ndjson_row(line: &str) -> Row {
         Ok(JsonLine(None)) => return Row::failed("应为JSON对象（每行一张发票）"),
         Err(e) => return Row::failed(json_error_reason(&e)),
     };
-    let mut d = Draft::default();
-    d.json = true;
+    let mut d = Draft {
+        json: true,
+        ..Draft::default()
+    };
     for (f, value) in Field::ALL.into_iter().zip(&row.fields) {
         match value {
             None | Some(Scalar::Null) => {

@@ -42,7 +42,7 @@ pub fn change_audit(
 ) -> AppResult<crate::domain::Invoice> {
     let c = ctx(app, who);
     app.store
-        .write(who, |tx| Ok(engine::change_audit(tx, &c, key, audit)?))
+        .write(who, |tx| engine::change_audit(tx, &c, key, audit))
 }
 
 /// Filters of the office's invoice search.
