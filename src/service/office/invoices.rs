@@ -276,7 +276,7 @@ pub fn import_ndjson_stream<R: std::io::BufRead>(
                     rejected.push(bad);
                 }
             }
-            if rows % 10_000 == 0 {
+            if rows.is_multiple_of(10_000) {
                 progress(1, stream.lines());
             }
         }
