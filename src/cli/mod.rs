@@ -375,15 +375,49 @@ fn import(
     let format = FileFormat::from_file_name(&file.to_string_lossy()).ok_or_else(|| {
         StartError::Other("文件类型不正确：请使用 .ndjson、.jsonl 或 .csv 文件".into())
     })?;
-    let bytes =
-        std::fs::read(file).map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
+    // The file must be readable before the data directory is opened.
+    std::fs::File::open(file).map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
     let app = open_with(config, data)?;
     let who = app.system("cli-import");
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message(format!("正在导入 {}（校验并写入）…", file.display()));
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let result = service::office::invoices::import_file(&app, &who, &bytes, format);
-    bar.finish_and_clear();
+    let result = if format == FileFormat::Ndjson {
+        // Streamed: read line by line in two passes (check, then import in chunks), with
+        // the lines counted.
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} 行（{per_sec}）")
+        {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let pass = std::sync::atomic::AtomicU8::new(0);
+        let result = service::office::invoices::import_ndjson_stream(
+            &app,
+            &who,
+            || std::fs::File::open(file).map(|f| std::io::BufReader::with_capacity(1 << 20, f)),
+            |p, lines| {
+                if pass.swap(p, std::sync::atomic::Ordering::Relaxed) != p {
+                    bar.set_message(if p == 1 {
+                        format!("正在校验 {}", file.display())
+                    } else {
+                        format!("正在写入 {}", file.display())
+                    });
+                    bar.reset();
+                }
+                bar.set_position(lines as u64);
+            },
+        );
+        bar.finish_and_clear();
+        result
+    } else {
+        let bytes = std::fs::read(file)
+            .map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!("正在导入 {}（校验并写入）…", file.display()));
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let result = service::office::invoices::import_file(&app, &who, &bytes, format);
+        bar.finish_and_clear();
+        result
+    };
     match result {
         Ok(r) => {
             println!(
@@ -414,10 +448,18 @@ fn import(
 fn reindex(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartError> {
     let app = open_with(config, data)?;
     let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} 正在重建索引 {pos} 张发票（{per_sec}）")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let n = app
         .index
-        .rebuild(&app.store)
+        .rebuild_counted(&app.store, |n| bar.set_position(n))
         .map_err(|e| StartError::Other(e.to_string()))?;
+    bar.finish_and_clear();
     println!(
         "索引已重建：{n} 张发票，用时 {:.1} 秒。",
         started.elapsed().as_secs_f64()

@@ -316,66 +316,24 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         }
     }
 
-    // Invoices.
-    let from = first_period.first_day();
-    let mut numbers: HashMap<String, u32> = HashMap::new();
-    let mut invoices: Vec<Invoice> = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    // Invoices, in two passes over the same random sequence so that only one chunk is ever
+    // held: the first finds which confirmation batches get invoices (empty ones are dropped
+    // and the rest numbered 1.. in date order), the second generates again, numbers each
+    // invoice's batch, and loads the invoices chunk by chunk.
+    let mut gen = InvoiceGen {
+        rng: rng.clone(),
+        from: first_period.first_day(),
+        today,
+        numbers: HashMap::new(),
+    };
+    let mut groups: BTreeMap<(usize, TaxPeriod, u32), u32> = BTreeMap::new();
     for _ in 0..n {
-        let b = pick_weighted(&mut rng, &BUYER_WEIGHTS);
-        let buyer = &buyers[b];
-        let s_index = ((rng.gen::<f64>().powi(2)) * sellers.len() as f64) as usize;
-        let seller = &sellers[s_index.min(sellers.len() - 1)];
-        let issued_on = date_between(&mut rng, from, today);
-        let kind = pick_kind(&mut rng, issued_on);
-        let (key, amount, tax, audit) = document(&mut rng, seller, kind, issued_on, &mut numbers)?;
-        let status = match rng.gen_range(0..1000) {
-            0..=949 => InvoiceStatus::Normal,
-            950..=964 => InvoiceStatus::Voided,
-            965..=974 => InvoiceStatus::RedReversed,
-            975..=989 => InvoiceStatus::OutOfControl,
-            _ => InvoiceStatus::Abnormal,
-        };
-        let pd = TaxPeriod::of_date(issued_on);
-        let current = buyer.current_period;
-        let selection = if pd > current || audit.is_some_and(|a| a != CustomsAudit::Match) {
-            SelectionState::Unselected
-        } else if pd == current {
-            let x = rng.gen_range(0..100);
-            match status {
-                InvoiceStatus::Normal if x < 35 => SelectionState::Selected { period: current },
-                _ if x >= 85 => confirmed(&mut rng, &batch_dates, b, current, issued_on, today),
-                _ => SelectionState::Unselected,
-            }
-        } else {
-            let pc = if pd.next() < current && rng.gen_bool(0.3) {
-                pd.next()
-            } else {
-                pd
-            };
-            match rng.gen_range(0..100) {
-                0..=81 => confirmed(&mut rng, &batch_dates, b, pc, issued_on, today),
-                82..=86 => {
-                    let on = date_between(&mut rng, issued_on, (pc.last_day()).min(today));
-                    SelectionState::Scanned { period: pc, on }
-                }
-                _ => SelectionState::Unselected,
-            }
-        };
-        invoices.push(Invoice {
-            key,
-            kind,
-            issued_on,
-            seller_id: seller.id.clone(),
-            seller_name: seller.name.clone(),
-            buyer_id: buyer.id.clone(),
-            amount,
-            tax,
-            status,
-            selection,
-            audit,
-        });
+        let (b, inv) = gen.invoice(&buyers, &sellers, &batch_dates)?;
+        if let SelectionState::Confirmed { period, batch, .. } = inv.selection {
+            groups.insert((b, period, batch), 0);
+        }
     }
-    let batches = renumber_batches(&mut invoices, &buyers, &batch_dates, who);
+    let numbers = number_batches(&mut groups);
 
     // Write: taxpayers, declarations, then invoices in chunks through the import service.
     app.store.write(who, |tx| {
@@ -403,23 +361,47 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         .map_err(AppError::internal)?,
     );
     bar.set_message("生成培训数据");
-    let mut rest: Vec<(usize, Invoice)> = invoices
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (i + 1, v))
-        .collect();
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(CHUNK));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let len = chunk.len();
+    let mut gen = InvoiceGen {
+        rng: rng.clone(),
+        from: first_period.first_day(),
+        today,
+        numbers: HashMap::new(),
+    };
+    // Per batch: its members (as compact keys, in generation order) and totals.
+    let mut members: BTreeMap<(usize, TaxPeriod, u32), BatchMembers> = BTreeMap::new();
+    let mut line = 0usize;
+    let mut left = n;
+    while left > 0 {
+        let len = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+        let mut chunk = Vec::with_capacity(len);
+        for _ in 0..len {
+            let (b, mut inv) = gen.invoice(&buyers, &sellers, &batch_dates)?;
+            if let SelectionState::Confirmed { period, batch, on } = inv.selection {
+                let number = numbers.get(&(b, period, batch)).copied().unwrap_or(batch);
+                inv.selection = SelectionState::Confirmed {
+                    period,
+                    batch: number,
+                    on,
+                };
+                let m = members.entry((b, period, batch)).or_default();
+                m.keys.push(inv.key.to_u128());
+                m.amount += inv.amount;
+                m.tax += inv.tax;
+            }
+            line += 1;
+            chunk.push((line, inv));
+        }
         office::invoices::import(app, who, chunk, ImportMode::Generated, true)?;
         bar.inc(len as u64);
+        left -= len as u64;
     }
-    app.store.write(who, |tx| {
-        // Each loaded batch gets the confirming entry a 提交 would have written (the
-        // integrity check asks every confirmed invoice for one).
-        for b in &batches {
-            tx.put_batch(b)?;
+    // Each loaded batch gets the confirming entry a 提交 would have written (the integrity
+    // check asks every confirmed invoice for one); one batch per transaction, made durable
+    // by the flush below.
+    let mut n_batches = 0u64;
+    for b in batch_records(members, &numbers, &buyers, &batch_dates, who) {
+        app.store.write_bulk(who, |tx| {
+            tx.put_batch(&b)?;
             tx.audit(
                 "confirmation.import",
                 crate::service::office::verify::batch_target(&b.taxpayer, b.period, b.number),
@@ -430,9 +412,10 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
                     b.tax.value()
                 ),
             );
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
+        n_batches += 1;
+    }
     app.store.flush()?;
     bar.finish_and_clear();
     Ok(Summary {
@@ -442,7 +425,7 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
             .collect(),
         sellers: sellers.len(),
         invoices: n,
-        batches: batches.len() as u64,
+        batches: n_batches,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -470,29 +453,117 @@ fn confirmed(
     }
 }
 
-/// Drops empty batches, numbers the rest 1.. per (buyer, period) in date order, and builds
-/// their records.
-fn renumber_batches(
-    invoices: &mut [Invoice],
-    buyers: &[Taxpayer],
-    batch_dates: &HashMap<(usize, TaxPeriod), Vec<NaiveDate>>,
-    who: &Who,
-) -> Vec<ConfirmationBatch> {
-    let index: HashMap<&TaxpayerId, usize> =
-        buyers.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
-    let mut groups: BTreeMap<(usize, TaxPeriod, u32), Vec<usize>> = BTreeMap::new();
-    for (i, inv) in invoices.iter().enumerate() {
-        if let SelectionState::Confirmed { period, batch, .. } = inv.selection {
-            if let Some(&b) = index.get(&inv.buyer_id) {
-                groups.entry((b, period, batch)).or_default().push(i);
+/// The state of the per-invoice generator: the random sequence and the last number used
+/// per invoice code.
+struct InvoiceGen {
+    rng: ChaCha8Rng,
+    from: NaiveDate,
+    today: NaiveDate,
+    numbers: HashMap<String, u32>,
+}
+
+impl InvoiceGen {
+    /// The next invoice and the index of its buyer. A confirmed invoice carries the batch
+    /// number it was drawn with (1–3); [`number_batches`] gives the final one.
+    fn invoice(
+        &mut self,
+        buyers: &[Taxpayer],
+        sellers: &[Seller],
+        batch_dates: &HashMap<(usize, TaxPeriod), Vec<NaiveDate>>,
+    ) -> AppResult<(usize, Invoice)> {
+        let (rng, from, today) = (&mut self.rng, self.from, self.today);
+        let b = pick_weighted(rng, &BUYER_WEIGHTS);
+        let buyer = &buyers[b];
+        let s_index = ((rng.gen::<f64>().powi(2)) * sellers.len() as f64) as usize;
+        let seller = &sellers[s_index.min(sellers.len() - 1)];
+        let issued_on = date_between(rng, from, today);
+        let kind = pick_kind(rng, issued_on);
+        let (key, amount, tax, audit) = document(rng, seller, kind, issued_on, &mut self.numbers)?;
+        let status = match rng.gen_range(0..1000) {
+            0..=949 => InvoiceStatus::Normal,
+            950..=964 => InvoiceStatus::Voided,
+            965..=974 => InvoiceStatus::RedReversed,
+            975..=989 => InvoiceStatus::OutOfControl,
+            _ => InvoiceStatus::Abnormal,
+        };
+        let pd = TaxPeriod::of_date(issued_on);
+        let current = buyer.current_period;
+        let selection = if pd > current || audit.is_some_and(|a| a != CustomsAudit::Match) {
+            SelectionState::Unselected
+        } else if pd == current {
+            let x = rng.gen_range(0..100);
+            match status {
+                InvoiceStatus::Normal if x < 35 => SelectionState::Selected { period: current },
+                _ if x >= 85 => confirmed(rng, batch_dates, b, current, issued_on, today),
+                _ => SelectionState::Unselected,
             }
-        }
+        } else {
+            let pc = if pd.next() < current && rng.gen_bool(0.3) {
+                pd.next()
+            } else {
+                pd
+            };
+            match rng.gen_range(0..100) {
+                0..=81 => confirmed(rng, batch_dates, b, pc, issued_on, today),
+                82..=86 => {
+                    let on = date_between(rng, issued_on, (pc.last_day()).min(today));
+                    SelectionState::Scanned { period: pc, on }
+                }
+                _ => SelectionState::Unselected,
+            }
+        };
+        Ok((
+            b,
+            Invoice {
+                key,
+                kind,
+                issued_on,
+                seller_id: seller.id.clone(),
+                seller_name: seller.name.clone(),
+                buyer_id: buyer.id.clone(),
+                amount,
+                tax,
+                status,
+                selection,
+                audit,
+            },
+        ))
     }
-    let mut out = Vec::new();
-    let mut next_number: HashMap<(usize, TaxPeriod), u32> = HashMap::new();
-    for ((b, period, old), members) in groups {
-        let number = next_number.entry((b, period)).or_insert(0);
-        *number += 1;
+}
+
+/// Numbers the batches that got invoices 1.. per (buyer, period), in the order of their
+/// drawn numbers (which is date order); empty ones get no number. Returns drawn → final.
+fn number_batches(
+    groups: &mut BTreeMap<(usize, TaxPeriod, u32), u32>,
+) -> BTreeMap<(usize, TaxPeriod, u32), u32> {
+    let mut next: HashMap<(usize, TaxPeriod), u32> = HashMap::new();
+    for ((b, period, _), number) in groups.iter_mut() {
+        let n = next.entry((*b, *period)).or_insert(0);
+        *n += 1;
+        *number = *n;
+    }
+    std::mem::take(groups)
+}
+
+/// A batch's members while they are generated: compact keys and totals.
+#[derive(Default)]
+struct BatchMembers {
+    keys: Vec<u128>,
+    amount: Fen,
+    tax: Fen,
+}
+
+/// The submitted batch records, one at a time (a batch's keys are expanded only when its
+/// record is built).
+fn batch_records<'a>(
+    members: BTreeMap<(usize, TaxPeriod, u32), BatchMembers>,
+    numbers: &'a BTreeMap<(usize, TaxPeriod, u32), u32>,
+    buyers: &'a [Taxpayer],
+    batch_dates: &'a HashMap<(usize, TaxPeriod), Vec<NaiveDate>>,
+    who: &'a Who,
+) -> impl Iterator<Item = ConfirmationBatch> + 'a {
+    members.into_iter().map(move |((b, period, old), m)| {
+        let number = numbers.get(&(b, period, old)).copied().unwrap_or(old);
         let date = batch_dates
             .get(&(b, period))
             .and_then(|d| d.get(usize::try_from(old).unwrap_or(1).saturating_sub(1)))
@@ -502,36 +573,25 @@ fn renumber_batches(
             .and_hms_opt(10, 30, 0)
             .and_then(|dt| dt.and_local_timezone(*who.now.offset()).single())
             .unwrap_or(who.now);
-        let mut keys = Vec::with_capacity(members.len());
-        let (mut amount, mut tax) = (Fen::ZERO, Fen::ZERO);
-        for &i in &members {
-            let inv = &mut invoices[i];
-            if let SelectionState::Confirmed { period, on, .. } = inv.selection {
-                inv.selection = SelectionState::Confirmed {
-                    period,
-                    batch: *number,
-                    on,
-                };
-            }
-            amount += inv.amount;
-            tax += inv.tax;
-            keys.push(inv.key.clone());
-        }
-        out.push(ConfirmationBatch {
+        let keys: Vec<InvoiceKey> = m
+            .keys
+            .iter()
+            .filter_map(|k| InvoiceKey::from_u128(*k))
+            .collect();
+        ConfirmationBatch {
             taxpayer: buyers[b].id.clone(),
             period,
-            number: *number,
+            number,
             status: BatchStatus::Submitted,
             count: keys.len() as u64,
             invoices: keys,
-            amount,
-            tax,
+            amount: m.amount,
+            tax: m.tax,
             made_at,
             submitted_at: Some(made_at),
             void_reason: None,
-        });
-    }
-    out
+        }
+    })
 }
 
 fn random_password(rng: &mut impl Rng) -> String {

@@ -181,8 +181,11 @@ pub struct InvoiceIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
-    /// The change counter of the last commit (read from disk once, at open).
+    /// The change counter of the last commit (read from disk once, at open) or of the last
+    /// staged change.
     applied: AtomicU64,
+    /// Changes are staged in the writer but not committed yet.
+    staged: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for InvoiceIndex {
@@ -234,6 +237,7 @@ impl InvoiceIndex {
             .unwrap_or(0);
         Ok(InvoiceIndex {
             applied: AtomicU64::new(applied),
+            staged: std::sync::atomic::AtomicBool::new(false),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -297,6 +301,44 @@ impl InvoiceIndex {
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
+        self.staged.store(false, Ordering::Release);
+        drop(w);
+        self.reader.reload().map_err(tantivy_err)?;
+        Ok(())
+    }
+
+    /// Adds `new` and replaces `updated` in the writer without committing: the change counter
+    /// moves on at once (so a catch-up does not rebuild), the searcher sees the change after
+    /// the next [`InvoiceIndex::commit_staged`] or [`InvoiceIndex::apply`].
+    fn stage(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
+        let w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        for inv in updated {
+            w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
+            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+        }
+        for inv in new {
+            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+        }
+        self.applied.store(seq, Ordering::Release);
+        self.staged.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Commits what [`InvoiceIndex::stage`] added (nothing to do when nothing is staged).
+    fn commit_staged(&self) -> AppResult<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        if !self.staged.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&self.applied_seq().to_string());
+        prepared.commit().map_err(tantivy_err)?;
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(())
@@ -304,12 +346,21 @@ impl InvoiceIndex {
 
     /// Rebuilds the whole index from the store.
     pub fn rebuild(&self, store: &Store) -> AppResult<u64> {
+        self.rebuild_counted(store, |_| {})
+    }
+
+    /// [`InvoiceIndex::rebuild`], telling `progress` how many invoices are in so far.
+    pub fn rebuild_counted(&self, store: &Store, progress: impl Fn(u64)) -> AppResult<u64> {
         let r = store.read()?;
         let seq = r.invoice_seq()?;
         let mut w = self
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        if self.staged.swap(false, Ordering::AcqRel) {
+            // Staged changes are in the store too: drop them, not to add them twice.
+            w.rollback().map_err(tantivy_err)?;
+        }
         w.delete_all_documents().map_err(tantivy_err)?;
         let mut n = 0u64;
         r.for_each_invoice_batch(50_000, |batch| {
@@ -317,12 +368,14 @@ impl InvoiceIndex {
                 w.add_document(self.doc(inv)).map_err(tantivy_err)?;
             }
             n += batch.len() as u64;
+            progress(n);
             Ok(())
         })?;
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
+        self.staged.store(false, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(n)
@@ -374,6 +427,20 @@ impl ChangeSink for InvoiceIndex {
         if let Err(e) = self.apply(new, updated, invoice_seq) {
             // The store is the truth: the next catch-up (queries check) rebuilds.
             tracing::error!(error = %e, "index update failed; it will be rebuilt");
+        }
+    }
+
+    fn invoices_staged(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
+        if let Err(e) = self.stage(new, updated, invoice_seq) {
+            tracing::error!(error = %e, "index update failed; it will be rebuilt");
+        }
+    }
+
+    fn sync(&self) {
+        if let Err(e) = self.commit_staged() {
+            // Not committed: make the next catch-up rebuild from the store.
+            self.applied.store(0, Ordering::Release);
+            tracing::error!(error = %e, "index commit failed; it will be rebuilt");
         }
     }
 }

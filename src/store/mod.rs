@@ -127,6 +127,25 @@ impl Who {
 pub trait ChangeSink: Send + Sync {
     /// `new` were not in the store before this commit; `updated` were.
     fn invoices_changed(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64);
+
+    /// Like [`ChangeSink::invoices_changed`] for a grouped commit ([`Store::write_grouped`]):
+    /// the change may be held back until the next [`ChangeSink::sync`], which comes before
+    /// the writer is answered. By default it is applied at once.
+    fn invoices_staged(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
+        self.invoices_changed(new, updated, invoice_seq);
+    }
+
+    /// Makes every staged change visible (called by the group commit, after the store's
+    /// durable flush).
+    fn sync(&self) {}
+}
+
+/// Group commit: how many commits there have been, and up to which of them the file is
+/// known durable (for [`Store::write_grouped`]).
+#[derive(Default)]
+struct GroupCommit {
+    commits: std::sync::atomic::AtomicU64,
+    durable: Mutex<u64>,
 }
 
 pub struct Store {
@@ -137,6 +156,7 @@ pub struct Store {
     /// Serialises commit + notification so the sink sees changes in commit order.
     commit_lock: Mutex<()>,
     sink: RwLock<Option<Arc<dyn ChangeSink>>>,
+    group: GroupCommit,
 }
 
 /// Test hook: `FAPIAO_FAILPOINT=after_store_commit` aborts the process right after a redb
@@ -174,6 +194,7 @@ impl Store {
             replica: None,
             commit_lock: Mutex::new(()),
             sink: RwLock::new(None),
+            group: GroupCommit::default(),
         };
         store.init_schema()?;
         Ok(store)
@@ -234,6 +255,7 @@ impl Store {
             replica: None,
             commit_lock: Mutex::new(()),
             sink: RwLock::new(None),
+            group: GroupCommit::default(),
         };
         let r = store
             .read()
@@ -333,6 +355,50 @@ impl Store {
         self.write_inner(who, true, false, redb::Durability::Immediate, f)
     }
 
+    /// Like [`Store::write`] — durable when it returns — with group commit: the transaction
+    /// commits without its own fsync, then one durable flush covers every commit made up to
+    /// then (concurrent writers wait for the flush in progress and share the next one), and
+    /// the index applies their changes together. Many concurrent small writes (selection
+    /// saves) then cost one fsync and one index commit per group instead of one each.
+    pub fn write_grouped<T>(
+        &self,
+        who: &Who,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        let (out, commit) =
+            self.write_numbered(who, true, false, redb::Durability::None, true, f)?;
+        self.sync_through(commit)?;
+        Ok(out)
+    }
+
+    /// Returns once commit number `commit` is durable and its changes applied by the sink.
+    fn sync_through(&self, commit: u64) -> AppResult<()> {
+        let mut durable = self
+            .group
+            .durable
+            .lock()
+            .map_err(|_| AppError::internal("group commit lock poisoned"))?;
+        if *durable >= commit {
+            return Ok(());
+        }
+        // Every commit numbered up to `target` has committed (numbers are taken after the
+        // commit), so the durable flush below covers them all.
+        let target = self
+            .group
+            .commits
+            .load(std::sync::atomic::Ordering::Acquire);
+        self.flush()?;
+        let sink = self.sink.read().ok().and_then(|g| g.clone());
+        if let Some(sink) = sink {
+            sink.sync();
+        }
+        *durable = target;
+        Ok(())
+    }
+
     /// Like [`Store::write`], for changes that may turn out to be unnecessary once inside the
     /// transaction (another request got there first): when `f` records no audit entry, the
     /// transaction is aborted — by the audit rule it changed nothing — and `f`'s result is
@@ -423,6 +489,21 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut Tx) -> AppResult<T>,
     ) -> AppResult<T> {
+        self.write_numbered(who, audited, allow_unchanged, durability, false, f)
+            .map(|(out, _)| out)
+    }
+
+    /// [`Store::write_inner`], also returning the commit's number (0 when nothing was
+    /// committed); `staged` tells the sink it may hold the change until [`ChangeSink::sync`].
+    fn write_numbered<T>(
+        &self,
+        who: &Who,
+        audited: bool,
+        allow_unchanged: bool,
+        durability: redb::Durability,
+        staged: bool,
+        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+    ) -> AppResult<(T, u64)> {
         let _guard = self
             .commit_lock
             .lock()
@@ -454,7 +535,7 @@ impl Store {
             if audits.is_empty() {
                 txn.abort()?;
                 if allow_unchanged {
-                    return Ok(out);
+                    return Ok((out, 0));
                 }
                 return Err(AppError::internal("state change without an audit entry"));
             }
@@ -523,10 +604,21 @@ impl Store {
             }
             let sink = self.sink.read().ok().and_then(|g| g.clone());
             if let Some(sink) = sink {
-                sink.invoices_changed(&new, &updated, seq);
+                if staged {
+                    sink.invoices_staged(&new, &updated, seq);
+                } else {
+                    sink.invoices_changed(&new, &updated, seq);
+                }
             }
         }
-        Ok(out)
+        // Numbered once the sink holds the change: a group flush that counts this commit
+        // also makes the sink apply it.
+        let commit = self
+            .group
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        Ok((out, commit))
     }
 }
 

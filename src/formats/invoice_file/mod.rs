@@ -20,7 +20,16 @@ mod row;
 mod xlsx;
 
 pub use self::csv::parse_csv;
-pub use ndjson::parse_ndjson;
+pub use ndjson::{parse_ndjson, NdjsonRows, RowOutcome};
+
+/// Why a streamed file stopped: a problem with the file as a whole, or reading it.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("{0}")]
+    File(FileError),
+    #[error("读取文件失败：{0}")]
+    Io(std::io::Error),
+}
 pub use xlsx::parse_xlsx;
 
 /// One rejected row: its 1-based line in the file and why, in Chinese (without a
@@ -447,6 +456,60 @@ mod tests {
         // parse_ndjson strips the BOM by itself too.
         let parsed = parse_ndjson(&format!("\u{FEFF}{}", row("0123456789", "00000001")));
         assert_eq!(parsed.invoices.len(), 1);
+    }
+
+    /// What the streamed reader gives, gathered like [`parse`]'s answer.
+    fn streamed(bytes: &[u8]) -> Result<Parsed, FileError> {
+        let mut out = Parsed::default();
+        for item in NdjsonRows::new(bytes) {
+            match item {
+                Ok(Ok(row)) => out.invoices.push(row),
+                Ok(Err(bad)) => out.rejected.push(bad),
+                Err(StreamError::File(e)) => return Err(e),
+                Err(StreamError::Io(e)) => panic!("{e}"),
+            }
+        }
+        if out.is_empty() {
+            return Err(FileError::Empty);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn ndjson_streamed_reads_like_the_whole_file() {
+        let good = row("0123456789", "00000001");
+        let texts = [
+            format!(
+                "\u{FEFF}{}\r\n\r\n   \n\t\n{}\r\n\n",
+                good,
+                row("0123456789", "00000002")
+            ),
+            lines(&[
+                good.clone(),
+                row("0123456789", "00000002"),
+                good.clone(),
+                with(row("0123456789", "00000002"), "tax", json!("1")),
+                without(row("123456789", "00000001"), "seller_id"),
+                json!([1, 2]),
+            ]),
+            format!("{good}\nnot json\n{{\"code\": 1}}"),
+            format!("  [{good}]\n"),
+            "\n  \n".to_owned(),
+        ];
+        for text in &texts {
+            assert_eq!(
+                streamed(text.as_bytes()),
+                parse(text.as_bytes(), FileFormat::Ndjson),
+                "{text}"
+            );
+        }
+        let mut bytes = format!("{good}\n").into_bytes();
+        bytes.extend_from_slice(b"{\"seller_name\": \"\xff\"}\n");
+        assert_eq!(streamed(&bytes), Err(FileError::NotUtf8 { line: 2 }));
+        assert_eq!(
+            parse(&bytes, FileFormat::Ndjson),
+            Err(FileError::NotUtf8 { line: 2 })
+        );
     }
 
     #[test]

@@ -25,6 +25,89 @@ pub fn parse_ndjson(text: &str) -> Parsed {
     out.parsed
 }
 
+/// An NDJSON file read line by line from `reader`, never whole: each item is one row's
+/// outcome — its line and invoice, or the rejected line (bad form, or a key already on an
+/// earlier line) — or a problem with the file as a whole, after which nothing more is read.
+/// Blank lines are skipped; a file without any row ends without an item (the caller reports
+/// [`super::FileError::Empty`]).
+pub struct NdjsonRows<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: usize,
+    seen_row: bool,
+    first_line: std::collections::HashMap<u128, usize>,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> NdjsonRows<R> {
+    pub fn new(reader: R) -> Self {
+        NdjsonRows {
+            reader,
+            buf: Vec::new(),
+            line: 0,
+            seen_row: false,
+            first_line: std::collections::HashMap::new(),
+            done: false,
+        }
+    }
+
+    /// Lines read so far.
+    pub fn lines(&self) -> usize {
+        self.line
+    }
+}
+
+/// One item of [`NdjsonRows`].
+pub type RowOutcome = Result<(usize, crate::domain::Invoice), super::Rejected>;
+
+impl<R: std::io::BufRead> Iterator for NdjsonRows<R> {
+    type Item = Result<RowOutcome, super::StreamError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(super::StreamError::Io(e)));
+                }
+            }
+            self.line += 1;
+            let mut bytes = self.buf.as_slice();
+            if self.line == 1 {
+                bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            }
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                self.done = true;
+                return Some(Err(super::StreamError::File(super::FileError::NotUtf8 {
+                    line: self.line,
+                })));
+            };
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            if !self.seen_row && text.trim_start().starts_with('[') {
+                self.done = true;
+                return Some(Err(super::StreamError::File(super::FileError::JsonArray)));
+            }
+            self.seen_row = true;
+            let row = ndjson_row(text);
+            return Some(Ok(
+                settle_row(&mut self.first_line, self.line, row).map(|inv| (self.line, inv))
+            ));
+        }
+    }
+}
+
 pub(super) fn json_error_reason(e: &serde_json::Error) -> String {
     if e.is_eof() {
         "不是有效的JSON（内容不完整）".to_owned()

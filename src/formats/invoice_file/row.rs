@@ -404,35 +404,45 @@ impl Collector {
     }
 
     pub(super) fn push(&mut self, line: usize, row: Row) {
-        let duplicate_of = row.key.and_then(|key| match self.first_line.entry(key) {
-            Entry::Occupied(e) => Some(*e.get()),
-            Entry::Vacant(e) => {
-                e.insert(line);
-                None
-            }
-        });
-        let mut errors = match row.result {
-            Ok(invoice) if duplicate_of.is_none() => {
-                self.parsed.invoices.push((line, invoice));
-                return;
-            }
-            Ok(_) => Vec::new(),
-            Err(errors) => errors,
-        };
-        if let Some(first) = duplicate_of {
-            errors.insert(0, format!("发票代码和号码与第{first}行重复"));
+        match settle_row(&mut self.first_line, line, row) {
+            Ok(invoice) => self.parsed.invoices.push((line, invoice)),
+            Err(r) => self.parsed.rejected.push(r),
         }
-        let total = errors.len();
-        let mut reason = errors
-            .into_iter()
-            .take(MAX_ROW_ERRORS)
-            .collect::<Vec<_>>()
-            .join("；");
-        if total > MAX_ROW_ERRORS {
-            reason.push_str(&format!("……（共{total}处错误）"));
-        }
-        self.reject(line, reason);
     }
+}
+
+/// A parsed row's outcome: its invoice, or why it is rejected (its own errors, and a key
+/// already seen on an earlier line of the file — `first_line` remembers the keys).
+pub(super) fn settle_row(
+    first_line: &mut HashMap<u128, usize>,
+    line: usize,
+    row: Row,
+) -> Result<Invoice, Rejected> {
+    let duplicate_of = row.key.and_then(|key| match first_line.entry(key) {
+        Entry::Occupied(e) => Some(*e.get()),
+        Entry::Vacant(e) => {
+            e.insert(line);
+            None
+        }
+    });
+    let mut errors = match row.result {
+        Ok(invoice) if duplicate_of.is_none() => return Ok(invoice),
+        Ok(_) => Vec::new(),
+        Err(errors) => errors,
+    };
+    if let Some(first) = duplicate_of {
+        errors.insert(0, format!("发票代码和号码与第{first}行重复"));
+    }
+    let total = errors.len();
+    let mut reason = errors
+        .into_iter()
+        .take(MAX_ROW_ERRORS)
+        .collect::<Vec<_>>()
+        .join("；");
+    if total > MAX_ROW_ERRORS {
+        reason.push_str(&format!("……（共{total}处错误）"));
+    }
+    Err(Rejected { line, reason })
 }
 
 pub(super) fn strip_bom(text: &str) -> &str {

@@ -11,6 +11,7 @@ use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, InvoicePage};
 use crate::service::settle::ctx;
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// The import file formats, as the callers name them.
@@ -227,6 +228,109 @@ pub fn import_file(
         return Err(rejection(parsed.rejected));
     }
     import(app, who, parsed.invoices, ImportMode::Office, false)
+}
+
+/// Rows per transaction of a streamed import.
+pub const STREAM_CHUNK: usize = 100_000;
+
+/// Imports an NDJSON file without holding it whole (`fapiao import`): `open` gives a fresh
+/// reader of the file each time it is called. A first pass reads every row and checks it as
+/// [`import_file`] does — form, duplicates in the file, the issue rules, and a key already
+/// stored with different content — and keeps only the rejected lines; when there is any, the
+/// import fails with all of them and nothing is written. A second pass imports the rows in
+/// durable chunks of [`STREAM_CHUNK`]. All or nothing as [`import_file`], provided nobody else
+/// writes invoices meanwhile (the command line holds the data file alone). `progress` is
+/// told the lines read so far, pass by pass (1 or 2).
+pub fn import_ndjson_stream<R: std::io::BufRead>(
+    app: &App,
+    who: &Who,
+    open: impl Fn() -> std::io::Result<R>,
+    progress: impl Fn(u8, usize),
+) -> AppResult<ImportReport> {
+    use crate::formats::invoice_file::{FileError, NdjsonRows, StreamError};
+    let file_error = |e: StreamError| match e {
+        StreamError::File(e) => AppError::new(Code::InvalidValue)
+            .with_message(e.to_string())
+            .with_extra("rejected", serde_json::json!([])),
+        StreamError::Io(e) => AppError::from(e),
+    };
+    let today = who.now.date_naive();
+    // Pass 1: check every row; keep only what is wrong.
+    let mut rejected = Vec::new();
+    let mut rows = 0usize;
+    {
+        let r = app.store.read()?;
+        let mut stream = NdjsonRows::new(open()?);
+        while let Some(item) = stream.next() {
+            match item.map_err(file_error)? {
+                Ok((line, inv)) => {
+                    rows += 1;
+                    let mut inv = inv;
+                    inv.selection = SelectionState::Unselected;
+                    if let Err(e) = inv.check_issue(today) {
+                        rejected.push(Rejected {
+                            line,
+                            reason: e.message,
+                        });
+                    } else if let Some(old) = r.invoice(&inv.key)? {
+                        if !old.same_issue(&inv) {
+                            rejected.push(Rejected {
+                                line,
+                                reason: "该发票代码和号码已存在且内容不同".into(),
+                            });
+                        }
+                    }
+                }
+                Err(bad) => {
+                    rows += 1;
+                    rejected.push(bad);
+                }
+            }
+            if rows.is_multiple_of(10_000) {
+                progress(1, stream.lines());
+            }
+        }
+        progress(1, stream.lines());
+    }
+    if rows == 0 {
+        return Err(file_error(StreamError::File(FileError::Empty)));
+    }
+    if !rejected.is_empty() {
+        return Err(rejection(rejected));
+    }
+    // Pass 2: import in chunks.
+    let mut report = ImportReport {
+        imported: 0,
+        unchanged: 0,
+    };
+    let mut stream = NdjsonRows::new(open()?);
+    let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+    loop {
+        let item = stream.next();
+        let end = item.is_none();
+        if let Some(item) = item {
+            match item.map_err(file_error)? {
+                Ok(row) => chunk.push(row),
+                Err(bad) => return Err(rejection(vec![bad])),
+            }
+        }
+        if chunk.len() >= STREAM_CHUNK || (end && !chunk.is_empty()) {
+            let r = import(
+                app,
+                who,
+                std::mem::take(&mut chunk),
+                ImportMode::Office,
+                false,
+            )?;
+            report.imported += r.imported;
+            report.unchanged += r.unchanged;
+            progress(2, stream.lines());
+        }
+        if end {
+            break;
+        }
+    }
+    Ok(report)
 }
 
 /// The format of an uploaded import file: `.xlsx` by its content or name, else by the file

@@ -73,7 +73,8 @@ pub fn select(
     }
     settled(app, who, id)?;
     let c = ctx(app, who);
-    app.store.write(who, |tx| {
+    // Durable when answered; concurrent saves share one flush (group commit).
+    app.store.write_grouped(who, |tx| {
         engine::save_selection(tx, &c, id, select, unselect)
     })
 }

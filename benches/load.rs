@@ -1,0 +1,351 @@
+//! Under load (issue 22): the real server on loopback, a `fapiao demo` dataset of `--invoices`
+//! invoices, and `--connections` concurrent keep-alive connections (default 50) for `--secs`
+//! seconds (default 10). Each connection is one taxpayer's browser: it runs the 发票勾选 query
+//! (GET /api/v1/invoices, three condition sets, several pages), every `--save-every`-th request
+//! saves a selection (POST /api/v1/selections: ticks up to three unselected invoices of the
+//! page it last saw and unticks what it ticked before), and every `--confirm-every`-th request
+//! is 确定 (POST /api/v1/confirmations).
+//!
+//! `cargo bench --bench load -- --invoices 1000000 --secs 10`
+//!
+//! The last line printed is one JSON object: requests per second, p50/p99 (ms) per operation,
+//! errors (transport failures and answers other than the expected ones) and the process's RSS
+//! after the run (server and client share the process; the client's share is small).
+//! After the run, for every taxpayer the API's count of 已勾选 invoices (the index) must equal
+//! the store's (the truth): checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Days;
+use fapiao::config::{SessionSettings, Settings};
+use fapiao::service::App;
+use serde_json::{json, Value};
+
+use common::flags;
+
+/// What one connection measured.
+#[derive(Default)]
+struct Tally {
+    query_us: Vec<u32>,
+    save_us: Vec<u32>,
+    confirm_us: Vec<u32>,
+    errors: u64,
+    first_errors: Vec<String>,
+    /// 确定 with nothing selected (422 `nothing_selected`): an expected answer.
+    nothing_selected: u64,
+}
+
+impl Tally {
+    fn error(&mut self, what: String) {
+        self.errors += 1;
+        if self.first_errors.len() < 3 {
+            self.first_errors.push(what);
+        }
+    }
+}
+
+struct Plan {
+    base: String,
+    token: String,
+    from: String,
+    to: String,
+    save_every: u64,
+    confirm_every: u64,
+    until: Instant,
+}
+
+async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let auth = format!("Bearer {}", plan.token);
+    let mut t = Tally::default();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut ticked: Vec<(String, String)> = Vec::new();
+    let mut i = n; // connections start at different points of the mix
+    while Instant::now() < plan.until {
+        i += 1;
+        let started = Instant::now();
+        if i.is_multiple_of(plan.confirm_every) {
+            let r = client
+                .post(format!("{}/api/v1/confirmations", plan.base))
+                .header("Authorization", &auth)
+                .json(&json!({}))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().is_success() => {
+                    let _ = r.bytes().await;
+                    t.confirm_us.push(started.elapsed().as_micros() as u32);
+                }
+                Ok(r) if r.status().as_u16() == 422 => {
+                    let body: Value = r.json().await.unwrap_or_default();
+                    if body["code"] == "nothing_selected" {
+                        t.nothing_selected += 1;
+                        t.confirm_us.push(started.elapsed().as_micros() as u32);
+                    } else {
+                        t.error(format!("confirm 422 {body}"));
+                    }
+                }
+                Ok(r) => t.error(format!("confirm {}", r.status())),
+                Err(e) => t.error(format!("confirm {e}")),
+            }
+        } else if i.is_multiple_of(plan.save_every) {
+            let select: Vec<Value> = seen
+                .iter()
+                .take(3)
+                .map(|(c, n)| json!({"code": c, "number": n}))
+                .collect();
+            let unselect: Vec<Value> = ticked
+                .iter()
+                .map(|(c, n)| json!({"code": c, "number": n}))
+                .collect();
+            let r = client
+                .post(format!("{}/api/v1/selections", plan.base))
+                .header("Authorization", &auth)
+                .json(&json!({"select": select, "unselect": unselect}))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().is_success() => {
+                    let _ = r.bytes().await;
+                    t.save_us.push(started.elapsed().as_micros() as u32);
+                    ticked = seen.drain(..seen.len().min(3)).collect();
+                }
+                Ok(r) => t.error(format!("save {}", r.status())),
+                Err(e) => t.error(format!("save {e}")),
+            }
+        } else {
+            // The three condition sets of the page: 未勾选 (the default), all uncertified
+            // paged, and the certified ones.
+            let (extra, page) = match i % 4 {
+                0 | 1 => ("", 1),
+                2 => ("&selected=all", 1 + (i / 4) % 5),
+                _ => ("&certified=true&method=all", 1 + (i / 4) % 3),
+            };
+            let url = format!(
+                "{}/api/v1/invoices?issued_from={}&issued_to={}{extra}&page={page}&per_page=50",
+                plan.base, plan.from, plan.to
+            );
+            let r = client.get(url).header("Authorization", &auth).send().await;
+            match r {
+                Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+                    Ok(body) => {
+                        t.query_us.push(started.elapsed().as_micros() as u32);
+                        if extra.is_empty() {
+                            seen = body["items"]
+                                .as_array()
+                                .map(|a| {
+                                    a.iter()
+                                        .skip((i % 16) as usize * 3)
+                                        .map(|x| {
+                                            (
+                                                x["code"].as_str().unwrap_or("").to_string(),
+                                                x["number"].as_str().unwrap_or("").to_string(),
+                                            )
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                        }
+                    }
+                    Err(e) => t.error(format!("query body {e}")),
+                },
+                Ok(r) => t.error(format!("query {}", r.status())),
+                Err(e) => t.error(format!("query {e}")),
+            }
+        }
+    }
+    t
+}
+
+fn percentile_ms(v: &mut [u32], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    (f64::from(v[i.min(v.len() - 1)]) / 10.0).round() / 100.0
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let f = flags(&[
+        ("invoices", 200_000),
+        ("connections", 50),
+        ("secs", 10),
+        ("save-every", 10),
+        ("confirm-every", 200),
+        ("seed", 2026),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".into(),
+        http: true,
+        data_dir: dir.path().join("fapiao"),
+        log_format: "pretty".into(),
+        training: true,
+        session: SessionSettings {
+            login_attempts_per_minute: 10_000,
+            ..SessionSettings::default()
+        },
+        ..Settings::default()
+    };
+    let app = App::open(settings).unwrap();
+    let who = app.system("bench");
+    let started = Instant::now();
+    let summary = fapiao::demo::generate(&app, &who, f["invoices"], f["seed"], false).unwrap();
+    eprintln!(
+        "generated {} invoices in {:.1}s",
+        summary.invoices,
+        started.elapsed().as_secs_f64()
+    );
+    // The taxpayers that can log in (a credit rating set).
+    let taxpayers: Vec<String> = summary
+        .taxpayers
+        .iter()
+        .filter(|t| t.2.is_some())
+        .map(|t| t.0.as_str().to_string())
+        .collect();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_app = app.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let running = fapiao::server::start(server_app).unwrap();
+            tx.send(running.addr).unwrap();
+            let _ = running.server.await;
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let base = format!("http://{addr}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let today = who.now.date_naive();
+    let from = (today - Days::new(360)).to_string();
+    let to = today.to_string();
+    let secs = f["secs"];
+    let connections = f["connections"];
+    let report = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let mut tokens = Vec::new();
+        for id in &taxpayers {
+            let r: Value = c
+                .post(format!("{base}/api/v1/session"))
+                .json(&json!({ "taxpayer_id": id }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            tokens.push(r["token"].as_str().expect("login").to_string());
+        }
+        let until = Instant::now() + Duration::from_secs(secs);
+        let mut tasks = Vec::new();
+        for n in 0..connections {
+            let plan = Arc::new(Plan {
+                base: base.clone(),
+                token: tokens[n as usize % tokens.len()].clone(),
+                from: from.clone(),
+                to: to.clone(),
+                save_every: f["save-every"].max(2),
+                confirm_every: f["confirm-every"].max(2),
+                until,
+            });
+            tasks.push(tokio::spawn(connection(plan, n * 7)));
+        }
+        let began = Instant::now();
+        let mut all = Tally::default();
+        for t in tasks {
+            let t = t.await.unwrap();
+            all.query_us.extend(t.query_us);
+            all.save_us.extend(t.save_us);
+            all.confirm_us.extend(t.confirm_us);
+            all.errors += t.errors;
+            all.nothing_selected += t.nothing_selected;
+            for e in t.first_errors {
+                if all.first_errors.len() < 5 {
+                    all.first_errors.push(e);
+                }
+            }
+        }
+        let elapsed = began.elapsed().as_secs_f64();
+        // Index and store agree on what is selected, for every taxpayer.
+        for (id, token) in taxpayers.iter().zip(&tokens) {
+            let api: Value = c
+                .get(format!(
+                    "{base}/api/v1/invoices?issued_from=2000-01-01&issued_to={to}&selected=true&status=all&per_page=1"
+                ))
+                .header("Authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let tid = fapiao::domain::TaxpayerId::parse(id).unwrap();
+            let truth = fapiao::service::portal::confirmation::selected_invoices(
+                &app,
+                &app.system("bench"),
+                &tid,
+            )
+            .unwrap()
+            .len() as u64;
+            assert_eq!(
+                api["total"].as_u64(),
+                Some(truth),
+                "{id}: the API's 已勾选 count differs from the store's"
+            );
+        }
+        (all, elapsed)
+    });
+    let (mut all, elapsed) = report;
+    let n = |v: &Vec<u32>| v.len() as f64 / elapsed;
+    let rss_mb = status_kb("VmRSS:") / 1024;
+    let hwm_mb = status_kb("VmHWM:") / 1024;
+    for e in &all.first_errors {
+        eprintln!("error: {e}");
+    }
+    println!(
+        "{}",
+        json!({
+            "invoices": f["invoices"],
+            "connections": connections,
+            "secs": (elapsed * 10.0).round() / 10.0,
+            "query_per_s": n(&all.query_us).round(),
+            "query_p50_ms": percentile_ms(&mut all.query_us, 0.5),
+            "query_p99_ms": percentile_ms(&mut all.query_us, 0.99),
+            "save_per_s": n(&all.save_us).round(),
+            "save_p50_ms": percentile_ms(&mut all.save_us, 0.5),
+            "save_p99_ms": percentile_ms(&mut all.save_us, 0.99),
+            "confirm_per_s": (n(&all.confirm_us) * 10.0).round() / 10.0,
+            "confirm_p50_ms": percentile_ms(&mut all.confirm_us, 0.5),
+            "confirm_p99_ms": percentile_ms(&mut all.confirm_us, 0.99),
+            "nothing_selected": all.nothing_selected,
+            "errors": all.errors,
+            "rss_mb": rss_mb,
+            "peak_rss_mb": hwm_mb,
+        })
+    );
+}
