@@ -12,10 +12,11 @@ mod common;
 
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use fapiao::config::Settings;
 use fapiao::domain::{
-    Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod, TaxpayerId,
+    CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, KeyShape, SelectionState,
+    TaxPeriod, TaxpayerId,
 };
 use fapiao::index::InvoiceFilter;
 use fapiao::service::office::invoices::import;
@@ -74,16 +75,47 @@ fn generate(n: usize, seed: u64) -> Data {
         };
         let s = (rng.gen::<f64>().powi(2) * sellers.len() as f64) as usize;
         let issued = start + chrono::Duration::days(rng.gen_range(0..=540));
-        let kind = match rng.gen_range(0..20) {
-            0..=16 => InvoiceType::Special,
-            17..=18 => InvoiceType::Freight,
-            _ => InvoiceType::MotorVehicle,
+        // Today's mix: mostly 数电票, then paper and electronic 专票, 缴款书 and the rest.
+        let kind = match rng.gen_range(0..100) {
+            0..=39 => InvoiceType::DigitalSpecial,
+            40..=44 => InvoiceType::DigitalOrdinary,
+            45..=74 => InvoiceType::Special,
+            75..=79 => InvoiceType::Freight,
+            80..=84 => InvoiceType::MotorVehicle,
+            85..=89 => InvoiceType::ESpecial,
+            90..=92 => InvoiceType::Toll,
+            93..=95 => InvoiceType::Agricultural,
+            _ => InvoiceType::Customs,
         };
-        let code = match kind {
-            InvoiceType::MotorVehicle => format!("1{:011}", 35_002_600_000 + (i as u64 / 50_000)),
-            _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 50_000) * 10),
+        let yy = issued.year() % 100;
+        let key = match kind {
+            InvoiceType::DigitalSpecial | InvoiceType::DigitalOrdinary => {
+                InvoiceKey::parse_any(None, &format!("{yy:02}350{i:015}")).unwrap()
+            }
+            InvoiceType::Customs => {
+                InvoiceKey::parse_any(None, &format!("3501{:04}1{i:09}-L01", issued.year()))
+                    .unwrap()
+            }
+            _ => {
+                let code = match kind {
+                    InvoiceType::MotorVehicle => {
+                        format!("1{:011}", 35_002_600_000 + (i as u64 / 50_000))
+                    }
+                    InvoiceType::ESpecial | InvoiceType::Toll => format!(
+                        "0{:09}{}",
+                        350_026_000 + (i as u64 / 50_000),
+                        if kind == InvoiceType::ESpecial {
+                            13
+                        } else {
+                            12
+                        }
+                    ),
+                    _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 50_000) * 10),
+                };
+                InvoiceKey::parse(&code, &format!("{:08}", i % 100_000_000)).unwrap()
+            }
         };
-        let key = InvoiceKey::parse(&code, &format!("{:08}", i % 100_000_000)).unwrap();
+        let audit = (kind == InvoiceType::Customs).then_some(CustomsAudit::Match);
         let amount = Fen::new(rng.gen_range(10_000..50_000_000));
         let status = match rng.gen_range(0..100) {
             0..=94 => InvoiceStatus::Normal,
@@ -124,7 +156,7 @@ fn generate(n: usize, seed: u64) -> Data {
             tax: Fen::tax_at_rate(amount, 130),
             status,
             selection,
-            audit: None,
+            audit,
         });
     }
     Data {
@@ -132,6 +164,16 @@ fn generate(n: usize, seed: u64) -> Data {
         buyers,
         sellers,
         today,
+    }
+}
+
+/// The code column of the SQLite baseline: the code, or for documents without one a text
+/// that sorts as fapiao orders them (数电票 before coded invoices, 缴款书 after).
+fn sql_code(k: &InvoiceKey) -> &str {
+    match k.shape() {
+        KeyShape::Coded => k.code().unwrap_or_default(),
+        KeyShape::Digital => "",
+        KeyShape::Customs => "~",
     }
 }
 
@@ -167,7 +209,7 @@ fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
             .unwrap();
         for i in &data.invoices {
             st.execute(params![
-                i.key.code_or_dash(),
+                sql_code(&i.key),
                 i.key.number(),
                 i.kind.code(),
                 days(i.issued_on),
@@ -286,10 +328,7 @@ fn run_fapiao(app: &App, q: &Q) -> Answer {
     let mut page = Vec::with_capacity(found.keys.len());
     for k in &found.keys {
         let inv = r.invoice(k).unwrap().unwrap();
-        page.push((
-            inv.key.code_or_dash().to_string(),
-            inv.key.number().to_string(),
-        ));
+        page.push((sql_code(&inv.key).to_string(), inv.key.number().to_string()));
     }
     (found.total, found.amount, found.tax, page)
 }

@@ -52,6 +52,18 @@ async fn import(app: &TestApp, op: &str, body: String) -> reqwest::Response {
         .unwrap()
 }
 
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is needed");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn cell(v: &Value) -> (u64, i64, i64) {
     (
         v["count"].as_u64().unwrap(),
@@ -297,6 +309,40 @@ async fn every_kind_is_loaded_found_selected_confirmed_and_counted() {
     assert_eq!(cell(&by("agricultural")), (1, 1_000_000, 90_000));
     assert_eq!(cell(&by("customs")), (1, 2_000_000, 260_000));
     assert_eq!(cell(&by("total")), (6, amount, tax));
+
+    // The print and the spreadsheet have the same rows, named in Chinese.
+    let r = app
+        .get("/api/v1/statistics/202611/print.pdf", Some(&a))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let text = pdftotext(&r.bytes().await.unwrap());
+    for label in ["电子专票", "数电专票", "数电普票", "通行费电子普票", "农产品发票", "海关缴款书"] {
+        assert!(text.contains(label), "{label} missing in the print:\n{text}");
+    }
+    assert!(text.contains("900.00"), "the 农产品 deduction in the print:\n{text}");
+    let r = app
+        .get("/api/v1/statistics/202611/export.xlsx", Some(&a))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap();
+    let cells = {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut all = String::new();
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).unwrap();
+            for row in range.rows() {
+                for c in row {
+                    all.push_str(&c.to_string());
+                    all.push('|');
+                }
+            }
+        }
+        all
+    };
+    for label in ["数电专票", "海关缴款书", "农产品发票"] {
+        assert!(cells.contains(label), "{label} missing in the sheet: {cells}");
+    }
 
     // The comparison returns 相符: the office records it, and the 缴款书 can be selected.
     let path = format!("/api/v1/office/invoices/-/{CUSTOMS_PENDING}/audit");
