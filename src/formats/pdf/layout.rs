@@ -1,5 +1,5 @@
 //! Page layout: turns a [`Report`] into pages of drawing operations (text as asset glyph ids,
-//! filled rectangles, rules), then each page into a content stream once the subset's glyph ids
+//! filled rectangles, rules, images), then each page into a content stream once the subset's glyph ids
 //! are known.
 //!
 //! Layout works top-down in points from the top edge of the page (`top`); operations store
@@ -46,6 +46,10 @@ const CELL_SIZE: f32 = 9.0;
 const CELL_MIN: f32 = 6.5;
 const CELL_PAD: f32 = 4.0;
 const ROW_H: f32 = 18.0;
+const CAPTION_SIZE: f32 = 9.0;
+const CAPTION_LEADING: f32 = 14.0;
+/// Between an image and its caption.
+const CAPTION_GAP: f32 = 4.0;
 const HEAD_ROW_H: f32 = 20.0;
 
 const LABEL_GRAY: f32 = 0.35;
@@ -78,6 +82,15 @@ pub(crate) enum Op {
         h: f32,
         gray: f32,
     },
+    /// The `index`th image of the document drawn into the box with lower left corner
+    /// (`x`, `y`).
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        index: usize,
+    },
     /// A straight rule.
     Line {
         x1: f32,
@@ -90,19 +103,28 @@ pub(crate) enum Op {
 }
 
 /// Lays out the whole report: body blocks, then every page's header and footer.
-pub(crate) fn layout(report: &Report, font: &mut FontBook) -> Vec<Vec<Op>> {
+///
+/// `images` holds the pixel size of each image block, in order.
+pub(crate) fn layout(report: &Report, images: &[(u32, u32)], font: &mut FontBook) -> Vec<Vec<Op>> {
     let mut l = Layout {
         font,
         pages: vec![Vec::new()],
         cur: 0,
         top: BODY_TOP,
     };
+    let mut next_image = 0;
     for block in &report.blocks {
         match block {
             Block::Heading(text) => l.heading(text),
             Block::Paragraph(text) => l.paragraph(text),
             Block::Fields(pairs) => l.fields(pairs),
             Block::Table(table) => l.table(table),
+            Block::Image(image) => {
+                if let Some(size) = images.get(next_image) {
+                    l.image(next_image, *size, &image.caption);
+                }
+                next_image += 1;
+            }
         }
     }
     let total = l.pages.len();
@@ -378,6 +400,61 @@ impl Layout<'_> {
             self.text(MARGIN_X + indent, base, TEXT_SIZE, 0.0, &line);
             self.top += TEXT_LEADING;
         }
+    }
+
+    /// An image across the text width (shrunk to fit the page's height), framed, with its
+    /// caption centred under it; on the next page if it does not fit on this one.
+    fn image(&mut self, index: usize, (px_w, px_h): (u32, u32), caption: &str) {
+        let caption = caption.trim();
+        let lines = if caption.is_empty() {
+            Vec::new()
+        } else {
+            wrap(self.font, caption, CAPTION_SIZE, CONTENT_W)
+        };
+        let caption_h = if lines.is_empty() {
+            0.0
+        } else {
+            CAPTION_GAP + lines.len() as f32 * CAPTION_LEADING
+        };
+        let aspect = px_h.max(1) as f32 / px_w.max(1) as f32;
+        let (mut w, mut h) = (CONTENT_W, CONTENT_W * aspect);
+        let max_h = BODY_BOTTOM - BODY_TOP - caption_h;
+        if h > max_h {
+            h = max_h.max(1.0);
+            w = h / aspect;
+        }
+        self.gap(2.0);
+        self.ensure(h + caption_h);
+        let x = MARGIN_X + (CONTENT_W - w) / 2.0;
+        let top = self.top;
+        self.ops().push(Op::Image {
+            x,
+            y: PAGE_H - top - h,
+            w,
+            h,
+            index,
+        });
+        self.hline(x, x + w, top, 0.4, RULE_GRAY);
+        self.hline(x, x + w, top + h, 0.4, RULE_GRAY);
+        self.vline(x, top, top + h, 0.4, RULE_GRAY);
+        self.vline(x + w, top, top + h, 0.4, RULE_GRAY);
+        self.top += h;
+        if !lines.is_empty() {
+            self.top += CAPTION_GAP;
+            for line in &lines {
+                let lw = self.font.width(line, CAPTION_SIZE);
+                let base = baseline(self.top, CAPTION_LEADING, CAPTION_SIZE);
+                self.text(
+                    MARGIN_X + (CONTENT_W - lw) / 2.0,
+                    base,
+                    CAPTION_SIZE,
+                    LABEL_GRAY,
+                    line,
+                );
+                self.top += CAPTION_LEADING;
+            }
+        }
+        self.top += BLOCK_GAP;
     }
 
     // ---- tables -----------------------------------------------------------------------
@@ -687,6 +764,17 @@ pub(crate) fn content(ops: &[Op], map: &HashMap<u16, u16>) -> Vec<u8> {
                 }
                 let _ = writeln!(s, "{} {} {} {} re f", num(*x), num(*y), num(*w), num(*h));
             }
+            Op::Image { x, y, w, h, index } => {
+                let _ = writeln!(
+                    s,
+                    "q {} 0 0 {} {} {} cm /{} Do Q",
+                    num(*w),
+                    num(*h),
+                    num(*x),
+                    num(*y),
+                    image_name(*index)
+                );
+            }
             Op::Line {
                 x1,
                 y1,
@@ -711,6 +799,11 @@ pub(crate) fn content(ops: &[Op], map: &HashMap<u16, u16>) -> Vec<u8> {
         }
     }
     s.into_bytes()
+}
+
+/// The resource name of the `index`th image.
+pub(crate) fn image_name(index: usize) -> String {
+    format!("Im{index}")
 }
 
 /// A number as PDF wants it: at most two decimals, no trailing zeros.

@@ -478,3 +478,166 @@ fn spaces_beside_ideographs_are_half_an_em() {
     let doc = parse(&render(&report(vec![Block::Paragraph("共 2 页 and more".into())])).unwrap());
     assert!(page_texts(&doc).concat().contains("共 2 页 and more"));
 }
+
+/// A PNG generated here: `w`×`h`, RGBA when `alpha`, else RGB; a gradient.
+fn tiny_png(w: u32, h: u32, alpha: bool) -> (Vec<u8>, Vec<u8>) {
+    let ch = if alpha { 4 } else { 3 };
+    let mut pixels = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            pixels.extend_from_slice(&[(x * 40) as u8, (y * 60) as u8, 200]);
+            if alpha {
+                pixels.push(if x == 0 { 0 } else { 255 });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(if alpha {
+            png::ColorType::Rgba
+        } else {
+            png::ColorType::Rgb
+        });
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().unwrap();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    assert_eq!(pixels.len(), (w * h) as usize * ch);
+    (out, pixels)
+}
+
+/// Image XObjects of the document, by their resource name.
+fn images(doc: &Document) -> Vec<(Vec<u8>, &lopdf::Stream)> {
+    let mut out = Vec::new();
+    for page in doc.get_pages().values() {
+        let page = doc.get_dictionary(*page).unwrap();
+        let res = dict(doc, page.get(b"Resources").unwrap());
+        let Ok(xo) = res.get(b"XObject") else {
+            continue;
+        };
+        for (name, obj) in dict(doc, xo).iter() {
+            let Object::Reference(id) = obj else {
+                panic!("XObject not a reference")
+            };
+            let stream = doc.get_object(*id).unwrap().as_stream().unwrap();
+            out.push((name.clone(), stream));
+        }
+        break; // every page shares its resources
+    }
+    out
+}
+
+#[test]
+fn image_block_embeds_a_png_as_a_flate_xobject_with_its_alpha_as_smask() {
+    let (png, pixels) = tiny_png(5, 3, true);
+    let bytes = render(&report(vec![
+        Block::Heading("截图".into()),
+        Block::Image(Image::new(png, "图：示例")),
+    ]))
+    .unwrap();
+    let doc = parse(&bytes);
+    let imgs = images(&doc);
+    assert_eq!(imgs.len(), 1);
+    let (name, img) = &imgs[0];
+    assert_eq!(name, b"Im0");
+    let d = &img.dict;
+    let int = |d: &Dictionary, k: &[u8]| d.get(k).unwrap().as_i64().unwrap();
+    let name_of = |d: &Dictionary, k: &[u8]| d.get(k).unwrap().as_name().unwrap().to_vec();
+    assert_eq!(name_of(d, b"Subtype"), b"Image");
+    assert_eq!((int(d, b"Width"), int(d, b"Height")), (5, 3));
+    assert_eq!(int(d, b"BitsPerComponent"), 8);
+    assert_eq!(name_of(d, b"ColorSpace"), b"DeviceRGB");
+    assert_eq!(name_of(d, b"Filter"), b"FlateDecode");
+    let parms = dict(&doc, d.get(b"DecodeParms").unwrap());
+    assert_eq!(int(parms, b"Predictor"), 15);
+    assert_eq!((int(parms, b"Colors"), int(parms, b"Columns")), (3, 5));
+    // The samples come back exactly (lopdf undoes the Flate filter and the predictors).
+    let rgb = img.decompressed_content().unwrap();
+    let want: Vec<u8> = pixels.chunks(4).flat_map(|p| p[..3].to_vec()).collect();
+    assert_eq!(rgb, want);
+    // The alpha as a gray soft mask of the same size.
+    let smask = dict(&doc, d.get(b"SMask").unwrap());
+    assert_eq!(name_of(smask, b"ColorSpace"), b"DeviceGray");
+    assert_eq!((int(smask, b"Width"), int(smask, b"Height")), (5, 3));
+    assert_eq!(name_of(smask, b"Filter"), b"FlateDecode");
+    // The page draws it across the text width (510.28 pt), keeping the aspect ratio.
+    let page = *doc.get_pages().values().next().unwrap();
+    let content = String::from_utf8(doc.get_page_content(page)).unwrap();
+    assert!(content.contains("q 510.28 0 0 306.17 "), "{content}");
+    assert!(content.contains("/Im0 Do Q"), "{content}");
+    assert!(page_texts(&doc)[0].contains("图：示例"));
+}
+
+#[test]
+fn opaque_images_have_no_smask_and_wide_ones_are_scaled_down() {
+    let (png, _) = tiny_png(40, 10, true); // RGBA, but column 0 transparent
+    let (opaque, _) = tiny_png(40, 10, false);
+    let bytes = render(&report(vec![
+        Block::Image(Image::new(opaque, "").with_max_px(20)),
+        Block::Image(Image::new(png, "")),
+    ]))
+    .unwrap();
+    let doc = parse(&bytes);
+    let imgs = images(&doc);
+    let get = |n: &[u8]| &imgs.iter().find(|(k, _)| k == n).unwrap().1.dict;
+    let d0 = get(b"Im0");
+    assert!(d0.get(b"SMask").is_err());
+    assert_eq!(d0.get(b"Width").unwrap().as_i64().unwrap(), 20);
+    assert_eq!(d0.get(b"Height").unwrap().as_i64().unwrap(), 5);
+    let d1 = get(b"Im1");
+    assert!(d1.get(b"SMask").is_ok());
+    assert_eq!(d1.get(b"Width").unwrap().as_i64().unwrap(), 40);
+}
+
+#[test]
+fn an_image_that_does_not_fit_starts_the_next_page_and_a_tall_one_fits_the_page() {
+    // A long paragraph, then a square image (510 pt tall): it goes to page 2.
+    let (square, _) = tiny_png(8, 8, false);
+    let (tall, _) = tiny_png(2, 20, false);
+    let text = "示例文字。".repeat(400);
+    let bytes = render(&report(vec![
+        Block::Paragraph(text),
+        Block::Image(Image::new(square, "方")),
+        Block::Image(Image::new(tall, "高")),
+    ]))
+    .unwrap();
+    let doc = parse(&bytes);
+    let pages: Vec<_> = doc.get_pages().values().copied().collect();
+    let content = |p| String::from_utf8(doc.get_page_content(p)).unwrap();
+    let first_with = |name: &str| pages.iter().position(|p| content(*p).contains(name));
+    let text_pages = pages
+        .iter()
+        .filter(|p| !content(**p).contains(" Do Q"))
+        .count();
+    let square_page = first_with("/Im0 Do").unwrap();
+    let tall_page = first_with("/Im1 Do").unwrap();
+    assert_eq!(
+        square_page + 1,
+        tall_page,
+        "the tall one needs a page of its own"
+    );
+    assert!(text_pages >= 1);
+    // The tall image is shrunk to the body height, not drawn off the page.
+    let c = content(pages[tall_page]);
+    let cm = c.lines().find(|l| l.contains("/Im1 Do")).unwrap();
+    let nums: Vec<f32> = cm
+        .split_whitespace()
+        .skip(1)
+        .take(6)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (w, h, y) = (nums[0], nums[3], nums[5]);
+    assert!(h < PAGE_H - 100.0 && y > 30.0, "{cm}");
+    assert!((h / w - 10.0).abs() < 0.01, "{cm}");
+}
+
+#[test]
+fn a_broken_png_is_a_typed_error() {
+    let err = render(&report(vec![
+        Block::Paragraph("x".into()),
+        Block::Image(Image::new(b"not a png".to_vec(), "")),
+    ]))
+    .unwrap_err();
+    assert!(matches!(err, PdfError::Image { block: 1, .. }), "{err}");
+}

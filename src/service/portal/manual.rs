@@ -1,9 +1,10 @@
 //! 操作手册: every module of the portal with its steps, in the manual's words, written once —
 //! the help page renders it as HTML (with the screenshots the browser tests take) and
-//! [`pdf`] prints it with the project's own PDF engine.
+//! [`pdf`] prints it with the project's own PDF engine, each module's screenshots after its
+//! steps as on the page.
 
 use crate::error::{AppError, AppResult};
-use crate::formats::pdf::{self, Block};
+use crate::formats::pdf::{self, Block, Image};
 use crate::service::File;
 
 /// One module of the manual.
@@ -142,8 +143,61 @@ pub const SECTIONS: &[Section] = &[
     },
 ];
 
-/// The manual as a PDF (A4, the project's own engine).
+macro_rules! shot {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("../../../docs/screenshots/", $name, ".png")),
+        )
+    };
+}
+
+/// The screenshots of the manual (the ones the browser tests take, `docs/screenshots/`),
+/// embedded: every name a [`Section::shots`] uses.
+pub const SHOTS: &[(&str, &[u8])] = &[
+    shot!("login"),
+    shot!("profile"),
+    shot!("home"),
+    shot!("select"),
+    shot!("select-pager"),
+    shot!("bulk"),
+    shot!("confirm"),
+    shot!("confirm-step"),
+    shot!("statistics"),
+    shot!("query"),
+    shot!("interaction-taxpayer"),
+];
+
+/// The PNG of a screenshot by its name (without `.png`).
+pub fn shot(name: &str) -> Option<&'static [u8]> {
+    SHOTS.iter().find(|(n, _)| *n == name).map(|(_, png)| *png)
+}
+
+/// The manual as a PDF (A4, the project's own engine), the screenshots scaled down to at most
+/// [`Image::DEFAULT_MAX_PX`] pixels wide.
+///
+/// Decoding, scaling and compressing the screenshots takes a moment, so the file is made once
+/// per process (per version) and then handed out again.
 pub fn pdf(version: &str) -> AppResult<File> {
+    static MADE: std::sync::Mutex<Option<(String, Vec<u8>)>> = std::sync::Mutex::new(None);
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let bytes = match &*made {
+        Some((v, bytes)) if v == version => bytes.clone(),
+        _ => {
+            let bytes = render(version)?;
+            *made = Some((version.to_owned(), bytes.clone()));
+            bytes
+        }
+    };
+    Ok(File {
+        name: "fapiao-manual.pdf".into(),
+        bytes,
+    })
+}
+
+fn render(version: &str) -> AppResult<Vec<u8>> {
     let mut blocks = Vec::new();
     for (n, s) in SECTIONS.iter().enumerate() {
         blocks.push(Block::Heading(format!("{}、{}", n + 1, s.title)));
@@ -155,6 +209,11 @@ pub fn pdf(version: &str) -> AppResult<File> {
             .map(|(i, t)| format!("{}. {t}", i + 1))
             .collect();
         blocks.push(Block::Paragraph(steps.join("\n")));
+        for (name, caption) in s.shots {
+            if let Some(png) = shot(name) {
+                blocks.push(Block::Image(Image::new(png, format!("图：{caption}"))));
+            }
+        }
     }
     let report = pdf::Report {
         title: "增值税发票选择确认平台 操作手册".into(),
@@ -164,11 +223,7 @@ pub fn pdf(version: &str) -> AppResult<File> {
         updated_at: format!("版本：V{version}"),
         blocks,
     };
-    let bytes = pdf::render(&report).map_err(|e| AppError::internal(format!("pdf: {e}")))?;
-    Ok(File {
-        name: "fapiao-manual.pdf".into(),
-        bytes,
-    })
+    pdf::render(&report).map_err(|e| AppError::internal(format!("pdf: {e}")))
 }
 
 #[cfg(test)]
@@ -195,5 +250,72 @@ mod tests {
         }
         let f = pdf("1.0.0").unwrap();
         assert!(f.bytes.starts_with(b"%PDF"));
+    }
+
+    /// Every screenshot a section names is embedded (a missing one would silently drop out of
+    /// the page and the PDF).
+    #[test]
+    fn every_screenshot_named_is_embedded() {
+        for s in SECTIONS {
+            for (name, _) in s.shots {
+                let png = shot(name).unwrap_or_else(|| panic!("{name} not in SHOTS"));
+                assert!(png.starts_with(b"\x89PNG"), "{name}");
+            }
+        }
+    }
+
+    /// The PDF holds each module's screenshots, in order, at the embedded size (poppler's
+    /// `pdfimages -list`): RGB, Flate-encoded, at most 1000 px wide in proportion.
+    #[test]
+    fn the_pdf_embeds_every_screenshot_scaled_down() {
+        let f = pdf("1.0.0").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manual.pdf");
+        std::fs::write(&path, &f.bytes).unwrap();
+        let out = std::process::Command::new("pdfimages")
+            .arg("-list")
+            .arg(&path)
+            .output()
+            .expect("pdfimages (poppler-utils) is needed");
+        assert!(out.status.success());
+        let list = String::from_utf8(out.stdout).unwrap();
+        // page num type width height color comp bpc enc …
+        let images: Vec<Vec<&str>> = list
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let expected: Vec<(u32, u32)> = SECTIONS
+            .iter()
+            .flat_map(|s| s.shots)
+            .map(|(name, _)| {
+                let png = shot(name).unwrap();
+                let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
+                let (w, h) = (be(16), be(20));
+                if w > Image::DEFAULT_MAX_PX {
+                    let h =
+                        (f64::from(h) * f64::from(Image::DEFAULT_MAX_PX) / f64::from(w)).round();
+                    (Image::DEFAULT_MAX_PX, h as u32)
+                } else {
+                    (w, h)
+                }
+            })
+            .collect();
+        assert_eq!(images.len(), expected.len(), "{list}");
+        let mut last_page = 0;
+        for (row, (w, h)) in images.iter().zip(&expected) {
+            assert_eq!(row[2], "image", "{list}");
+            assert_eq!(
+                (row[3], row[4]),
+                (&*w.to_string(), &*h.to_string()),
+                "{list}"
+            );
+            assert_eq!((row[5], row[6], row[7]), ("rgb", "3", "8"), "{list}");
+            let page: u32 = row[0].parse().unwrap();
+            assert!(page >= last_page, "{list}");
+            last_page = page;
+        }
+        // Small enough to download: the screenshots are ~1.3 MB as PNG files.
+        assert!(f.bytes.len() < 3 << 20, "{} bytes", f.bytes.len());
     }
 }
