@@ -316,10 +316,23 @@ async fn every_kind_is_loaded_found_selected_confirmed_and_counted() {
         .await;
     assert_eq!(r.status().as_u16(), 200);
     let text = pdftotext(&r.bytes().await.unwrap());
-    for label in ["电子专票", "数电专票", "数电普票", "通行费电子普票", "农产品发票", "海关缴款书"] {
-        assert!(text.contains(label), "{label} missing in the print:\n{text}");
+    for label in [
+        "电子专票",
+        "数电专票",
+        "数电普票",
+        "通行费电子普票",
+        "农产品发票",
+        "海关缴款书",
+    ] {
+        assert!(
+            text.contains(label),
+            "{label} missing in the print:\n{text}"
+        );
     }
-    assert!(text.contains("900.00"), "the 农产品 deduction in the print:\n{text}");
+    assert!(
+        text.contains("900.00"),
+        "the 农产品 deduction in the print:\n{text}"
+    );
     let r = app
         .get("/api/v1/statistics/202611/export.xlsx", Some(&a))
         .await;
@@ -341,7 +354,10 @@ async fn every_kind_is_loaded_found_selected_confirmed_and_counted() {
         all
     };
     for label in ["数电专票", "海关缴款书", "农产品发票"] {
-        assert!(cells.contains(label), "{label} missing in the sheet: {cells}");
+        assert!(
+            cells.contains(label),
+            "{label} missing in the sheet: {cells}"
+        );
     }
 
     // The comparison returns 相符: the office records it, and the 缴款书 can be selected.

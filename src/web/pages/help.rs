@@ -238,33 +238,6 @@ async fn check(req: HttpRequest, app: web::Data<App>) -> HttpResponse {
     )
 }
 
-/// The screenshots of the manual: the ones the browser tests take (`docs/screenshots/`),
-/// embedded.
-const SHOTS: &[(&str, &[u8])] = &[
-    (
-        "login",
-        include_bytes!("../../../docs/screenshots/login.png"),
-    ),
-    ("home", include_bytes!("../../../docs/screenshots/home.png")),
-    (
-        "select",
-        include_bytes!("../../../docs/screenshots/select.png"),
-    ),
-    ("bulk", include_bytes!("../../../docs/screenshots/bulk.png")),
-    (
-        "confirm",
-        include_bytes!("../../../docs/screenshots/confirm.png"),
-    ),
-    (
-        "statistics",
-        include_bytes!("../../../docs/screenshots/statistics.png"),
-    ),
-    (
-        "interaction-taxpayer",
-        include_bytes!("../../../docs/screenshots/interaction-taxpayer.png"),
-    ),
-];
-
 fn manual_body() -> Markup {
     use crate::service::portal::manual::SECTIONS;
     html! {
@@ -278,7 +251,7 @@ fn manual_body() -> Markup {
                 p { (s.summary) }
                 ol.steps { @for step in s.steps { li { (step) } } }
                 @for (shot, caption) in s.shots {
-                    @if SHOTS.iter().any(|(n, _)| n == shot) {
+                    @if crate::service::portal::manual::shot(shot).is_some() {
                         figure {
                             img src={ "/help/manual/" (shot) ".png" } alt=(caption) loading="lazy";
                             figcaption { (caption) }
@@ -321,14 +294,14 @@ async fn manual(
 /// A screenshot of the manual.
 async fn manual_shot(name: web::Path<String>) -> HttpResponse {
     let name = name.into_inner();
-    match SHOTS
-        .iter()
-        .find(|(n, _)| name.strip_suffix(".png") == Some(*n))
+    match name
+        .strip_suffix(".png")
+        .and_then(crate::service::portal::manual::shot)
     {
-        Some((_, png)) => HttpResponse::Ok()
+        Some(png) => HttpResponse::Ok()
             .content_type("image/png")
             .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-            .body(*png),
+            .body(png),
         None => crate::web::errors::error_response(StatusCode::NOT_FOUND, None),
     }
 }
