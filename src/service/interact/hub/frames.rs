@@ -273,11 +273,12 @@ impl State {
             _ => return,
         };
         // The oldest the agent may take: of their regions, or by the fallback.
+        let online = self.online_agents();
         let first = self
             .queue
             .iter()
             .copied()
-            .find(|i| self.may_take(*i, &username));
+            .find(|i| self.may_take_among(&online, *i, &username));
         let Some(i) = first else {
             b.error(conn, None, "queue_empty", "当前没有等待接入的纳税人");
             return;

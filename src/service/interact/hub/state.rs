@@ -343,11 +343,16 @@ impl State {
         routing::bot_on(&self.limits.bot_off, self.region_of(id))
     }
 
-    /// Whether agent `username` may take interaction `id` from the queue now: one of the
-    /// agents serving its region, or — none of them online — as the fallback says.
-    pub(super) fn may_take(&self, id: u64, username: &str) -> bool {
-        let online = self.online_agents();
-        routing::who_may_take(self.region_of(id), &online, self.limits.fallback).contains(&username)
+    /// Whether agent `username` may take interaction `id` from the queue now, `online` being
+    /// [`Self::online_agents`]: one of the agents serving its region, or — none of them
+    /// online — as the fallback says.
+    pub(super) fn may_take_among(
+        &self,
+        online: &[(&str, &[Region])],
+        id: u64,
+        username: &str,
+    ) -> bool {
+        routing::who_may_take(self.region_of(id), online, self.limits.fallback).contains(&username)
     }
 
     /// Whether 发起人工导税 can be offered at `now`: inside the hours and an agent online.
@@ -430,6 +435,8 @@ impl State {
             .collect();
         self.known
             .retain(|id, l| !l.rec.state.stage.is_closed() || watched.contains(id));
+        let known = &self.known;
+        self.regions.retain(|id, _| known.contains_key(id));
     }
 
     /// Sockets of agents who said hello.
@@ -496,9 +503,10 @@ impl State {
 
     /// The interactions of the queue agent `username` may take, oldest first.
     pub(super) fn queue_items(&self, now: DateTime<FixedOffset>, username: &str) -> Vec<Value> {
+        let online = self.online_agents();
         self.queue
             .iter()
-            .filter(|id| self.may_take(**id, username))
+            .filter(|id| self.may_take_among(&online, **id, username))
             .filter_map(|id| self.known.get(id))
             .map(|l| {
                 let at = l.rec.state.queued_at.unwrap_or(l.rec.state.opened_at);
