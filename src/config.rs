@@ -170,6 +170,13 @@ pub struct InteractionSettings {
     /// when enabled, is added to them.
     pub ice_servers: Vec<IceServer>,
     pub turn: TurnSettings,
+    /// A hand-off waits for the agents serving the taxpayer's region; when none of them is
+    /// online: `"any"` — any online agent may take it — or `"wait"` — it stays queued for
+    /// its region.
+    pub fallback: crate::domain::interaction::routing::Fallback,
+    /// Regions (6-digit codes such as `"110000"`) whose taxpayers get no bot: they go
+    /// straight to the human queue.
+    pub bot_off_regions: Vec<crate::domain::Region>,
 }
 
 /// One entry of RTCConfiguration.iceServers.
@@ -228,6 +235,8 @@ impl Default for InteractionSettings {
             max_sockets_per_person: 10,
             ice_servers: Vec::new(),
             turn: TurnSettings::default(),
+            fallback: Default::default(),
+            bot_off_regions: Vec::new(),
         }
     }
 }

@@ -515,3 +515,5 @@ pub struct InteractionRecord {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
+
+pub mod routing;

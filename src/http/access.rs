@@ -112,6 +112,7 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("POST", "/office/staff/{username}/disable", ManageStaff),
     ("POST", "/office/staff/{username}/enable", ManageStaff),
     ("POST", "/office/staff/{username}/password", ManageStaff),
+    ("POST", "/office/staff/{username}/regions", ManageStaff),
     ("GET", "/office/audit", ReadAudit),
     ("GET", "/office/audit/export.csv", ReadAudit),
     // Console: data pages.

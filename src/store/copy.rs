@@ -32,6 +32,7 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(BATCHES)?;
     v.visit(STAFF)?;
     v.visit(STAFF_META)?;
+    v.visit(STAFF_REGIONS)?;
     v.visit(SESSIONS)?;
     v.visit(THROTTLE)?;
     v.visit(AUDIT)?;

@@ -225,6 +225,16 @@ async fn an_administrator_manages_taxpayers_staff_and_reads_the_audit_log() {
         .await;
         click(&c, "form[action='/office/staff/lisi/password'] button").await;
         wait_text(&c, "已重置账号 lisi 的密码").await;
+        // 服务地区 of an agent (征纳互动 by region).
+        fill(
+            &c,
+            "form[action='/office/staff/agent/regions'] input[name=regions]",
+            "350000 广东省",
+        )
+        .await;
+        click(&c, "form[action='/office/staff/agent/regions'] button").await;
+        wait_text(&c, "已保存账号 agent 的征纳互动服务地区").await;
+        wait_text(&c, "福建省、广东省").await;
         // The last administrator stays.
         click(&c, "form[action='/office/staff/admin/disable'] button").await;
         wait_text(&c, "至少需要保留一名启用的管理员").await;

@@ -560,3 +560,53 @@ async fn audit_filters_narrow_the_log_and_the_csv() {
     assert_eq!(csv.lines().count(), 2, "{csv}");
     assert!(csv.contains("taxpayer.update"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_s_service_regions_are_set_on_the_staff_page() {
+    let t = spawn_app(Opts::default());
+    let c = cookie(&t, "admin").await;
+    let (_, html) = get_page(&t, "/office/staff", &c).await;
+    assert!(html.contains("服务地区") && html.contains("全部地区"));
+    let r = post_form(
+        &t,
+        "/office/staff/agent/regions",
+        &c,
+        &[("regions", "350000，广东省")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get_page(&t, &location(&r), &c).await;
+    assert!(html.contains("已保存账号 agent 的征纳互动服务地区"));
+    assert!(html.contains("福建省、广东省"));
+    assert!(html.contains("value=\"350000 440000\""));
+    // An unknown region: a Chinese message on the page, and the regions stay as they were.
+    let r = post_form(
+        &t,
+        "/office/staff/agent/regions",
+        &c,
+        &[("regions", "350000 999999")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("服务地区有误"), "{html}");
+    let admin = t.staff_token("admin").await;
+    let staff = api(&t, &admin, "/api/v1/office/staff").await;
+    let agent = staff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["username"] == "agent")
+        .unwrap()
+        .clone();
+    assert_eq!(agent["regions"], serde_json::json!(["350000", "440000"]));
+    // Blank: every region again.
+    let r = post_form(&t, "/office/staff/agent/regions", &c, &[("regions", "")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let staff = api(&t, &admin, "/api/v1/office/staff").await;
+    assert!(staff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["username"] == "agent" && x["regions"] == serde_json::json!([])));
+}

@@ -990,3 +990,172 @@ async fn a_burst_from_many_sockets_of_one_taxpayer_is_held_to_one_budget() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     say(&mut sockets[3], i, "现在可以了吗", "after-burst").await;
 }
+
+/// The interactions offered in a `queue` frame.
+fn offered(q: &Value) -> Vec<u64> {
+    q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["i"].as_u64().unwrap())
+        .collect()
+}
+
+/// A second 征纳互动坐席, `agent2`.
+fn second_agent(t: &TestApp) {
+    fapiao::service::office::staff::create(
+        &t.app,
+        &t.app.system("test"),
+        fapiao::service::office::staff::NewStaff {
+            username: "agent2".into(),
+            display_name: String::new(),
+            role: fapiao::domain::Role::Agent,
+            password: PASSWORD.into(),
+        },
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_off_goes_to_the_agents_of_the_taxpayer_s_region_then_to_the_fallback() {
+    // Taxpayer A is of 福建 (350000), B of 深圳 (440300); `agent` serves 福建, `agent2` 深圳.
+    let t = spawn_app(Opts::default());
+    second_agent(&t);
+    let admin = t.staff_token("admin").await;
+    let put = |who: &'static str, body: Value| {
+        let t = &t;
+        let admin = admin.clone();
+        async move {
+            t.send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/office/staff/{who}"),
+                Some(&admin),
+                &body,
+            )
+            .await
+        }
+    };
+    let r = put("agent", json!({"regions": ["350000"]})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["regions"],
+        json!(["350000"])
+    );
+    let r = put("agent2", json!({"regions": ["深圳市"]})).await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["regions"],
+        json!(["440300"])
+    );
+    // An unknown region: 422 in Chinese, and nothing changes (not even the name sent with it).
+    let r = put(
+        "agent",
+        json!({"name": "改名", "regions": ["350000", "999999"]}),
+    )
+    .await;
+    let e = expect_error(r, 422, "invalid_value").await;
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("服务地区") && msg.contains("999999"), "{e}");
+    let list: Value = t
+        .get("/api/v1/office/staff", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let agent = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["username"] == "agent")
+        .unwrap();
+    assert_eq!(agent["regions"], json!(["350000"]));
+    assert_ne!(agent["name"], "改名");
+
+    let mut fj = agent_online(&t, "agent").await;
+    let mut sz = agent_online(&t, "agent2").await;
+    let (mut a, ia) = taxpayer_opens(&t, TAXPAYER_A).await;
+    let (mut b, ib) = taxpayer_opens(&t, TAXPAYER_B).await;
+    for (ws, i) in [(&mut a, ia), (&mut b, ib)] {
+        ws.send(json!({"t": "human", "i": i})).await;
+        ws.state_where(i, |s| s["stage"] == "queued").await;
+    }
+    // Each agent is offered only its region's interaction.
+    let q = fj
+        .until(|v| v["t"] == "queue" && offered(v).contains(&ia))
+        .await;
+    assert_eq!(offered(&q), vec![ia]);
+    assert_eq!(q["items"][0]["region"], "350000");
+    let q = sz
+        .until(|v| v["t"] == "queue" && offered(v).contains(&ib))
+        .await;
+    assert_eq!(offered(&q), vec![ib]);
+    for (ws, not) in [(&mut fj, ib), (&mut sz, ia)] {
+        assert!(ws
+            .seen
+            .iter()
+            .filter(|v| v["t"] == "queue")
+            .all(|v| !offered(v).contains(&not)));
+    }
+
+    // 深圳's agent leaves: with the default fallback ("any") 福建's agent is offered B too,
+    // and takes the oldest it may: A first, then B.
+    sz.close().await;
+    let q = fj
+        .until(|v| v["t"] == "queue" && offered(v).len() == 2)
+        .await;
+    assert_eq!(offered(&q), vec![ia, ib]);
+    fj.send(json!({"t": "accept"})).await;
+    fj.state_where(ia, |s| s["stage"] == "assigned").await;
+    fj.send(json!({"t": "accept"})).await;
+    fj.state_where(ib, |s| s["stage"] == "assigned").await;
+    b.state_where(ib, |s| s["stage"] == "assigned").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_bot_off_a_region_goes_straight_to_its_agents_and_waits_for_them() {
+    let t = spawn_app(Opts {
+        interaction: Some(fapiao::config::InteractionSettings {
+            working_hours: vec!["daily 00:00-24:00".into()],
+            fallback: fapiao::domain::interaction::routing::Fallback::Wait,
+            bot_off_regions: vec![fapiao::domain::Region::parse("440300").unwrap()],
+            ..Default::default()
+        }),
+        ..Opts::default()
+    });
+    second_agent(&t);
+    let who = t.app.system("test");
+    for (user, code) in [("agent", "350000"), ("agent2", "440300")] {
+        let u = fapiao::service::office::staff::StaffUpdate {
+            regions: Some(vec![fapiao::domain::Region::parse(code).unwrap()]),
+            ..Default::default()
+        };
+        fapiao::service::office::staff::update(&t.app, &who, user, u).unwrap();
+    }
+    let mut fj = agent_online(&t, "agent").await;
+    // 深圳 has no bot: B is queued at once, without asking for 人工导税.
+    let (b, ib) = taxpayer_opens(&t, TAXPAYER_B).await;
+    let st = b.seen.iter().rev().find(|v| v["t"] == "state").unwrap();
+    assert_eq!(st["stage"], "queued");
+    assert!(b
+        .seen
+        .iter()
+        .all(|v| !(v["t"] == "msg" && v["from"] == "bot")));
+    // Fallback "wait": 福建's agent is not offered B and cannot take it.
+    fj.send(json!({"t": "accept"})).await;
+    assert_eq!(fj.until_t("error").await["code"], "queue_empty");
+    assert!(fj
+        .seen
+        .iter()
+        .filter(|v| v["t"] == "queue")
+        .all(|v| !offered(v).contains(&ib)));
+    // 深圳's agent comes online: offered B, and takes it.
+    let mut sz = agent_online(&t, "agent2").await;
+    let q = sz.seen.iter().rev().find(|v| v["t"] == "queue").unwrap();
+    assert_eq!(offered(q), vec![ib]);
+    sz.send(json!({"t": "accept"})).await;
+    sz.state_where(ib, |s| s["stage"] == "assigned").await;
+    // 福建 keeps its bot.
+    let (a, ia) = taxpayer_opens(&t, TAXPAYER_A).await;
+    let st = a.seen.iter().rev().find(|v| v["t"] == "state").unwrap();
+    assert_eq!(st["stage"], "bot");
+    assert!(msgs(&a.seen, ia).iter().any(|m| m["from"] == "bot"));
+}

@@ -36,6 +36,9 @@ struct StaffRecord {
     created_at: String,
     /// 最近一次登录时间（从未登录为 null）。
     last_login_at: Option<String>,
+    /// 征纳互动服务地区（省级税务机关6位代码）；为空即服务全部地区。
+    #[schema(example = json!(["350000", "440000"]))]
+    regions: Vec<&'static str>,
 }
 
 impl From<&StaffAccount> for StaffRecord {
@@ -47,6 +50,7 @@ impl From<&StaffAccount> for StaffRecord {
             disabled: a.staff.disabled,
             created_at: a.staff.created_at.to_rfc3339(),
             last_login_at: a.last_login_at.map(|t| t.to_rfc3339()),
+            regions: a.regions.iter().map(|r| r.code()).collect(),
         }
     }
 }
@@ -124,13 +128,17 @@ struct UpdateStaffBody {
     #[schema(example = "auditor")]
     role: Option<String>,
     disabled: Option<bool>,
+    /// 征纳互动服务地区：省级税务机关6位代码（或名称，如“福建省”）；`[]` 即服务全部地区；
+    /// 省略则不变。地区有误时返回 422，不作任何修改。
+    #[schema(example = json!(["350000", "440000"]))]
+    regions: Option<Vec<String>>,
 }
 
 #[utoipa::path(
     put,
     path = "/api/v1/office/staff/{username}",
     tag = "office",
-    summary = "修改税务人员账号（姓名、角色、停用）",
+    summary = "修改税务人员账号（姓名、角色、停用、征纳互动服务地区）",
     description = "仅限管理员。停用或改变最后一名启用的管理员的角色时返回 409 last_admin；停用账号即结束其登录。",
     params(("username" = String, Path, description = "用户名", example = "operator")),
     request_body = UpdateStaffBody,
@@ -147,6 +155,11 @@ async fn update_staff(
         name: b.name,
         role: b.role.as_deref().map(Role::parse).transpose()?,
         disabled: b.disabled,
+        regions: b
+            .regions
+            .as_deref()
+            .map(crate::domain::interaction::routing::parse_regions)
+            .transpose()?,
     };
     let updated = a
         .run(move |app, who, _| office::staff::update(app, who, &username, u))

@@ -145,8 +145,21 @@ impl Hub {
             },
             sockets_per_session: s.max_sockets_per_session,
             sockets_per_person: s.max_sockets_per_person,
+            fallback: s.fallback,
+            bot_off: s.bot_off_regions.clone(),
         };
-        Ok(State::new(limits, live, next_id, Instant::now()))
+        // Each open interaction's taxpayer's region, for routing its hand-off.
+        let mut regions = HashMap::new();
+        for (rec, _) in &live {
+            let region = crate::domain::TaxpayerId::parse(&rec.taxpayer)
+                .ok()
+                .and_then(|id| r.taxpayer(&id).ok().flatten())
+                .map(|t| t.region);
+            regions.insert(rec.id, region);
+        }
+        let mut state = State::new(limits, live, next_id, Instant::now());
+        state.regions = regions;
+        Ok(state)
     }
 
     pub(super) fn run(mut self, app: Weak<App>, rx: Receiver<Cmd>) {

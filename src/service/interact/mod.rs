@@ -34,8 +34,18 @@ pub use protocol::In;
 /// Who is on the other end of a socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    Taxpayer { id: String, name: String },
-    Agent { username: String, name: String },
+    /// `region`: the taxpayer's region on record, which routes a hand-off.
+    Taxpayer {
+        id: String,
+        name: String,
+        region: Option<crate::domain::Region>,
+    },
+    /// `regions`: the regions the agent serves, as when the socket opened (none: every region).
+    Agent {
+        username: String,
+        name: String,
+        regions: Vec<crate::domain::Region>,
+    },
 }
 
 /// A login session as the hub tells sockets apart (for the sockets-per-session cap): the
@@ -248,6 +258,7 @@ pub fn subject_for(app: &App, s: &crate::store::Subject) -> AppResult<Subject> {
             Ok(Subject::Taxpayer {
                 id: id.as_str().to_string(),
                 name: t.name,
+                region: Some(t.region),
             })
         }
         crate::store::Subject::Staff { username } => {
@@ -260,6 +271,7 @@ pub fn subject_for(app: &App, s: &crate::store::Subject) -> AppResult<Subject> {
                     .with_message("征纳互动仅限征纳互动坐席或管理员接待"));
             }
             Ok(Subject::Agent {
+                regions: r.staff_regions(username)?,
                 username: username.clone(),
                 name: st.display_name,
             })

@@ -138,14 +138,18 @@ pub struct StaffAccount {
     pub staff: Staff,
     pub must_change_password: bool,
     pub last_login_at: Option<DateTime<FixedOffset>>,
+    /// The regions served in 征纳互动 (none: every region).
+    pub regions: Vec<crate::domain::Region>,
 }
 
 fn account(r: &impl StaffReads, staff: Staff) -> AppResult<StaffAccount> {
     let meta = r.staff_meta(&staff.username)?;
+    let regions = r.staff_regions(&staff.username)?;
     Ok(StaffAccount {
         staff,
         must_change_password: meta.must_change_password,
         last_login_at: meta.last_login_at,
+        regions,
     })
 }
 
@@ -174,6 +178,9 @@ pub struct StaffUpdate {
     pub name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
+    /// The regions served in 征纳互动, parsed by `domain::interaction::routing::parse_regions`
+    /// (empty: every region).
+    pub regions: Option<Vec<crate::domain::Region>>,
 }
 
 /// Ends every session of `username` (its account was disabled or its password reset).
@@ -228,6 +235,13 @@ pub fn update(app: &App, who: &Who, username: &str, u: StaffUpdate) -> AppResult
         }
         if s.disabled && !before.disabled {
             end_sessions(tx, username)?;
+        }
+        if let Some(regions) = &u.regions {
+            if *regions != tx.staff_regions(username)? {
+                let codes: Vec<&str> = regions.iter().map(|r| r.code()).collect();
+                changes.push(format!("regions={}", codes.join(",")));
+                tx.put_staff_regions(username, regions)?;
+            }
         }
         tx.put_staff(&s)?;
         let detail = if changes.is_empty() {

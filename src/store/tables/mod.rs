@@ -38,6 +38,8 @@ pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 /// Username → `StaffMeta` (must change the password, last login): kept apart from the staff
 /// record so that records written before it still decode.
 pub const STAFF_META: TableDefinition<&str, &[u8]> = TableDefinition::new("staff_meta");
+/// Username → the regions (6-digit codes) an agent serves in 征纳互动; no row: every region.
+pub const STAFF_REGIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("staff_regions");
 /// SHA-256 of the session token → session.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 /// The names of the tables a replica or a snapshot starts without.

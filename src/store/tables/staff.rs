@@ -4,8 +4,8 @@ use chrono::{DateTime, FixedOffset};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{dec, enc, Tables, SESSIONS, STAFF, STAFF_META, THROTTLE};
-use crate::domain::{Staff, TaxpayerId};
+use super::{dec, enc, Tables, SESSIONS, STAFF, STAFF_META, STAFF_REGIONS, THROTTLE};
+use crate::domain::{Region, Staff, TaxpayerId};
 use crate::error::AppResult;
 use crate::store::{codec, Tx};
 
@@ -70,6 +70,13 @@ pub trait StaffReads: Tables {
         Ok(v.map(|g| dec(g.value())).transpose()?.unwrap_or_default())
     }
 
+    /// The regions the account serves in 征纳互动 (none: every region).
+    fn staff_regions(&self, username: &str) -> AppResult<Vec<Region>> {
+        let t = self.table(STAFF_REGIONS)?;
+        let v = t.get(username)?;
+        Ok(v.map(|g| dec(g.value())).transpose()?.unwrap_or_default())
+    }
+
     /// Sessions held (live or not yet purged).
     fn session_count(&self) -> AppResult<u64> {
         use redb::ReadableTableMetadata;
@@ -102,6 +109,18 @@ impl Tx {
     pub fn put_staff_meta(&mut self, username: &str, m: &StaffMeta) -> AppResult<()> {
         let bytes = enc(m)?;
         self.open(STAFF_META)?.insert(username, bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Sets the regions `username` serves (empty: every region, and the row goes).
+    pub fn put_staff_regions(&mut self, username: &str, regions: &[Region]) -> AppResult<()> {
+        let mut t = self.open(STAFF_REGIONS)?;
+        if regions.is_empty() {
+            t.remove(username)?;
+        } else {
+            let bytes = enc(&regions.to_vec())?;
+            t.insert(username, bytes.as_slice())?;
+        }
         Ok(())
     }
 

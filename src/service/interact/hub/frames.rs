@@ -266,16 +266,27 @@ impl State {
         }
     }
 
-    /// The agent on `conn` takes the oldest interaction of the queue.
+    /// The agent on `conn` takes the oldest interaction of the queue they may take.
     fn accept(&mut self, ext: &dyn Outside, now: DateTime<FixedOffset>, conn: u64, b: &mut Batch) {
-        let Some(&i) = self.queue.first() else {
+        let username = match self.conns.get(&conn).map(|c| &c.subject) {
+            Some(Subject::Agent { username, .. }) => username.clone(),
+            _ => return,
+        };
+        // The oldest the agent may take: of their regions, or by the fallback.
+        let online = self.online_agents();
+        let first = self
+            .queue
+            .iter()
+            .copied()
+            .find(|i| self.may_take_among(&online, *i, &username));
+        let Some(i) = first else {
             b.error(conn, None, "queue_empty", "当前没有等待接入的纳税人");
             return;
         };
         if self.act(ext, now, conn, i, Action::Accept, b).is_some() {
             self.queue.retain(|x| *x != i);
             let (username, name) = match self.conns.get(&conn).map(|c| &c.subject) {
-                Some(Subject::Agent { username, name }) => (username.clone(), name.clone()),
+                Some(Subject::Agent { username, name, .. }) => (username.clone(), name.clone()),
                 _ => return,
             };
             if let Some(l) = self.known.get_mut(&i) {
@@ -422,7 +433,7 @@ impl State {
         }
         let from = match &subject {
             Subject::Taxpayer { .. } => Party::Taxpayer,
-            Subject::Agent { username, name } => Party::Agent {
+            Subject::Agent { username, name, .. } => Party::Agent {
                 username: username.clone(),
                 name: name.clone(),
             },
@@ -430,7 +441,15 @@ impl State {
         let mut m = draft(now, from, text.clone());
         m.cid = cid;
         self.post(b, i, m);
-        if effect == Effect::BotAnswers {
+        if effect == Effect::BotAnswers && !self.bot_on(i) {
+            let h = self.human(now);
+            let text = if h.available {
+                "本地区未开通智能服务，请点击【发起人工导税】咨询税务工作人员。".to_string()
+            } else {
+                format!("本地区未开通智能服务。{}", h.reason)
+            };
+            self.post(b, i, draft(now, Party::System, text));
+        } else if effect == Effect::BotAnswers {
             let reply = ext.bot(&text).unwrap_or_else(|| BotReply {
                 text: format!(
                     "抱歉，暂未找到与您的问题相关的答案。您可以换一种说法，或点击【发起人工导税】咨询税务工作人员（人工服务时间：{}）。",

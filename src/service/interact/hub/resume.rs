@@ -8,7 +8,8 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::json;
 
 use super::state::{actor_of, draft, Batch, Live, Outside, State};
-use crate::domain::interaction::{Interaction, InteractionRecord, Party};
+use crate::domain::interaction::{Action, By, Interaction, InteractionRecord, Party};
+use crate::domain::Region;
 use crate::service::interact::protocol;
 use crate::service::interact::Subject;
 
@@ -55,7 +56,11 @@ impl State {
             }
         }
         match &subject {
-            Subject::Taxpayer { id: tp, name } => {
+            Subject::Taxpayer {
+                id: tp,
+                name,
+                region,
+            } => {
                 let open = self
                     .known
                     .values()
@@ -73,13 +78,16 @@ impl State {
                     }
                     self.subscribe(ext, now, conn, *id, *seq, b);
                 }
+                if let Some(id) = open {
+                    self.regions.entry(id).or_insert(*region);
+                }
                 match open {
                     Some(id) => {
                         let seq = asked.iter().find(|(i, _)| *i == id).map(|(_, s)| *s);
                         self.subscribe(ext, now, conn, id, seq.unwrap_or(0), b);
                     }
                     None if asked.is_empty() => {
-                        self.open_interaction(now, conn, tp, name, b);
+                        self.open_interaction(now, conn, tp, name, *region, b);
                     }
                     None => {}
                 }
@@ -113,7 +121,7 @@ impl State {
                     }
                     self.subscribe(ext, now, conn, *id, *seq, b);
                 }
-                let items = self.queue_items(now);
+                let items = self.queue_items(now, username);
                 b.send(vec![conn], json!({"t": "queue", "items": items}));
             }
         }
@@ -126,9 +134,11 @@ impl State {
         conn: u64,
         id: &str,
         name: &str,
+        region: Option<Region>,
         b: &mut Batch,
     ) {
         let iid = self.next_id;
+        self.regions.insert(iid, region);
         self.next_id += 1;
         let rec = InteractionRecord {
             id: iid,
@@ -160,6 +170,56 @@ impl State {
         }
         b.dirty.insert(iid);
         let hours = self.limits.hours.describe_zh();
+        if !self.bot_on(iid) {
+            // No bot in this region: straight to the human queue when 人工导税 is on offer.
+            let h = self.human(now);
+            let action = Action::RequestHuman {
+                in_hours: self.limits.hours.is_open(now),
+                agent_online: self.agents_online() > 0,
+            };
+            let queued = h.available
+                && self.known.get_mut(&iid).is_some_and(|l| {
+                    match l.rec.state.apply(&By::Taxpayer, &action, now) {
+                        Ok((next, _)) => {
+                            l.rec.state = next;
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                });
+            if queued {
+                self.queue.push(iid);
+                let pos = self.queue.len();
+                self.system(
+                    b,
+                    iid,
+                    now,
+                    format!("您好！已为您转接税务工作人员，当前排队第 {pos} 位，请稍候。"),
+                );
+                if let Some(c) = self.conns.get(&conn) {
+                    b.audits.push((
+                        actor_of(&c.subject),
+                        c.address.clone(),
+                        "interaction.queue",
+                        iid,
+                        String::new(),
+                    ));
+                }
+                self.push_queue(now, b);
+            } else {
+                self.system(
+                    b,
+                    iid,
+                    now,
+                    format!(
+                        "您好！{}。人工服务时间：{hours}，届时请点击【发起人工导税】。",
+                        h.reason.trim_end_matches('。')
+                    ),
+                );
+                self.push_state(now, iid, b);
+            }
+            return;
+        }
         self.post(
             b,
             iid,

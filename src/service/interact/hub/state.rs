@@ -19,10 +19,11 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Value};
 
 use super::limits::{Flood, Person, Rate, Sockets, TOO_MANY_SOCKETS};
+use crate::domain::interaction::routing::{self, Fallback};
 use crate::domain::interaction::{
     Action, By, ChatMessage, InteractionRecord, Party, Refusal, Stage, Suggestion,
 };
-use crate::domain::{Actor, WorkingHours};
+use crate::domain::{Actor, Region, WorkingHours};
 use crate::service::interact::protocol::{self, Human};
 use crate::service::interact::{SessionKey, Subject};
 
@@ -67,6 +68,10 @@ pub(super) struct Limits {
     /// Open sockets per login session, and per person.
     pub(super) sockets_per_session: usize,
     pub(super) sockets_per_person: usize,
+    /// Who may take a hand-off when none of its region's agents is online.
+    pub(super) fallback: Fallback,
+    /// Regions whose taxpayers get no bot.
+    pub(super) bot_off: Vec<Region>,
 }
 
 /// One socket, as far as the rules go (the loop keeps its channel).
@@ -168,6 +173,10 @@ pub(super) struct State {
     pub(super) flood: Flood,
     /// Open sockets per login session and per person.
     pub(super) sockets: Sockets,
+    /// The taxpayer's region of each live interaction (routes its hand-off).
+    pub(super) regions: HashMap<u64, Option<Region>>,
+    /// The agents online (user names) when the queue was last sent to them.
+    pub(super) routed_for: Vec<String>,
 }
 
 impl State {
@@ -191,6 +200,8 @@ impl State {
             hours_available: None,
             flood,
             sockets,
+            regions: HashMap::new(),
+            routed_for: Vec::new(),
         };
         let mut queued: Vec<(DateTime<FixedOffset>, u64)> = Vec::new();
         for (rec, cids) in open {
@@ -218,6 +229,7 @@ impl State {
         self.queue = fresh.queue;
         self.next_id = fresh.next_id;
         self.timers = fresh.timers;
+        self.regions = fresh.regions;
     }
 
     /// Forgets every socket (the loop closes them); the budgets stay.
@@ -307,6 +319,42 @@ impl State {
             .len()
     }
 
+    /// Each agent online (by user name, in name order) with the regions they serve.
+    pub(super) fn online_agents(&self) -> Vec<(&str, &[Region])> {
+        let mut seen: std::collections::BTreeMap<&str, &[Region]> = Default::default();
+        for c in self.conns.values() {
+            if let Subject::Agent {
+                username, regions, ..
+            } = &c.subject
+            {
+                seen.entry(username.as_str()).or_insert(regions.as_slice());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The region of interaction `id`'s taxpayer (`None`: not known).
+    pub(super) fn region_of(&self, id: u64) -> Option<Region> {
+        self.regions.get(&id).copied().flatten()
+    }
+
+    /// Whether the bot answers interaction `id`'s taxpayer.
+    pub(super) fn bot_on(&self, id: u64) -> bool {
+        routing::bot_on(&self.limits.bot_off, self.region_of(id))
+    }
+
+    /// Whether agent `username` may take interaction `id` from the queue now, `online` being
+    /// [`Self::online_agents`]: one of the agents serving its region, or — none of them
+    /// online — as the fallback says.
+    pub(super) fn may_take_among(
+        &self,
+        online: &[(&str, &[Region])],
+        id: u64,
+        username: &str,
+    ) -> bool {
+        routing::who_may_take(self.region_of(id), online, self.limits.fallback).contains(&username)
+    }
+
     /// Whether 发起人工导税 can be offered at `now`: inside the hours and an agent online.
     pub(super) fn human(&self, now: DateTime<FixedOffset>) -> Human {
         let hours = &self.limits.hours;
@@ -348,6 +396,18 @@ impl State {
         b: &mut Batch,
     ) {
         let agents_after = self.agents_online();
+        let online: Vec<String> = self
+            .online_agents()
+            .into_iter()
+            .map(|(u, _)| u.to_string())
+            .collect();
+        if online != self.routed_for {
+            // Who may take what depends on who is online (the fallback).
+            self.routed_for = online;
+            if !self.queue.is_empty() {
+                self.push_queue(now, b);
+            }
+        }
         let available = self.human(now).available;
         if agents_before != agents_after || self.hours_available != Some(available) {
             self.hours_available = Some(available);
@@ -375,6 +435,8 @@ impl State {
             .collect();
         self.known
             .retain(|id, l| !l.rec.state.stage.is_closed() || watched.contains(id));
+        let known = &self.known;
+        self.regions.retain(|id, _| known.contains_key(id));
     }
 
     /// Sockets of agents who said hello.
@@ -421,25 +483,37 @@ impl State {
         }
     }
 
-    /// The queue changed: the whole queue to the agents, the new positions to everyone
-    /// waiting in it.
+    /// The queue changed: to each agent the part of the queue they may take, the new
+    /// positions to everyone waiting in it.
     pub(super) fn push_queue(&self, now: DateTime<FixedOffset>, b: &mut Batch) {
-        let items = self.queue_items(now);
-        b.send(self.agent_conns(), json!({"t": "queue", "items": items}));
+        let mut by_agent: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for k in self.agent_conns() {
+            if let Some(Subject::Agent { username, .. }) = self.conns.get(&k).map(|c| &c.subject) {
+                by_agent.entry(username.clone()).or_default().push(k);
+            }
+        }
+        for (username, conns) in by_agent {
+            let items = self.queue_items(now, &username);
+            b.send(conns, json!({"t": "queue", "items": items}));
+        }
         for id in self.queue.clone() {
             self.push_state(now, id, b);
         }
     }
 
-    pub(super) fn queue_items(&self, now: DateTime<FixedOffset>) -> Vec<Value> {
+    /// The interactions of the queue agent `username` may take, oldest first.
+    pub(super) fn queue_items(&self, now: DateTime<FixedOffset>, username: &str) -> Vec<Value> {
+        let online = self.online_agents();
         self.queue
             .iter()
+            .filter(|id| self.may_take_among(&online, **id, username))
             .filter_map(|id| self.known.get(id))
             .map(|l| {
                 let at = l.rec.state.queued_at.unwrap_or(l.rec.state.opened_at);
                 json!({
                     "i": l.rec.id,
                     "taxpayer": {"id": l.rec.taxpayer, "name": l.rec.taxpayer_name},
+                    "region": self.region_of(l.rec.id).map(|r| r.code()),
                     "queued_at": at.to_rfc3339(),
                     "waiting_secs": (now - at).num_seconds().max(0),
                 })

@@ -108,6 +108,8 @@ fn limits() -> Limits {
         },
         sockets_per_session: PER_SESSION as usize,
         sockets_per_person: PER_PERSON as usize,
+        fallback: Default::default(),
+        bot_off: Vec::new(),
     }
 }
 
@@ -131,6 +133,7 @@ fn taxpayer(n: u32) -> Subject {
     Subject::Taxpayer {
         id: format!("tp{n}"),
         name: format!("纳税人{n}"),
+        region: None,
     }
 }
 
@@ -138,6 +141,7 @@ fn agent(username: &str) -> Subject {
     Subject::Agent {
         username: username.into(),
         name: format!("坐席{username}"),
+        regions: Vec::new(),
     }
 }
 

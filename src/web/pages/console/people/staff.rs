@@ -22,7 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/office/staff", web::post().to(create))
         .route("/office/staff/{username}/disable", web::post().to(disable))
         .route("/office/staff/{username}/enable", web::post().to(enable))
-        .route("/office/staff/{username}/password", web::post().to(reset));
+        .route("/office/staff/{username}/password", web::post().to(reset))
+        .route(
+            "/office/staff/{username}/regions",
+            web::post().to(set_regions),
+        );
 }
 
 /// The 新增 form as typed (the password is never shown again).
@@ -51,6 +55,7 @@ fn done_text(done: &str, user: &str) -> Option<String> {
         "disabled" => format!("已停用账号 {user}，其登录已结束。"),
         "enabled" => format!("已启用账号 {user}。"),
         "reset" => format!("已重置账号 {user} 的密码，该用户下次登录须先修改密码。"),
+        "regions" => format!("已保存账号 {user} 的征纳互动服务地区。"),
         _ => return None,
     })
 }
@@ -70,7 +75,7 @@ fn view(
             @if let Some(e) = error { (notice("error", e)) }
             table.grid {
                 thead { tr {
-                    th { "用户名" } th { "姓名" } th { "角色" } th { "状态" } th { "最近登录" } th { "创建时间" }
+                    th { "用户名" } th { "姓名" } th { "角色" } th { "状态" } th { "服务地区" } th { "最近登录" } th { "创建时间" }
                     @if writer { th { "操作" } }
                 } }
                 tbody {
@@ -83,6 +88,16 @@ fn view(
                             td {
                                 (if s.disabled { "已停用" } else { "启用" })
                                 @if a.must_change_password { "（须修改密码）" }
+                            }
+                            td.regions {
+                                (regions_text(&a.regions))
+                                @if writer && s.role.serves_interactions() {
+                                    form.inline.regions method="post" action={ "/office/staff/" (s.username) "/regions" } {
+                                        input name="regions" value=(regions_codes(&a.regions)) maxlength="400"
+                                            placeholder="如 350000 440000" aria-label={ (s.username) " 的服务地区" };
+                                        button.secondary type="submit" aria-label={ "保存 " (s.username) " 的服务地区" } { "保存地区" }
+                                    }
+                                }
                             }
                             td { (a.last_login_at.as_ref().map(when).unwrap_or_else(|| "从未登录".into())) }
                             td { (when(&s.created_at)) }
@@ -113,6 +128,7 @@ fn view(
                 }
             }
             p.hint { "停用账号或重置密码会结束该账号的登录；重置后该用户下次登录须先修改密码。至少保留一名启用的管理员。" }
+            p.hint { "服务地区：征纳互动坐席接待哪些地区（省级税务机关代码或名称，以空格或逗号分隔）的纳税人转人工；留空即接待全部地区。修改后，坐席重新打开征纳互动工作台时生效。" }
         }
         @if writer {
             section.card.people {
@@ -245,6 +261,63 @@ async fn enable(
     form: web::Form<ConfirmForm>,
 ) -> AppResult<HttpResponse> {
     set_disabled(a, path.into_inner(), false, form.into_inner()).await
+}
+
+/// The regions as shown: names, or 全部地区 for none.
+fn regions_text(regions: &[crate::domain::Region]) -> String {
+    if regions.is_empty() {
+        return "全部地区".into();
+    }
+    regions
+        .iter()
+        .map(|r| r.name())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// The regions as the form holds them: codes separated by spaces.
+fn regions_codes(regions: &[crate::domain::Region]) -> String {
+    regions
+        .iter()
+        .map(|r| r.code())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegionsForm {
+    #[serde(default)]
+    regions: String,
+}
+
+/// 保存地区: the regions an agent serves in 征纳互动 (blank: every region).
+async fn set_regions(
+    a: Acting<StaffUser>,
+    path: web::Path<String>,
+    form: web::Form<RegionsForm>,
+) -> AppResult<HttpResponse> {
+    let username = path.into_inner();
+    let typed: Vec<String> = form
+        .regions
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let regions = match crate::domain::interaction::routing::parse_regions(&typed) {
+        Ok(r) => r,
+        Err(e) => return refused(a, e.into(), &NewForm::default()).await,
+    };
+    let u = StaffUpdate {
+        regions: Some(regions),
+        ..StaffUpdate::default()
+    };
+    let result = a
+        .run(move |app, who, _| staff::update(app, who, &username, u))
+        .await;
+    match result {
+        Ok(s) => Ok(done("regions", &s.staff.username)),
+        Err(e) => refused(a, e, &NewForm::default()).await,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
