@@ -65,9 +65,10 @@ use crate::service::App;
 /// Length of the per-process HMAC secret, in bytes.
 const SECRET_LEN: usize = 32;
 
-/// How long [`TurnRelay::close`] waits for the background tasks to release
-/// the listening socket.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long [`TurnRelay::close`] waits at most for the background tasks to release
+/// the listening socket (it returns as soon as they have; on a machine under load they
+/// took more than two seconds).
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// Errors when starting the TURN relay.
 #[derive(Debug, thiserror::Error)]
