@@ -317,12 +317,12 @@ async fn every_kind_is_loaded_found_selected_confirmed_and_counted() {
     assert_eq!(r.status().as_u16(), 200);
     let text = pdftotext(&r.bytes().await.unwrap());
     for label in [
-        "电子专票",
-        "数电专票",
-        "数电普票",
-        "通行费电子普票",
-        "农产品发票",
-        "海关缴款书",
+        "增值税电子专用发票",
+        "电子发票（增值税专用发票）",
+        "电子发票（普通发票）",
+        "收费公路通行费增值税电子普通发票",
+        "农产品收购发票或销售发票",
+        "海关进口增值税专用缴款书",
     ] {
         assert!(
             text.contains(label),
@@ -353,7 +353,11 @@ async fn every_kind_is_loaded_found_selected_confirmed_and_counted() {
         }
         all
     };
-    for label in ["数电专票", "海关缴款书", "农产品发票"] {
+    for label in [
+        "电子发票（增值税专用发票）",
+        "海关进口增值税专用缴款书",
+        "农产品收购发票或销售发票",
+    ] {
         assert!(
             cells.contains(label),
             "{label} missing in the sheet: {cells}"
