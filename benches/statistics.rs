@@ -20,8 +20,8 @@ use chrono::{Days, NaiveDate};
 use fapiao::config::Settings;
 use fapiao::domain::statistics::Tally;
 use fapiao::domain::{
-    CertMethod, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod,
-    TaxpayerId,
+    CertMethod, CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, KeyShape,
+    SelectionState, TaxPeriod, TaxpayerId,
 };
 use fapiao::service::office::invoices::import;
 use fapiao::service::office::invoices::ImportMode;
@@ -65,19 +65,45 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
     let mut out = Vec::with_capacity(n + n / 10);
     for i in 0..n + n / 10 {
         let ours = i < n;
-        let kind = match rng.gen_range(0..20) {
-            0..=16 => InvoiceType::Special,
-            17..=18 => InvoiceType::Freight,
-            _ => InvoiceType::MotorVehicle,
-        };
-        let code = match kind {
-            InvoiceType::MotorVehicle => {
-                format!("1{:011}", 35_002_600_000 + (i as u64 / 90_000_000))
-            }
-            _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 90_000_000) * 10),
-        };
-        let key = InvoiceKey::parse(&code, &format!("{:08}", i % 90_000_000)).unwrap();
         let issued = first + Days::new(rng.gen_range(0..150));
+        // Today's mix of kinds (docs/documents.md).
+        let kind = match rng.gen_range(0..100) {
+            0..=39 => InvoiceType::DigitalSpecial,
+            40..=44 => InvoiceType::DigitalOrdinary,
+            45..=74 => InvoiceType::Special,
+            75..=79 => InvoiceType::Freight,
+            80..=84 => InvoiceType::MotorVehicle,
+            85..=89 => InvoiceType::ESpecial,
+            90..=92 => InvoiceType::Toll,
+            93..=95 => InvoiceType::Agricultural,
+            _ => InvoiceType::Customs,
+        };
+        let key = match kind {
+            InvoiceType::DigitalSpecial | InvoiceType::DigitalOrdinary => {
+                InvoiceKey::parse_any(None, &format!("26350{i:015}")).unwrap()
+            }
+            InvoiceType::Customs => {
+                InvoiceKey::parse_any(None, &format!("350120261{i:09}-L01")).unwrap()
+            }
+            _ => {
+                let code = match kind {
+                    InvoiceType::MotorVehicle => {
+                        format!("1{:011}", 35_002_600_000 + (i as u64 / 90_000_000))
+                    }
+                    InvoiceType::ESpecial | InvoiceType::Toll => format!(
+                        "0{:09}{}",
+                        350_026_000 + (i as u64 / 90_000_000),
+                        if kind == InvoiceType::ESpecial {
+                            13
+                        } else {
+                            12
+                        }
+                    ),
+                    _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 90_000_000) * 10),
+                };
+                InvoiceKey::parse(&code, &format!("{:08}", i % 90_000_000)).unwrap()
+            }
+        };
         let status = match rng.gen_range(0..100) {
             0..=95 => InvoiceStatus::Normal,
             96 => InvoiceStatus::Voided,
@@ -123,7 +149,7 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
             tax: Fen::tax_at_rate(amount, 130),
             status,
             selection,
-            audit: None,
+            audit: (kind == InvoiceType::Customs).then_some(CustomsAudit::Match),
         });
     }
     (out, buyer)
@@ -154,7 +180,7 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
                 SelectionState::Scanned { .. } => 3,
             };
             st.execute(params![
-                i.key.code_or_dash(),
+                sql_code(&i.key),
                 i.key.number(),
                 i.kind.code(),
                 i64::from(fapiao::store::codec::date_to_days(i.issued_on)),
@@ -184,6 +210,24 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
 /// first page of exception invoices.
 type Answer = (Tally, Vec<(String, String, i64, i64, u8)>);
 
+/// The code column of the SQLite baseline: the code, or a text sorting after every code as
+/// fapiao orders keys (coded, then 数电票, then 缴款书).
+fn sql_code(k: &InvoiceKey) -> &str {
+    match k.shape() {
+        KeyShape::Coded => k.code().unwrap_or_default(),
+        KeyShape::Digital => "~1",
+        KeyShape::Customs => "~2",
+    }
+}
+
+fn key_of(code: &str, number: &str) -> InvoiceKey {
+    if code.starts_with('~') {
+        InvoiceKey::parse_any(None, number).unwrap()
+    } else {
+        InvoiceKey::parse(code, number).unwrap()
+    }
+}
+
 const PAGE: usize = 50;
 
 fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
@@ -191,7 +235,8 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
     let mut t = Tally::<()>::default();
     let mut st = c
         .prepare_cached(
-            "SELECT type, sel, status, COUNT(*), SUM(amount), SUM(tax) FROM invoices
+            "SELECT type, sel, status, COUNT(*), SUM(amount),
+                    SUM(CASE WHEN type = 8 THEN (amount * 90 + 500) / 1000 ELSE tax END) FROM invoices
              WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) GROUP BY type, sel, status",
         )
         .unwrap();
@@ -232,7 +277,7 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
         .unwrap();
     let keys: Vec<InvoiceKey> = st
         .query_map(params![buyer.as_str(), period], |r| {
-            Ok(InvoiceKey::parse(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?).unwrap())
+            Ok(key_of(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -272,7 +317,7 @@ fn fapiao_answer(app: &App, buyer: &TaxpayerId) -> Answer {
         .iter()
         .map(|i| {
             (
-                i.key.code_or_dash().to_string(),
+                sql_code(&i.key).to_string(),
                 i.key.number().to_string(),
                 i.amount.value(),
                 i.tax.value(),

@@ -36,16 +36,7 @@ async fn a_taxpayer_selects_a_digital_invoice_and_a_customs_payment_in_chromium(
     let driver = start_driver().await;
     let c = browser(&driver).await;
     let result = std::panic::AssertUnwindSafe(async {
-        c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::XPath(&format!(
-            "//input[@value='{TAXPAYER_A}']/following-sibling::button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-        wait_text(&c, "当前税款所属期").await;
+        taxpayer_login(&c, &app, TAXPAYER_A).await;
 
         // The 数电票号码 field finds the one 数电票; its row shows no 发票代码.
         c.goto(&app.url("/select?issued_from=2026-11-01&issued_to=2026-11-30"))

@@ -114,6 +114,20 @@ async fn shot(c: &Client, name: &str) {
     }
 }
 
+/// Logs in as taxpayer `id` from the training login list and waits for 首页.
+async fn taxpayer_login(c: &Client, app: &TestApp, id: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::XPath(&format!(
+        "//input[@value='{id}']/following-sibling::button"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_text(c, "当前税款所属期").await;
+}
+
 /// Logs `username` (password [`PASSWORD`]) in through the console's login form and waits for
 /// the console.
 async fn staff_login(c: &Client, app: &TestApp, username: &str) {
