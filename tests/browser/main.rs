@@ -858,16 +858,7 @@ async fn interaction_taxpayer_and_agent_chat_and_call_in_two_chromiums() {
         .await;
 
         // The taxpayer: training login; the widget's script is fetched on first use only.
-        t.goto(&app.url("/login")).await.unwrap();
-        t.find(Locator::XPath(&format!(
-            "//input[@value='{TAXPAYER_A}']/following-sibling::button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-        wait_text(&t, "当前税款所属期").await;
+        taxpayer_login(&t, &app, TAXPAYER_A).await;
         let before = t
             .execute(
                 "return [!!document.querySelector('script[src*=\"chat.js\"]'), !!window.ZN, \
@@ -1236,16 +1227,7 @@ async fn interaction_taxpayer_and_agent_chat_and_call_in_two_chromiums() {
         // A shared computer: 退出, another taxpayer logs in in the same tab — nothing of the
         // first one's chat is kept or shown.
         t.goto(&app.url("/logout")).await.unwrap();
-        t.goto(&app.url("/login")).await.unwrap();
-        t.find(Locator::XPath(&format!(
-            "//input[@value='{TAXPAYER_B}']/following-sibling::button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-        wait_text(&t, "当前税款所属期").await;
+        taxpayer_login(&t, &app, TAXPAYER_B).await;
         wait_js(
             &t,
             "the first taxpayer's chat to be forgotten in this tab",
