@@ -43,13 +43,10 @@ impl NumberCondition {
                 "digital_number",
                 "发票号码和数电票号码只能填写一个",
             )),
-            (_, Some(d)) if code.is_some() => {
-                let _ = d;
-                Err(DomainError::new(
-                    "digital_number",
-                    "数电票没有发票代码：查询数电票号码时发票代码请留空",
-                ))
-            }
+            (_, Some(_)) if code.is_some() => Err(DomainError::new(
+                "digital_number",
+                "数电票没有发票代码：查询数电票号码时发票代码请留空",
+            )),
             (_, Some(d)) => Ok(Some(Self(DigitalNumber::parse(d)?.to_string()))),
             (Some(n), None) => Self::parse(code, n).map(Some),
             (None, None) => Ok(None),
@@ -276,6 +273,48 @@ pub fn first_not_yet_due(p: TaxPeriod) -> NaiveDate {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn number_conditions_by_shape_and_their_refusals() {
+        let code = InvoiceCode::parse("3300171130").unwrap();
+        let n = |c: Option<&InvoiceCode>, num: Option<&str>, d: Option<&str>| {
+            NumberCondition::from_fields(c, num, d)
+        };
+        assert_eq!(n(None, None, None), Ok(None));
+        assert_eq!(
+            n(None, Some("00012345"), None).unwrap().unwrap().as_str(),
+            "00012345"
+        );
+        assert_eq!(
+            n(None, None, Some("26330000000000000101"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "26330000000000000101"
+        );
+        assert_eq!(
+            n(None, Some("290120261000000001-l01"), None)
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "290120261000000001-L01"
+        );
+        let e = n(None, Some("00012345"), Some("26330000000000000101")).unwrap_err();
+        assert_eq!(
+            (e.field, e.message.as_str()),
+            ("digital_number", "发票号码和数电票号码只能填写一个")
+        );
+        let e = n(Some(&code), None, Some("26330000000000000101")).unwrap_err();
+        assert_eq!(e.field, "digital_number");
+        assert!(e.message.starts_with("数电票没有发票代码"));
+        let e = n(Some(&code), Some("26330000000000000101"), None).unwrap_err();
+        assert_eq!(e.message, "发票号码应为8位数字");
+        let e = n(None, Some("1234567"), None).unwrap_err();
+        assert_eq!(e.message, "发票号码应为8位数字（数电票号码为20位数字）");
+        let e = n(None, None, Some("12345")).unwrap_err();
+        assert_eq!(e.message, "数电票号码应为20位数字");
+    }
+
     use super::*;
 
     fn raw(pairs: &[(&str, &str)]) -> RawConditions {
