@@ -88,6 +88,7 @@ fn main() {
                     status: InvoiceStatus::Normal,
                     selection: SelectionState::Unselected,
                     audit: None,
+                    usage: None,
                 },
             )
         })

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::router::Routes;
 use crate::domain::rules::DeclarationAnswer;
-use crate::domain::TaxPeriod;
+use crate::domain::{InvoiceUse, TaxPeriod};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, JsonObject, TaxpayerUser};
 use crate::service::listing::InvoiceView;
@@ -25,14 +25,32 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     post,
     path = "/api/v1/confirmations",
     tag = "taxpayer",
-    summary = "确定：生成待提交的确认批次",
+    summary = "确定：生成待提交的确认批次（按勾选用途）",
+    request_body(content = Option<MakeBatchBody>),
     responses((status = 200, description = "待提交的确认批次", body = BatchView))
 )]
-async fn make_batch(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+async fn make_batch(
+    a: Acting<TaxpayerUser>,
+    body: Option<JsonObject<MakeBatchBody>>,
+) -> AppResult<HttpResponse> {
+    let use_ = body
+        .and_then(|b| b.into_inner().use_)
+        .map(|s| InvoiceUse::parse_api(&s))
+        .transpose()?
+        .unwrap_or_default();
     let o = a
-        .run(|app, who, user| portal::confirmation::make_batch(app, who, &user.id))
+        .run(move |app, who, user| portal::confirmation::make_batch(app, who, &user.id, use_))
         .await?;
     Ok(HttpResponse::Ok().json(BatchView::from(&o)))
+}
+
+#[derive(Debug, Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MakeBatchBody {
+    /// 勾选用途：`deduct`（抵扣，默认）、`no_deduct`（不抵扣）、`refund`（退税）或 `agent_refund`（代办退税）。
+    #[serde(rename = "use")]
+    #[schema(example = "deduct")]
+    use_: Option<String>,
 }
 
 /// `{period}/{batch}` of a confirmation path.

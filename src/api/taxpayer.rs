@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::router::Routes;
-use crate::domain::{InvoiceKey, RatingChange, TaxPeriod};
+use crate::domain::engine::SelectionRow;
+use crate::domain::{
+    Fen, InvoiceKey, NoDeductReason, RatingChange, TaxPeriod, UseCodes, UseRequest,
+};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, JsonObject, TaxpayerUser};
 use crate::service::portal::profile::{PasswordChange, Profile};
@@ -117,13 +120,84 @@ pub(super) struct KeyBody {
     pub number: String,
 }
 
+/// A row to select, with its 勾选用途.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SelectRowBody {
+    /// 发票代码；数电票、海关缴款书没有发票代码：`null` 或不填。
+    #[schema(example = "3500261130")]
+    #[serde(default)]
+    pub code: Option<String>,
+    /// 发票号码（8位），或20位数电票号码、缴款书号码。
+    #[schema(example = "00000001")]
+    pub number: String,
+    /// 勾选用途：`deduct`（抵扣，默认）、`no_deduct`（不抵扣）、`refund`（退税）、`agent_refund`（代办退税）。
+    #[serde(rename = "use", default)]
+    #[schema(example = "deduct")]
+    pub use_: Option<String>,
+    /// 有效税额（分）：抵扣、退税时可调低，默认为发票税额；不大于发票税额，且大于 0。
+    #[serde(default)]
+    #[schema(example = 13000)]
+    pub effective_tax: Option<i64>,
+    /// 不抵扣原因：`non_taxable`、`tax_exempt`、`welfare`、`abnormal_loss` 或 `other`。
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// 原因为 `other`（其他）时的具体说明。
+    #[serde(default)]
+    pub reason_text: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SelectionBody {
     #[serde(default)]
-    select: Vec<KeyBody>,
+    select: Vec<SelectRowBody>,
     #[serde(default)]
     unselect: Vec<KeyBody>,
+}
+
+/// Parses select rows; a malformed key, use or reason is rejected as a row.
+fn select_rows(rows: Vec<SelectRowBody>, bad: &mut Vec<RejectedView>) -> Vec<SelectionRow> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let parsed = (|| {
+            let key = InvoiceKey::parse_any(r.code.as_deref(), &r.number)
+                .map_err(|e| ("invalid_key", e.message))?;
+            let use_ = r
+                .use_
+                .as_deref()
+                .map(|u| UseCodes::installed().parse(u))
+                .transpose()
+                .map_err(|e| ("invalid_use", e.message))?;
+            let reason = r
+                .reason
+                .as_deref()
+                .filter(|x| !x.trim().is_empty())
+                .map(NoDeductReason::parse_api)
+                .transpose()
+                .map_err(|e| ("invalid_reason", e.message))?;
+            Ok::<_, (&'static str, String)>(SelectionRow::Select(
+                key,
+                UseRequest {
+                    use_,
+                    effective_tax: r.effective_tax.map(Fen::new),
+                    reason,
+                    reason_text: r.reason_text.clone(),
+                },
+            ))
+        })();
+        match parsed {
+            Ok(row) => out.push(row),
+            Err((reason, message)) => bad.push(RejectedView {
+                code: r.code,
+                number: r.number,
+                reason,
+                message,
+                row: None,
+            }),
+        }
+    }
+    out
 }
 
 /// Parses keys; a malformed key is rejected as a row (it names no invoice).
@@ -158,10 +232,14 @@ async fn select(
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let mut bad = Vec::new();
-    let sel = keys(b.select, &mut bad);
-    let unsel = keys(b.unselect, &mut bad);
+    let mut rows = select_rows(b.select, &mut bad);
+    rows.extend(
+        keys(b.unselect, &mut bad)
+            .into_iter()
+            .map(SelectionRow::Unselect),
+    );
     let report = a
-        .run(move |app, who, user| portal::selection::select(app, who, &user.id, &sel, &unsel))
+        .run(move |app, who, user| portal::selection::select_rows(app, who, &user.id, &rows))
         .await?;
     let mut view = SelectionView::from(report);
     view.rejected.extend(bad);

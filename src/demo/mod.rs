@@ -526,6 +526,7 @@ impl InvoiceGen {
                 status,
                 selection,
                 audit,
+                usage: None,
             },
         ))
     }
@@ -590,6 +591,7 @@ fn batch_records<'a>(
             made_at,
             submitted_at: Some(made_at),
             void_reason: None,
+            use_: crate::domain::InvoiceUse::Deduct,
         }
     })
 }

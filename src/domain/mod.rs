@@ -80,8 +80,9 @@ pub use error::DomainError;
 pub use hours::WorkingHours;
 pub use invoice::{
     check_kind, CertMethod, CustomsAudit, CustomsNumber, DigitalNumber, Invoice, InvoiceChange,
-    InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber, InvoiceStatus, InvoiceType, KeyShape,
-    ScanRecord, SelectionState, TypeCodes, UnselectReason,
+    InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber, InvoiceStatus, InvoiceType, InvoiceUse,
+    KeyShape, NoDeductReason, RefundRegistration, ScanRecord, SelectionState, TransferOut,
+    TransferRefusal, TypeCodes, UnselectReason, Usage, UseCodes, UseRequest, REASON_TEXT_MAX,
 };
 pub use money::Fen;
 pub use paging::Paging;

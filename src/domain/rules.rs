@@ -13,8 +13,9 @@ pub use super::period::{
     RollbackRefusal, VoidReason,
 };
 use super::{
-    CustomsAudit, DeclarationStatus, DomainError, Invoice, InvoiceStatus, SelectionState,
-    TaxPeriod, TaxpayerId,
+    CustomsAudit, DeclarationStatus, DomainError, Fen, Invoice, InvoiceStatus, InvoiceType,
+    InvoiceUse, NoDeductReason, RefundRegistration, SelectionState, TaxPeriod, TaxpayerId, Usage,
+    UseRequest, REASON_TEXT_MAX,
 };
 
 /// Why an invoice cannot be selected or unselected. The API gives `code()`; pages show
@@ -40,6 +41,18 @@ pub enum RowRefusal {
     DuplicateRow,
     /// A 海关缴款书 whose 稽核比对 result is not 相符.
     AuditMismatch(CustomsAudit),
+    /// 退税 or 代办退税 by a taxpayer not registered for it.
+    NotRefundEnterprise(InvoiceUse),
+    /// A 海关缴款书 may only be selected for 抵扣.
+    CustomsDeductOnly,
+    /// Already selected for another use: unselect it first.
+    UsedOtherwise(InvoiceUse),
+    /// 有效税额 above the invoice's deductible tax (the most it may be).
+    EffectiveTaxTooHigh(Fen),
+    /// 有效税额 of zero or less.
+    EffectiveTaxInvalid,
+    /// 不抵扣 without a reason, or 其他 without a description.
+    ReasonRequired,
 }
 
 impl RowRefusal {
@@ -54,6 +67,12 @@ impl RowRefusal {
             RowRefusal::NotSelected => "not_selected",
             RowRefusal::DuplicateRow => "duplicate_row",
             RowRefusal::AuditMismatch(_) => "audit_mismatch",
+            RowRefusal::NotRefundEnterprise(_) => "not_refund_enterprise",
+            RowRefusal::CustomsDeductOnly => "customs_deduct_only",
+            RowRefusal::UsedOtherwise(_) => "used_otherwise",
+            RowRefusal::EffectiveTaxTooHigh(_) => "effective_tax_too_high",
+            RowRefusal::EffectiveTaxInvalid => "effective_tax_invalid",
+            RowRefusal::ReasonRequired => "reason_required",
         }
     }
 
@@ -71,6 +90,24 @@ impl RowRefusal {
                 "海关缴款书稽核比对结果为{}，相符后才能勾选抵扣",
                 a.label_zh()
             ),
+            RowRefusal::NotRefundEnterprise(InvoiceUse::AgentRefund) => {
+                "贵单位未登记为外贸综合服务企业，不能勾选代办退税".into()
+            }
+            RowRefusal::NotRefundEnterprise(_) => "贵单位未登记为出口退税企业，不能勾选退税".into(),
+            RowRefusal::CustomsDeductOnly => {
+                "海关缴款书只能勾选用于抵扣，不能用于退税或不抵扣".into()
+            }
+            RowRefusal::UsedOtherwise(u) => format!(
+                "该发票已勾选用于{}，请先撤销勾选后再选择其他用途",
+                u.label_zh()
+            ),
+            RowRefusal::EffectiveTaxTooHigh(max) => {
+                format!("有效税额不能大于发票税额 {}", max.format_plain())
+            }
+            RowRefusal::EffectiveTaxInvalid => "有效税额应大于 0".into(),
+            RowRefusal::ReasonRequired => {
+                "勾选不抵扣时请选择不抵扣原因；原因为“其他”时请填写具体说明".into()
+            }
         }
     }
 }
@@ -136,6 +173,91 @@ pub fn check_select(
         return Err(RowRefusal::OutsideWindow);
     }
     Ok(())
+}
+
+/// The period a selection for `use_` belongs to: 抵扣 and 不抵扣 the taxpayer's current tax
+/// period; 退税 and 代办退税 always the month of `today`.
+pub fn use_period(use_: InvoiceUse, current: TaxPeriod, today: NaiveDate) -> TaxPeriod {
+    if use_.is_refund() {
+        TaxPeriod::of_date(today)
+    } else {
+        current
+    }
+}
+
+/// What a selection row asks for, checked against the invoice and the taxpayer's
+/// registration (after [`check_select`]): the use must be allowed (退税 only for registered
+/// enterprises, a 缴款书 only for 抵扣), an invoice already selected keeps its use until it is
+/// unselected, 有效税额 lies in (0, deductible tax] (default: all of it), and 不抵扣 names its
+/// reason (其他 with a description). 不抵扣 counts the face tax.
+pub fn check_use(
+    invoice: &Invoice,
+    request: &UseRequest,
+    registration: RefundRegistration,
+) -> Result<Usage, RowRefusal> {
+    let use_ = request.use_or_default();
+    if let (SelectionState::Selected { .. }, Some(current)) = (invoice.selection, invoice.use_()) {
+        if current != use_ {
+            return Err(RowRefusal::UsedOtherwise(current));
+        }
+    }
+    if invoice.kind == InvoiceType::Customs && use_ != InvoiceUse::Deduct {
+        return Err(RowRefusal::CustomsDeductOnly);
+    }
+    if !registration.allows(use_) {
+        return Err(RowRefusal::NotRefundEnterprise(use_));
+    }
+    let max = invoice.deductible_tax();
+    if use_ == InvoiceUse::NoDeduct {
+        let reason = request.reason.ok_or(RowRefusal::ReasonRequired)?;
+        let text = request
+            .reason_text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(REASON_TEXT_MAX).collect::<String>());
+        if reason == NoDeductReason::Other && text.is_none() {
+            return Err(RowRefusal::ReasonRequired);
+        }
+        return Ok(Usage {
+            use_,
+            effective_tax: invoice.tax,
+            reason: Some(reason),
+            reason_text: if reason == NoDeductReason::Other {
+                text
+            } else {
+                None
+            },
+        });
+    }
+    let effective_tax = match request.effective_tax {
+        None => max,
+        Some(t) if t.value() <= 0 => return Err(RowRefusal::EffectiveTaxInvalid),
+        Some(t) if t > max => return Err(RowRefusal::EffectiveTaxTooHigh(max)),
+        Some(t) => t,
+    };
+    Ok(Usage {
+        use_,
+        effective_tax,
+        reason: None,
+        reason_text: None,
+    })
+}
+
+/// The 进项税额转出 an invoice calls for: certified for 抵扣 (勾选 or 扫描) and since become
+/// 失控, 异常, 作废 or 红冲 — the tax it deducted (its 有效税额). `None` when it needs none.
+pub fn transfer_out_tax(invoice: &Invoice) -> Option<Fen> {
+    if !invoice.status.is_exception() {
+        return None;
+    }
+    match (&invoice.selection, &invoice.usage) {
+        (SelectionState::Scanned { .. }, _) => Some(invoice.deductible_tax()),
+        (SelectionState::Confirmed { .. }, Some(u)) if u.use_ == InvoiceUse::Deduct => {
+            Some(u.effective_tax)
+        }
+        (SelectionState::Confirmed { .. }, None) => Some(invoice.deductible_tax()),
+        _ => None,
+    }
 }
 
 /// Whether `invoice` may be unselected by `taxpayer`: "未执行确认勾选操作前，可以对已勾选且
@@ -269,6 +391,7 @@ mod tests {
             status: InvoiceStatus::Normal,
             selection: SelectionState::Unselected,
             audit: None,
+            usage: None,
         }
     }
 

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::App;
 use crate::domain::{
-    Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, Paging, SelectionState, TaxPeriod,
-    TaxpayerId,
+    Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, InvoiceUse, Paging, SelectionState,
+    TaxPeriod, TaxpayerId,
 };
 use crate::error::AppResult;
 use crate::index::InvoiceFilter;
@@ -153,6 +153,10 @@ pub struct HistoryView {
     pub period: Option<TaxPeriod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
+    /// 勾选用途 of a selection or confirmation entry.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "deduct")]
+    pub use_: Option<InvoiceUse>,
     pub detail: String,
 }
 
@@ -162,8 +166,19 @@ impl From<&InvoiceEvent> for HistoryView {
             InvoiceChange::Selected { period }
             | InvoiceChange::Unselected { period, .. }
             | InvoiceChange::Scanned { period, .. } => (Some(*period), None),
-            InvoiceChange::Confirmed { period, batch, .. } => (Some(*period), Some(*batch)),
+            InvoiceChange::Confirmed { period, batch, .. }
+            | InvoiceChange::ConfirmedFor { period, batch, .. } => (Some(*period), Some(*batch)),
+            InvoiceChange::SelectedFor { period, .. }
+            | InvoiceChange::TransferredOut { period, .. } => (Some(*period), None),
             InvoiceChange::Status { .. } | InvoiceChange::Audit { .. } => (None, None),
+        };
+        let use_ = match &e.change {
+            InvoiceChange::Selected { .. } | InvoiceChange::Confirmed { .. } => {
+                Some(InvoiceUse::Deduct)
+            }
+            InvoiceChange::SelectedFor { usage, .. } => Some(usage.use_),
+            InvoiceChange::ConfirmedFor { use_, .. } => Some(*use_),
+            _ => None,
         };
         HistoryView {
             at: e.at.to_rfc3339(),
@@ -171,6 +186,7 @@ impl From<&InvoiceEvent> for HistoryView {
             action: e.change.action(),
             period,
             batch,
+            use_,
             detail: e.change.describe_zh(),
         }
     }

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState, TaxPeriod,
-    TaxpayerId,
+    CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, InvoiceUse, NoDeductReason,
+    SelectionState, TaxPeriod, TaxpayerId, Usage,
 };
 
 /// Version of the record encoding written by this binary.
@@ -40,6 +40,15 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     }
 }
 
+/// Like [`decode`], returning what follows the record.
+pub fn decode_with_rest<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
+    match bytes.split_first() {
+        None => Err(CodecError::Empty),
+        Some((&RECORD_VERSION, rest)) => Ok(postcard::take_from_bytes(rest)?),
+        Some((&v, _)) => Err(CodecError::Version(v)),
+    }
+}
+
 /// Days since 0001-01-01 (CE), as chrono counts them.
 pub fn date_to_days(d: NaiveDate) -> i32 {
     use chrono::Datelike;
@@ -50,9 +59,12 @@ pub fn days_to_date(days: i32) -> Result<NaiveDate, CodecError> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or(CodecError::Field("date"))
 }
 
-/// Version byte of invoice rows written by this binary. Version 1 rows (before the 缴款书's
-/// 稽核比对 result) are read as rows without one.
+/// Version byte of invoice rows without a use. Version 1 rows (before the 缴款书's 稽核比对
+/// result) are read as rows without one.
 pub const INVOICE_ROW_VERSION: u8 = 2;
+
+/// Version byte of invoice rows with a 勾选用途: version 2 followed by [`InvoiceRowUse`].
+pub const INVOICE_ROW_USE_VERSION: u8 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct InvoiceRow {
@@ -76,6 +88,17 @@ struct InvoiceRow {
 struct InvoiceRowExtra {
     /// [`CustomsAudit::code`], 0 for none.
     audit: u8,
+}
+
+/// What version 3 adds after the version 2 fields.
+#[derive(Serialize, Deserialize)]
+struct InvoiceRowUse {
+    /// [`InvoiceUse::code`].
+    use_code: u8,
+    effective_tax: i64,
+    /// [`NoDeductReason::code`], 0 for none.
+    reason: u8,
+    reason_text: String,
 }
 
 pub fn encode_invoice(inv: &Invoice) -> Result<Vec<u8>, CodecError> {
@@ -102,28 +125,63 @@ pub fn encode_invoice(inv: &Invoice) -> Result<Vec<u8>, CodecError> {
             sel_batch,
             sel_on,
         },
-        vec![INVOICE_ROW_VERSION],
+        vec![if inv.usage.is_some() {
+            INVOICE_ROW_USE_VERSION
+        } else {
+            INVOICE_ROW_VERSION
+        }],
     )?;
-    let out = postcard::to_extend(
+    let mut out = postcard::to_extend(
         &InvoiceRowExtra {
             audit: inv.audit.map_or(0, CustomsAudit::code),
         },
         out,
     )?;
+    if let Some(u) = &inv.usage {
+        out = postcard::to_extend(
+            &InvoiceRowUse {
+                use_code: u.use_.code(),
+                effective_tax: u.effective_tax.value(),
+                reason: u.reason.map_or(0, NoDeductReason::code),
+                reason_text: u.reason_text.clone().unwrap_or_default(),
+            },
+            out,
+        )?;
+    }
     Ok(out)
 }
 
 pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecError> {
-    let (row, extra): (InvoiceRow, InvoiceRowExtra) = match bytes.split_first() {
-        None => return Err(CodecError::Empty),
-        Some((&RECORD_VERSION, rest)) => {
-            (postcard::from_bytes(rest)?, InvoiceRowExtra { audit: 0 })
-        }
-        Some((&INVOICE_ROW_VERSION, rest)) => {
-            let (row, rest) = postcard::take_from_bytes(rest)?;
-            (row, postcard::from_bytes(rest)?)
-        }
-        Some((&v, _)) => return Err(CodecError::Version(v)),
+    let (row, extra, use_row): (InvoiceRow, InvoiceRowExtra, Option<InvoiceRowUse>) =
+        match bytes.split_first() {
+            None => return Err(CodecError::Empty),
+            Some((&RECORD_VERSION, rest)) => (
+                postcard::from_bytes(rest)?,
+                InvoiceRowExtra { audit: 0 },
+                None,
+            ),
+            Some((&INVOICE_ROW_VERSION, rest)) => {
+                let (row, rest) = postcard::take_from_bytes(rest)?;
+                (row, postcard::from_bytes(rest)?, None)
+            }
+            Some((&INVOICE_ROW_USE_VERSION, rest)) => {
+                let (row, rest) = postcard::take_from_bytes(rest)?;
+                let (extra, rest) = postcard::take_from_bytes(rest)?;
+                (row, extra, Some(postcard::from_bytes(rest)?))
+            }
+            Some((&v, _)) => return Err(CodecError::Version(v)),
+        };
+    let usage = match use_row {
+        None => None,
+        Some(u) => Some(Usage {
+            use_: InvoiceUse::from_code(u.use_code).ok_or(CodecError::Field("use"))?,
+            effective_tax: Fen::new(u.effective_tax),
+            reason: match u.reason {
+                0 => None,
+                c => Some(NoDeductReason::from_code(c).ok_or(CodecError::Field("reason"))?),
+            },
+            reason_text: Some(u.reason_text).filter(|t| !t.is_empty()),
+        }),
     };
     let period = || TaxPeriod::from_u32(row.sel_period).ok_or(CodecError::Field("period"));
     let selection = match row.sel {
@@ -155,6 +213,7 @@ pub fn decode_invoice(key: InvoiceKey, bytes: &[u8]) -> Result<Invoice, CodecErr
             0 => None,
             c => Some(CustomsAudit::from_code(c).ok_or(CodecError::Field("audit"))?),
         },
+        usage,
     })
 }
 
@@ -175,6 +234,7 @@ mod tests {
             status: InvoiceStatus::Voided,
             selection,
             audit: None,
+            usage: None,
         }
     }
 
@@ -230,6 +290,53 @@ mod tests {
             decode_invoice(customs.key.clone(), &bytes).unwrap(),
             customs
         );
+    }
+
+    #[test]
+    fn rows_with_a_use_are_version_3_and_round_trip_every_use() {
+        let p = TaxPeriod::parse("202611").unwrap();
+        let plain = sample(SelectionState::Selected { period: p });
+        assert_eq!(encode_invoice(&plain).unwrap()[0], INVOICE_ROW_VERSION);
+        let usages = [
+            Usage::deduct(Fen::new(30_000)),
+            Usage {
+                use_: InvoiceUse::NoDeduct,
+                effective_tax: Fen::new(38_935),
+                reason: Some(NoDeductReason::Other),
+                reason_text: Some("用于职工食堂".into()),
+            },
+            Usage {
+                use_: InvoiceUse::NoDeduct,
+                effective_tax: Fen::new(38_935),
+                reason: Some(NoDeductReason::Welfare),
+                reason_text: None,
+            },
+            Usage {
+                use_: InvoiceUse::AgentRefund,
+                effective_tax: Fen::new(1),
+                reason: None,
+                reason_text: None,
+            },
+        ];
+        for u in usages {
+            let inv = Invoice {
+                usage: Some(u),
+                ..plain.clone()
+            };
+            let bytes = encode_invoice(&inv).unwrap();
+            assert_eq!(bytes[0], INVOICE_ROW_USE_VERSION);
+            assert_eq!(decode_invoice(inv.key.clone(), &bytes).unwrap(), inv);
+        }
+        // An unknown use code is an error, not a panic.
+        let inv = Invoice {
+            usage: Some(Usage::deduct(Fen::new(5))),
+            ..plain
+        };
+        let mut bytes = encode_invoice(&inv).unwrap();
+        let n = bytes.len();
+        // use_code, effective_tax (varint 5 → 1 byte... zigzag 10), reason, empty text
+        bytes[n - 4] = 4;
+        assert!(decode_invoice(inv.key.clone(), &bytes).is_err());
     }
 
     #[test]

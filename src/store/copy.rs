@@ -38,6 +38,8 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(AUDIT)?;
     v.visit(AUDIT_CHAIN)?;
     v.visit(SELECTED)?;
+    v.visit(REFUND_REGISTRATIONS)?;
+    v.visit(TRANSFERS_OUT)?;
     v.visit(INVOICE_EVENTS)?;
     v.visit(TAXPAYER_CHANGES)?;
     v.visit(STATS)?;

@@ -3,10 +3,10 @@
 
 use super::tables::Tables;
 use super::{InvoiceReads, PeriodReads, TaxpayerReads, Tx};
-use crate::domain::engine::{Book, Ledger};
+use crate::domain::engine::{Book, Ledger, SelectedRow};
 use crate::domain::{
-    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, Region, TaxPeriod,
-    Taxpayer, TaxpayerId,
+    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, RefundRegistration,
+    Region, TaxPeriod, Taxpayer, TaxpayerId, TransferOut,
 };
 use crate::error::{AppError, AppResult};
 
@@ -52,11 +52,39 @@ impl<T: Tables> Ledger for T {
     ) -> AppResult<Option<chrono::NaiveDate>> {
         self.deadline(&region, period)
     }
+
+    fn selected_uses(&self, taxpayer: &TaxpayerId) -> AppResult<Vec<SelectedRow>> {
+        self.selected_rows(taxpayer)
+    }
+
+    fn registration(&self, taxpayer: &TaxpayerId) -> AppResult<RefundRegistration> {
+        self.refund_registration(taxpayer)
+    }
+
+    fn transfer_out(
+        &self,
+        taxpayer: &TaxpayerId,
+        key: &InvoiceKey,
+    ) -> AppResult<Option<TransferOut>> {
+        self.transfer_out_of(taxpayer, key)
+    }
 }
 
 impl Book for Tx {
     fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {
         Tx::put_taxpayer(self, t)
+    }
+
+    fn put_registration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        registration: RefundRegistration,
+    ) -> AppResult<()> {
+        self.put_refund_registration(taxpayer, registration)
+    }
+
+    fn put_transfer_out(&mut self, t: &TransferOut) -> AppResult<()> {
+        Tx::put_transfer_out(self, t)
     }
 
     fn put_invoice(&mut self, invoice: &Invoice) -> AppResult<()> {

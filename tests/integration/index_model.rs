@@ -126,6 +126,7 @@ prop_compose! {
             status,
             selection,
             audit: None,
+            usage: None,
         }
     }
 }
@@ -382,6 +383,7 @@ fn index_model_certified_to_alone_excludes_uncertified() {
         status: InvoiceStatus::Normal,
         selection,
         audit: None,
+        usage: None,
     };
     let p = TaxPeriod::new(2025, 9).unwrap();
     let certified = inv(

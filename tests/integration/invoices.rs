@@ -50,6 +50,7 @@ fn inv(
         status,
         selection,
         audit: None,
+        usage: None,
     }
 }
 

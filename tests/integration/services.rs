@@ -29,6 +29,7 @@ fn invoice(code: &str, number: &str, amount: i64) -> Invoice {
             period: TaxPeriod::parse("202610").unwrap(),
         },
         audit: None,
+        usage: None,
     }
 }
 

@@ -79,6 +79,7 @@ fn open(dir: &std::path::Path) -> Arc<App> {
             status: InvoiceStatus::Normal,
             selection: SelectionState::Unselected,
             audit: None,
+            usage: None,
         })
         .collect();
     fapiao::service::office::invoices::import(
@@ -111,15 +112,25 @@ fn step(app: &App, op: &Op) {
             let keys: Vec<_> = ns.iter().map(|n| key(*n)).collect();
             portal::selection::select(app, &w, &a, &keys, &[]).map(|_| ())
         }
-        Op::Confirm(answer) => portal::confirmation::make_batch(app, &w, &a).and_then(|b| {
-            let answer = [
-                DeclarationAnswer::NotDeclared,
-                DeclarationAnswer::Declared,
-                DeclarationAnswer::Unsure,
-            ][usize::from(*answer)];
-            portal::confirmation::submit(app, &w, &a, b.batch.period, b.batch.number, Some(answer))
-                .map(|_| ())
-        }),
+        Op::Confirm(answer) => {
+            portal::confirmation::make_batch(app, &w, &a, fapiao::domain::InvoiceUse::Deduct)
+                .and_then(|b| {
+                    let answer = [
+                        DeclarationAnswer::NotDeclared,
+                        DeclarationAnswer::Declared,
+                        DeclarationAnswer::Unsure,
+                    ][usize::from(*answer)];
+                    portal::confirmation::submit(
+                        app,
+                        &w,
+                        &a,
+                        b.batch.period,
+                        b.batch.number,
+                        Some(answer),
+                    )
+                    .map(|_| ())
+                })
+        }
         Op::Status(n, s) => {
             let status = [
                 InvoiceStatus::Normal,

@@ -1,13 +1,13 @@
 //! 确定 and 提交 (S-T6, S-T7): making the period's pending batch and submitting it.
 
 use super::{
-    deadline_of, must_taxpayer, record, settle, unselect_all, void_pending, Book, Ctx, Ledger,
-    Refusal,
+    deadline_of, must_taxpayer, record, selected_of, settle, unselect_all, void_pending, Book, Ctx,
+    Ledger, Refusal,
 };
 use crate::domain::rules::{self, DeclarationAnswer, SubmitDecision, VoidReason};
 use crate::domain::{
-    BatchStatus, ConfirmationBatch, Fen, InvoiceChange, SelectionState, TaxPeriod, TaxpayerId,
-    UnselectReason,
+    BatchStatus, ConfirmationBatch, Fen, InvoiceChange, InvoiceUse, SelectionState, TaxPeriod,
+    TaxpayerId, UnselectReason,
 };
 
 /// A batch with the period's running figures (S-T6: "这是本期的第几次确认操作，以及当期累计
@@ -59,29 +59,31 @@ pub fn batch_outcome<L: Ledger>(
     outcome(l, batch, t.current_period)
 }
 
-/// 确定: makes (or remakes) the period's pending batch (待提交) of everything 已勾选.
+/// 确定: makes (or remakes) the pending batch (待提交) of everything 已勾选 for `use_`: of the
+/// current tax period for 抵扣 and 不抵扣, of this month for 退税 and 代办退税. The batch's
+/// tax adds up 有效税额 (the face tax for 不抵扣).
 pub fn make_batch<B: Book>(
     b: &mut B,
     ctx: &Ctx,
     id: &TaxpayerId,
+    use_: InvoiceUse,
 ) -> Result<BatchOutcome, B::Error> {
     let t = settle(b, ctx, id)?;
-    let period = t.current_period;
-    let mut keys = b.selected(id, None)?;
+    let period = rules::use_period(use_, t.current_period, ctx.today());
+    let keys = selected_of(b, id, use_.is_refund(), Some(use_))?;
     if keys.is_empty() {
         return Err(Refusal::NothingSelected.into());
     }
-    keys.sort();
     let (mut amount, mut tax) = (Fen::ZERO, Fen::ZERO);
     for k in &keys {
         let inv = b.invoice(k)?.ok_or(Refusal::InvoiceNotFound)?;
         amount += inv.amount;
-        tax += inv.deductible_tax();
+        tax += inv.effective_tax();
     }
     let existing = b.batches(id, period)?;
     let number = existing
         .iter()
-        .find(|x| x.status == BatchStatus::Pending)
+        .find(|x| x.status == BatchStatus::Pending && x.use_ == use_)
         .map(|x| x.number)
         .unwrap_or_else(|| existing.iter().map(|x| x.number).max().unwrap_or(0) + 1);
     let batch = ConfirmationBatch {
@@ -96,13 +98,14 @@ pub fn make_batch<B: Book>(
         made_at: ctx.now,
         submitted_at: None,
         void_reason: None,
+        use_,
     };
     b.put_batch(&batch)?;
     b.audit(
         "confirmation.make",
         id.as_str(),
         format!(
-            "period={period}; batch={number}; count={}; amount={}; tax={}",
+            "period={period}; use={use_}; batch={number}; count={}; amount={}; tax={}",
             batch.count,
             batch.amount.value(),
             batch.tax.value()
@@ -136,7 +139,8 @@ pub fn submit<B: Book>(
         );
         return outcome(b, batch, t.current_period);
     }
-    if batch.period != t.current_period {
+    let current = rules::use_period(batch.use_, t.current_period, ctx.today());
+    if batch.period != current {
         // Settling voids the pending batches of closed periods; a pending batch of another
         // period cannot be submitted either way.
         void_pending(b, id, batch.period, VoidReason::WindowClosed)?;
@@ -145,18 +149,22 @@ pub fn submit<B: Book>(
         b.audit("confirmation.void", &target, "reason=window_closed".into());
         return outcome(b, batch, t.current_period);
     }
-    let mut selected = b.selected(id, None)?;
-    selected.sort();
+    let selected = selected_of(b, id, batch.use_.is_refund(), Some(batch.use_))?;
     if selected != batch.invoices {
         return Err(Refusal::SelectionChanged.into());
     }
-    let decision = rules::submit_decision(
-        period,
-        ctx.today(),
-        deadline_of(b, &t, period)?,
-        b.declaration(id, period)?,
-        answer,
-    );
+    // 退税 is not declared with the period: there is no declaration to ask about.
+    let decision = if batch.use_.is_refund() {
+        SubmitDecision::Submit
+    } else {
+        rules::submit_decision(
+            period,
+            ctx.today(),
+            deadline_of(b, &t, period)?,
+            b.declaration(id, period)?,
+            answer,
+        )
+    };
     match decision {
         SubmitDecision::AnswerRequired => {
             return Err(Refusal::DeclarationAnswerRequired { period }.into())
@@ -174,16 +182,20 @@ pub fn submit<B: Book>(
                     on,
                 };
                 b.put_invoice(&inv)?;
-                record(
-                    b,
-                    ctx,
-                    key,
-                    InvoiceChange::Confirmed {
+                let change = match batch.use_ {
+                    InvoiceUse::Deduct => InvoiceChange::Confirmed {
                         period,
                         batch: number,
                         on,
                     },
-                )?;
+                    use_ => InvoiceChange::ConfirmedFor {
+                        period,
+                        batch: number,
+                        on,
+                        use_,
+                    },
+                };
+                record(b, ctx, key, change)?;
             }
             batch.status = BatchStatus::Submitted;
             batch.submitted_at = Some(ctx.now);
@@ -192,7 +204,8 @@ pub fn submit<B: Book>(
                 "confirmation.submit",
                 &target,
                 format!(
-                    "count={}; amount={}; tax={}; answer={}",
+                    "use={}; count={}; amount={}; tax={}; answer={}",
+                    batch.use_,
                     batch.count,
                     batch.amount.value(),
                     batch.tax.value(),
@@ -205,7 +218,11 @@ pub fn submit<B: Book>(
             );
         }
         SubmitDecision::Void(reason) => {
-            unselect_all(b, ctx, &batch.invoices, UnselectReason::BatchVoid)?;
+            // The period is over for every use declared with it: all its selections return
+            // to 未勾选 and its other pending batches are void too.
+            let all = selected_of(b, id, false, None)?;
+            unselect_all(b, ctx, &all, UnselectReason::BatchVoid)?;
+            void_pending(b, id, period, reason)?;
             batch.status = BatchStatus::Void;
             batch.void_reason = Some(reason);
             b.put_batch(&batch)?;

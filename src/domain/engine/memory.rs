@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::{Book, Ledger, Refusal};
+use super::{Book, Ledger, Refusal, SelectedRow};
 use crate::domain::{
-    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, Region,
-    SelectionState, TaxPeriod, Taxpayer, TaxpayerId,
+    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, RefundRegistration,
+    Region, SelectionState, TaxPeriod, Taxpayer, TaxpayerId, TransferOut,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -20,6 +20,8 @@ pub struct MemoryBook {
     pub deadlines: BTreeMap<(Region, TaxPeriod), NaiveDate>,
     pub events: BTreeMap<u128, Vec<InvoiceEvent>>,
     pub audits: Vec<(String, String, String)>,
+    pub registrations: BTreeMap<TaxpayerId, RefundRegistration>,
+    pub transfers: BTreeMap<u128, TransferOut>,
 }
 
 impl Ledger for MemoryBook {
@@ -76,6 +78,42 @@ impl Ledger for MemoryBook {
     ) -> Result<Option<NaiveDate>, Refusal> {
         Ok(self.deadlines.get(&(region, period)).copied())
     }
+
+    fn selected_uses(&self, taxpayer: &TaxpayerId) -> Result<Vec<SelectedRow>, Refusal> {
+        Ok(self
+            .invoices
+            .values()
+            .filter(|i| &i.buyer_id == taxpayer)
+            .filter_map(|i| match i.selection {
+                SelectionState::Selected { period } => Some(SelectedRow {
+                    key: i.key.clone(),
+                    period,
+                    use_: i.use_().unwrap_or_default(),
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn registration(&self, taxpayer: &TaxpayerId) -> Result<RefundRegistration, Refusal> {
+        Ok(self
+            .registrations
+            .get(taxpayer)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    fn transfer_out(
+        &self,
+        taxpayer: &TaxpayerId,
+        key: &InvoiceKey,
+    ) -> Result<Option<TransferOut>, Refusal> {
+        Ok(self
+            .transfers
+            .get(&key.to_u128())
+            .filter(|t| &t.taxpayer == taxpayer)
+            .cloned())
+    }
 }
 
 impl Book for MemoryBook {
@@ -104,6 +142,20 @@ impl Book for MemoryBook {
         status: DeclarationStatus,
     ) -> Result<(), Refusal> {
         self.declarations.insert((taxpayer.clone(), period), status);
+        Ok(())
+    }
+
+    fn put_registration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        registration: RefundRegistration,
+    ) -> Result<(), Refusal> {
+        self.registrations.insert(taxpayer.clone(), registration);
+        Ok(())
+    }
+
+    fn put_transfer_out(&mut self, t: &TransferOut) -> Result<(), Refusal> {
+        self.transfers.insert(t.key.to_u128(), t.clone());
         Ok(())
     }
 

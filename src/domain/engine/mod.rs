@@ -24,8 +24,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use super::rules::{RollbackRefusal, VoidReason};
 use super::{
     Actor, BatchStatus, ConfirmationBatch, DeclarationStatus, DomainError, Invoice, InvoiceChange,
-    InvoiceEvent, InvoiceKey, Region, SelectionState, TaxPeriod, Taxpayer, TaxpayerId,
-    UnselectReason,
+    InvoiceEvent, InvoiceKey, InvoiceUse, RefundRegistration, Region, SelectionState, TaxPeriod,
+    Taxpayer, TaxpayerId, TransferOut, UnselectReason,
 };
 
 mod confirmation;
@@ -34,15 +34,18 @@ mod rollback;
 mod scan;
 mod selection;
 mod settlement;
+mod usage;
 
 pub use confirmation::{batch_outcome, make_batch, submit, BatchOutcome};
 pub use office::{change_audit, change_status, record_declaration};
 pub use rollback::{rollback, rollback_facts};
 pub use scan::{apply_scan, check_scan, ScanRefusal};
 pub use selection::{
-    save_file_selection, save_selection, RejectedRow, SelectionMode, SelectionReport,
+    save_file_selection, save_rows, save_selection, RejectedRow, SelectionMode, SelectionReport,
+    SelectionRow,
 };
 pub use settlement::{deadline_of, pending_settlement, settle, Settlement};
+pub use usage::{record_transfers_out, set_registration, TransferReport};
 
 /// Why an operation was refused as a whole. Storage errors are the book's own.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +100,24 @@ pub trait Ledger {
         region: Region,
         period: TaxPeriod,
     ) -> Result<Option<NaiveDate>, Self::Error>;
+    /// The taxpayer's 已勾选 invoices with each selection's period and use.
+    fn selected_uses(&self, taxpayer: &TaxpayerId) -> Result<Vec<SelectedRow>, Self::Error>;
+    /// The taxpayer's registration for 退税 / 代办退税 (none when never recorded).
+    fn registration(&self, taxpayer: &TaxpayerId) -> Result<RefundRegistration, Self::Error>;
+    /// The 进项税额转出 recorded for an invoice, if any.
+    fn transfer_out(
+        &self,
+        taxpayer: &TaxpayerId,
+        key: &InvoiceKey,
+    ) -> Result<Option<TransferOut>, Self::Error>;
+}
+
+/// One 已勾选 invoice with its selection's period and use.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SelectedRow {
+    pub key: InvoiceKey,
+    pub period: TaxPeriod,
+    pub use_: InvoiceUse,
 }
 
 /// Writes the engine makes, all inside one transaction of the implementation.
@@ -112,6 +133,12 @@ pub trait Book: Ledger {
         period: TaxPeriod,
         status: DeclarationStatus,
     ) -> Result<(), Self::Error>;
+    fn put_registration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        registration: RefundRegistration,
+    ) -> Result<(), Self::Error>;
+    fn put_transfer_out(&mut self, t: &TransferOut) -> Result<(), Self::Error>;
     /// Appends to the invoice's history.
     fn record(&mut self, key: &InvoiceKey, event: InvoiceEvent) -> Result<(), Self::Error>;
     /// Appends to the audit log of this transaction.
@@ -172,6 +199,7 @@ fn unselect_all<B: Book>(
             continue;
         };
         inv.selection = SelectionState::Unselected;
+        inv.usage = None;
         b.put_invoice(&inv)?;
         record(b, ctx, key, InvoiceChange::Unselected { period, why })?;
         n += 1;
@@ -179,7 +207,26 @@ fn unselect_all<B: Book>(
     Ok(n)
 }
 
-/// Voids the pending batches of `period` with `reason`.
+/// The 已勾选 invoices of the declaration period (抵扣 and 不抵扣), or of the month's 退税
+/// (`refund`), in key order.
+fn selected_of<L: Ledger>(
+    l: &L,
+    taxpayer: &TaxpayerId,
+    refund: bool,
+    use_: Option<InvoiceUse>,
+) -> Result<Vec<InvoiceKey>, L::Error> {
+    let mut keys: Vec<InvoiceKey> = l
+        .selected_uses(taxpayer)?
+        .into_iter()
+        .filter(|r| r.use_.is_refund() == refund && use_.is_none_or(|u| u == r.use_))
+        .map(|r| r.key)
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
+/// Voids the pending batches of `period` with `reason` (of every use but 退税's, which
+/// belong to the month, not to the declaration).
 fn void_pending<B: Book>(
     b: &mut B,
     taxpayer: &TaxpayerId,
@@ -187,7 +234,7 @@ fn void_pending<B: Book>(
     reason: VoidReason,
 ) -> Result<(), B::Error> {
     for mut batch in b.batches(taxpayer, period)? {
-        if batch.status == BatchStatus::Pending {
+        if batch.status == BatchStatus::Pending && !batch.use_.is_refund() {
             batch.status = BatchStatus::Void;
             batch.void_reason = Some(reason);
             b.put_batch(&batch)?;

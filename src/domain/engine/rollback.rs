@@ -1,6 +1,8 @@
 //! 回退税款所属期 (S-T8).
 
-use super::{deadline_of, settle, unselect_all, void_pending, Book, Ctx, Ledger, Refusal};
+use super::{
+    deadline_of, selected_of, settle, unselect_all, void_pending, Book, Ctx, Ledger, Refusal,
+};
 use crate::domain::rules::{self, RollbackFacts, VoidReason};
 use crate::domain::{BatchStatus, TaxPeriod, Taxpayer, TaxpayerId, UnselectReason};
 
@@ -33,7 +35,7 @@ pub fn rollback<B: Book>(b: &mut B, ctx: &Ctx, id: &TaxpayerId) -> Result<TaxPer
     let facts = rollback_facts(b, ctx, &t)?;
     let back = rules::rollback_check(&facts).map_err(Refusal::Rollback)?;
     let left = t.current_period;
-    let keys = b.selected(id, None)?;
+    let keys = selected_of(b, id, false, None)?;
     let reverted = unselect_all(b, ctx, &keys, UnselectReason::RolledBack)?;
     void_pending(b, id, left, VoidReason::RolledBack)?;
     t.current_period = back;

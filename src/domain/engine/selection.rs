@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use super::{record, settle, unselect_all, Book, Ctx};
 use crate::domain::rules::{self, RowRefusal};
-use crate::domain::{InvoiceChange, InvoiceKey, SelectionState, TaxpayerId, UnselectReason};
+use crate::domain::{
+    InvoiceChange, InvoiceKey, SelectionState, TaxpayerId, UnselectReason, Usage, UseRequest,
+};
 
 /// One refused row of a selection request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +39,24 @@ pub enum SelectionMode {
     File,
 }
 
-/// 保存: selects and unselects invoices for the taxpayer's current period. Each row stands
-/// alone: valid rows apply, refused rows are reported with their reason.
+/// One row of a selection request: select for a use, or unselect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectionRow {
+    Select(InvoiceKey, UseRequest),
+    Unselect(InvoiceKey),
+}
+
+impl SelectionRow {
+    pub fn key(&self) -> &InvoiceKey {
+        match self {
+            SelectionRow::Select(k, _) | SelectionRow::Unselect(k) => k,
+        }
+    }
+}
+
+/// 保存 of plain 抵扣 selections: selects and unselects invoices for the taxpayer's current
+/// period. Each row stands alone: valid rows apply, refused rows are reported with their
+/// reason.
 pub fn save_selection<B: Book>(
     b: &mut B,
     ctx: &Ctx,
@@ -46,20 +64,30 @@ pub fn save_selection<B: Book>(
     select: &[InvoiceKey],
     unselect: &[InvoiceKey],
 ) -> Result<SelectionReport, B::Error> {
-    let rows: Vec<(bool, &InvoiceKey)> = select
+    let rows: Vec<SelectionRow> = select
         .iter()
-        .map(|k| (true, k))
-        .chain(unselect.iter().map(|k| (false, k)))
+        .map(|k| SelectionRow::Select(k.clone(), UseRequest::deduct()))
+        .chain(unselect.iter().map(|k| SelectionRow::Unselect(k.clone())))
         .collect();
-    apply_selection(b, ctx, id, &rows, SelectionMode::Page, "selection.save")
+    save_rows(b, ctx, id, &rows)
 }
 
-/// 批量勾选 upload: `rows` in file order (`true` = 是); rejections carry the row's index.
+/// 保存 with a use per selected row (`select` rows first, then `unselect` rows).
+pub fn save_rows<B: Book>(
+    b: &mut B,
+    ctx: &Ctx,
+    id: &TaxpayerId,
+    rows: &[SelectionRow],
+) -> Result<SelectionReport, B::Error> {
+    apply_selection(b, ctx, id, rows, SelectionMode::Page, "selection.save")
+}
+
+/// 批量勾选 upload: `rows` in file order; rejections carry the row's index.
 pub fn save_file_selection<B: Book>(
     b: &mut B,
     ctx: &Ctx,
     id: &TaxpayerId,
-    rows: &[(bool, &InvoiceKey)],
+    rows: &[SelectionRow],
 ) -> Result<SelectionReport, B::Error> {
     apply_selection(b, ctx, id, rows, SelectionMode::File, "selection.import")
 }
@@ -68,13 +96,14 @@ fn apply_selection<B: Book>(
     b: &mut B,
     ctx: &Ctx,
     id: &TaxpayerId,
-    rows: &[(bool, &InvoiceKey)],
+    rows: &[SelectionRow],
     mode: SelectionMode,
     action: &str,
 ) -> Result<SelectionReport, B::Error> {
     let t = settle(b, ctx, id)?;
     let period = t.current_period;
     let today = ctx.today();
+    let registration = b.registration(id)?;
     let mut seen = BTreeSet::new();
     let mut report = SelectionReport::default();
     #[derive(PartialEq)]
@@ -83,7 +112,8 @@ fn apply_selection<B: Book>(
         Unselected,
         Unchanged,
     }
-    for (i, &(tick, key)) in rows.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
+        let key = row.key();
         let outcome = (|| -> Result<Result<Done, RowRefusal>, B::Error> {
             if !seen.insert(key.to_u128()) {
                 return Ok(Err(RowRefusal::DuplicateRow));
@@ -91,19 +121,32 @@ fn apply_selection<B: Book>(
             let Some(mut inv) = b.invoice(key)? else {
                 return Ok(Err(RowRefusal::UnknownInvoice));
             };
-            if tick {
+            if let SelectionRow::Select(_, request) = row {
+                let period = rules::use_period(request.use_or_default(), period, today);
                 if let Err(r) = rules::check_select(&inv, id, period, today, ctx.lookback_days) {
                     return Ok(Err(r));
                 }
-                if inv.selection == (SelectionState::Selected { period }) {
+                let usage = match rules::check_use(&inv, request, registration) {
+                    Ok(u) => u,
+                    Err(r) => return Ok(Err(r)),
+                };
+                // 抵扣 of the whole tax is kept as no recorded use: the row stays as it was
+                // before uses existed.
+                let usage = (usage != Usage::deduct(inv.deductible_tax())).then_some(usage);
+                if inv.selection == (SelectionState::Selected { period }) && inv.usage == usage {
                     return Ok(Ok(match mode {
                         SelectionMode::Page => Done::Selected,
                         SelectionMode::File => Done::Unchanged,
                     }));
                 }
                 inv.selection = SelectionState::Selected { period };
+                inv.usage = usage.clone();
                 b.put_invoice(&inv)?;
-                record(b, ctx, key, InvoiceChange::Selected { period })?;
+                let change = match usage {
+                    None => InvoiceChange::Selected { period },
+                    Some(usage) => InvoiceChange::SelectedFor { period, usage },
+                };
+                record(b, ctx, key, change)?;
                 Ok(Ok(Done::Selected))
             } else {
                 match rules::check_unselect(&inv, id) {

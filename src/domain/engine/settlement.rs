@@ -3,9 +3,9 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::{must_taxpayer, unselect_all, void_pending, Book, Ctx, Ledger};
+use super::{must_taxpayer, selected_of, unselect_all, void_pending, Book, Ctx, Ledger};
 use crate::domain::rules::{self, CloseReason, VoidReason};
-use crate::domain::{InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId, UnselectReason};
+use crate::domain::{BatchStatus, InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId, UnselectReason};
 
 /// The deadline of `period` for `taxpayer`'s region.
 pub fn deadline_of<L: Ledger>(
@@ -25,11 +25,13 @@ pub struct Settlement {
     pub closed: Vec<(TaxPeriod, CloseReason)>,
     /// Selected invoices past the certification time limit.
     pub expired: Vec<InvoiceKey>,
+    /// 退税 / 代办退税 selections of a month that has ended, with their months.
+    pub stale_refunds: Vec<(InvoiceKey, TaxPeriod)>,
 }
 
 impl Settlement {
     pub fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.expired.is_empty()
+        self.closed.is_empty() && self.expired.is_empty() && self.stale_refunds.is_empty()
     }
 }
 
@@ -54,7 +56,23 @@ pub fn pending_settlement<L: Ledger>(
             None => Vec::new(),
         }
     };
-    Ok(Settlement { closed, expired })
+    // Only a registered enterprise can have 退税 selections: the others skip the scan.
+    let registration = l.registration(&taxpayer.id)?;
+    let stale_refunds = if registration.exporter || registration.trade_service {
+        let month = TaxPeriod::of_date(today);
+        l.selected_uses(&taxpayer.id)?
+            .into_iter()
+            .filter(|r| r.use_.is_refund() && r.period < month)
+            .map(|r| (r.key, r.period))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Settlement {
+        closed,
+        expired,
+        stale_refunds,
+    })
 }
 
 /// Brings the taxpayer up to date at `ctx.now` (S-P1, S-P2, S-P3) and returns the record:
@@ -69,7 +87,7 @@ pub fn settle<B: Book>(b: &mut B, ctx: &Ctx, id: &TaxpayerId) -> Result<Taxpayer
         return Ok(t);
     }
     for &(p, reason) in &s.closed {
-        let keys = b.selected(id, None)?;
+        let keys = selected_of(b, id, false, None)?;
         let reverted = unselect_all(b, ctx, &keys, UnselectReason::WindowClosed)?;
         let void = match reason {
             CloseReason::Declared => VoidReason::PeriodDeclared,
@@ -93,6 +111,26 @@ pub fn settle<B: Book>(b: &mut B, ctx: &Ctx, id: &TaxpayerId) -> Result<Taxpayer
     }
     if !s.closed.is_empty() {
         b.put_taxpayer(&t)?;
+    }
+    if !s.stale_refunds.is_empty() {
+        let keys: Vec<InvoiceKey> = s.stale_refunds.iter().map(|(k, _)| k.clone()).collect();
+        let n = unselect_all(b, ctx, &keys, UnselectReason::WindowClosed)?;
+        let months: std::collections::BTreeSet<TaxPeriod> =
+            s.stale_refunds.iter().map(|(_, p)| *p).collect();
+        for p in months {
+            for mut batch in b.batches(id, p)? {
+                if batch.status == BatchStatus::Pending && batch.use_.is_refund() {
+                    batch.status = BatchStatus::Void;
+                    batch.void_reason = Some(VoidReason::WindowClosed);
+                    b.put_batch(&batch)?;
+                }
+            }
+        }
+        b.audit(
+            "selection.refund_month_end",
+            id.as_str(),
+            format!("reverted={n}"),
+        );
     }
     if !s.expired.is_empty() {
         let n = unselect_all(b, ctx, &s.expired, UnselectReason::TimeLimit)?;

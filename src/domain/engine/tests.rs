@@ -8,8 +8,22 @@ use super::memory::MemoryBook;
 use super::*;
 use crate::domain::rules::{self, DeclarationAnswer, RowRefusal};
 use crate::domain::{
-    Contact, CreditRating, Enterprise, Fen, InvoiceStatus, InvoiceType, PasswordFailures, Region,
+    Contact, CreditRating, Enterprise, Fen, InvoiceStatus, InvoiceType, InvoiceUse,
+    PasswordFailures, Region, UseRequest,
 };
+
+/// 批量勾选 rows (是 / 否) as the engine takes them.
+fn file_rows(rows: &[(bool, &InvoiceKey)]) -> Vec<SelectionRow> {
+    rows.iter()
+        .map(|(tick, k)| {
+            if *tick {
+                SelectionRow::Select((*k).clone(), UseRequest::deduct())
+            } else {
+                SelectionRow::Unselect((*k).clone())
+            }
+        })
+        .collect()
+}
 
 fn tz() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).unwrap()
@@ -91,6 +105,7 @@ pub(crate) fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoic
         status: InvoiceStatus::Normal,
         selection: SelectionState::Unselected,
         audit: None,
+        usage: None,
     }
 }
 
@@ -171,7 +186,7 @@ fn a_file_counts_rows_that_change_nothing_as_unchanged() {
         (false, &k99), // unknown
         (false, &k1),  // duplicate of row 0
     ];
-    let r = save_file_selection(&mut b, &c, &me(), &rows).unwrap();
+    let r = save_file_selection(&mut b, &c, &me(), &file_rows(&rows)).unwrap();
     assert_eq!((r.selected, r.unselected, r.unchanged), (1, 0, 2));
     let reasons: Vec<_> = r.rejected.iter().map(|(i, x)| (*i, x.reason)).collect();
     assert_eq!(
@@ -190,7 +205,7 @@ fn a_file_counts_rows_that_change_nothing_as_unchanged() {
     );
     assert_eq!(b.audits.last().unwrap().0, "selection.import");
     // 否 on a ticked invoice unticks it.
-    let r = save_file_selection(&mut b, &c, &me(), &[(false, &k1)]).unwrap();
+    let r = save_file_selection(&mut b, &c, &me(), &file_rows(&[(false, &k1)])).unwrap();
     assert_eq!((r.selected, r.unselected, r.unchanged), (0, 1, 0));
     assert_eq!(state(&b, 1), SelectionState::Unselected);
     // On the page the same rows keep their meaning: unticking an unticked invoice is refused.
@@ -204,11 +219,11 @@ fn confirm_outside_the_filing_period() {
     let mut b = world();
     let c = ctx(at(2026, 11, 23, 10, 0, 0));
     assert_eq!(
-        make_batch(&mut b, &c, &me()).unwrap_err(),
+        make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap_err(),
         Refusal::NothingSelected
     );
     save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
-    let o = make_batch(&mut b, &c, &me()).unwrap();
+    let o = make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert_eq!((o.batch.number, o.batch.count), (1, 2));
     assert_eq!(o.batch.amount, Fen::new(30_000));
     assert_eq!(o.batch.tax, Fen::new(3_900));
@@ -232,7 +247,7 @@ fn confirm_outside_the_filing_period() {
     assert_eq!(b.invoices, before);
     // A second batch of the period is number 2 and counts the first.
     save_selection(&mut b, &c, &me(), &keys(&[3]), &[]).unwrap();
-    let o = make_batch(&mut b, &c, &me()).unwrap();
+    let o = make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert_eq!(
         (o.batch.number, o.period_confirmed_count, o.period_batches),
         (2, 2, 1)
@@ -255,13 +270,13 @@ fn remaking_a_pending_batch_keeps_its_number_and_selection_change_is_caught() {
     let mut b = world();
     let c = ctx(at(2026, 11, 23, 10, 0, 0));
     save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     save_selection(&mut b, &c, &me(), &keys(&[2]), &[]).unwrap();
     assert_eq!(
         submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap_err(),
         Refusal::SelectionChanged
     );
-    let o = make_batch(&mut b, &c, &me()).unwrap();
+    let o = make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert_eq!((o.batch.number, o.batch.count), (1, 2));
     assert_eq!(
         submit(&mut b, &c, &me(), tp("202611"), 1, None)
@@ -278,7 +293,7 @@ fn the_three_answers_in_the_filing_period() {
     // 未完成申报: submitted.
     let mut b = world();
     save_selection(&mut b, &in_fp, &me(), &keys(&[1, 2]), &[]).unwrap();
-    make_batch(&mut b, &in_fp, &me()).unwrap();
+    make_batch(&mut b, &in_fp, &me(), InvoiceUse::Deduct).unwrap();
     let snapshot = b.clone();
     assert_eq!(
         submit(&mut b, &in_fp, &me(), tp("202611"), 1, None).unwrap_err(),
@@ -371,7 +386,7 @@ fn declaration_recorded_before_and_after_a_pending_batch() {
     assert_eq!(t.current_period, tp("202612"));
     assert_eq!(state(&b, 1), SelectionState::Unselected);
     assert_eq!(
-        make_batch(&mut b, &in_fp, &me()).unwrap_err(),
+        make_batch(&mut b, &in_fp, &me(), InvoiceUse::Deduct).unwrap_err(),
         Refusal::NothingSelected
     );
     // The December invoice is now due in 202612.
@@ -386,7 +401,7 @@ fn declaration_recorded_before_and_after_a_pending_batch() {
     // After: the pending batch becomes void (period_declared) and 提交 says so.
     let mut b = world();
     save_selection(&mut b, &in_fp, &me(), &keys(&[1, 2]), &[]).unwrap();
-    make_batch(&mut b, &in_fp, &me()).unwrap();
+    make_batch(&mut b, &in_fp, &me(), InvoiceUse::Deduct).unwrap();
     record_declaration(
         &mut b,
         &office,
@@ -422,7 +437,7 @@ fn window_boundaries_on_the_deadline_day() {
     let mut b = world();
     let c = ctx(at(2026, 11, 20, 9, 0, 0));
     save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     // 23:59:59 on 2026-12-15 (+08:00): still open.
     let last = ctx(at(2026, 12, 15, 23, 59, 59));
     assert_eq!(
@@ -496,7 +511,7 @@ fn deadline_moved_by_the_office_extends_the_window() {
     );
     // The filing period runs to the moved deadline, so 提交 still asks.
     save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert!(matches!(
         submit(&mut b, &c, &me(), tp("202611"), 1, None),
         Err(Refusal::DeclarationAnswerRequired { .. })
@@ -527,7 +542,7 @@ fn status_change_unselects_but_keeps_certification() {
     let mut b = world();
     let c = ctx(at(2026, 11, 23, 10, 0, 0));
     save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     let inv = change_status(&mut b, &c, &key(1), InvoiceStatus::OutOfControl).unwrap();
     assert_eq!(inv.selection, SelectionState::Unselected);
     assert_eq!(state(&b, 1), SelectionState::Unselected);
@@ -536,7 +551,7 @@ fn status_change_unselects_but_keeps_certification() {
         submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap_err(),
         Refusal::SelectionChanged
     );
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
     let inv = change_status(&mut b, &c, &key(2), InvoiceStatus::Voided).unwrap();
     assert!(matches!(inv.selection, SelectionState::Confirmed { .. }));
@@ -555,7 +570,7 @@ fn advanced_by_mistake() -> (MemoryBook, Ctx) {
     let mut b = world();
     let c = ctx(at(2026, 12, 5, 9, 0, 0));
     save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     submit(
         &mut b,
         &c,
@@ -574,7 +589,7 @@ fn advanced_by_mistake() -> (MemoryBook, Ctx) {
 fn rollback_goes_back_and_clears_the_new_periods_selection() {
     let (mut b, c) = advanced_by_mistake();
     save_selection(&mut b, &c, &me(), &keys(&[6]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert_eq!(rollback(&mut b, &c, &me()).unwrap(), tp("202611"));
     assert_eq!(current(&b), tp("202611"));
     assert_eq!(state(&b, 6), SelectionState::Unselected);
@@ -583,7 +598,7 @@ fn rollback_goes_back_and_clears_the_new_periods_selection() {
     assert_eq!(b.taxpayers[&me()].manual_advance_from, None);
     // Now back in 202611 the taxpayer can confirm (answering 未完成申报).
     save_selection(&mut b, &c, &me(), &keys(&[1]), &[]).unwrap();
-    let o = make_batch(&mut b, &c, &me()).unwrap();
+    let o = make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     assert_eq!(o.batch.number, 2); // batch 1 of 202611 stays void
     let o = submit(
         &mut b,
@@ -607,7 +622,7 @@ fn rollback_refused_for_each_condition() {
     // Confirmed in the new period.
     let (mut b, c) = advanced_by_mistake();
     save_selection(&mut b, &c, &me(), &keys(&[6]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     submit(&mut b, &c, &me(), tp("202612"), 1, None).unwrap();
     assert_eq!(
         rollback(&mut b, &c, &me()).unwrap_err(),
@@ -644,7 +659,7 @@ fn a_scan_certifies_once_and_takes_a_selection_away() {
     let mut b = world();
     let c = ctx(at(2026, 11, 23, 10, 0, 0));
     save_selection(&mut b, &c, &me(), &keys(&[1, 2]), &[]).unwrap();
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     // Scanning a selected invoice: certified by scan, no longer selected.
     assert_eq!(
         apply_scan(&mut b, &c, &key(1), tp("202611"), day(2026, 11, 22)).unwrap(),
@@ -672,7 +687,7 @@ fn a_scan_certifies_once_and_takes_a_selection_away() {
         apply_scan(&mut b, &c, &key(1), tp("202611"), day(2026, 11, 22)).unwrap(),
         Err(ScanRefusal::AlreadyCertified)
     );
-    make_batch(&mut b, &c, &me()).unwrap();
+    make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
     submit(&mut b, &c, &me(), tp("202611"), 1, None).unwrap();
     let before = b.invoices.clone();
     assert_eq!(
@@ -754,7 +769,7 @@ pub(crate) fn step<B: Book>(
     match op {
         Op::Select(ns) => save_selection(b, &c, &me(), &keys(ns), &[]).map(|_| ()),
         Op::Unselect(ns) => save_selection(b, &c, &me(), &[], &keys(ns)).map(|_| ()),
-        Op::Make => make_batch(b, &c, &me()).map(|_| ()),
+        Op::Make => make_batch(b, &c, &me(), InvoiceUse::Deduct).map(|_| ()),
         Op::Submit(n, a) => {
             let newest = b.batches(&me(), cur)?.iter().map(|x| x.number).max();
             let answer = a.map(|x| {
@@ -904,7 +919,7 @@ proptest! {
         let now = at(2026, 11, 1, 9, 0, 0) + chrono::Duration::days(i64::from(day_of));
         let c = ctx(now);
         save_selection(&mut b, &c, &me(), &keys(&[1, 2, 3]), &[]).unwrap();
-        make_batch(&mut b, &c, &me()).unwrap();
+        make_batch(&mut b, &c, &me(), InvoiceUse::Deduct).unwrap();
         let answer = answer.map(|x| [DeclarationAnswer::NotDeclared, DeclarationAnswer::Declared, DeclarationAnswer::Unsure][usize::from(x)]);
         let first = submit(&mut b, &c, &me(), tp("202611"), 1, answer);
         let after_first = (b.invoices.clone(), b.batches.clone(), b.taxpayers.clone());

@@ -3,8 +3,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{CustomsAudit, InvoiceStatus};
-use crate::domain::{Actor, TaxPeriod};
+use super::{CustomsAudit, InvoiceStatus, InvoiceUse, Usage};
+use crate::domain::{Actor, Fen, TaxPeriod};
 
 /// Why an 已勾选 invoice went back to 未勾选.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +54,24 @@ pub enum InvoiceChange {
         from: Option<CustomsAudit>,
         to: CustomsAudit,
     },
+    /// Selected for a use other than 抵扣 of the whole tax (appended: stored by index).
+    SelectedFor {
+        period: TaxPeriod,
+        usage: Usage,
+    },
+    /// Confirmed for a use other than 抵扣 (appended: stored by index).
+    ConfirmedFor {
+        period: TaxPeriod,
+        batch: u32,
+        on: NaiveDate,
+        #[serde(rename = "use")]
+        use_: InvoiceUse,
+    },
+    /// 进项税额转出 recorded for the period (appended: stored by index).
+    TransferredOut {
+        period: TaxPeriod,
+        tax: Fen,
+    },
 }
 
 impl InvoiceChange {
@@ -65,6 +83,9 @@ impl InvoiceChange {
             InvoiceChange::Scanned { .. } => "scanned",
             InvoiceChange::Status { .. } => "status",
             InvoiceChange::Audit { .. } => "audit",
+            InvoiceChange::SelectedFor { .. } => "selected",
+            InvoiceChange::ConfirmedFor { .. } => "confirmed",
+            InvoiceChange::TransferredOut { .. } => "transferred_out",
         }
     }
 
@@ -77,6 +98,7 @@ impl InvoiceChange {
             "scanned" => "扫描认证",
             "status" => "状态变更",
             "audit" => "稽核比对",
+            "transferred_out" => "进项税额转出",
             _ => "其他",
         }
     }
@@ -114,6 +136,35 @@ impl InvoiceChange {
                 from.map_or("无", CustomsAudit::label_zh),
                 to.label_zh()
             ),
+            InvoiceChange::SelectedFor { period, usage } => {
+                let what = match (usage.use_, usage.reason) {
+                    (InvoiceUse::NoDeduct, Some(r)) => match &usage.reason_text {
+                        Some(t) => format!("不抵扣，原因：{}（{t}）", r.label_zh()),
+                        None => format!("不抵扣，原因：{}", r.label_zh()),
+                    },
+                    (u, _) => format!(
+                        "{}，有效税额{}",
+                        u.label_zh(),
+                        usage.effective_tax.format_plain()
+                    ),
+                };
+                format!("勾选用于{what}（税款所属期{}）", period.label_zh())
+            }
+            InvoiceChange::ConfirmedFor {
+                period,
+                batch,
+                on,
+                use_,
+            } => format!(
+                "勾选认证（{}）：税款所属期{}第{batch}次确认，确认日期{on}",
+                use_.label_zh(),
+                period.label_zh()
+            ),
+            InvoiceChange::TransferredOut { period, tax } => format!(
+                "进项税额转出 {} 元（税款所属期{}）",
+                tax.format_plain(),
+                period.label_zh()
+            ),
         }
     }
 }
@@ -150,6 +201,20 @@ mod tests {
             InvoiceChange::Status {
                 from: InvoiceStatus::Normal,
                 to: InvoiceStatus::Voided,
+            },
+            InvoiceChange::SelectedFor {
+                period: p,
+                usage: Usage::deduct(Fen::new(100)),
+            },
+            InvoiceChange::ConfirmedFor {
+                period: p,
+                batch: 1,
+                on: d,
+                use_: InvoiceUse::Refund,
+            },
+            InvoiceChange::TransferredOut {
+                period: p,
+                tax: Fen::new(100),
             },
         ];
         for c in all {

@@ -6,6 +6,8 @@ mod key;
 mod kind;
 mod record;
 mod state;
+mod transfer;
+mod usage;
 
 pub use history::{InvoiceChange, InvoiceEvent, UnselectReason};
 pub use key::{
@@ -18,3 +20,7 @@ pub use kind::{
 };
 pub use record::{Invoice, ScanRecord};
 pub use state::{CertMethod, InvoiceStatus, InvoiceType, SelectionState};
+pub use transfer::{TransferOut, TransferRefusal};
+pub use usage::{
+    InvoiceUse, NoDeductReason, RefundRegistration, Usage, UseCodes, UseRequest, REASON_TEXT_MAX,
+};

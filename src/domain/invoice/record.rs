@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use chrono::Datelike;
 
 use super::{
-    check_kind, deductible_tax, CustomsAudit, InvoiceKey, InvoiceStatus, InvoiceType,
-    SelectionState,
+    check_kind, deductible_tax, CustomsAudit, InvoiceKey, InvoiceStatus, InvoiceType, InvoiceUse,
+    SelectionState, Usage,
 };
 use crate::domain::{DomainError, Fen, TaxPeriod, TaxpayerId};
 
@@ -26,6 +26,9 @@ pub struct Invoice {
     pub selection: SelectionState,
     /// 稽核比对 result: `Some` exactly for a 海关缴款书.
     pub audit: Option<CustomsAudit>,
+    /// 勾选用途 while 已勾选 or 已确认 (`None` otherwise; a scan-certified invoice is deducted
+    /// in full).
+    pub usage: Option<Usage>,
 }
 
 impl Invoice {
@@ -45,6 +48,26 @@ impl Invoice {
     /// The tax this invoice deducts: the face tax, or for 农产品 the computed deduction.
     pub fn deductible_tax(&self) -> Fen {
         deductible_tax(self.kind, self.amount, self.tax)
+    }
+
+    /// The use of a selected or confirmed invoice (抵扣 for one certified without a recorded
+    /// use); `None` when neither.
+    pub fn use_(&self) -> Option<InvoiceUse> {
+        match self.selection {
+            SelectionState::Unselected => None,
+            SelectionState::Scanned { .. } => Some(InvoiceUse::Deduct),
+            SelectionState::Selected { .. } | SelectionState::Confirmed { .. } => {
+                Some(self.usage.as_ref().map_or(InvoiceUse::Deduct, |u| u.use_))
+            }
+        }
+    }
+
+    /// The tax the invoice counts in its use's statistics: 有效税额, or the deductible tax
+    /// when no use was recorded.
+    pub fn effective_tax(&self) -> Fen {
+        self.usage
+            .as_ref()
+            .map_or_else(|| self.deductible_tax(), |u| u.effective_tax)
     }
 
     /// Checks an invoice as received from the invoicing system: amounts not negative, tax

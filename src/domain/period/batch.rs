@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::TaxPeriod;
-use crate::domain::{Fen, InvoiceKey, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, InvoiceUse, TaxpayerId};
 
 /// State of a confirmation batch (S-T6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +44,10 @@ pub struct ConfirmationBatch {
     pub submitted_at: Option<DateTime<FixedOffset>>,
     /// Why the batch is void, when it is.
     pub void_reason: Option<VoidReason>,
+    /// The use of every invoice in the batch: batches are made per use. Not part of the
+    /// postcard record (the store keeps it after it, so older batches read as 抵扣).
+    #[serde(skip)]
+    pub use_: InvoiceUse,
 }
 
 /// Why a batch became void.

@@ -375,6 +375,7 @@ impl Draft {
                 status,
                 selection: SelectionState::Unselected,
                 audit,
+                usage: None,
             }),
             _ => {
                 if errors.is_empty() {

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::query::RawConditions;
 use crate::domain::{
-    engine, BulkRejection, BulkUpload, InvoiceKey, KeyShape, SelectionState, TaxpayerId,
+    engine, engine::SelectionRow, BulkRejection, BulkUpload, KeyShape, SelectionState, TaxpayerId,
+    UseRequest,
 };
 use crate::error::{AppError, AppResult, Code};
 use crate::formats::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
@@ -207,8 +208,17 @@ pub fn upload(
     let c = ctx(app, who);
     let file_name = clean_name(file_name);
     let upload = app.store.write(who, |tx| {
-        let rows: Vec<(bool, &InvoiceKey)> =
-            parsed.choices.iter().map(|c| (c.tick, &c.key)).collect();
+        let rows: Vec<SelectionRow> = parsed
+            .choices
+            .iter()
+            .map(|c| {
+                if c.tick {
+                    SelectionRow::Select(c.key.clone(), UseRequest::deduct())
+                } else {
+                    SelectionRow::Unselect(c.key.clone())
+                }
+            })
+            .collect();
         let report = engine::save_file_selection(tx, &c, id, &rows)?;
         let period = tx
             .taxpayer(id)?

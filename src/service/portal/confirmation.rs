@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::engine::{self, BatchOutcome};
 use crate::domain::rules::DeclarationAnswer;
-use crate::domain::{BatchStatus, ConfirmationBatch, Fen, TaxPeriod, TaxpayerId};
+use crate::domain::{BatchStatus, ConfirmationBatch, Fen, InvoiceUse, TaxPeriod, TaxpayerId};
 use crate::error::AppResult;
 use crate::service::listing::InvoiceView;
 use crate::service::settle::{ctx, settled};
@@ -37,6 +37,12 @@ pub struct BatchView {
     pub message: Option<String>,
     #[schema(value_type = String, example = "202611")]
     pub current_period: TaxPeriod,
+    /// 勾选用途 of the batch's invoices.
+    #[serde(rename = "use")]
+    #[schema(value_type = String, example = "deduct")]
+    pub use_: InvoiceUse,
+    /// 用途 in Chinese.
+    pub use_label: &'static str,
 }
 
 impl From<&BatchOutcome> for BatchView {
@@ -56,15 +62,23 @@ impl From<&BatchOutcome> for BatchView {
             reason: b.void_reason.map(|r| r.as_str()),
             message: b.void_reason.map(|r| r.message(b.period)),
             current_period: o.current_period,
+            use_: b.use_,
+            use_label: b.use_.label_zh(),
         }
     }
 }
 
-/// 确定.
-pub fn make_batch(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<BatchOutcome> {
+/// 确定 of the selections for `use_`.
+pub fn make_batch(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    use_: InvoiceUse,
+) -> AppResult<BatchOutcome> {
     settled(app, who, id)?;
     let c = ctx(app, who);
-    app.store.write(who, |tx| engine::make_batch(tx, &c, id))
+    app.store
+        .write(who, |tx| engine::make_batch(tx, &c, id, use_))
 }
 
 /// 提交.

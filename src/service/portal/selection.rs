@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use crate::domain::engine::{self, SelectionReport};
+use crate::domain::engine::{self, SelectionReport, SelectionRow};
 use crate::domain::query::{
     selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
 };
-use crate::domain::{Fen, InvoiceKey, TaxPeriod, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, TaxPeriod, TaxpayerId, UseRequest};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, InvoicePage};
@@ -71,12 +71,30 @@ pub fn select(
         return Err(AppError::new(Code::TooLarge)
             .with_message(format!("一次最多提交{MAX_SELECTION_ROWS}张发票的勾选")));
     }
+    let rows: Vec<SelectionRow> = select
+        .iter()
+        .map(|k| SelectionRow::Select(k.clone(), UseRequest::deduct()))
+        .chain(unselect.iter().map(|k| SelectionRow::Unselect(k.clone())))
+        .collect();
+    select_rows(app, who, id, &rows)
+}
+
+/// 保存 of 发票勾选 with a use per selected row (抵扣 when a row names none).
+pub fn select_rows(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    rows: &[SelectionRow],
+) -> AppResult<SelectionReport> {
+    if rows.len() > MAX_SELECTION_ROWS {
+        return Err(AppError::new(Code::TooLarge)
+            .with_message(format!("一次最多提交{MAX_SELECTION_ROWS}张发票的勾选")));
+    }
     settled(app, who, id)?;
     let c = ctx(app, who);
     // Durable when answered; concurrent saves share one flush (group commit).
-    app.store.write_grouped(who, |tx| {
-        engine::save_selection(tx, &c, id, select, unselect)
-    })
+    app.store
+        .write_grouped(who, |tx| engine::save_rows(tx, &c, id, rows))
 }
 
 //

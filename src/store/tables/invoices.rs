@@ -3,9 +3,14 @@
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::{dec, enc, Tables, BULK_LOG, INVOICES, INVOICE_EVENTS, PENDING_SCANS, SELECTED};
+use super::{
+    dec, enc, Tables, BULK_LOG, INVOICES, INVOICE_EVENTS, PENDING_SCANS, REFUND_REGISTRATIONS,
+    SELECTED, TRANSFERS_OUT,
+};
+use crate::domain::engine::SelectedRow;
 use crate::domain::{
-    BulkUpload, Invoice, InvoiceEvent, InvoiceKey, ScanRecord, SelectionState, TaxpayerId,
+    BulkUpload, Invoice, InvoiceEvent, InvoiceKey, InvoiceUse, RefundRegistration, ScanRecord,
+    SelectionState, TaxPeriod, TaxpayerId, TransferOut,
 };
 use crate::error::{AppError, AppResult};
 use crate::store::codec::{self, date_to_days};
@@ -92,6 +97,55 @@ pub trait InvoiceReads: Tables {
         Ok(out)
     }
 
+    /// The taxpayer's 已勾选 invoices with each selection's period and use.
+    fn selected_rows(&self, taxpayer: &TaxpayerId) -> AppResult<Vec<SelectedRow>> {
+        let t = self.table(SELECTED)?;
+        let mut out = Vec::new();
+        for row in
+            t.range((taxpayer.as_str(), i32::MIN, 0u128)..(taxpayer.as_str(), i32::MAX, 0u128))?
+        {
+            let (k, v) = row?;
+            let (_, _, key) = k.value();
+            let (period, use_) = selected_row(v.value())?;
+            out.push(SelectedRow {
+                key: InvoiceKey::from_u128(key)
+                    .ok_or_else(|| AppError::internal("bad invoice key"))?,
+                period,
+                use_,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The taxpayer's registration for 退税 (none without a row).
+    fn refund_registration(&self, taxpayer: &TaxpayerId) -> AppResult<RefundRegistration> {
+        let t = self.table(REFUND_REGISTRATIONS)?;
+        let v = t.get(taxpayer.as_str())?.map(|g| g.value());
+        Ok(v.map(RefundRegistration::from_bits).unwrap_or_default())
+    }
+
+    /// The 进项税额转出 recorded for one of the taxpayer's invoices.
+    fn transfer_out_of(
+        &self,
+        taxpayer: &TaxpayerId,
+        key: &InvoiceKey,
+    ) -> AppResult<Option<TransferOut>> {
+        let t = self.table(TRANSFERS_OUT)?;
+        let v = t.get((taxpayer.as_str(), key.to_u128()))?;
+        v.map(|g| dec(g.value())).transpose()
+    }
+
+    /// Every 进项税额转出 the taxpayer recorded, by invoice key.
+    fn transfers_out(&self, taxpayer: &TaxpayerId) -> AppResult<Vec<TransferOut>> {
+        let t = self.table(TRANSFERS_OUT)?;
+        let mut out = Vec::new();
+        for row in t.range((taxpayer.as_str(), 0u128)..=(taxpayer.as_str(), u128::MAX))? {
+            let (_, v) = row?;
+            out.push(dec(v.value())?);
+        }
+        Ok(out)
+    }
+
     /// The recorded history of an invoice, oldest first.
     fn invoice_events(&self, key: &InvoiceKey) -> AppResult<Vec<InvoiceEvent>> {
         let t = self.table(INVOICE_EVENTS)?;
@@ -141,6 +195,28 @@ pub trait InvoiceReads: Tables {
 
 impl<T: Tables> InvoiceReads for T {}
 
+/// The value of a [`SELECTED`] row: the period, and above bit 24 the use's code when it is
+/// not 抵扣 (so rows written before uses existed read as 抵扣).
+fn selected_value(period: TaxPeriod, use_: Option<InvoiceUse>) -> u32 {
+    match use_ {
+        None | Some(InvoiceUse::Deduct) => period.as_u32(),
+        Some(u) => period.as_u32() | (u32::from(u.code()) << 24),
+    }
+}
+
+fn selected_row(v: u32) -> AppResult<(TaxPeriod, InvoiceUse)> {
+    let period = TaxPeriod::from_u32(v & 0x00ff_ffff)
+        .ok_or_else(|| AppError::internal("bad selected period"))?;
+    let use_ = match v >> 24 {
+        0 => InvoiceUse::Deduct,
+        c => u8::try_from(c)
+            .ok()
+            .and_then(InvoiceUse::from_code)
+            .ok_or_else(|| AppError::internal("bad selected use"))?,
+    };
+    Ok((period, use_))
+}
+
 /// The period an invoice is certified in, if it is (its statistics depend on it).
 fn certified_period(s: &SelectionState) -> Option<u32> {
     match s {
@@ -165,7 +241,7 @@ impl Tx {
             let sel_key = (i.buyer_id.as_str(), date_to_days(i.issued_on), k);
             match i.selection {
                 SelectionState::Selected { period } => {
-                    selected.insert(sel_key, period.as_u32())?;
+                    selected.insert(sel_key, selected_value(period, i.use_()))?;
                 }
                 _ => {
                     selected.remove(sel_key)?;
@@ -236,6 +312,27 @@ impl Tx {
     }
 
     /// Appends an event to an invoice's history.
+    pub fn put_refund_registration(
+        &mut self,
+        taxpayer: &TaxpayerId,
+        r: RefundRegistration,
+    ) -> AppResult<()> {
+        let mut t = self.open(REFUND_REGISTRATIONS)?;
+        if r == RefundRegistration::default() {
+            t.remove(taxpayer.as_str())?;
+        } else {
+            t.insert(taxpayer.as_str(), r.bits())?;
+        }
+        Ok(())
+    }
+
+    pub fn put_transfer_out(&mut self, x: &TransferOut) -> AppResult<()> {
+        let bytes = enc(x)?;
+        self.open(TRANSFERS_OUT)?
+            .insert((x.taxpayer.as_str(), x.key.to_u128()), bytes.as_slice())?;
+        Ok(())
+    }
+
     pub fn add_invoice_event(&mut self, key: &InvoiceKey, event: &InvoiceEvent) -> AppResult<()> {
         let bytes = enc(event)?;
         let mut t = self.open(INVOICE_EVENTS)?;

@@ -50,9 +50,17 @@ pub const SESSION_CERTS_NAME: &str = "session_certs";
 pub const EPHEMERAL: &[&str] = &[SESSIONS_NAME, THROTTLE_NAME, SESSION_CERTS_NAME];
 /// Login throttling counters by key (e.g. `staff:<username>`).
 pub const THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("throttle");
-/// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period.
+/// The 已勾选 invoices: (buyer, issue date in days from CE, invoice key) → period, with the
+/// use's code above bit 24 for uses other than 抵扣 (see `selected_value`).
 /// Kept in step with the invoices by `Tx::put_invoices`.
 pub const SELECTED: TableDefinition<(&str, i32, u128), u32> = TableDefinition::new("selected");
+/// Taxpayer → [`RefundRegistration::bits`](crate::domain::RefundRegistration::bits); no row:
+/// not registered for 退税.
+pub const REFUND_REGISTRATIONS: TableDefinition<&str, u8> =
+    TableDefinition::new("refund_registrations");
+/// (taxpayer, invoice key) → the 进项税额转出 recorded for the invoice.
+pub const TRANSFERS_OUT: TableDefinition<(&str, u128), &[u8]> =
+    TableDefinition::new("transfers_out");
 /// (invoice key, n) → invoice event: each invoice's history of changes.
 pub const INVOICE_EVENTS: TableDefinition<(u128, u32), &[u8]> =
     TableDefinition::new("invoice_events");

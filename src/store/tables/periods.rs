@@ -6,10 +6,10 @@ use redb::ReadableTable;
 use super::{dec, enc, Tables, BATCHES, DEADLINES, DECLARATIONS, STATS, STATS_GEN, STATS_KEYS};
 use crate::domain::statistics::Cached;
 use crate::domain::{
-    ConfirmationBatch, DeclarationStatus, InvoiceKey, Region, TaxPeriod, TaxpayerId,
+    ConfirmationBatch, DeclarationStatus, InvoiceKey, InvoiceUse, Region, TaxPeriod, TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
-use crate::store::codec::{date_to_days, days_to_date};
+use crate::store::codec::{self, date_to_days, days_to_date};
 use crate::store::Tx;
 
 /// Getters of the periods' tables, on a [`Reader`](crate::store::Reader) or a [`Tx`].
@@ -47,7 +47,7 @@ pub trait PeriodReads: Tables {
         let mut out = Vec::new();
         for row in t.range((taxpayer.as_str(), p, 0u32)..=(taxpayer.as_str(), p, u32::MAX))? {
             let (_, v) = row?;
-            out.push(dec(v.value())?);
+            out.push(decode_batch(v.value())?);
         }
         Ok(out)
     }
@@ -134,7 +134,11 @@ impl Tx {
     }
 
     pub fn put_batch(&mut self, b: &ConfirmationBatch) -> AppResult<()> {
-        let bytes = enc(b)?;
+        let mut bytes = enc(b)?;
+        // The batch's use follows the record (a 抵扣 batch is written as before uses existed).
+        if b.use_ != InvoiceUse::Deduct {
+            bytes.push(b.use_.code());
+        }
         self.open(BATCHES)?.insert(
             (b.taxpayer.as_str(), b.period.as_u32(), b.number),
             bytes.as_slice(),
@@ -180,4 +184,16 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// A batch record: the postcard batch, then the use's code when it is not 抵扣.
+fn decode_batch(bytes: &[u8]) -> AppResult<ConfirmationBatch> {
+    let (mut batch, rest): (ConfirmationBatch, &[u8]) =
+        codec::decode_with_rest(bytes).map_err(AppError::internal)?;
+    batch.use_ = match rest {
+        [] => InvoiceUse::Deduct,
+        [c] => InvoiceUse::from_code(*c).ok_or_else(|| AppError::internal("bad batch use"))?,
+        _ => return Err(AppError::internal("bad batch record")),
+    };
+    Ok(batch)
 }

@@ -364,7 +364,10 @@ async fn confirm_page(
 /// 确定, then back to the page (Post/Redirect/Get): the pending batch shows there.
 async fn make(Acting { app, who, user }: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
     let id = user.id.clone();
-    let result = blocking(move || portal::confirmation::make_batch(&app, &who, &id)).await;
+    let result = blocking(move || {
+        portal::confirmation::make_batch(&app, &who, &id, crate::domain::InvoiceUse::Deduct)
+    })
+    .await;
     Ok(match result {
         Ok(_) => see_other("/confirm#pending-h"),
         Err(e) => see_other(&with_error("/confirm", &e.message)),
