@@ -79,10 +79,11 @@ pub use bulk::{BulkRejection, BulkUpload};
 pub use error::DomainError;
 pub use hours::WorkingHours;
 pub use invoice::{
-    check_kind, CertMethod, CustomsAudit, CustomsNumber, DigitalNumber, Invoice, InvoiceChange,
-    InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber, InvoiceStatus, InvoiceType, InvoiceUse,
-    KeyShape, NoDeductReason, RefundRegistration, ScanRecord, SelectionState, TransferOut,
-    TransferRefusal, TypeCodes, UnselectReason, Usage, UseCodes, UseRequest, REASON_TEXT_MAX,
+    check_kind, check_risk_reason, CertMethod, CustomsAudit, CustomsNumber, DigitalNumber, Invoice,
+    InvoiceChange, InvoiceCode, InvoiceEvent, InvoiceKey, InvoiceNumber, InvoiceStatus,
+    InvoiceType, InvoiceUse, KeyShape, NoDeductReason, RefundRegistration, RiskySeller, ScanRecord,
+    SelectionState, TransferOut, TransferRefusal, TypeCodes, UnselectReason, Usage, UseCodes,
+    UseRequest, REASON_TEXT_MAX,
 };
 pub use money::Fen;
 pub use paging::Paging;

@@ -40,6 +40,7 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(SELECTED)?;
     v.visit(REFUND_REGISTRATIONS)?;
     v.visit(TRANSFERS_OUT)?;
+    v.visit(RISKY_SELLERS)?;
     v.visit(INVOICE_EVENTS)?;
     v.visit(TAXPAYER_CHANGES)?;
     v.visit(STATS)?;

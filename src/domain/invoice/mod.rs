@@ -20,7 +20,7 @@ pub use kind::{
 };
 pub use record::{Invoice, ScanRecord};
 pub use state::{CertMethod, InvoiceStatus, InvoiceType, SelectionState};
-pub use transfer::{TransferOut, TransferRefusal};
+pub use transfer::{check_risk_reason, RiskySeller, TransferOut, TransferRefusal, RISK_REASON_MAX};
 pub use usage::{
     InvoiceUse, NoDeductReason, RefundRegistration, Usage, UseCodes, UseRequest, REASON_TEXT_MAX,
 };

@@ -59,3 +59,71 @@ impl TransferRefusal {
         }
     }
 }
+
+/// A seller the office flagged as a risk (风险纳税人): taxpayers are warned about its
+/// invoices, and selecting one asks for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskySeller {
+    pub seller_id: TaxpayerId,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<FixedOffset>,
+}
+
+/// The longest reason kept for a flagged seller, in characters.
+pub const RISK_REASON_MAX: usize = 200;
+
+/// Checks the reason the office gives for flagging a seller: not empty, at most
+/// [`RISK_REASON_MAX`] characters. Returns it trimmed.
+pub fn check_risk_reason(reason: &str) -> Result<String, crate::domain::DomainError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(crate::domain::DomainError::new(
+            "reason",
+            "请填写标记为风险纳税人的原因",
+        ));
+    }
+    if r.chars().count() > RISK_REASON_MAX {
+        return Err(crate::domain::DomainError::new(
+            "reason",
+            format!("原因最多{RISK_REASON_MAX}个字"),
+        ));
+    }
+    Ok(r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risk_reasons_are_required_and_bounded() {
+        assert_eq!(
+            check_risk_reason("  虚开发票嫌疑 ").unwrap(),
+            "虚开发票嫌疑"
+        );
+        assert_eq!(check_risk_reason(" ").unwrap_err().field, "reason");
+        assert!(check_risk_reason(&"长".repeat(RISK_REASON_MAX)).is_ok());
+        assert!(check_risk_reason(&"长".repeat(RISK_REASON_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn transfer_refusals_have_codes_and_messages() {
+        let p = TaxPeriod::parse("202611").unwrap();
+        for (r, code) in [
+            (TransferRefusal::UnknownInvoice, "unknown_invoice"),
+            (TransferRefusal::NotRequired, "not_required"),
+            (
+                TransferRefusal::AlreadyTransferred(p),
+                "already_transferred",
+            ),
+            (TransferRefusal::DuplicateRow, "duplicate_row"),
+        ] {
+            assert_eq!(r.code(), code);
+            assert!(!r.message().is_empty());
+        }
+        assert!(TransferRefusal::AlreadyTransferred(p)
+            .message()
+            .contains("2026年11月"));
+    }
+}

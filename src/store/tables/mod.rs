@@ -61,6 +61,8 @@ pub const REFUND_REGISTRATIONS: TableDefinition<&str, u8> =
 /// (taxpayer, invoice key) → the 进项税额转出 recorded for the invoice.
 pub const TRANSFERS_OUT: TableDefinition<(&str, u128), &[u8]> =
     TableDefinition::new("transfers_out");
+/// Seller's taxpayer id → the office's flag ([`RiskySeller`](crate::domain::RiskySeller)).
+pub const RISKY_SELLERS: TableDefinition<&str, &[u8]> = TableDefinition::new("risky_sellers");
 /// (invoice key, n) → invoice event: each invoice's history of changes.
 pub const INVOICE_EVENTS: TableDefinition<(u128, u32), &[u8]> =
     TableDefinition::new("invoice_events");

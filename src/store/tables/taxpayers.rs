@@ -2,8 +2,8 @@
 
 use redb::ReadableTable;
 
-use super::{dec, enc, Tables, TAXPAYERS, TAXPAYER_CHANGES};
-use crate::domain::{ProfileChange, Taxpayer, TaxpayerId};
+use super::{dec, enc, Tables, RISKY_SELLERS, TAXPAYERS, TAXPAYER_CHANGES};
+use crate::domain::{ProfileChange, RiskySeller, Taxpayer, TaxpayerId};
 use crate::error::AppResult;
 use crate::store::Tx;
 
@@ -17,6 +17,24 @@ pub trait TaxpayerReads: Tables {
 
     fn taxpayers(&self) -> AppResult<Vec<Taxpayer>> {
         let t = self.table(TAXPAYERS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(dec(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// A seller the office flagged as a risk.
+    fn risky_seller(&self, seller: &TaxpayerId) -> AppResult<Option<RiskySeller>> {
+        let t = self.table(RISKY_SELLERS)?;
+        let v = t.get(seller.as_str())?;
+        v.map(|g| dec(g.value())).transpose()
+    }
+
+    /// Every flagged seller, by taxpayer id.
+    fn risky_sellers(&self) -> AppResult<Vec<RiskySeller>> {
+        let t = self.table(RISKY_SELLERS)?;
         let mut out = Vec::new();
         for row in t.iter()? {
             let (_, v) = row?;
@@ -40,6 +58,18 @@ pub trait TaxpayerReads: Tables {
 impl<T: Tables> TaxpayerReads for T {}
 
 impl Tx {
+    pub fn put_risky_seller(&mut self, r: &RiskySeller) -> AppResult<()> {
+        let bytes = enc(r)?;
+        self.open(RISKY_SELLERS)?
+            .insert(r.seller_id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a flag; whether there was one.
+    pub fn delete_risky_seller(&mut self, seller: &TaxpayerId) -> AppResult<bool> {
+        Ok(self.open(RISKY_SELLERS)?.remove(seller.as_str())?.is_some())
+    }
+
     pub fn put_taxpayer(&mut self, t: &Taxpayer) -> AppResult<()> {
         let bytes = enc(t)?;
         self.open(TAXPAYERS)?
