@@ -60,6 +60,30 @@ pub struct Settings {
     /// Type codes of invoicing systems and vendor files beyond the national list
     /// (`[invoice_types] codes = { "31" = "digital_special" }`): code → kind.
     pub invoice_types: InvoiceTypeSettings,
+    /// 勾选用途 codes of vendor sheets beyond the platform's 1, 2, 3 and 6
+    /// (`[uses] codes = { "0" = "deduct" }`): code → use.
+    pub uses: UseSettings,
+}
+
+/// `[uses]`: the office's own 勾选用途 codes for 批量勾选 sheets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UseSettings {
+    /// Code → use (its API name or Chinese label); a platform code may be remapped.
+    pub codes: std::collections::BTreeMap<String, String>,
+}
+
+impl UseSettings {
+    /// The table of use codes these settings make.
+    pub fn table(&self) -> Result<crate::domain::UseCodes, ConfigError> {
+        crate::domain::UseCodes::with_extra(
+            self.codes.iter().map(|(c, u)| (c.as_str(), u.as_str())),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            key: "uses.codes",
+            reason: e.message,
+        })
+    }
 }
 
 /// `[invoice_types]`: the office's own type codes for import files.
@@ -343,6 +367,7 @@ impl Default for Settings {
             metrics_token: None,
             backup: BackupSettings::default(),
             invoice_types: InvoiceTypeSettings::default(),
+            uses: UseSettings::default(),
         }
     }
 }
@@ -388,6 +413,7 @@ impl Settings {
         self.tz()?;
         self.job_time()?;
         self.invoice_types.table()?;
+        self.uses.table()?;
         if self.bulk.max_upload_bytes == 0
             || self.bulk.max_upload_rows == 0
             || self.bulk.max_download == 0
@@ -566,6 +592,27 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("invoice_types.codes"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn use_codes_extend_the_platform_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "f.toml",
+                "[uses]\ncodes = { \"0\" = \"deduct\", \"9\" = \"不抵扣\" }\n",
+            )?;
+            let s = Settings::load(Some(Path::new("f.toml"))).map_err(|e| e.to_string())?;
+            let t = s.uses.table().map_err(|e| e.to_string())?;
+            assert_eq!(t.parse("0").ok(), Some(crate::domain::InvoiceUse::Deduct));
+            assert_eq!(t.parse("9").ok(), Some(crate::domain::InvoiceUse::NoDeduct));
+            assert_eq!(t.parse("2").ok(), Some(crate::domain::InvoiceUse::Refund));
+            jail.create_file("g.toml", "[uses]\ncodes = { \"0\" = \"rebate\" }\n")?;
+            let e = Settings::load(Some(Path::new("g.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("uses.codes"), "{e}");
             Ok(())
         });
     }

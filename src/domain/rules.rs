@@ -675,4 +675,217 @@ mod tests {
             "declaration"
         );
     }
+
+    fn exporter() -> RefundRegistration {
+        RefundRegistration {
+            exporter: true,
+            trade_service: false,
+        }
+    }
+
+    fn req(use_: InvoiceUse) -> UseRequest {
+        UseRequest::of(use_)
+    }
+
+    #[test]
+    fn a_plain_request_deducts_the_whole_tax() {
+        let inv = invoice(d(2026, 11, 2));
+        let u = check_use(&inv, &UseRequest::deduct(), RefundRegistration::default()).unwrap();
+        assert_eq!(u, Usage::deduct(Fen::new(1_300)));
+    }
+
+    #[test]
+    fn effective_tax_may_be_lowered_but_not_raised_or_zeroed() {
+        let inv = invoice(d(2026, 11, 2));
+        let with = |t: i64| UseRequest {
+            effective_tax: Some(Fen::new(t)),
+            ..UseRequest::deduct()
+        };
+        let none = RefundRegistration::default();
+        assert_eq!(
+            check_use(&inv, &with(800), none).unwrap().effective_tax,
+            Fen::new(800)
+        );
+        assert_eq!(
+            check_use(&inv, &with(1_300), none).unwrap().effective_tax,
+            Fen::new(1_300)
+        );
+        assert_eq!(
+            check_use(&inv, &with(1_301), none),
+            Err(RowRefusal::EffectiveTaxTooHigh(Fen::new(1_300)))
+        );
+        assert_eq!(
+            check_use(&inv, &with(0), none),
+            Err(RowRefusal::EffectiveTaxInvalid)
+        );
+        assert_eq!(
+            check_use(&inv, &with(-5), none),
+            Err(RowRefusal::EffectiveTaxInvalid)
+        );
+        // 农产品: the most is the computed deduction (9 % of the amount), not the face tax.
+        let farm = Invoice {
+            kind: InvoiceType::Agricultural,
+            tax: Fen::ZERO,
+            ..inv
+        };
+        assert_eq!(
+            check_use(&farm, &with(900), none).unwrap().effective_tax,
+            Fen::new(900)
+        );
+        assert_eq!(
+            check_use(&farm, &with(901), none),
+            Err(RowRefusal::EffectiveTaxTooHigh(Fen::new(900)))
+        );
+        assert!(RowRefusal::EffectiveTaxTooHigh(Fen::new(1_300))
+            .message()
+            .contains("13.00"));
+    }
+
+    #[test]
+    fn no_deduct_needs_its_reason_and_counts_the_face_tax() {
+        let inv = invoice(d(2026, 11, 2));
+        let none = RefundRegistration::default();
+        let mut r = req(InvoiceUse::NoDeduct);
+        assert_eq!(check_use(&inv, &r, none), Err(RowRefusal::ReasonRequired));
+        r.reason = Some(NoDeductReason::Other);
+        assert_eq!(check_use(&inv, &r, none), Err(RowRefusal::ReasonRequired));
+        r.reason_text = Some("  ".into());
+        assert_eq!(check_use(&inv, &r, none), Err(RowRefusal::ReasonRequired));
+        r.reason_text = Some(" 用于职工食堂 ".into());
+        r.effective_tax = Some(Fen::new(1));
+        let u = check_use(&inv, &r, none).unwrap();
+        assert_eq!(u.use_, InvoiceUse::NoDeduct);
+        assert_eq!(
+            u.effective_tax,
+            Fen::new(1_300),
+            "the face tax, whatever was asked"
+        );
+        assert_eq!(u.reason_text.as_deref(), Some("用于职工食堂"));
+        // A description is kept only for 其他.
+        r.reason = Some(NoDeductReason::Welfare);
+        let u = check_use(&inv, &r, none).unwrap();
+        assert_eq!(u.reason, Some(NoDeductReason::Welfare));
+        assert_eq!(u.reason_text, None);
+        assert_eq!(RowRefusal::ReasonRequired.code(), "reason_required");
+    }
+
+    #[test]
+    fn refunds_need_the_registration_and_customs_only_deducts() {
+        let inv = invoice(d(2026, 11, 2));
+        let none = RefundRegistration::default();
+        assert_eq!(
+            check_use(&inv, &req(InvoiceUse::Refund), none),
+            Err(RowRefusal::NotRefundEnterprise(InvoiceUse::Refund))
+        );
+        assert!(check_use(&inv, &req(InvoiceUse::Refund), exporter()).is_ok());
+        assert_eq!(
+            check_use(&inv, &req(InvoiceUse::AgentRefund), exporter()),
+            Err(RowRefusal::NotRefundEnterprise(InvoiceUse::AgentRefund))
+        );
+        let ts = RefundRegistration {
+            exporter: false,
+            trade_service: true,
+        };
+        assert!(check_use(&inv, &req(InvoiceUse::AgentRefund), ts).is_ok());
+        assert!(RowRefusal::NotRefundEnterprise(InvoiceUse::AgentRefund)
+            .message()
+            .contains("外贸综合服务企业"));
+        let customs = Invoice {
+            kind: InvoiceType::Customs,
+            audit: Some(CustomsAudit::Match),
+            ..inv
+        };
+        for u in [
+            InvoiceUse::Refund,
+            InvoiceUse::AgentRefund,
+            InvoiceUse::NoDeduct,
+        ] {
+            let mut r = req(u);
+            r.reason = Some(NoDeductReason::TaxExempt);
+            let all = RefundRegistration {
+                exporter: true,
+                trade_service: true,
+            };
+            assert_eq!(
+                check_use(&customs, &r, all),
+                Err(RowRefusal::CustomsDeductOnly)
+            );
+        }
+        assert!(check_use(&customs, &UseRequest::deduct(), none).is_ok());
+    }
+
+    #[test]
+    fn a_selected_invoice_keeps_its_use_until_unselected() {
+        let p = tp("202611");
+        let mut inv = invoice(d(2026, 11, 2));
+        inv.selection = SelectionState::Selected { period: p };
+        // Plain 抵扣 (no recorded use) refuses 不抵扣; 抵扣 again is fine.
+        let mut nd = req(InvoiceUse::NoDeduct);
+        nd.reason = Some(NoDeductReason::NonTaxable);
+        let none = RefundRegistration::default();
+        assert_eq!(
+            check_use(&inv, &nd, none),
+            Err(RowRefusal::UsedOtherwise(InvoiceUse::Deduct))
+        );
+        assert!(check_use(&inv, &UseRequest::deduct(), none).is_ok());
+        inv.usage = Some(check_use(&invoice(d(2026, 11, 2)), &nd, none).unwrap());
+        assert_eq!(
+            check_use(&inv, &UseRequest::deduct(), none),
+            Err(RowRefusal::UsedOtherwise(InvoiceUse::NoDeduct))
+        );
+        assert!(RowRefusal::UsedOtherwise(InvoiceUse::NoDeduct)
+            .message()
+            .contains("不抵扣"));
+    }
+
+    #[test]
+    fn refunds_belong_to_the_month_and_the_rest_to_the_tax_period() {
+        let today = d(2026, 12, 10);
+        let current = tp("202611");
+        assert_eq!(use_period(InvoiceUse::Deduct, current, today), current);
+        assert_eq!(use_period(InvoiceUse::NoDeduct, current, today), current);
+        assert_eq!(use_period(InvoiceUse::Refund, current, today), tp("202612"));
+        assert_eq!(
+            use_period(InvoiceUse::AgentRefund, current, today),
+            tp("202612")
+        );
+    }
+
+    #[test]
+    fn transfer_out_is_due_for_deducted_invoices_that_became_exceptions() {
+        let p = tp("202611");
+        let on = d(2026, 12, 3);
+        let mut inv = invoice(d(2026, 11, 2));
+        inv.selection = SelectionState::Confirmed {
+            period: p,
+            batch: 1,
+            on,
+        };
+        assert_eq!(transfer_out_tax(&inv), None, "still 正常");
+        for s in [
+            InvoiceStatus::OutOfControl,
+            InvoiceStatus::Abnormal,
+            InvoiceStatus::Voided,
+            InvoiceStatus::RedReversed,
+        ] {
+            inv.status = s;
+            assert_eq!(transfer_out_tax(&inv), Some(Fen::new(1_300)));
+        }
+        // The 有效税额 deducted, not the face tax.
+        inv.usage = Some(Usage::deduct(Fen::new(700)));
+        assert_eq!(transfer_out_tax(&inv), Some(Fen::new(700)));
+        // Not deducted: nothing to transfer.
+        inv.usage = Some(Usage {
+            use_: InvoiceUse::NoDeduct,
+            effective_tax: Fen::new(1_300),
+            reason: Some(NoDeductReason::Welfare),
+            reason_text: None,
+        });
+        assert_eq!(transfer_out_tax(&inv), None);
+        inv.usage = None;
+        inv.selection = SelectionState::Scanned { period: p, on };
+        assert_eq!(transfer_out_tax(&inv), Some(Fen::new(1_300)));
+        inv.selection = SelectionState::Selected { period: p };
+        assert_eq!(transfer_out_tax(&inv), None, "not certified");
+    }
 }

@@ -72,6 +72,11 @@ impl App {
             .table()
             .map_err(|e| StartError::Other(e.to_string()))?;
         crate::domain::TypeCodes::install(types);
+        let uses = settings
+            .uses
+            .table()
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        crate::domain::UseCodes::install(uses);
         let index = Arc::new(
             InvoiceIndex::open(&settings.data_dir.join("index"))
                 .map_err(|e| StartError::Other(format!("index: {e}")))?,

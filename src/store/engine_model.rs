@@ -48,6 +48,25 @@ fn compare(store: &Store, model: &MemoryBook) {
         let mut got = engine::Ledger::selected(&r, &t.id, None).unwrap();
         got.sort();
         assert_eq!(got, want);
+        // The selected table keeps each selection's period and use.
+        let mut want = engine::Ledger::selected_uses(model, &t.id).unwrap();
+        want.sort();
+        let mut got = engine::Ledger::selected_uses(&r, &t.id).unwrap();
+        got.sort();
+        assert_eq!(got, want);
+        assert_eq!(
+            engine::Ledger::registration(&r, &t.id).unwrap(),
+            engine::Ledger::registration(model, &t.id).unwrap()
+        );
+        let want: Vec<_> = model
+            .transfers
+            .values()
+            .filter(|x| x.taxpayer == t.id)
+            .cloned()
+            .collect();
+        let mut got = r.transfers_out(&t.id).unwrap();
+        got.sort_by_key(|x| x.key.to_u128());
+        assert_eq!(got, want);
         for p in [
             "202609", "202610", "202611", "202612", "202701", "202702", "202703",
         ] {
@@ -64,7 +83,7 @@ fn compare(store: &Store, model: &MemoryBook) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
 
     #[test]
     fn the_store_behaves_like_the_model(ops in proptest::collection::vec(op(), 1..30)) {

@@ -153,6 +153,17 @@ pub fn submit<B: Book>(
     if selected != batch.invoices {
         return Err(Refusal::SelectionChanged.into());
     }
+    // The same invoices with another 有效税额 since 确定 is a change too.
+    let mut tax = Fen::ZERO;
+    for k in &selected {
+        tax += b
+            .invoice(k)?
+            .ok_or(Refusal::InvoiceNotFound)?
+            .effective_tax();
+    }
+    if tax != batch.tax {
+        return Err(Refusal::SelectionChanged.into());
+    }
     // 退税 is not declared with the period: there is no declaration to ask about.
     let decision = if batch.use_.is_refund() {
         SubmitDecision::Submit

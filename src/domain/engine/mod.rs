@@ -248,3 +248,6 @@ pub mod memory;
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod uses_tests;

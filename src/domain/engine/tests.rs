@@ -8,8 +8,8 @@ use super::memory::MemoryBook;
 use super::*;
 use crate::domain::rules::{self, DeclarationAnswer, RowRefusal};
 use crate::domain::{
-    Contact, CreditRating, Enterprise, Fen, InvoiceStatus, InvoiceType, InvoiceUse,
-    PasswordFailures, Region, UseRequest,
+    Contact, CreditRating, Enterprise, Fen, InvoiceStatus, InvoiceType, InvoiceUse, NoDeductReason,
+    PasswordFailures, RefundRegistration, Region, UseRequest,
 };
 
 /// 批量勾选 rows (是 / 否) as the engine takes them.
@@ -111,7 +111,7 @@ pub(crate) fn invoice(n: u32, buyer: TaxpayerId, issued_on: NaiveDate) -> Invoic
 
 /// A taxpayer in 202611 with five invoices of November 2026 (1..=5), one of December (6),
 /// and one of another buyer (7).
-fn world() -> MemoryBook {
+pub(crate) fn world() -> MemoryBook {
     let mut b = MemoryBook::default();
     b.put_taxpayer(&taxpayer(me(), tp("202611"))).unwrap();
     b.put_taxpayer(&taxpayer(other(), tp("202611"))).unwrap();
@@ -723,15 +723,34 @@ fn a_scan_certifies_once_and_takes_a_selection_away() {
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
     Select(Vec<u32>),
+    /// Select for a use (index into [`USES`]), with 有效税额 lowered to a share (1..=10
+    /// tenths) of the tax and, for 不抵扣, a reason (index into `NoDeductReason::ALL`).
+    SelectFor(Vec<u32>, u8, Option<u8>, u8),
     Unselect(Vec<u32>),
     Make,
+    /// 确定 for a use (index into [`USES`]).
+    MakeFor(u8),
     /// Submit the newest batch of the current period (or a given number), with an answer.
     Submit(Option<u32>, Option<u8>),
+    /// Submit the newest 退税 batch of this month.
+    SubmitRefund,
     Declare(u8, u8),
     Advance(u32),
     Rollback,
     Status(u32, u8),
+    /// The office records the 退税 registration (bits: exporter, trade service).
+    Register(u8),
+    /// 进项税额转出 of these invoices for the current period.
+    Transfer(Vec<u32>),
 }
+
+/// The uses the random operations pick from.
+pub(crate) const USES: [InvoiceUse; 4] = [
+    InvoiceUse::Deduct,
+    InvoiceUse::NoDeduct,
+    InvoiceUse::Refund,
+    InvoiceUse::AgentRefund,
+];
 
 pub(crate) const N: u32 = 14;
 
@@ -739,8 +758,14 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
     let keys = proptest::collection::vec(1..=N + 1, 0..6);
     prop_oneof![
         4 => keys.clone().prop_map(Op::Select),
-        2 => keys.prop_map(Op::Unselect),
+        3 => (keys.clone(), 0u8..4, proptest::option::of(1u8..=10), 0u8..5)
+            .prop_map(|(k, u, t, r)| Op::SelectFor(k, u, t, r)),
+        2 => keys.clone().prop_map(Op::Unselect),
         3 => Just(Op::Make),
+        2 => (0u8..4).prop_map(Op::MakeFor),
+        1 => Just(Op::SubmitRefund),
+        1 => (0u8..4).prop_map(Op::Register),
+        1 => keys.prop_map(Op::Transfer),
         3 => (proptest::option::of(1u32..4), proptest::option::of(0u8..3)).prop_map(|(n, a)| Op::Submit(n, a)),
         1 => (0u8..3, 0u8..3).prop_map(|(p, s)| Op::Declare(p, s)),
         3 => (0u32..12).prop_map(Op::Advance),
@@ -769,9 +794,55 @@ pub(crate) fn step<B: Book>(
     match op {
         Op::Select(ns) => save_selection(b, &c, &me(), &keys(ns), &[]).map(|_| ()),
         Op::Unselect(ns) => save_selection(b, &c, &me(), &[], &keys(ns)).map(|_| ()),
+        Op::SelectFor(ns, u, share, reason) => {
+            let use_ = USES[usize::from(*u) % USES.len()];
+            let mut rows = Vec::new();
+            for k in keys(ns) {
+                let effective_tax = match (share, b.invoice(&k)?) {
+                    (Some(s), Some(inv)) => {
+                        Some(Fen::new(inv.deductible_tax().value() * i64::from(*s) / 10))
+                    }
+                    _ => None,
+                };
+                let reason = NoDeductReason::ALL[usize::from(*reason) % 5];
+                rows.push(SelectionRow::Select(
+                    k,
+                    UseRequest {
+                        use_: Some(use_),
+                        effective_tax,
+                        reason: Some(reason),
+                        reason_text: (reason == NoDeductReason::Other).then(|| "其他用途".into()),
+                    },
+                ));
+            }
+            save_rows(b, &c, &me(), &rows).map(|_| ())
+        }
         Op::Make => make_batch(b, &c, &me(), InvoiceUse::Deduct).map(|_| ()),
+        Op::MakeFor(u) => make_batch(b, &c, &me(), USES[usize::from(*u) % USES.len()]).map(|_| ()),
+        Op::SubmitRefund => {
+            let month = TaxPeriod::of_date(c.today());
+            let newest = b
+                .batches(&me(), month)?
+                .into_iter()
+                .filter(|x| x.use_.is_refund())
+                .map(|x| x.number)
+                .max();
+            match newest {
+                Some(n) => submit(b, &c, &me(), month, n, None).map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        Op::Register(bits) => {
+            set_registration(b, &office, &me(), RefundRegistration::from_bits(*bits)).map(|_| ())
+        }
+        Op::Transfer(ns) => record_transfers_out(b, &c, &me(), cur, &keys(ns)).map(|_| ()),
         Op::Submit(n, a) => {
-            let newest = b.batches(&me(), cur)?.iter().map(|x| x.number).max();
+            let newest = b
+                .batches(&me(), cur)?
+                .iter()
+                .filter(|x| !x.use_.is_refund())
+                .map(|x| x.number)
+                .max();
             let answer = a.map(|x| {
                 [
                     DeclarationAnswer::NotDeclared,
@@ -841,14 +912,32 @@ fn check_invariants(b: &MemoryBook, c: &Ctx, certified_once: &mut BTreeMap<u128,
         }
         let certs = b.events.get(&k).map_or(0, |e| {
             e.iter()
-                .filter(|e| matches!(e.change, InvoiceChange::Confirmed { .. }))
+                .filter(|e| {
+                    matches!(
+                        e.change,
+                        InvoiceChange::Confirmed { .. } | InvoiceChange::ConfirmedFor { .. }
+                    )
+                })
                 .count()
         });
         assert!(certs <= 1, "certified twice");
         // Nothing outside the window is selected.
         if let SelectionState::Selected { period } = inv.selection {
             let owner = &b.taxpayers[&inv.buyer_id];
-            assert_eq!(period, owner.current_period);
+            let use_ = inv.use_().unwrap_or_default();
+            assert_eq!(
+                period,
+                rules::use_period(use_, owner.current_period, c.today()),
+                "a selection belongs to its use's period"
+            );
+            if use_.is_refund() {
+                assert!(
+                    b.registrations
+                        .get(&inv.buyer_id)
+                        .is_some_and(|r| r.allows(use_)),
+                    "退税 selected without the registration"
+                );
+            }
             assert_eq!(inv.status, InvoiceStatus::Normal);
             assert!(inv.issued_on <= period.last_day());
             assert!(rules::within_time_limit(
@@ -870,23 +959,40 @@ fn check_invariants(b: &MemoryBook, c: &Ctx, certified_once: &mut BTreeMap<u128,
             batch.amount,
             invs.iter().fold(Fen::ZERO, |a, i| a + i.amount)
         );
-        assert_eq!(batch.tax, invs.iter().fold(Fen::ZERO, |a, i| a + i.tax));
         if batch.status == BatchStatus::Submitted {
+            // What was confirmed is what the batch says: the uses and the 有效税额 added up.
+            assert_eq!(
+                batch.tax,
+                invs.iter().fold(Fen::ZERO, |a, i| a + i.effective_tax())
+            );
             for i in invs {
                 assert_eq!(i.selection.period(), Some(batch.period));
                 assert_eq!(i.selection.batch(), Some(batch.number));
+                assert_eq!(i.use_(), Some(batch.use_));
             }
         }
     }
-    // At most one pending batch, and only in the current period.
-    let pending: Vec<_> = b
-        .batches
-        .values()
-        .filter(|x| x.status == BatchStatus::Pending)
-        .collect();
-    assert!(pending.len() <= 1);
-    for p in pending {
-        assert_eq!(p.period, t.current_period);
+    // At most one pending batch per use, and only in its use's period.
+    for use_ in USES {
+        let pending: Vec<_> = b
+            .batches
+            .values()
+            .filter(|x| x.status == BatchStatus::Pending && x.use_ == use_)
+            .collect();
+        assert!(pending.len() <= 1, "{use_}: {} pending", pending.len());
+        for p in pending {
+            assert_eq!(
+                p.period,
+                rules::use_period(use_, t.current_period, c.today())
+            );
+        }
+    }
+    // A transfer-out only for a deducted invoice that became an exception, once.
+    for x in b.transfers.values() {
+        let inv = &b.invoices[&x.key.to_u128()];
+        assert!(inv.status.is_exception());
+        assert_eq!(inv.use_(), Some(InvoiceUse::Deduct));
+        assert!(inv.selection.is_certified());
     }
 }
 

@@ -3,25 +3,44 @@
 
 use std::collections::BTreeSet;
 
-use super::{must_taxpayer, record, settle, Book, Ctx, Refusal};
+use super::{record, selected_of, settle, unselect_all, Book, Ctx, Refusal};
 use crate::domain::rules;
+use crate::domain::rules::VoidReason;
 use crate::domain::{
-    DomainError, Fen, InvoiceChange, InvoiceKey, RefundRegistration, TaxPeriod, TaxpayerId,
-    TransferOut, TransferRefusal,
+    BatchStatus, DomainError, Fen, InvoiceChange, InvoiceKey, InvoiceUse, RefundRegistration,
+    TaxPeriod, TaxpayerId, TransferOut, TransferRefusal, UnselectReason,
 };
 
 /// Records which rebates the enterprise is registered for (出口退税, 外贸综合服务). Withdrawing
-/// a registration leaves confirmed 退税 as they are; selections not yet confirmed stay until
-/// the taxpayer unselects them or the month ends.
+/// a registration leaves confirmed 退税 as they are; selections for it not yet confirmed go
+/// back to 未勾选 and its pending batches become void (they could not be confirmed).
 pub fn set_registration<B: Book>(
     b: &mut B,
     ctx: &Ctx,
     id: &TaxpayerId,
     registration: RefundRegistration,
 ) -> Result<RefundRegistration, B::Error> {
-    must_taxpayer(b, id)?;
+    settle(b, ctx, id)?;
     let before = b.registration(id)?;
     if before != registration {
+        let withdrawn: Vec<InvoiceUse> = [InvoiceUse::Refund, InvoiceUse::AgentRefund]
+            .into_iter()
+            .filter(|u| before.allows(*u) && !registration.allows(*u))
+            .collect();
+        for use_ in withdrawn {
+            let keys = selected_of(b, id, true, Some(use_))?;
+            unselect_all(b, ctx, &keys, UnselectReason::Registration)?;
+            // Settled: only this month can have pending 退税 batches.
+            for mut batch in b.batches(id, TaxPeriod::of_date(ctx.today()))? {
+                {
+                    if batch.status == BatchStatus::Pending && batch.use_ == use_ {
+                        batch.status = BatchStatus::Void;
+                        batch.void_reason = Some(VoidReason::RegistrationWithdrawn);
+                        b.put_batch(&batch)?;
+                    }
+                }
+            }
+        }
         b.put_registration(id, registration)?;
         b.audit(
             "taxpayer.refund_registration",

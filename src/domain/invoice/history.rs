@@ -24,6 +24,8 @@ pub enum UnselectReason {
     TimeLimit,
     /// It was scan-certified at the tax office (S-O3).
     Scanned,
+    /// The office withdrew the 退税 registration it was selected under.
+    Registration,
 }
 
 /// A change in an invoice's life, kept for 单票查询 (S-T10).
@@ -118,6 +120,7 @@ impl InvoiceChange {
                     UnselectReason::StatusChanged => "发票状态变更，勾选自动取消",
                     UnselectReason::TimeLimit => "已超过认证期限，勾选自动取消",
                     UnselectReason::Scanned => "该发票已扫描认证，勾选自动取消",
+                    UnselectReason::Registration => "退税登记已取消，退税勾选自动取消",
                 };
                 format!("{why}（税款所属期{}）", period.label_zh())
             }

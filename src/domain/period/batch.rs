@@ -62,6 +62,8 @@ pub enum VoidReason {
     WindowClosed,
     /// The period was rolled back while the batch was pending (S-T8).
     RolledBack,
+    /// The office withdrew the 退税 registration of a pending 退税 batch.
+    RegistrationWithdrawn,
 }
 
 impl VoidReason {
@@ -71,6 +73,7 @@ impl VoidReason {
             VoidReason::TaxpayerDeclared => "taxpayer_declared",
             VoidReason::WindowClosed => "window_closed",
             VoidReason::RolledBack => "rolled_back",
+            VoidReason::RegistrationWithdrawn => "registration_withdrawn",
         }
     }
 
@@ -91,6 +94,10 @@ impl VoidReason {
             ),
             VoidReason::RolledBack => format!(
                 "税款所属期已回退，{}的待提交确认作废，发票已回退至未勾选状态。",
+                period.label_zh()
+            ),
+            VoidReason::RegistrationWithdrawn => format!(
+                "贵单位的退税登记已取消，{}的待提交退税确认作废，发票已回退至未勾选状态。",
                 period.label_zh()
             ),
         }
