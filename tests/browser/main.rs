@@ -296,6 +296,7 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
                 tax: 1_300,
                 status: "正常".into(),
                 selected: true,
+                usage: None,
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
