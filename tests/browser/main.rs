@@ -16,6 +16,8 @@ mod console_training;
 mod documents;
 // The portal's pages against the manual.
 mod portal_manual;
+// 勾选用途 on the selection pages.
+mod uses;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
