@@ -83,7 +83,10 @@ async fn uses_on_the_selection_pages_and_both_in_the_statistics_in_chromium() {
         click(&c, &format!("input[name=tick][value='{CODE}:00000002']")).await;
         press(&c, "保存").await;
         let t = wait_text(&c, "风险提示").await;
-        assert!(t.contains("走逃（失联）企业") && t.contains("00000002"), "{t}");
+        assert!(
+            t.contains("走逃（失联）企业") && t.contains("00000002"),
+            "{t}"
+        );
         c.find(Locator::XPath("//button[text()='确认勾选']"))
             .await
             .expect("确认勾选 on the step");
@@ -181,7 +184,11 @@ async fn uses_on_the_selection_pages_and_both_in_the_statistics_in_chromium() {
         .await
         .unwrap();
     assert_eq!(
-        (v["selection"].as_str(), v["use"].as_str(), v["reason"].as_str()),
+        (
+            v["selection"].as_str(),
+            v["use"].as_str(),
+            v["reason"].as_str()
+        ),
         (Some("confirmed"), Some("no_deduct"), Some("welfare")),
         "{v}"
     );

@@ -96,7 +96,10 @@ async fn refused(app: &TestApp, a: &str, row: Value, code: &str) -> Value {
 async fn accepted(app: &TestApp, a: &str, row: Value) {
     let s = select(app, a, row.clone()).await;
     assert_eq!(
-        (s["selected"].as_u64(), s["rejected"].as_array().map(Vec::len)),
+        (
+            s["selected"].as_u64(),
+            s["rejected"].as_array().map(Vec::len)
+        ),
         (Some(1), Some(0)),
         "{row} → {s}"
     );
@@ -144,8 +147,17 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     let (app, op, a) = setup().await;
 
     // Refusals: each with its code, and each refused row stays as it was.
-    let r = refused(&app, &a, with(coded(1), json!({"use": "refund"})), "not_refund_enterprise").await;
-    assert!(r["message"].as_str().unwrap().contains("出口退税企业"), "{r}");
+    let r = refused(
+        &app,
+        &a,
+        with(coded(1), json!({"use": "refund"})),
+        "not_refund_enterprise",
+    )
+    .await;
+    assert!(
+        r["message"].as_str().unwrap().contains("出口退税企业"),
+        "{r}"
+    );
     refused(
         &app,
         &a,
@@ -232,16 +244,29 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     )
     .await;
     accepted(&app, &a, coded(7)).await;
-    accepted(&app, &a, json!({"code": null, "number": CUSTOMS, "use": "deduct"})).await;
+    accepted(
+        &app,
+        &a,
+        json!({"code": null, "number": CUSTOMS, "use": "deduct"}),
+    )
+    .await;
     let v = invoice(&app, &a, Some(CODE), &n(5)).await;
     assert_eq!(
-        (v["selection"].as_str(), v["use"].as_str(), v["effective_tax"].as_i64()),
+        (
+            v["selection"].as_str(),
+            v["use"].as_str(),
+            v["effective_tax"].as_i64()
+        ),
         (Some("selected"), Some("deduct"), Some(10_000)),
         "{v}"
     );
     let v = invoice(&app, &a, None, DIGITAL).await;
     assert_eq!(
-        (v["use"].as_str(), v["effective_tax"].as_i64(), v["reason"].as_str()),
+        (
+            v["use"].as_str(),
+            v["effective_tax"].as_i64(),
+            v["reason"].as_str()
+        ),
         (Some("no_deduct"), Some(13_000), Some("welfare")),
         "{v}"
     );
@@ -263,13 +288,19 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     let r = refused(
         &app,
         &a,
-        with(coded(7), json!({"use": "no_deduct", "reason": "tax_exempt"})),
+        with(
+            coded(7),
+            json!({"use": "no_deduct", "reason": "tax_exempt"}),
+        ),
         "used_otherwise",
     )
     .await;
     assert!(r["message"].as_str().unwrap().contains("抵扣"), "{r}");
     let v = invoice(&app, &a, Some(CODE), &n(7)).await;
-    assert_eq!((v["use"].as_str(), v["reason"].as_str()), (Some("deduct"), None));
+    assert_eq!(
+        (v["use"].as_str(), v["reason"].as_str()),
+        (Some("deduct"), None)
+    );
 
     // The office registers A as an exporter: only the office, with a well-formed body.
     let admin = app.staff_token("admin").await;
@@ -278,7 +309,9 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
         .set_refund_registration(&auditor, TAXPAYER_A, true, false)
         .await;
     expect_error(r, 403, "wrong_role").await;
-    let r = app.set_refund_registration(&a, TAXPAYER_A, true, false).await;
+    let r = app
+        .set_refund_registration(&a, TAXPAYER_A, true, false)
+        .await;
     assert!(
         [401, 403].contains(&r.status().as_u16()),
         "a taxpayer may not register: {}",
@@ -341,7 +374,12 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     // December 5th: the filing period of November (A has not declared). 退税 belongs to
     // December, 抵扣 still to November; 代办退税 needs the other registration.
     set_clock(&app, &admin, "2026-12-05T10:00:00+08:00").await;
-    accepted(&app, &a, with(coded(1), json!({"use": "refund", "effective_tax": 12_000}))).await;
+    accepted(
+        &app,
+        &a,
+        with(coded(1), json!({"use": "refund", "effective_tax": 12_000})),
+    )
+    .await;
     refused(
         &app,
         &a,
@@ -352,7 +390,11 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     accepted(&app, &a, coded(8)).await;
     let v = invoice(&app, &a, Some(CODE), &n(1)).await;
     assert_eq!(
-        (v["use"].as_str(), v["period"].as_str(), v["effective_tax"].as_i64()),
+        (
+            v["use"].as_str(),
+            v["period"].as_str(),
+            v["effective_tax"].as_i64()
+        ),
         (Some("refund"), Some("202612"), Some(12_000)),
         "{v}"
     );
@@ -361,8 +403,12 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
 
     // 确定 for 不抵扣: a batch of only the two 不抵扣 selections, counted at the face tax.
     let b = json_of(
-        app.post_json("/api/v1/confirmations", Some(&a), &json!({"use": "no_deduct"}))
-            .await,
+        app.post_json(
+            "/api/v1/confirmations",
+            Some(&a),
+            &json!({"use": "no_deduct"}),
+        )
+        .await,
         200,
     )
     .await;
@@ -395,7 +441,12 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
             v["effective_tax"].as_i64(),
             v["reason"].as_str()
         ),
-        (Some("confirmed"), Some("no_deduct"), Some(13_000), Some("welfare")),
+        (
+            Some("confirmed"),
+            Some("no_deduct"),
+            Some(13_000),
+            Some("welfare")
+        ),
         "{v}"
     );
     // The 抵扣 selections are still waiting for their own 确定.
@@ -430,7 +481,11 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
     );
     // Nothing selected for 代办退税: refused, nothing made.
     let r = app
-        .post_json("/api/v1/confirmations", Some(&a), &json!({"use": "agent_refund"}))
+        .post_json(
+            "/api/v1/confirmations",
+            Some(&a),
+            &json!({"use": "agent_refund"}),
+        )
         .await;
     assert!(r.status().is_client_error(), "{}", r.status());
 }
@@ -481,7 +536,8 @@ async fn a_bulk_upload_with_use_columns() {
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             if !v.is_empty() {
-                ws.cell_mut((c as u32 + 1, r as u32 + 2)).set_value_string(*v);
+                ws.cell_mut((c as u32 + 1, r as u32 + 2))
+                    .set_value_string(*v);
             }
         }
     }
@@ -568,16 +624,30 @@ async fn a_bulk_upload_with_use_columns() {
         ["用途", "有效税额", "不抵扣原因", "原因说明"],
         "{head:?}"
     );
-    assert_eq!(&head[..10], &[
-        "发票代码", "发票号码", "开票日期", "发票类型", "销方税号", "销方名称", "金额", "税额",
-        "发票状态", "是否勾选"
-    ]);
+    assert_eq!(
+        &head[..10],
+        &[
+            "发票代码",
+            "发票号码",
+            "开票日期",
+            "发票类型",
+            "销方税号",
+            "销方名称",
+            "金额",
+            "税额",
+            "发票状态",
+            "是否勾选"
+        ]
+    );
     let row1 = rows
         .iter()
         .find(|r| r[1] == "00000001")
         .unwrap_or_else(|| panic!("{rows:?}"));
     let at = head.len() - 4;
-    assert_eq!((row1[at].as_str(), row1[at + 2].as_str()), ("不抵扣", "用于免税项目"));
+    assert_eq!(
+        (row1[at].as_str(), row1[at + 2].as_str()),
+        ("不抵扣", "用于免税项目")
+    );
     let row2 = rows.iter().find(|r| r[1] == "00000002").unwrap();
     assert_eq!(row2[at], "抵扣");
     assert!(row2[at + 1].starts_with("100"), "{row2:?}");
@@ -608,7 +678,12 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn post_page(app: &TestApp, path: &str, cookie: &str, form: &[(&str, String)]) -> reqwest::Response {
+async fn post_page(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, String)],
+) -> reqwest::Response {
     app.client
         .post(app.url(path))
         .header("cookie", cookie)
@@ -637,7 +712,10 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     assert_eq!(s, 200);
     // The use choice: 抵扣 and 不抵扣 only (A is not registered for 退税), the five reasons,
     // and a 有效税额 input per row holding the tax in yuan.
-    assert!(html.contains("<option value=\"no_deduct\">不抵扣</option>"), "{html}");
+    assert!(
+        html.contains("<option value=\"no_deduct\">不抵扣</option>"),
+        "{html}"
+    );
     assert!(!html.contains("value=\"refund\""), "{html}");
     assert!(html.contains("用于集体福利或者个人消费") && html.contains("name=\"reason_text\""));
     assert!(
@@ -660,8 +738,14 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     assert_eq!(r.status().as_u16(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &to, &cookie).await;
-    assert!(html.contains("份未能保存") && html.contains("不抵扣原因"), "{html}");
-    assert_eq!(invoice(&app, &a, Some(CODE), &n(1)).await["selection"], "unselected");
+    assert!(
+        html.contains("份未能保存") && html.contains("不抵扣原因"),
+        "{html}"
+    );
+    assert_eq!(
+        invoice(&app, &a, Some(CODE), &n(1)).await["selection"],
+        "unselected"
+    );
     // 不抵扣 用于集体福利或者个人消费 for 1; then 抵扣 of 2 with 100.00 of its 130.00 and 3 with
     // a 有效税额 that is no amount.
     let mut f = base(&[key(1)]);
@@ -672,20 +756,41 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     assert!(to.contains("done=saved&ns=1"), "{to}");
     let mut f = base(&[key(2), key(3)]);
     f.push(("use", "deduct".into()));
-    f.push((Box::leak(format!("et:{}", key(2)).into_boxed_str()), "100.00".into()));
-    f.push((Box::leak(format!("et:{}", key(3)).into_boxed_str()), "一百".into()));
+    f.push((
+        Box::leak(format!("et:{}", key(2)).into_boxed_str()),
+        "100.00".into(),
+    ));
+    f.push((
+        Box::leak(format!("et:{}", key(3)).into_boxed_str()),
+        "一百".into(),
+    ));
     let r = post_page(&app, "/select/save", &cookie, &f).await;
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &to, &cookie).await;
-    assert!(html.contains("勾选 1 份") && html.contains("有效税额“一百”不正确"), "{html}");
+    assert!(
+        html.contains("勾选 1 份") && html.contains("有效税额“一百”不正确"),
+        "{html}"
+    );
     let v = invoice(&app, &a, Some(CODE), &n(1)).await;
-    assert_eq!((v["use"].as_str(), v["reason"].as_str()), (Some("no_deduct"), Some("welfare")));
+    assert_eq!(
+        (v["use"].as_str(), v["reason"].as_str()),
+        (Some("no_deduct"), Some("welfare"))
+    );
     let v = invoice(&app, &a, Some(CODE), &n(2)).await;
-    assert_eq!((v["use"].as_str(), v["effective_tax"].as_i64()), (Some("deduct"), Some(10_000)));
-    assert_eq!(invoice(&app, &a, Some(CODE), &n(3)).await["selection"], "unselected");
+    assert_eq!(
+        (v["use"].as_str(), v["effective_tax"].as_i64()),
+        (Some("deduct"), Some(10_000))
+    );
+    assert_eq!(
+        invoice(&app, &a, Some(CODE), &n(3)).await["selection"],
+        "unselected"
+    );
     // The list shows the use of the selected rows.
     let (_, html) = page(&app, &format!("/select?{back}&selected=true"), &cookie).await;
-    assert!(html.contains("不抵扣（用于集体福利或者个人消费）"), "{html}");
+    assert!(
+        html.contains("不抵扣（用于集体福利或者个人消费）"),
+        "{html}"
+    );
 
     // A flagged seller: the confirmation step lists the invoice with the office's reason and
     // carries the form; nothing is saved until 确认勾选.
@@ -694,34 +799,60 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     let r = post_page(&app, "/select/save", &cookie, &f).await;
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains("风险提示") && html.contains("走逃（失联）企业"), "{html}");
-    assert!(html.contains("确认勾选") && html.contains(">返回<"), "{html}");
+    assert!(
+        html.contains("风险提示") && html.contains("走逃（失联）企业"),
+        "{html}"
+    );
+    assert!(
+        html.contains("确认勾选") && html.contains(">返回<"),
+        "{html}"
+    );
     assert!(html.contains("name=\"confirmed\" value=\"1\""), "{html}");
-    assert_eq!(invoice(&app, &a, Some(CODE), &n(4)).await["selection"], "unselected");
+    assert_eq!(
+        invoice(&app, &a, Some(CODE), &n(4)).await["selection"],
+        "unselected"
+    );
     let mut f = base(&[key(4)]);
     f.push(("confirmed", "1".into()));
     let r = post_page(&app, "/select/save", &cookie, &f).await;
     assert_eq!(r.status().as_u16(), 303);
-    assert_eq!(invoice(&app, &a, Some(CODE), &n(4)).await["selection"], "selected");
+    assert_eq!(
+        invoice(&app, &a, Some(CODE), &n(4)).await["selection"],
+        "selected"
+    );
 
     // 确认勾选: one 确定 per use; 确定（不抵扣） makes a batch of the 不抵扣 selection only.
     let (_, html) = page(&app, "/confirm", &cookie).await;
     assert!(
-        html.contains("value=\"deduct\"") && html.contains("确定（抵扣）") && html.contains("确定（不抵扣）"),
+        html.contains("value=\"deduct\"")
+            && html.contains("确定（抵扣）")
+            && html.contains("确定（不抵扣）"),
         "{html}"
     );
-    let r = post_page(&app, "/confirm/make", &cookie, &[("use", "no_deduct".into())]).await;
+    let r = post_page(
+        &app,
+        "/confirm/make",
+        &cookie,
+        &[("use", "no_deduct".into())],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 303);
     let (_, html) = page(&app, "/confirm", &cookie).await;
-    assert!(html.contains("本次确认（待提交）") && html.contains("用途：不抵扣"), "{html}");
+    assert!(
+        html.contains("本次确认（待提交）") && html.contains("用途：不抵扣"),
+        "{html}"
+    );
     let b = json_of(
-        app.get("/api/v1/confirmations?period=202611", Some(&a)).await,
+        app.get("/api/v1/confirmations?period=202611", Some(&a))
+            .await,
         200,
     )
     .await;
     let batches = b["items"].as_array().unwrap();
     assert!(
-        batches.iter().any(|x| x["use"] == "no_deduct" && x["count"] == 1),
+        batches
+            .iter()
+            .any(|x| x["use"] == "no_deduct" && x["count"] == 1),
         "{b}"
     );
 
@@ -734,9 +865,17 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
         .await
         .unwrap();
     let staff = cookie_of(&r);
-    let (s, html) = page(&app, &format!("/office/taxpayers/{TAXPAYER_A}/edit"), &staff).await;
+    let (s, html) = page(
+        &app,
+        &format!("/office/taxpayers/{TAXPAYER_A}/edit"),
+        &staff,
+    )
+    .await;
     assert_eq!(s, 200);
-    assert!(html.contains("出口退税企业") && html.contains("name=\"trade_service\""), "{html}");
+    assert!(
+        html.contains("出口退税企业") && html.contains("name=\"trade_service\""),
+        "{html}"
+    );
     let form: Vec<(&str, String)> = vec![
         ("name", "福州鑫达电子科技有限公司".into()),
         ("region", "350000".into()),
@@ -744,7 +883,13 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
         ("credit_rating", "A".into()),
         ("trade_service", "1".into()),
     ];
-    let r = post_page(&app, &format!("/office/taxpayers/{TAXPAYER_A}"), &staff, &form).await;
+    let r = post_page(
+        &app,
+        &format!("/office/taxpayers/{TAXPAYER_A}"),
+        &staff,
+        &form,
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 303);
     let (_, html) = page(&app, &format!("/office/taxpayers/{TAXPAYER_A}"), &staff).await;
     assert!(html.contains("外贸综合服务企业"), "{html}");
@@ -761,6 +906,9 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     );
     // 代办退税 is now offered on 发票勾选.
     let (_, html) = page(&app, &format!("/select?{back}"), &cookie).await;
-    assert!(html.contains("<option value=\"agent_refund\">代办退税</option>"), "{html}");
+    assert!(
+        html.contains("<option value=\"agent_refund\">代办退税</option>"),
+        "{html}"
+    );
     assert!(!html.contains("value=\"refund\""));
 }

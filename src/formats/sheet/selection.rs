@@ -128,7 +128,11 @@ pub fn workbook_with(rows: &[DownloadRow], uses: bool) -> Result<Vec<u8>, SheetE
                 ]
                 .into_iter()
                 .chain(digital.then(|| Value::Text(r.digital.clone())))
-                .chain(if uses { use_cells(r.usage.as_ref()) } else { Vec::new() })
+                .chain(if uses {
+                    use_cells(r.usage.as_ref())
+                } else {
+                    Vec::new()
+                })
                 .collect()
             })
             .collect(),

@@ -120,7 +120,10 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
     };
     // The 用途 columns when any row is used otherwise than for plain 抵扣, or the taxpayer may
     // select for 退税: the same columns in every file of the download.
-    let uses = registered || rows.iter().any(|r| r.usage.as_ref().is_some_and(|u| !u.plain));
+    let uses = registered
+        || rows
+            .iter()
+            .any(|r| r.usage.as_ref().is_some_and(|u| !u.plain));
     let random: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
     let stem = format!("{}_{random}", id.as_str());
     let books: Vec<Vec<u8>> = rows

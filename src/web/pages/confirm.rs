@@ -424,8 +424,7 @@ async fn make(
         },
     };
     let id = user.id.clone();
-    let result =
-        blocking(move || portal::confirmation::make_batch(&app, &who, &id, use_)).await;
+    let result = blocking(move || portal::confirmation::make_batch(&app, &who, &id, use_)).await;
     Ok(match result {
         Ok(_) => see_other("/confirm#pending-h"),
         Err(e) => see_other(&with_error("/confirm", &e.message)),

@@ -100,6 +100,8 @@ const HELP: &[&str] = &[
     "默认查询“未认证”“未勾选”“正常”状态的发票，每页显示50条，可修改每页显示的条数；点击表头的全选框可对当前页发票批量打勾（最多100份）。",
     "完成当前页的勾选或撤销后需点击“保存”，再进行其他页的操作；未保存就跳转到其他页时系统会提示。",
     "未执行确认勾选操作前，可以对已勾选且未确认的发票取消勾选。",
+    "保存时可选择勾选用途：抵扣、不抵扣（须选择不抵扣原因，原因为“其他”时须填写说明）；登记为出口退税企业、外贸综合服务企业的，还可选择退税、代办退税（退税勾选属于当月）。有效税额默认为发票税额，可调低，不能为0。海关缴款书只能用于抵扣。",
+    "勾选销售方被税务机关标记为风险纳税人的发票时，系统先提示风险原因，确认后才保存。",
     "当期勾选、确认的开始时间为完成上一期申报的当天，结束时间为完成当期申报的当天；一直未申报的，截止时间为所在省份设置的当期申报截止日。",
 ];
 
@@ -201,9 +203,7 @@ fn form_key(i: &InvoiceView) -> String {
 /// The 有效税额 a row's input starts with: what a selected invoice counts, else the tax it
 /// may deduct (the computed tax of a 农产品 invoice, the face tax of the others).
 fn tax_default(i: &InvoiceView) -> Fen {
-    i.effective_tax
-        .or(i.deductible_tax)
-        .unwrap_or(i.tax)
+    i.effective_tax.or(i.deductible_tax).unwrap_or(i.tax)
 }
 
 /// The 勾选用途 choice of 保存: the use, and for 不抵扣 its reason and 说明; 退税 and 代办退税
@@ -448,7 +448,10 @@ impl UseForm {
 /// What a 保存 led to.
 enum Saved {
     /// Saved: the report and the rows refused before the rules (key, message).
-    Done(crate::domain::engine::SelectionReport, Vec<(String, String)>),
+    Done(
+        crate::domain::engine::SelectionReport,
+        Vec<(String, String)>,
+    ),
     /// Nothing saved yet: ticked invoices of flagged sellers need 确认勾选 first.
     Confirm(String, Vec<FlaggedInvoice>),
 }
@@ -555,16 +558,12 @@ async fn save(
     .await;
     // Back to the same query (Post/Redirect/Get) with the outcome.
     Ok(match result {
-        Ok(Saved::Confirm(name, flagged)) => html(
-            StatusCode::OK,
-            risky_step(&name, &pairs, &flagged, &to),
-        ),
-        Ok(Saved::Done(r, refused)) if r.rejected.is_empty() && refused.is_empty() => {
-            see_other(&format!(
-                "{to}&done=saved&ns={}&nu={}",
-                r.selected, r.unselected
-            ))
+        Ok(Saved::Confirm(name, flagged)) => {
+            html(StatusCode::OK, risky_step(&name, &pairs, &flagged, &to))
         }
+        Ok(Saved::Done(r, refused)) if r.rejected.is_empty() && refused.is_empty() => see_other(
+            &format!("{to}&done=saved&ns={}&nu={}", r.selected, r.unselected),
+        ),
         Ok(Saved::Done(r, refused)) => {
             let all: Vec<(String, String)> = refused
                 .into_iter()
@@ -597,7 +596,12 @@ async fn save(
 /// The confirmation step before selecting invoices of sellers the office flagged: the
 /// invoices with the office's reasons; 确认勾选 posts the same form again (its data in hidden
 /// fields), 返回 goes back to the query without saving.
-fn risky_step(name: &str, pairs: &[(String, String)], flagged: &[FlaggedInvoice], back: &str) -> Markup {
+fn risky_step(
+    name: &str,
+    pairs: &[(String, String)],
+    flagged: &[FlaggedInvoice],
+    back: &str,
+) -> Markup {
     page(
         Page {
             title: "风险提示",

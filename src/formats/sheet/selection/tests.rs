@@ -516,7 +516,10 @@ fn a_download_without_uses_keeps_the_old_columns_and_one_with_uses_appends_them(
     // The file reads back with each row's use.
     let p = parse(&bytes, LIMITS).unwrap();
     assert!(p.problems.is_empty(), "{:?}", p.problems);
-    assert_eq!(p.choices[1].request.use_, Some(crate::domain::InvoiceUse::Deduct));
+    assert_eq!(
+        p.choices[1].request.use_,
+        Some(crate::domain::InvoiceUse::Deduct)
+    );
     assert_eq!(p.choices[1].request.effective_tax, Some(Fen::new(16_049)));
     let r = &p.choices[2].request;
     assert_eq!(r.use_, Some(crate::domain::InvoiceUse::NoDeduct));
@@ -609,7 +612,11 @@ fn the_use_columns_are_read_and_bad_values_refuse_their_row() {
             (10, "invalid_reason"),
         ]
     );
-    assert!(p.problems[0].message.contains("“出口”"), "{}", p.problems[0].message);
+    assert!(
+        p.problems[0].message.contains("“出口”"),
+        "{}",
+        p.problems[0].message
+    );
     assert!(p.problems[1].message.contains("“十元”"));
     assert!(p.problems[2].message.contains("不抵扣原因"));
 }
