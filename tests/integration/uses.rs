@@ -509,7 +509,38 @@ fn v_history(v: &Value) -> Vec<(String, String)> {
 /// refusing only their rows; the download then carries the 用途 columns.
 #[tokio::test]
 async fn a_bulk_upload_with_use_columns() {
-    let (app, _op, a) = setup().await;
+    let (app, op, a) = setup().await;
+    // Before any other use: exactly the columns of before (the file holds a 数电票: its
+    // column comes last); registered for 退税: the 用途 columns are offered.
+    let old = [
+        "发票代码",
+        "发票号码",
+        "开票日期",
+        "发票类型",
+        "销方税号",
+        "销方名称",
+        "金额",
+        "税额",
+        "发票状态",
+        "是否勾选",
+        "数电票号码",
+    ];
+    accepted(&app, &a, coded(8)).await;
+    assert_eq!(downloaded(&app, &a).await[0], old);
+    json_of(
+        app.set_refund_registration(&op, TAXPAYER_A, true, false)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(downloaded(&app, &a).await[0].len(), old.len() + 4);
+    json_of(
+        app.set_refund_registration(&op, TAXPAYER_A, false, false)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(downloaded(&app, &a).await[0], old);
     let mut book = umya_spreadsheet::new_file();
     let ws = book.sheet_mut(0).unwrap();
     let header = [
@@ -599,25 +630,7 @@ async fn a_bulk_upload_with_use_columns() {
     );
 
     // The download: the 用途 columns after the others, filled for the selected rows.
-    let r = app
-        .get(
-            "/api/v1/selections/export?issued_from=2026-11-01&issued_to=2026-11-30",
-            Some(&a),
-        )
-        .await;
-    assert_eq!(r.status().as_u16(), 200);
-    let bytes = r.bytes().await.unwrap().to_vec();
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
-    let mut book = Vec::new();
-    std::io::Read::read_to_end(&mut zip.by_index(0).unwrap(), &mut book).unwrap();
-    use calamine::Reader;
-    let mut x: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(book)).unwrap();
-    let name = x.sheet_names()[0].clone();
-    let range = x.worksheet_range(&name).unwrap();
-    let rows: Vec<Vec<String>> = range
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect();
+    let rows = downloaded(&app, &a).await;
     let head = &rows[0];
     assert_eq!(
         head[head.len() - 4..],
@@ -911,4 +924,28 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
         "{html}"
     );
     assert!(!html.contains("value=\"refund\""));
+}
+
+/// The rows (header first) of the one file of A's November download.
+async fn downloaded(app: &TestApp, a: &str) -> Vec<Vec<String>> {
+    let r = app
+        .get(
+            "/api/v1/selections/export?issued_from=2026-11-01&issued_to=2026-11-30",
+            Some(a),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    assert_eq!(zip.len(), 1);
+    let mut book = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_index(0).unwrap(), &mut book).unwrap();
+    use calamine::Reader;
+    let mut x: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(book)).unwrap();
+    let name = x.sheet_names()[0].clone();
+    let range = x.worksheet_range(&name).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }
