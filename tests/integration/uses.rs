@@ -363,6 +363,12 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
         t["refund_registration"],
         json!({"exporter": true, "trade_service": false})
     );
+    // The taxpayer sees it in its profile.
+    let me = json_of(app.get("/api/v1/me", Some(&a)).await, 200).await;
+    assert_eq!(
+        me["refund_registration"],
+        json!({"exporter": true, "trade_service": false})
+    );
     // Recording the same again changes nothing and answers the same.
     json_of(
         app.set_refund_registration(&op, TAXPAYER_A, true, false)
