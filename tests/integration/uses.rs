@@ -773,16 +773,11 @@ async fn the_pages_select_for_each_use_and_ask_before_a_flagged_seller() {
     let r = post_page(&app, "/select/save", &cookie, &f).await;
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(to.contains("done=saved&ns=1"), "{to}");
+    let (et2, et3) = (format!("et:{}", key(2)), format!("et:{}", key(3)));
     let mut f = base(&[key(2), key(3)]);
     f.push(("use", "deduct".into()));
-    f.push((
-        Box::leak(format!("et:{}", key(2)).into_boxed_str()),
-        "100.00".into(),
-    ));
-    f.push((
-        Box::leak(format!("et:{}", key(3)).into_boxed_str()),
-        "一百".into(),
-    ));
+    f.push((et2.as_str(), "100.00".into()));
+    f.push((et3.as_str(), "一百".into()));
     let r = post_page(&app, "/select/save", &cookie, &f).await;
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = page(&app, &to, &cookie).await;

@@ -155,40 +155,40 @@ fn view(v: &View, flash: Markup) -> Markup {
             p { "当前税款所属期：" strong { (p.current_period.label_zh()) }
                 "（可勾选、确认的截止日期为：" (p.window_closes.format("%Y年%m月%d日")) "）" }
             p.hint { "本期已确认 " (submitted) " 次，累计确认发票 " (confirmed) " 份。" }
+            // One pending batch per use (退税 ones in the month's own period).
             @for (n, b) in pending.iter().enumerate() {
-                {
-                    section.pending aria-labelledby=(if n == 0 { "pending-h".to_string() } else { format!("pending-h{n}") }) {
-                        h2 id=(if n == 0 { "pending-h".to_string() } else { format!("pending-h{n}") }) { "本次确认（待提交）" " " span.usage { "用途：" (b.batch.use_.label_zh()) } }
-                        p { "这是本期的第 " strong { (b.batch.number) } " 次确认操作；当期累计确认次数 "
-                            strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
-                        dl.facts {
-                            dt { "当次确认发票份数" } dd.num { (b.batch.count) }
-                            dt { "当次确认金额" } dd.num { (b.batch.amount) }
-                            dt { "用途" } dd.usage { (b.batch.use_.label_zh()) }
-                            dt { "当次确认税额" } dd.num { (b.batch.tax) }
-                            dt { "状态" } dd { strong { "待提交" } }
-                        }
-                        p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
-                        @if writes_allowed() {
-                            // 提交 first shows a page that repeats the count and tax (the
-                            // irreversible step is the POST from there); 不确定 changes nothing
-                            // and posts at once.
-                            @let to = format!("/confirm/{}/{}/submit", b.batch.period, b.batch.number);
-                            form method="get" action=(to) {
-                                @if p.in_filing_period && !b.batch.use_.is_refund() {
-                                    p.prompt {
-                                        "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
-                                        "的申报结果信息有延迟，请您选择是否已完成税款所属期"
-                                        (p.current_period.label_zh()) "的增值税申报工作！"
-                                    }
-                                    button type="submit" name="declaration" value="not_declared" { "未完成申报" }
-                                    " "
-                                    button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
-                                    " "
-                                    button.secondary type="submit" name="declaration" value="unsure" formmethod="post" formaction=(to) { "不确定" }
-                                } @else {
-                                    button type="submit" { "提交" }
+                @let hid = if n == 0 { "pending-h".to_string() } else { format!("pending-h{n}") };
+                section.pending aria-labelledby=(hid) {
+                    h2 id=(hid) { "本次确认（待提交）" " " span.usage { "用途：" (b.batch.use_.label_zh()) } }
+                    p { "这是本期的第 " strong { (b.batch.number) } " 次确认操作；当期累计确认次数 "
+                        strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
+                    dl.facts {
+                        dt { "当次确认发票份数" } dd.num { (b.batch.count) }
+                        dt { "当次确认金额" } dd.num { (b.batch.amount) }
+                        dt { "用途" } dd.usage { (b.batch.use_.label_zh()) }
+                        dt { "当次确认税额" } dd.num { (b.batch.tax) }
+                        dt { "状态" } dd { strong { "待提交" } }
+                    }
+                    p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
+                    @if writes_allowed() {
+                        // 提交 first shows a page that repeats the count and tax (the
+                        // irreversible step is the POST from there); 不确定 changes nothing
+                        // and posts at once.
+                        @let to = format!("/confirm/{}/{}/submit", b.batch.period, b.batch.number);
+                        form method="get" action=(to) {
+                            @if p.in_filing_period && !b.batch.use_.is_refund() {
+                                p.prompt {
+                                    "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
+                                    "的申报结果信息有延迟，请您选择是否已完成税款所属期"
+                                    (p.current_period.label_zh()) "的增值税申报工作！"
                                 }
+                                button type="submit" name="declaration" value="not_declared" { "未完成申报" }
+                                " "
+                                button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
+                                " "
+                                button.secondary type="submit" name="declaration" value="unsure" formmethod="post" formaction=(to) { "不确定" }
+                            } @else {
+                                button type="submit" { "提交" }
                             }
                         }
                     }
