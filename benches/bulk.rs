@@ -129,6 +129,7 @@ fn main() {
             tax: 13_000,
             status: "正常".into(),
             selected: true,
+            usage: None,
         })
         .collect();
     let file = selection::workbook(&sheet).unwrap();

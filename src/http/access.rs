@@ -19,6 +19,11 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("GET", "/api/v1/office/taxpayers/{id}", ReadOffice),
     ("PUT", "/api/v1/office/taxpayers/{id}", ChangeOffice),
     ("POST", "/api/v1/office/taxpayers/{id}/unlock", ChangeOffice),
+    (
+        "PUT",
+        "/api/v1/office/taxpayers/{id}/refund-registration",
+        ChangeOffice,
+    ),
     ("GET", "/api/v1/office/invoices", ReadOffice),
     ("POST", "/api/v1/office/invoices", ChangeOffice),
     (

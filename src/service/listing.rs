@@ -55,6 +55,22 @@ pub struct InvoiceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<i64>)]
     pub deductible_tax: Option<Fen>,
+    /// 勾选用途 of a selected or confirmed invoice (`deduct`, `no_deduct`, `refund`,
+    /// `agent_refund`); absent when unselected.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "deduct")]
+    pub use_: Option<InvoiceUse>,
+    /// 有效税额（分）：抵扣、退税计入的税额；不抵扣为票面税额。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub effective_tax: Option<Fen>,
+    /// 不抵扣原因（`non_taxable`、`tax_exempt`、`welfare`、`abnormal_loss`、`other`）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "welfare")]
+    pub reason: Option<crate::domain::NoDeductReason>,
+    /// 不抵扣原因为“其他”时的说明。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
 }
 
 impl InvoiceView {
@@ -89,6 +105,10 @@ impl From<&Invoice> for InvoiceView {
             audit_result: i.audit,
             deductible_tax: (i.kind == crate::domain::InvoiceType::Agricultural)
                 .then(|| i.deductible_tax()),
+            use_: i.use_(),
+            effective_tax: i.use_().map(|_| i.effective_tax()),
+            reason: i.usage.as_ref().and_then(|u| u.reason),
+            reason_text: i.usage.as_ref().and_then(|u| u.reason_text.clone()),
         }
     }
 }

@@ -138,10 +138,12 @@ pub enum Col {
     Method,
     /// 确认/扫描日期.
     CertifiedOn,
+    /// 勾选用途 of a selected or confirmed invoice (with the 不抵扣 reason).
+    Use,
 }
 
 impl Col {
-    fn heading(self) -> Markup {
+    pub fn heading(self) -> Markup {
         let text = match self {
             Col::Code => "发票代码",
             Col::Number => "发票号码",
@@ -154,13 +156,14 @@ impl Col {
             Col::Selection => "勾选标志",
             Col::Method => "认证方式",
             Col::CertifiedOn => "确认/扫描日期",
+            Col::Use => "勾选用途",
         };
         html! {
             @if matches!(self, Col::Amount | Col::Tax) { th.num { (text) } } @else { th { (text) } }
         }
     }
 
-    fn cell(self, i: &InvoiceView, exceptions: bool) -> Markup {
+    pub fn cell(self, i: &InvoiceView, exceptions: bool) -> Markup {
         html! {
             @match self {
                 Col::Code => td.mono { (i.code_text()) },
@@ -174,8 +177,21 @@ impl Col {
                 Col::Selection => td { (selection_flag(&i.selection)) },
                 Col::Method => td { @if matches!(i.selection, SelectionState::Scanned { .. }) { "扫描认证" } @else { "勾选认证" } },
                 Col::CertifiedOn => td { (i.certified_on.map(|d| d.to_string()).unwrap_or_default()) },
+                Col::Use => td.usage { (use_text(i)) },
             }
         }
+    }
+}
+
+/// 勾选用途 as lists show it: the use, and a 不抵扣 invoice's reason; blank when unselected.
+pub fn use_text(i: &InvoiceView) -> String {
+    match (i.use_, i.reason) {
+        (None, _) => String::new(),
+        (Some(u), Some(r)) => match &i.reason_text {
+            Some(t) => format!("{}（{}：{}）", u.label_zh(), r.label_zh(), t),
+            None => format!("{}（{}）", u.label_zh(), r.label_zh()),
+        },
+        (Some(u), None) => u.label_zh().to_string(),
     }
 }
 

@@ -16,6 +16,8 @@ mod console_training;
 mod documents;
 // The portal's pages against the manual.
 mod portal_manual;
+// 勾选用途 on the selection pages.
+mod uses;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -296,6 +298,7 @@ async fn a_taxpayer_selects_confirms_and_reads_statistics_in_chromium() {
                 tax: 1_300,
                 status: "正常".into(),
                 selected: true,
+                usage: None,
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();

@@ -365,3 +365,40 @@ pub fn spawn_replica(data_dir: PathBuf) -> TestApp {
     let app = App::open(settings).unwrap();
     start(app, true, data_dir, dir)
 }
+
+/// Flags `seller` as a risky seller with the office's `reason`, straight in the store (the
+/// office's risky-seller routes are tested with their own API).
+pub fn flag_seller(app: &App, seller: &str, reason: &str) {
+    let r = fapiao::domain::RiskySeller {
+        seller_id: TaxpayerId::parse(seller).unwrap(),
+        reason: reason.into(),
+        by: "test".into(),
+        at: chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00+08:00").unwrap(),
+    };
+    app.store
+        .write(&app.system("test"), |tx| {
+            tx.put_risky_seller(&r)?;
+            tx.audit("test.setup", seller, reason);
+            Ok(())
+        })
+        .unwrap();
+}
+
+impl TestApp {
+    /// The office records taxpayer `id`'s 退税 registration (as `token`); returns the answer.
+    pub async fn set_refund_registration(
+        &self,
+        token: &str,
+        id: &str,
+        exporter: bool,
+        trade_service: bool,
+    ) -> Response {
+        self.send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/office/taxpayers/{id}/refund-registration"),
+            Some(token),
+            &json!({"exporter": exporter, "trade_service": trade_service}),
+        )
+        .await
+    }
+}

@@ -7,7 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::super::router::Routes;
 use super::super::schema::{ProfileChangeShape, RatingChangeShape};
 use crate::domain::{
-    Contact, CreditRating, ProfileChange, RatingChange, Region, TaxPeriod, Taxpayer, TaxpayerId,
+    Contact, CreditRating, ProfileChange, RatingChange, RefundRegistration, Region, TaxPeriod,
+    Taxpayer, TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, JsonObject, StaffUser};
@@ -19,7 +20,11 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         .get("/office/taxpayers", search_taxpayers)
         .get("/office/taxpayers/{id}", get_taxpayer)
         .put("/office/taxpayers/{id}", update_taxpayer)
-        .post("/office/taxpayers/{id}/unlock", unlock_taxpayer);
+        .post("/office/taxpayers/{id}/unlock", unlock_taxpayer)
+        .put(
+            "/office/taxpayers/{id}/refund-registration",
+            set_refund_registration,
+        );
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,11 +87,32 @@ impl From<&Taxpayer> for TaxpayerRecord {
     }
 }
 
+/// The taxpayer's 退税 registration: 出口退税企业 may select for 退税, 外贸综合服务企业 for 代办退税.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RegistrationView {
+    /// 出口退税企业
+    exporter: bool,
+    /// 外贸综合服务企业
+    trade_service: bool,
+}
+
+impl From<RefundRegistration> for RegistrationView {
+    fn from(r: RefundRegistration) -> Self {
+        RegistrationView {
+            exporter: r.exporter,
+            trade_service: r.trade_service,
+        }
+    }
+}
+
 /// A taxpayer with the changes of its record.
 #[derive(Serialize, ToSchema)]
 struct TaxpayerDetail {
     #[serde(flatten)]
     record: TaxpayerRecord,
+    /// 退税登记
+    refund_registration: RegistrationView,
     #[schema(value_type = Vec<ProfileChangeShape>)]
     changes: Vec<ProfileChange>,
 }
@@ -256,14 +282,19 @@ async fn update_taxpayer(
 )]
 async fn get_taxpayer(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let id = TaxpayerId::parse(&path.into_inner())?;
-    let (t, changes) = a
+    let (t, changes, registration) = a
         .run(move |app, who, _| {
             let t = settle::settled(app, who, &id)?;
-            Ok((t, office::taxpayers::changes(app, &id)?))
+            Ok((
+                t,
+                office::taxpayers::changes(app, &id)?,
+                office::taxpayers::refund_registration(app, &id)?,
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok().json(TaxpayerDetail {
         record: TaxpayerRecord::from(&t),
+        refund_registration: registration.into(),
         changes,
     }))
 }
@@ -329,12 +360,40 @@ async fn unlock_taxpayer(a: Acting<StaffUser>, path: web::Path<String>) -> AppRe
     Ok(HttpResponse::Ok().json(TaxpayerRecord::from(&t)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/office/taxpayers/{id}/refund-registration",
+    tag = "office",
+    summary = "登记退税资格（出口退税企业、外贸综合服务企业）",
+    description = super::WRITER,
+    params(("id" = String, Path, description = "纳税人识别号", example = "91350100M000100Y43")),
+    request_body = RegistrationView,
+    responses((status = 200, description = "登记后的退税资格", body = RegistrationView))
+)]
+async fn set_refund_registration(
+    a: Acting<StaffUser>,
+    path: web::Path<String>,
+    body: JsonObject<RegistrationView>,
+) -> AppResult<HttpResponse> {
+    let id = TaxpayerId::parse(&path.into_inner())?;
+    let b = body.into_inner();
+    let r = RefundRegistration {
+        exporter: b.exporter,
+        trade_service: b.trade_service,
+    };
+    let r = a
+        .run(move |app, who, _| office::taxpayers::set_refund_registration(app, who, &id, r))
+        .await?;
+    Ok(HttpResponse::Ok().json(RegistrationView::from(r)))
+}
+
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create_taxpayer,
     search_taxpayers,
     get_taxpayer,
     update_taxpayer,
-    unlock_taxpayer
+    unlock_taxpayer,
+    set_refund_registration
 ))]
 pub(super) struct Doc;

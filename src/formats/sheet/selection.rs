@@ -9,13 +9,19 @@ use chrono::NaiveDate;
 use super::read::{self, Format, Limits, Row};
 use super::write::{self, Column, Kind, Sheet, Value};
 use super::SheetError;
-use crate::domain::{Fen, InvoiceKey};
+use crate::domain::{Fen, InvoiceKey, NoDeductReason, UseCodes, UseRequest};
 
 pub const CODE: &str = "发票代码";
 pub const NUMBER: &str = "发票号码";
 /// The successor platform's template has its own column for the 20-digit number.
 pub const DIGITAL: &str = "数电票号码";
 pub const CHOICE: &str = "是否勾选";
+/// 勾选用途: 抵扣, 不抵扣, 退税, 代办退税, or a use code (1, 2, 3, 6).
+pub const USE: &str = "用途";
+/// 有效税额 in yuan (抵扣 and 退税 may lower it).
+pub const EFFECTIVE_TAX: &str = "有效税额";
+pub const REASON: &str = "不抵扣原因";
+pub const REASON_TEXT: &str = "原因说明";
 
 /// The downloaded sheet's columns, in order.
 pub const COLUMNS: [Column; 10] = [
@@ -34,6 +40,16 @@ pub const COLUMNS: [Column; 10] = [
 /// The 数电票号码 column: added last (so sheets and scripts made for the columns above keep
 /// their positions) when the file holds a 数电票.
 pub const DIGITAL_COLUMN: Column = Column::new(DIGITAL, Kind::Text, 23.0);
+
+/// The 用途 columns: added after the others (and after 数电票号码) only when the file holds an
+/// invoice selected for a use other than plain 抵扣, or the taxpayer may select for 退税; a
+/// sheet without them is exactly the older one.
+pub const USE_COLUMNS: [Column; 4] = [
+    Column::new(USE, Kind::Text, 10.0),
+    Column::new(EFFECTIVE_TAX, Kind::Money, 12.0),
+    Column::new(REASON, Kind::Text, 24.0),
+    Column::new(REASON_TEXT, Kind::Text, 24.0),
+];
 
 /// Invoices per downloaded file (the manual: more than 2,000 are split into several files).
 pub const ROWS_PER_FILE: usize = 2_000;
@@ -55,14 +71,41 @@ pub struct DownloadRow {
     pub tax: i64,
     pub status: String,
     pub selected: bool,
+    /// The use of a selected invoice; `None` when unselected.
+    pub usage: Option<RowUsage>,
 }
 
-/// One downloaded file: a sheet 发票清单 with the header in row 1.
+/// What a selected invoice of the download is used for, as its 用途 columns show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowUsage {
+    /// 抵扣, 不抵扣, 退税 or 代办退税.
+    pub use_label: String,
+    /// Plain 抵扣 of the full tax (what every selection was before uses).
+    pub plain: bool,
+    pub effective_tax: i64,
+    /// The 不抵扣 reason's label.
+    pub reason: String,
+    pub reason_text: String,
+}
+
+/// One downloaded file: a sheet 发票清单 with the header in row 1; the 用途 columns when a
+/// row is selected for anything but plain 抵扣.
 pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
+    let uses = rows
+        .iter()
+        .any(|r| r.usage.as_ref().is_some_and(|u| !u.plain));
+    workbook_with(rows, uses)
+}
+
+/// One downloaded file, with the 用途 columns when `uses`.
+pub fn workbook_with(rows: &[DownloadRow], uses: bool) -> Result<Vec<u8>, SheetError> {
     let digital = rows.iter().any(|r| !r.digital.is_empty());
     let mut columns = COLUMNS.to_vec();
     if digital {
         columns.push(DIGITAL_COLUMN);
+    }
+    if uses {
+        columns.extend(USE_COLUMNS);
     }
     let sheet = Sheet {
         name: "发票清单".into(),
@@ -85,11 +128,28 @@ pub fn workbook(rows: &[DownloadRow]) -> Result<Vec<u8>, SheetError> {
                 ]
                 .into_iter()
                 .chain(digital.then(|| Value::Text(r.digital.clone())))
+                .chain(if uses {
+                    use_cells(r.usage.as_ref())
+                } else {
+                    Vec::new()
+                })
                 .collect()
             })
             .collect(),
     };
     write::xlsx(&[sheet])
+}
+
+fn use_cells(u: Option<&RowUsage>) -> Vec<Value> {
+    match u {
+        None => vec![Value::Empty, Value::Empty, Value::Empty, Value::Empty],
+        Some(u) => vec![
+            Value::Text(u.use_label.clone()),
+            Value::Money(Fen::new(u.effective_tax)),
+            Value::Text(u.reason.clone()),
+            Value::Text(u.reason_text.clone()),
+        ],
+    }
 }
 
 /// Full-width forms to ASCII, the ideographic space to a space, zero-width characters
@@ -159,6 +219,8 @@ pub struct Choice {
     pub row: usize,
     pub tick: bool,
     pub key: InvoiceKey,
+    /// The 用途 columns of a ticked row (a plain 抵扣 when the sheet has none).
+    pub request: UseRequest,
 }
 
 /// One row refused before it reaches the rules.
@@ -197,6 +259,13 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
     };
     // Optional: sheets made before 数电票 do not have it.
     let c_digital = col(DIGITAL);
+    // Optional: the 用途 columns.
+    let uses = UseColumns {
+        use_: col(USE).or_else(|| col("勾选用途")),
+        effective_tax: col(EFFECTIVE_TAX),
+        reason: col(REASON),
+        reason_text: col(REASON_TEXT).or_else(|| col("说明")),
+    };
     let mut out = Parsed {
         format: table.format,
         sheet: table.sheet,
@@ -281,14 +350,99 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Parsed, SheetError> {
                 continue;
             }
         };
+        let request = if tick {
+            match uses.request(r) {
+                Ok(q) => q,
+                Err((reason, message)) => {
+                    out.problems.push(problem(reason, message));
+                    continue;
+                }
+            }
+        } else {
+            UseRequest::default()
+        };
         match InvoiceKey::parse_any(Some(&code), &number) {
-            Ok(key) => out.choices.push(Choice { row, tick, key }),
+            Ok(key) => out.choices.push(Choice {
+                row,
+                tick,
+                key,
+                request,
+            }),
             Err(e) => out
                 .problems
                 .push(problem("invalid_key", e.message.to_string())),
         }
     }
     Ok(out)
+}
+
+/// Where the optional 用途 columns are.
+struct UseColumns {
+    use_: Option<usize>,
+    effective_tax: Option<usize>,
+    reason: Option<usize>,
+    reason_text: Option<usize>,
+}
+
+impl UseColumns {
+    /// The use a ticked row asks for; a bad value is the row's problem (reason, message).
+    fn request(&self, r: &Row) -> Result<UseRequest, (&'static str, String)> {
+        let text = |c: Option<usize>| c.map(|c| normalize(r.cell(c))).unwrap_or_default();
+        let shown = |s: &str| s.chars().take(20).collect::<String>();
+        let u = text(self.use_);
+        let use_ = if u.is_empty() {
+            None
+        } else {
+            Some(UseCodes::installed().parse(&u).map_err(|_| {
+                (
+                    "invalid_use",
+                    format!(
+                        "“用途”应为抵扣、不抵扣、退税、代办退税（或代码1、6、2、3），实际为“{}”",
+                        shown(&u)
+                    ),
+                )
+            })?)
+        };
+        let t = text(self.effective_tax);
+        let effective_tax = if t.is_empty() {
+            None
+        } else {
+            Some(yuan(&t).ok_or_else(|| {
+                (
+                    "invalid_effective_tax",
+                    format!("“有效税额”应为以元为单位的金额，实际为“{}”", shown(&t)),
+                )
+            })?)
+        };
+        let x = text(self.reason);
+        let reason = if x.is_empty() {
+            None
+        } else {
+            Some(NoDeductReason::parse_api(&x).map_err(|e| ("invalid_reason", e.message))?)
+        };
+        let reason_text = Some(text(self.reason_text)).filter(|s| !s.is_empty());
+        Ok(UseRequest {
+            use_,
+            effective_tax,
+            reason,
+            reason_text,
+        })
+    }
+}
+
+/// An amount in yuan as a cell holds it: typed (`130.5`, `1,300.00`) or the value of a
+/// number cell that floating point left a hair off two decimals (`130.50000000000003`).
+fn yuan(s: &str) -> Option<Fen> {
+    if let Ok(f) = Fen::from_yuan_str(s) {
+        return Some(f);
+    }
+    let v: f64 = s.parse().ok()?;
+    let cents = (v * 100.0).round();
+    if !v.is_finite() || (v * 100.0 - cents).abs() > 1e-6 || cents.abs() > 1e15 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Some(Fen::new(cents as i64))
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Taxpayer records as the office keeps them (S-D8, S-O2): create, read, update (with the
 //! change history), search and unlock.
 
+use crate::domain::engine;
 use crate::domain::{
-    Contact, CreditRating, Enterprise, Paging, PasswordFailures, Region, TaxPeriod, Taxpayer,
-    TaxpayerId,
+    Contact, CreditRating, Enterprise, Paging, PasswordFailures, RefundRegistration, Region,
+    TaxPeriod, Taxpayer, TaxpayerId,
 };
 use crate::error::{AppError, AppResult, Code};
 use crate::service::App;
@@ -225,4 +226,26 @@ pub fn unlock(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Taxpayer> {
 /// The office's change records of a taxpayer.
 pub fn changes(app: &App, id: &TaxpayerId) -> AppResult<Vec<crate::domain::ProfileChange>> {
     app.store.read()?.taxpayer_changes(id)
+}
+
+/// The taxpayer's 退税 registration (出口退税企业, 外贸综合服务企业); none when never set.
+pub fn refund_registration(app: &App, id: &TaxpayerId) -> AppResult<RefundRegistration> {
+    let r = app.store.read()?;
+    if r.taxpayer(id)?.is_none() {
+        return Err(AppError::new(Code::NotFound).with_message("纳税人不存在"));
+    }
+    r.refund_registration(id)
+}
+
+/// Records the taxpayer's 退税 registration (audited when it changes).
+pub fn set_refund_registration(
+    app: &App,
+    who: &Who,
+    id: &TaxpayerId,
+    registration: RefundRegistration,
+) -> AppResult<RefundRegistration> {
+    let c = crate::service::settle::ctx(app, who);
+    // Setting what is already recorded changes nothing (and needs no audit entry).
+    app.store
+        .write_if_changed(who, |tx| engine::set_registration(tx, &c, id, registration))
 }

@@ -16,10 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::query::RawConditions;
 use crate::domain::{
     engine, engine::SelectionRow, BulkRejection, BulkUpload, KeyShape, SelectionState, TaxpayerId,
-    UseRequest,
 };
 use crate::error::{AppError, AppResult, Code};
-use crate::formats::sheet::selection::{self, DownloadRow, ROWS_PER_FILE};
+use crate::formats::sheet::selection::{self, DownloadRow, RowUsage, ROWS_PER_FILE};
 use crate::formats::sheet::Limits;
 use crate::service::settle::{ctx, settled};
 use crate::service::App;
@@ -72,8 +71,9 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
     if keys.is_empty() {
         return Err(AppError::new(Code::NotFound).with_message("没有查询到符合条件的发票记录"));
     }
-    let rows = {
+    let (rows, registered) = {
         let r = app.store.read()?;
+        let reg = r.refund_registration(id)?;
         let mut rows = Vec::with_capacity(keys.len());
         for k in &keys {
             let Some(inv) = r.invoice(k)? else { continue };
@@ -95,15 +95,40 @@ pub fn export(app: &App, who: &Who, id: &TaxpayerId, q: &ExportQuery) -> AppResu
                 tax: inv.tax.value(),
                 status: inv.status.label_zh().to_string(),
                 selected: matches!(inv.selection, SelectionState::Selected { .. }),
+                usage: match (&inv.selection, inv.use_()) {
+                    (SelectionState::Selected { .. }, Some(u)) => Some(RowUsage {
+                        use_label: u.label_zh().to_string(),
+                        plain: inv.usage.is_none(),
+                        effective_tax: inv.effective_tax().value(),
+                        reason: inv
+                            .usage
+                            .as_ref()
+                            .and_then(|x| x.reason)
+                            .map(|x| x.label_zh().to_string())
+                            .unwrap_or_default(),
+                        reason_text: inv
+                            .usage
+                            .as_ref()
+                            .and_then(|x| x.reason_text.clone())
+                            .unwrap_or_default(),
+                    }),
+                    _ => None,
+                },
             });
         }
-        rows
+        (rows, reg.exporter || reg.trade_service)
     };
+    // The 用途 columns when any row is used otherwise than for plain 抵扣, or the taxpayer may
+    // select for 退税: the same columns in every file of the download.
+    let uses = registered
+        || rows
+            .iter()
+            .any(|r| r.usage.as_ref().is_some_and(|u| !u.plain));
     let random: u32 = rand::thread_rng().gen_range(10_000_000..100_000_000);
     let stem = format!("{}_{random}", id.as_str());
     let books: Vec<Vec<u8>> = rows
         .par_chunks(ROWS_PER_FILE)
-        .map(selection::workbook)
+        .map(|chunk| selection::workbook_with(chunk, uses))
         .collect::<Result<_, _>>()?;
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     // Entries carry the local (business) time of the download, not the zip default of 1980.
@@ -213,7 +238,7 @@ pub fn upload(
             .iter()
             .map(|c| {
                 if c.tick {
-                    SelectionRow::Select(c.key.clone(), UseRequest::deduct())
+                    SelectionRow::Select(c.key.clone(), c.request.clone())
                 } else {
                     SelectionRow::Unselect(c.key.clone())
                 }

@@ -156,6 +156,18 @@ pub fn selected_invoices(
     r.invoices_by_keys(&keys)
 }
 
+/// The uses the taxpayer has 已勾选未确认 invoices for, with their counts, in the order of
+/// [`InvoiceUse::ALL`]: 确认勾选 offers one 确定 per use.
+pub fn selected_uses(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Vec<(InvoiceUse, u64)>> {
+    settled(app, who, id)?;
+    let rows = app.store.read()?.selected_rows(id)?;
+    Ok(InvoiceUse::ALL
+        .into_iter()
+        .map(|u| (u, rows.iter().filter(|r| r.use_ == u).count() as u64))
+        .filter(|(_, n)| *n > 0)
+        .collect())
+}
+
 /// 确认标志 on 确认勾选: which list the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmFlag {

@@ -41,6 +41,9 @@ pub struct Profile {
     pub platform_password: bool,
     pub first_login: bool,
     pub region: String,
+    /// 退税登记 `{"exporter", "trade_service"}`: which 退税 uses 发票勾选 offers.
+    #[schema(value_type = Object)]
+    pub refund_registration: crate::domain::RefundRegistration,
 }
 
 pub fn profile(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Profile> {
@@ -60,6 +63,7 @@ pub fn profile(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Profile> {
         in_filing_period: filing_period.contains(c.today()),
         rollback_allowed: rules::rollback_check(&facts).is_ok(),
         declaration: r.declaration(&t.id, t.current_period)?,
+        refund_registration: r.refund_registration(&t.id)?,
         platform_password: t.platform_password.is_some(),
         first_login: !t.first_login_done,
         region: t.region.code().to_string(),

@@ -6,12 +6,15 @@ use crate::domain::engine::{self, SelectionReport, SelectionRow};
 use crate::domain::query::{
     selectable_issue_dates, Certification, InvoiceConditions, RawConditions,
 };
-use crate::domain::{Fen, InvoiceKey, TaxPeriod, TaxpayerId, UseRequest};
+use crate::domain::{
+    Fen, InvoiceKey, RefundRegistration, RiskySeller, TaxPeriod, TaxpayerId, UseRequest,
+};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
 use crate::service::listing::{paging, search, InvoicePage};
 use crate::service::settle::{ctx, settled};
 use crate::service::App;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 /// One refused row as the API shows it.
@@ -95,6 +98,41 @@ pub fn select_rows(
     // Durable when answered; concurrent saves share one flush (group commit).
     app.store
         .write_grouped(who, |tx| engine::save_rows(tx, &c, id, rows))
+}
+
+/// A ticked invoice whose seller the office flagged, with the office's reason.
+#[derive(Debug, Clone)]
+pub struct FlaggedInvoice {
+    pub invoice: crate::service::listing::InvoiceView,
+    pub seller: RiskySeller,
+}
+
+/// The invoices among `keys` (the taxpayer's own) whose seller the office flagged as a risk:
+/// 发票勾选 asks for a confirmation before selecting them.
+pub fn flagged_sellers(
+    app: &App,
+    id: &TaxpayerId,
+    keys: &[InvoiceKey],
+) -> AppResult<Vec<FlaggedInvoice>> {
+    let r = app.store.read()?;
+    let mut out = Vec::new();
+    for inv in r.invoices_by_keys(keys)? {
+        if &inv.buyer_id != id {
+            continue;
+        }
+        if let Some(seller) = r.risky_seller(&inv.seller_id)? {
+            out.push(FlaggedInvoice {
+                invoice: crate::service::listing::InvoiceView::from(&inv),
+                seller,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The taxpayer's 退税 registration (which uses 发票勾选 offers).
+pub fn registration(app: &App, id: &TaxpayerId) -> AppResult<RefundRegistration> {
+    app.store.read()?.refund_registration(id)
 }
 
 //

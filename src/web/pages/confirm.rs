@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{html, see_other};
 use crate::domain::rules::DeclarationAnswer;
-use crate::domain::{BatchStatus, TaxPeriod};
+use crate::domain::{BatchStatus, InvoiceUse, TaxPeriod};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
@@ -36,7 +36,7 @@ fn invoice_rows(items: &[InvoiceView], first: usize) -> Markup {
     html! {
         (InvoiceTable {
             items,
-            cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Status],
+            cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Use],
             exceptions: false,
             lead: Some((html! { "序号" }, &number)),
         })
@@ -65,6 +65,10 @@ struct View {
     list: InvoicePage,
     batches: Vec<crate::domain::engine::BatchOutcome>,
     history_period: TaxPeriod,
+    /// The period 退税 selections belong to (the month of today).
+    refund_period: TaxPeriod,
+    /// The uses with 已勾选未确认 invoices, with their counts.
+    uses: Vec<(InvoiceUse, u64)>,
     detail: Option<(crate::domain::engine::BatchOutcome, Vec<InvoiceView>)>,
 }
 
@@ -95,11 +99,21 @@ fn flash_notice(f: &Flash, q: &ConfirmQuery) -> Markup {
     }
 }
 
-fn make_form() -> Markup {
+/// 确定: one button per use that has selections (a batch is of one use); a plain 确定 when
+/// everything is selected for 抵扣.
+fn make_form(uses: &[(InvoiceUse, u64)]) -> Markup {
+    let only_deduct = uses.iter().all(|(u, _)| *u == InvoiceUse::Deduct);
     html! {
         @if writes_allowed() {
-            form.inline method="post" action="/confirm/make" {
-                button type="submit" { "确定" }
+            form.inline.make method="post" action="/confirm/make" {
+                @if only_deduct {
+                    button type="submit" name="use" value="deduct" { "确定" }
+                } @else {
+                    @for (u, n) in uses {
+                        button type="submit" name="use" value=(u.as_str()) title={ "确认用途为" (u.label_zh()) "的" (n) "份发票" } { "确定（" (u.label_zh()) "）" }
+                        " "
+                    }
+                }
             }
         }
     }
@@ -107,14 +121,19 @@ fn make_form() -> Markup {
 
 fn view(v: &View, flash: Markup) -> Markup {
     let p = &v.profile;
+    // This period's batches, and the 退税 batches of the month (their own period).
     let current: Vec<_> = v
         .batches
         .iter()
-        .filter(|b| b.batch.period == p.current_period)
+        .filter(|b| {
+            b.batch.period == p.current_period
+                || (b.batch.use_.is_refund() && b.batch.period == v.refund_period)
+        })
         .collect();
-    let pending = current
+    let pending: Vec<_> = current
         .iter()
-        .find(|b| b.batch.status == BatchStatus::Pending);
+        .filter(|b| b.batch.status == BatchStatus::Pending)
+        .collect();
     let submitted = current
         .iter()
         .filter(|b| b.batch.status == BatchStatus::Submitted)
@@ -136,44 +155,44 @@ fn view(v: &View, flash: Markup) -> Markup {
             p { "当前税款所属期：" strong { (p.current_period.label_zh()) }
                 "（可勾选、确认的截止日期为：" (p.window_closes.format("%Y年%m月%d日")) "）" }
             p.hint { "本期已确认 " (submitted) " 次，累计确认发票 " (confirmed) " 份。" }
-            @match pending {
-                Some(b) => {
-                    section.pending aria-labelledby="pending-h" {
-                        h2 #pending-h { "本次确认（待提交）" }
-                        p { "这是本期的第 " strong { (b.batch.number) } " 次确认操作；当期累计确认次数 "
-                            strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
-                        dl.facts {
-                            dt { "当次确认发票份数" } dd.num { (b.batch.count) }
-                            dt { "当次确认金额" } dd.num { (b.batch.amount) }
-                            dt { "当次确认税额" } dd.num { (b.batch.tax) }
-                            dt { "状态" } dd { strong { "待提交" } }
-                        }
-                        p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
-                        @if writes_allowed() {
-                            // 提交 first shows a page that repeats the count and tax (the
-                            // irreversible step is the POST from there); 不确定 changes nothing
-                            // and posts at once.
-                            @let to = format!("/confirm/{}/{}/submit", b.batch.period, b.batch.number);
-                            form method="get" action=(to) {
-                                @if p.in_filing_period {
-                                    p.prompt {
-                                        "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
-                                        "的申报结果信息有延迟，请您选择是否已完成税款所属期"
-                                        (p.current_period.label_zh()) "的增值税申报工作！"
-                                    }
-                                    button type="submit" name="declaration" value="not_declared" { "未完成申报" }
-                                    " "
-                                    button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
-                                    " "
-                                    button.secondary type="submit" name="declaration" value="unsure" formmethod="post" formaction=(to) { "不确定" }
-                                } @else {
-                                    button type="submit" { "提交" }
+            // One pending batch per use (退税 ones in the month's own period).
+            @for (n, b) in pending.iter().enumerate() {
+                @let hid = if n == 0 { "pending-h".to_string() } else { format!("pending-h{n}") };
+                section.pending aria-labelledby=(hid) {
+                    h2 id=(hid) { "本次确认（待提交）" " " span.usage { "用途：" (b.batch.use_.label_zh()) } }
+                    p { "这是本期的第 " strong { (b.batch.number) } " 次确认操作；当期累计确认次数 "
+                        strong { (b.period_batches) } " 次，累计确认发票 " strong { (b.period_confirmed_count) } " 份。" }
+                    dl.facts {
+                        dt { "当次确认发票份数" } dd.num { (b.batch.count) }
+                        dt { "当次确认金额" } dd.num { (b.batch.amount) }
+                        dt { "用途" } dd.usage { (b.batch.use_.label_zh()) }
+                        dt { "当次确认税额" } dd.num { (b.batch.tax) }
+                        dt { "状态" } dd { strong { "待提交" } }
+                    }
+                    p.hint { "请确认当次确认的发票数量、金额、税额无误后点击“提交”。" }
+                    @if writes_allowed() {
+                        // 提交 first shows a page that repeats the count and tax (the
+                        // irreversible step is the POST from there); 不确定 changes nothing
+                        // and posts at once.
+                        @let to = format!("/confirm/{}/{}/submit", b.batch.period, b.batch.number);
+                        form method="get" action=(to) {
+                            @if p.in_filing_period && !b.batch.use_.is_refund() {
+                                p.prompt {
+                                    "尊敬的纳税人：因获取您税款所属期" (p.current_period.label_zh())
+                                    "的申报结果信息有延迟，请您选择是否已完成税款所属期"
+                                    (p.current_period.label_zh()) "的增值税申报工作！"
                                 }
+                                button type="submit" name="declaration" value="not_declared" { "未完成申报" }
+                                " "
+                                button.secondary type="submit" name="declaration" value="declared" { "已完成申报" }
+                                " "
+                                button.secondary type="submit" name="declaration" value="unsure" formmethod="post" formaction=(to) { "不确定" }
+                            } @else {
+                                button type="submit" { "提交" }
                             }
                         }
                     }
                 }
-                None => {}
             }
             form.inline.flag method="get" action="/confirm" {
                 label for="flag" { "确认标志 " }
@@ -192,11 +211,20 @@ fn view(v: &View, flash: Markup) -> Markup {
                     } @else {
                         div.actions {
                             p.summary { "共 " strong.num { (l.total) } " 份，金额合计 " strong.num { (l.amount) } "，税额合计 " strong.num { (l.tax) } }
-                            (make_form())
+                            (make_form(&v.uses))
+                        }
+                        @if v.uses.len() > 1 {
+                            p.hint.uses { "按用途分别确认："
+                                @for (i, (u, n)) in v.uses.iter().enumerate() {
+                                    @if i > 0 { "，" }
+                                    (u.label_zh()) " " (n) " 份"
+                                }
+                                "。每次“确定”只确认一种用途的发票。"
+                            }
                         }
                         (invoice_rows(&l.items, (l.page - 1) * l.per_page))
                         (pager("分页", l.page, l.per_page, l.total, |n| format!("/confirm?flag={flag}&page={n}&per_page={}", l.per_page)))
-                        (make_form())
+                        (make_form(&v.uses))
                     }
                 }
                 ConfirmFlag::Confirmed => {
@@ -224,11 +252,12 @@ fn view(v: &View, flash: Markup) -> Markup {
                 p.hint { "该税款所属期没有确认记录。" }
             } @else {
                 table.grid {
-                    thead { tr { th { "确认次数" } th { "状态" } th.num { "份数" } th.num { "金额" } th.num { "税额" } th { "时间" } th {} } }
+                    thead { tr { th { "确认次数" } th { "用途" } th { "状态" } th.num { "份数" } th.num { "金额" } th.num { "税额" } th { "时间" } th {} } }
                     tbody {
                         @for b in &hist {
                             tr {
                                 td { "第" (b.batch.number) "次" }
+                                td.usage { (b.batch.use_.label_zh()) }
                                 td { (status_label(b.batch.status)) }
                                 (num_td(b.batch.count))
                                 (num_td(b.batch.amount))
@@ -316,7 +345,16 @@ async fn load(
         let profile = portal::profile::profile(&app, &who, &id)?;
         let list = portal::confirmation::listed(&app, &who, &id, flag, paging)?;
         let history_period = period.unwrap_or(profile.current_period);
+        let refund_period = TaxPeriod::of_date(who.now.date_naive());
+        let uses = portal::confirmation::selected_uses(&app, &who, &id)?;
         let mut batches = portal::confirmation::batches(&app, &who, &id, profile.current_period)?;
+        if refund_period != profile.current_period && refund_period != history_period {
+            batches.extend(
+                portal::confirmation::batches(&app, &who, &id, refund_period)?
+                    .into_iter()
+                    .filter(|b| b.batch.use_.is_refund()),
+            );
+        }
         if history_period != profile.current_period {
             batches.extend(portal::confirmation::batches(
                 &app,
@@ -342,6 +380,8 @@ async fn load(
             list,
             batches,
             history_period,
+            refund_period,
+            uses,
             detail,
         })
     })
@@ -361,13 +401,30 @@ async fn confirm_page(
     Ok(html(StatusCode::OK, view(&v, flash)))
 }
 
-/// 确定, then back to the page (Post/Redirect/Get): the pending batch shows there.
-async fn make(Acting { app, who, user }: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+#[derive(Debug, Default, Deserialize)]
+struct MakeForm {
+    /// The use to confirm (`deduct` when not given).
+    #[serde(rename = "use")]
+    use_: Option<String>,
+}
+
+/// 确定 for one use, then back to the page (Post/Redirect/Get): the pending batch shows there.
+async fn make(
+    Acting { app, who, user }: Acting<TaxpayerUser>,
+    form: Option<web::Form<MakeForm>>,
+) -> AppResult<HttpResponse> {
+    let use_ = match form
+        .and_then(|f| f.into_inner().use_)
+        .filter(|u| !u.trim().is_empty())
+    {
+        None => InvoiceUse::Deduct,
+        Some(u) => match InvoiceUse::parse_api(&u) {
+            Ok(u) => u,
+            Err(e) => return Ok(see_other(&with_error("/confirm", &e.message))),
+        },
+    };
     let id = user.id.clone();
-    let result = blocking(move || {
-        portal::confirmation::make_batch(&app, &who, &id, crate::domain::InvoiceUse::Deduct)
-    })
-    .await;
+    let result = blocking(move || portal::confirmation::make_batch(&app, &who, &id, use_)).await;
     Ok(match result {
         Ok(_) => see_other("/confirm#pending-h"),
         Err(e) => see_other(&with_error("/confirm", &e.message)),
@@ -421,6 +478,7 @@ async fn submit_prompt(
             dl.facts {
                 dt { "税款所属期" } dd { (period.label_zh()) }
                 dt { "确认次数" } dd { "第" (number) "次确认" }
+                dt { "用途" } dd { (b.batch.use_.label_zh()) }
                 dt { "当次确认发票份数" } dd.num #step-count { (b.batch.count) }
                 dt { "当次确认金额" } dd.num { (b.batch.amount) }
                 dt { "当次确认税额" } dd.num #step-tax { (b.batch.tax) }
@@ -433,7 +491,7 @@ async fn submit_prompt(
                     p.prompt { "您本次将确认发票 " strong { (b.batch.count) } " 份，税额合计 " strong { (b.batch.tax) } "。提交后已确认数据不可修改，是否提交？" }
                 }
             }
-            @if p.current_period != period {
+            @if p.current_period != period && !b.batch.use_.is_refund() {
                 (notice("error", "该批次不属于当前税款所属期。"))
             }
             @if writes_allowed() {

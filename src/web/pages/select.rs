@@ -9,14 +9,19 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
+use crate::domain::engine::SelectionRow;
 use crate::domain::query::RawConditions;
-use crate::domain::{InvoiceKey, InvoiceType, SelectionState};
+use crate::domain::{
+    Fen, InvoiceKey, InvoiceType, InvoiceUse, NoDeductReason, RefundRegistration, SelectionState,
+    UseRequest,
+};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
 use crate::service::portal::profile::Profile;
+use crate::service::portal::selection::FlaggedInvoice;
 use crate::service::store_reads::*;
 use crate::service::App;
 use crate::web::components::{help_panel, pager, with_error, Col, Flash, InvoiceTable};
@@ -95,6 +100,8 @@ const HELP: &[&str] = &[
     "默认查询“未认证”“未勾选”“正常”状态的发票，每页显示50条，可修改每页显示的条数；点击表头的全选框可对当前页发票批量打勾（最多100份）。",
     "完成当前页的勾选或撤销后需点击“保存”，再进行其他页的操作；未保存就跳转到其他页时系统会提示。",
     "未执行确认勾选操作前，可以对已勾选且未确认的发票取消勾选。",
+    "保存时可选择勾选用途：抵扣、不抵扣（须选择不抵扣原因，原因为“其他”时须填写说明）；登记为出口退税企业、外贸综合服务企业的，还可选择退税、代办退税（退税勾选属于当月）。有效税额默认为发票税额，可调低，不能为0。海关缴款书只能用于抵扣。",
+    "勾选销售方被税务机关标记为风险纳税人的发票时，系统先提示风险原因，确认后才保存。",
     "当期勾选、确认的开始时间为完成上一期申报的当天，结束时间为完成当期申报的当天；一直未申报的，截止时间为所在省份设置的当期申报截止日。",
 ];
 
@@ -174,16 +181,61 @@ fn conditions(f: &Form, p: &Profile, today: chrono::NaiveDate, lookback: u32) ->
     }
 }
 
-fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
-    let tick = |_: usize, i: &InvoiceView| {
-        let key = format!("{}:{}", i.code_or_dash(), i.number);
-        let ticked = matches!(i.selection, SelectionState::Selected { .. });
-        html! {
-            input type="hidden" name="shown" value=(key);
-            input type="checkbox" name="tick" value=(key) checked[ticked]
-                disabled[certified] aria-label={"勾选 " (i.code_text()) " " (i.number)};
+/// The columns of the 发票勾选 list.
+const COLS: &[Col] = &[
+    Col::Code,
+    Col::Number,
+    Col::IssuedOn,
+    Col::SellerId,
+    Col::SellerName,
+    Col::Amount,
+    Col::Tax,
+    Col::Status,
+    Col::Selection,
+    Col::Use,
+];
+
+/// A row's key as form values carry it (`code:number`, `-` for no code).
+fn form_key(i: &InvoiceView) -> String {
+    format!("{}:{}", i.code_or_dash(), i.number)
+}
+
+/// The 有效税额 a row's input starts with: what a selected invoice counts, else the tax it
+/// may deduct (the computed tax of a 农产品 invoice, the face tax of the others).
+fn tax_default(i: &InvoiceView) -> Fen {
+    i.effective_tax.or(i.deductible_tax).unwrap_or(i.tax)
+}
+
+/// The 勾选用途 choice of 保存: the use, and for 不抵扣 its reason and 说明; 退税 and 代办退税
+/// only for a taxpayer the office registered for them.
+fn use_choice(reg: RefundRegistration) -> Markup {
+    html! {
+        fieldset.uses {
+            legend { "勾选用途" }
+            label { "用途"
+                select name="use" {
+                    @for u in InvoiceUse::ALL {
+                        @if reg.allows(u) {
+                            option value=(u.as_str()) selected[u == InvoiceUse::Deduct] { (u.label_zh()) }
+                        }
+                    }
+                }
+            }
+            label { "不抵扣原因"
+                select name="reason" {
+                    option value="" { "请选择（用途为不抵扣时必选）" }
+                    @for r in NoDeductReason::ALL { option value=(r.as_str()) { (r.label_zh()) } }
+                }
+            }
+            label { "说明"
+                input name="reason_text" maxlength="200" placeholder="不抵扣原因为“其他”时必填";
+            }
+            p.hint { "本次保存新勾选的发票按所选用途勾选；有效税额默认为发票税额，抵扣、退税时可调低（不抵扣按票面税额）。已勾选的发票如需改变用途，请先撤销勾选。" }
         }
-    };
+    }
+}
+
+fn results(f: &Form, r: &InvoicePage, certified: bool, reg: RefundRegistration) -> Markup {
     html! {
         @if r.total == 0 {
             (notice("info", "没有查询到符合条件的发票信息！"))
@@ -193,22 +245,46 @@ fn results(f: &Form, r: &InvoicePage, certified: bool) -> Markup {
                 form #ticks method="post" action="/select/save" {
                     input type="hidden" name="back" value=(f.query_string(None));
                     p #unsaved.notice.info hidden { "当前页有未保存的勾选操作，请点击“保存”。" }
-                    (InvoiceTable {
-                        items: &r.items,
-                        cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerId, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Selection],
-                        exceptions: false,
-                        lead: Some((
-                            html! { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } },
-                            &tick,
-                        )),
-                    })
-                    @if !certified { button type="submit" { "保存" } }
+                    div.table-wrap { table.grid {
+                        thead { tr {
+                            th { label #select-all hidden { input type="checkbox" aria-label="全选本页（最多100份）"; "全选" } }
+                            @for c in COLS { (c.heading()) }
+                            th.num { "有效税额" }
+                        } }
+                        tbody {
+                            @for i in &r.items {
+                                @let key = form_key(i);
+                                @let ticked = matches!(i.selection, SelectionState::Selected { .. });
+                                tr {
+                                    td {
+                                        input type="hidden" name="shown" value=(key);
+                                        input type="checkbox" name="tick" value=(key) checked[ticked]
+                                            disabled[certified] aria-label={"勾选 " (i.code_text()) " " (i.number)};
+                                    }
+                                    @for c in COLS { (c.cell(i, false)) }
+                                    td.num {
+                                        @if certified {
+                                            (tax_default(i))
+                                        } @else {
+                                            input.money type="text" inputmode="decimal" size="10" maxlength="20"
+                                                name={"et:" (key)} value=(tax_default(i).format_plain())
+                                                aria-label={"有效税额 " (i.code_text()) " " (i.number)};
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                    @if !certified {
+                        (use_choice(reg))
+                        button type="submit" { "保存" }
+                    }
                 }
             } @else {
                 // A read-only replica: the list without ticks or 保存.
                 (InvoiceTable {
                     items: &r.items,
-                    cols: &[Col::Code, Col::Number, Col::IssuedOn, Col::SellerId, Col::SellerName, Col::Amount, Col::Tax, Col::Status, Col::Selection],
+                    cols: COLS,
                     exceptions: false,
                     lead: None,
                 })
@@ -305,20 +381,21 @@ async fn render(
     .iter()
     .any(|v| v.is_some());
     let (a2, id, f2) = (app.clone(), user.id.clone(), f.clone());
-    let (name, p, found) = blocking(move || {
+    let (name, p, found, reg) = blocking(move || {
         let p = portal::profile::profile(&a2, &who, &id)?;
         let found = if searched {
             Some(portal::selection::query(&a2, &who, &id, &f2.raw()))
         } else {
             None
         };
-        Ok((p.name.clone(), p, found))
+        let reg = portal::selection::registration(&a2, &id)?;
+        Ok((p.name.clone(), p, found, reg))
     })
     .await?;
     let certified = f.certified.as_deref() == Some("true");
     let (status, body) = match found {
         None => (StatusCode::OK, html! {}),
-        Some(Ok(r)) => (StatusCode::OK, results(&f, &r, certified)),
+        Some(Ok(r)) => (StatusCode::OK, results(&f, &r, certified, reg)),
         Some(Err(e)) => (e.status(), html! { (notice("error", &e.message)) }),
     };
     Ok(html(
@@ -327,8 +404,63 @@ async fn render(
     ))
 }
 
-/// 保存: the page's ticks against what was shown — newly ticked invoices are selected,
-/// unticked ones that were 已勾选 are unselected.
+/// The 勾选用途 choice of a 保存 as posted.
+struct UseForm {
+    use_: InvoiceUse,
+    reason: Option<NoDeductReason>,
+    reason_text: Option<String>,
+}
+
+impl UseForm {
+    fn parse(get: &dyn Fn(&str) -> Option<String>) -> Result<UseForm, String> {
+        let use_ = match get("use").filter(|s| !s.trim().is_empty()) {
+            None => InvoiceUse::Deduct,
+            Some(u) => InvoiceUse::parse_api(&u).map_err(|e| e.message)?,
+        };
+        let reason = match get("reason").filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(r) => Some(NoDeductReason::parse_api(&r).map_err(|e| e.message)?),
+        };
+        let reason_text = get("reason_text").filter(|s| !s.trim().is_empty());
+        Ok(UseForm {
+            use_,
+            reason,
+            reason_text,
+        })
+    }
+
+    /// The request of a newly ticked row with the 有效税额 typed for it.
+    fn request(&self, effective_tax: Option<Fen>) -> UseRequest {
+        let no_deduct = self.use_ == InvoiceUse::NoDeduct;
+        UseRequest {
+            use_: Some(self.use_),
+            effective_tax: if no_deduct { None } else { effective_tax },
+            reason: if no_deduct { self.reason } else { None },
+            reason_text: if no_deduct {
+                self.reason_text.clone()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// What a 保存 led to.
+enum Saved {
+    /// Saved: the report and the rows refused before the rules (key, message).
+    Done(
+        crate::domain::engine::SelectionReport,
+        Vec<(String, String)>,
+    ),
+    /// Nothing saved yet: ticked invoices of flagged sellers need 确认勾选 first.
+    Confirm(String, Vec<FlaggedInvoice>),
+}
+
+/// 保存: the page's ticks against what was shown — newly ticked invoices are selected for the
+/// chosen 勾选用途 with their 有效税额, unticked ones that were 已勾选 are unselected, and a
+/// changed 有效税额 of a ticked 已勾选 one is saved. When a ticked invoice's seller is one the
+/// office flagged, a confirmation step lists them first (the form's data carried along) and
+/// nothing changes until 确认勾选.
 async fn save(
     Acting { app, who, user }: Acting<TaxpayerUser>,
     body: String,
@@ -341,6 +473,7 @@ async fn save(
             .map(|(_, v)| v.clone())
             .collect()
     };
+    let get = |name: &str| get_all(name).into_iter().next();
     let parse = |s: &str| {
         s.split_once(':')
             .and_then(|(c, n)| InvoiceKey::parse_any(Some(c), n).ok())
@@ -351,52 +484,168 @@ async fn save(
         .filter_map(|s| parse(s))
         .map(|k| k.to_u128())
         .collect();
-    let back = get_all("back").into_iter().next().unwrap_or_default();
+    // The typed 有效税额 per row (by key).
+    let typed: std::collections::HashMap<u128, String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = parse(k.strip_prefix("et:")?)?;
+            Some((key.to_u128(), v.trim().to_string()))
+        })
+        .collect();
+    let back = get("back").unwrap_or_default();
+    let confirmed = get("confirmed").as_deref() == Some("1");
     let f: Form = serde_urlencoded::from_str(&back).unwrap_or_default();
+    let to = format!("/select?{}", f.query_string(None));
+    let uses = match UseForm::parse(&get) {
+        Ok(u) => u,
+        Err(e) => return Ok(see_other(&with_error(&to, &e))),
+    };
     let (a2, id) = (app, user.id.clone());
     let result = blocking(move || {
         let current = a2.store.read()?.invoices_by_keys(&shown)?;
-        let mut select = Vec::new();
-        let mut unselect = Vec::new();
+        let mut rows = Vec::new();
+        let mut refused = Vec::new();
+        let mut fresh = Vec::new();
         for inv in current {
             let on = ticked.contains(&inv.key.to_u128());
             let is = matches!(inv.selection, SelectionState::Selected { .. });
+            let tax = match typed.get(&inv.key.to_u128()).filter(|t| !t.is_empty()) {
+                None => Ok(None),
+                Some(t) => Fen::from_yuan_str(t)
+                    .map(Some)
+                    .map_err(|e| format!("有效税额“{t}”不正确：{}", e.message)),
+            };
             if on && !is {
-                select.push(inv.key);
+                match tax {
+                    Ok(t) => {
+                        fresh.push(inv.key.clone());
+                        rows.push(SelectionRow::Select(inv.key.clone(), uses.request(t)));
+                    }
+                    Err(m) => refused.push((inv.key.to_string(), m)),
+                }
             } else if !on && is {
-                unselect.push(inv.key);
+                rows.push(SelectionRow::Unselect(inv.key.clone()));
+            } else if on && is && inv.use_() != Some(InvoiceUse::NoDeduct) {
+                // 已勾选: a changed 有效税额 is saved for the use it has.
+                match tax {
+                    Ok(Some(t)) if t != inv.effective_tax() => {
+                        let u = inv.usage.as_ref();
+                        rows.push(SelectionRow::Select(
+                            inv.key.clone(),
+                            UseRequest {
+                                use_: inv.use_(),
+                                effective_tax: Some(t),
+                                reason: u.and_then(|u| u.reason),
+                                reason_text: u.and_then(|u| u.reason_text.clone()),
+                            },
+                        ));
+                    }
+                    Ok(_) => {}
+                    Err(m) => refused.push((inv.key.to_string(), m)),
+                }
             }
         }
-        portal::selection::select(&a2, &who, &id, &select, &unselect)
+        if !confirmed && !fresh.is_empty() {
+            let flagged = portal::selection::flagged_sellers(&a2, &id, &fresh)?;
+            if !flagged.is_empty() {
+                let name = portal::profile::profile(&a2, &who, &id)?.name;
+                return Ok(Saved::Confirm(name, flagged));
+            }
+        }
+        let r = portal::selection::select_rows(&a2, &who, &id, &rows)?;
+        Ok(Saved::Done(r, refused))
     })
     .await;
     // Back to the same query (Post/Redirect/Get) with the outcome.
-    let to = format!("/select?{}", f.query_string(None));
     Ok(match result {
-        Ok(r) if r.rejected.is_empty() => see_other(&format!(
-            "{to}&done=saved&ns={}&nu={}",
-            r.selected, r.unselected
-        )),
-        Ok(r) => see_other(&with_error(
-            &to,
-            &format!(
-                "勾选 {} 份，撤销勾选 {} 份；{} 份未能保存：{}",
-                r.selected,
-                r.unselected,
-                r.rejected.len(),
-                r.rejected
-                    .iter()
-                    .take(10)
-                    .map(|(_, x)| format!("{}（{}）", x.key, x.reason.message()))
-                    .collect::<Vec<_>>()
-                    .join("；")
-                    + if r.rejected.len() > 10 {
-                        "；……"
-                    } else {
-                        ""
-                    }
-            ),
-        )),
+        Ok(Saved::Confirm(name, flagged)) => {
+            html(StatusCode::OK, risky_step(&name, &pairs, &flagged, &to))
+        }
+        Ok(Saved::Done(r, refused)) if r.rejected.is_empty() && refused.is_empty() => see_other(
+            &format!("{to}&done=saved&ns={}&nu={}", r.selected, r.unselected),
+        ),
+        Ok(Saved::Done(r, refused)) => {
+            let all: Vec<(String, String)> = refused
+                .into_iter()
+                .chain(
+                    r.rejected
+                        .iter()
+                        .map(|(_, x)| (x.key.to_string(), x.reason.message())),
+                )
+                .collect();
+            see_other(&with_error(
+                &to,
+                &format!(
+                    "勾选 {} 份，撤销勾选 {} 份；{} 份未能保存：{}",
+                    r.selected,
+                    r.unselected,
+                    all.len(),
+                    all.iter()
+                        .take(10)
+                        .map(|(k, m)| format!("{k}（{m}）"))
+                        .collect::<Vec<_>>()
+                        .join("；")
+                        + if all.len() > 10 { "；……" } else { "" }
+                ),
+            ))
+        }
         Err(e) => see_other(&with_error(&to, &e.message)),
     })
+}
+
+/// The confirmation step before selecting invoices of sellers the office flagged: the
+/// invoices with the office's reasons; 确认勾选 posts the same form again (its data in hidden
+/// fields), 返回 goes back to the query without saving.
+fn risky_step(
+    name: &str,
+    pairs: &[(String, String)],
+    flagged: &[FlaggedInvoice],
+    back: &str,
+) -> Markup {
+    page(
+        Page {
+            title: "风险提示",
+            viewer: Viewer::Taxpayer {
+                name: name.to_string(),
+            },
+            active: "/select",
+        },
+        html! {
+            section.card.confirm-step aria-labelledby="risk-h" {
+                h1 #risk-h { "风险提示" }
+                (notice("info", &format!(
+                    "您勾选的发票中有 {} 份的销售方已被税务机关标记为风险纳税人，请核实后再确认勾选。",
+                    flagged.len()
+                )))
+                div.table-wrap { table.grid.risky {
+                    thead { tr {
+                        th { "发票代码" } th { "发票号码" } th { "销方税号" } th { "销方名称" }
+                        th.num { "金额" } th.num { "税额" } th { "风险原因" }
+                    } }
+                    tbody {
+                        @for x in flagged {
+                            tr {
+                                td.mono { (x.invoice.code_text()) }
+                                td.mono { (x.invoice.number) }
+                                td.mono { (x.invoice.seller_id) }
+                                td { (x.invoice.seller_name) }
+                                td.num { (x.invoice.amount) }
+                                td.num { (x.invoice.tax) }
+                                td { (x.seller.reason) }
+                            }
+                        }
+                    }
+                } }
+                form.inline method="post" action="/select/save" {
+                    @for (k, v) in pairs {
+                        @if k != "confirmed" { input type="hidden" name=(k) value=(v); }
+                    }
+                    input type="hidden" name="confirmed" value="1";
+                    button type="submit" { "确认勾选" }
+                    " "
+                    a.button.secondary href=(back) { "返回" }
+                }
+            }
+        },
+    )
 }

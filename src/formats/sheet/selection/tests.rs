@@ -22,6 +22,7 @@ fn row(i: usize, selected: bool) -> DownloadRow {
         tax: 16_049,
         status: "正常".into(),
         selected,
+        usage: None,
     }
 }
 
@@ -447,4 +448,185 @@ fn documents_without_a_code_round_trip_with_the_digital_number_column() {
     assert!(p.problems[0]
         .message
         .starts_with("数电票没有发票代码和发票号码"));
+}
+
+/// The header row of the first sheet of a workbook.
+fn header_of(bytes: &[u8]) -> Vec<String> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).unwrap();
+    let name = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&name).unwrap();
+    range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
+const OLD_COLUMNS: [&str; 10] = [
+    "发票代码",
+    "发票号码",
+    "开票日期",
+    "发票类型",
+    "销方税号",
+    "销方名称",
+    "金额",
+    "税额",
+    "发票状态",
+    "是否勾选",
+];
+
+#[test]
+fn a_download_without_uses_keeps_the_old_columns_and_one_with_uses_appends_them() {
+    // Plain 抵扣 selections only: exactly the ten columns of before.
+    let plain = vec![
+        row(1, false),
+        DownloadRow {
+            usage: Some(RowUsage {
+                use_label: "抵扣".into(),
+                plain: true,
+                effective_tax: 16_049,
+                reason: String::new(),
+                reason_text: String::new(),
+            }),
+            ..row(2, true)
+        },
+    ];
+    assert_eq!(header_of(&workbook(&plain).unwrap()), OLD_COLUMNS);
+    // A 不抵扣 selection: the four 用途 columns follow, filled for the selected row.
+    let mut used = plain.clone();
+    used.push(DownloadRow {
+        usage: Some(RowUsage {
+            use_label: "不抵扣".into(),
+            plain: false,
+            effective_tax: 16_049,
+            reason: "其他".into(),
+            reason_text: "样品".into(),
+        }),
+        ..row(3, true)
+    });
+    let bytes = workbook(&used).unwrap();
+    let mut want: Vec<&str> = OLD_COLUMNS.to_vec();
+    want.extend(["用途", "有效税额", "不抵扣原因", "原因说明"]);
+    assert_eq!(header_of(&bytes), want);
+    // Asked for (a taxpayer registered for 退税): the columns even without used rows.
+    assert_eq!(header_of(&workbook_with(&plain, true).unwrap()).len(), 14);
+    // The file reads back with each row's use.
+    let p = parse(&bytes, LIMITS).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(
+        p.choices[1].request.use_,
+        Some(crate::domain::InvoiceUse::Deduct)
+    );
+    assert_eq!(p.choices[1].request.effective_tax, Some(Fen::new(16_049)));
+    let r = &p.choices[2].request;
+    assert_eq!(r.use_, Some(crate::domain::InvoiceUse::NoDeduct));
+    assert_eq!(r.reason, Some(NoDeductReason::Other));
+    assert_eq!(r.reason_text.as_deref(), Some("样品"));
+}
+
+/// A sheet written by hand with the 用途 columns in another order: names, labels and codes
+/// are read; a bad value refuses its row with the reason; a row marked 否 ignores them.
+#[test]
+fn the_use_columns_are_read_and_bad_values_refuse_their_row() {
+    let mut book = umya_spreadsheet::new_file();
+    let ws = book.sheet_mut(0).unwrap();
+    for (i, h) in [
+        "发票代码",
+        "发票号码",
+        "有效税额（元）",
+        "是否勾选",
+        "用途",
+        "不抵扣原因",
+        "原因说明",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.cell_mut((i as u32 + 1, 1u32)).set_value_string(*h);
+    }
+    let put = |ws: &mut umya_spreadsheet::Worksheet,
+               r: u32,
+               tax: &str,
+               choice: &str,
+               use_: &str,
+               reason: &str,
+               text: &str| {
+        ws.cell_mut((1u32, r)).set_value_string("0440012345");
+        ws.cell_mut((2u32, r)).set_value_string(format!("{r:08}"));
+        if let Ok(v) = tax.parse::<f64>() {
+            ws.cell_mut((3u32, r)).set_value_number(v);
+        } else if !tax.is_empty() {
+            ws.cell_mut((3u32, r)).set_value_string(tax);
+        }
+        ws.cell_mut((4u32, r)).set_value_string(choice);
+        ws.cell_mut((5u32, r)).set_value_string(use_);
+        ws.cell_mut((6u32, r)).set_value_string(reason);
+        ws.cell_mut((7u32, r)).set_value_string(text);
+    };
+    put(ws, 2, "", "是", "", "", ""); // plain 抵扣
+    put(ws, 3, "100.5", "是", "抵扣", "", ""); // a lowered 有效税额, typed as a number
+    put(ws, 4, "", "是", "6", "3", ""); // 不抵扣 by code, reason by code
+    put(ws, 5, "", "是", "退税", "", "");
+    put(ws, 6, "", "是", "代办退税", "", "");
+    put(ws, 7, "", "是", "不抵扣", "其他", "职工食堂");
+    put(ws, 8, "", "是", "出口", "", ""); // bad use
+    put(ws, 9, "十元", "是", "抵扣", "", ""); // bad amount
+    put(ws, 10, "", "是", "不抵扣", "丢了", ""); // bad reason
+    put(ws, 11, "十元", "否", "出口", "丢了", ""); // 否: the columns do not matter
+    let mut out = Cursor::new(Vec::new());
+    umya_spreadsheet::writer::xlsx::write_writer(&book, &mut out).unwrap();
+    let p = parse(&out.into_inner(), LIMITS).unwrap();
+    use crate::domain::InvoiceUse::*;
+    let got: Vec<_> = p
+        .choices
+        .iter()
+        .map(|c| (c.row, c.tick, c.request.use_, c.request.effective_tax))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, true, None, None),
+            (3, true, Some(Deduct), Some(Fen::new(10_050))),
+            (4, true, Some(NoDeduct), None),
+            (5, true, Some(Refund), None),
+            (6, true, Some(AgentRefund), None),
+            (7, true, Some(NoDeduct), None),
+            (11, false, None, None),
+        ]
+    );
+    assert_eq!(p.choices[2].request.reason, Some(NoDeductReason::Welfare));
+    assert_eq!(p.choices[5].request.reason, Some(NoDeductReason::Other));
+    assert_eq!(
+        p.choices[5].request.reason_text.as_deref(),
+        Some("职工食堂")
+    );
+    let problems: Vec<_> = p.problems.iter().map(|x| (x.row, x.reason)).collect();
+    assert_eq!(
+        problems,
+        vec![
+            (8, "invalid_use"),
+            (9, "invalid_effective_tax"),
+            (10, "invalid_reason"),
+        ]
+    );
+    assert!(
+        p.problems[0].message.contains("“出口”"),
+        "{}",
+        p.problems[0].message
+    );
+    assert!(p.problems[1].message.contains("“十元”"));
+    assert!(p.problems[2].message.contains("不抵扣原因"));
+}
+
+#[test]
+fn yuan_cells_take_typed_and_floating_values() {
+    assert_eq!(yuan("130.5"), Some(Fen::new(13_050)));
+    assert_eq!(yuan("1,300.00"), Some(Fen::new(130_000)));
+    assert_eq!(yuan("130.50000000000003"), Some(Fen::new(13_050)));
+    assert_eq!(yuan("130.505"), None);
+    assert_eq!(yuan("abc"), None);
+    assert_eq!(yuan("inf"), None);
 }

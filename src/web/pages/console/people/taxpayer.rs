@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{may_open, may_write, query_string, rating_label, staff_page, when};
-use crate::domain::{Area, TaxpayerId};
+use crate::domain::{Area, RefundRegistration, TaxpayerId};
 use crate::error::AppResult;
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office::overview::{self, TaxpayerOverview};
@@ -35,7 +35,12 @@ fn done_notice(done: Option<&str>) -> Option<Markup> {
     Some(notice("success", text))
 }
 
-fn body(staff: &StaffUser, o: &TaxpayerOverview, done: Option<&str>) -> Markup {
+fn body(
+    staff: &StaffUser,
+    o: &TaxpayerOverview,
+    registration: RefundRegistration,
+    done: Option<&str>,
+) -> Markup {
     let t = &o.taxpayer;
     let writer = may_write(staff, Area::ChangeOffice);
     html! {
@@ -62,6 +67,7 @@ fn body(staff: &StaffUser, o: &TaxpayerOverview, done: Option<&str>) -> Markup {
                         dt { "主管税务机关" } dd { (t.authority) }
                         dt { "登录资格" } dd { (if t.eligible { "有" } else { "无" }) }
                         dt { "纳税信用等级" } dd { (rating_label(t.credit_rating)) }
+                        dt { "退税登记" } dd.refund-registration { (registration.label_zh()) }
                         dt { "办税人员" } dd { (t.contact.name) " " (t.contact.phone) " " (t.contact.email) }
                         dt { "平台密码" }
                         dd {
@@ -195,8 +201,13 @@ async fn show(
 ) -> AppResult<HttpResponse> {
     let staff = a.user.clone();
     let id = TaxpayerId::parse(&path.into_inner())?;
-    let o = a
-        .run(move |app, who, _| overview::overview(app, who, &id))
+    let (o, registration) = a
+        .run(move |app, who, _| {
+            Ok((
+                overview::overview(app, who, &id)?,
+                crate::service::office::taxpayers::refund_registration(app, &id)?,
+            ))
+        })
         .await?;
     let title = format!("纳税人 {}", o.taxpayer.id);
     Ok(html(
@@ -205,7 +216,7 @@ async fn show(
             &staff,
             &title,
             "/office/taxpayers",
-            body(&staff, &o, q.done.as_deref()),
+            body(&staff, &o, registration, q.done.as_deref()),
         ),
     ))
 }

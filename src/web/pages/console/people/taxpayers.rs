@@ -8,7 +8,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{may_write, query_string, rating_label, staff_page};
-use crate::domain::{Area, Contact, CreditRating, Region, TaxPeriod, Taxpayer, TaxpayerId};
+use crate::domain::{
+    Area, Contact, CreditRating, RefundRegistration, Region, TaxPeriod, Taxpayer, TaxpayerId,
+};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, StaffUser};
 use crate::service::office::taxpayers::{self, NewTaxpayer, TaxpayerUpdate};
@@ -108,6 +110,12 @@ struct TaxpayerForm {
     contact_phone: String,
     #[serde(default)]
     contact_email: String,
+    /// 出口退税企业 (a checkbox: `1` when ticked).
+    #[serde(default)]
+    exporter: String,
+    /// 外贸综合服务企业 (a checkbox: `1` when ticked).
+    #[serde(default)]
+    trade_service: String,
 }
 
 impl TaxpayerForm {
@@ -126,6 +134,22 @@ impl TaxpayerForm {
             contact_name: t.contact.name.clone(),
             contact_phone: t.contact.phone.clone(),
             contact_email: t.contact.email.clone(),
+            exporter: String::new(),
+            trade_service: String::new(),
+        }
+    }
+
+    fn with_registration(mut self, r: RefundRegistration) -> TaxpayerForm {
+        self.exporter = if r.exporter { "1" } else { "" }.into();
+        self.trade_service = if r.trade_service { "1" } else { "" }.into();
+        self
+    }
+
+    /// The 退税 registration the two checkboxes give.
+    fn registration(&self) -> RefundRegistration {
+        RefundRegistration {
+            exporter: !self.exporter.trim().is_empty(),
+            trade_service: !self.trade_service.trim().is_empty(),
         }
     }
 
@@ -256,6 +280,13 @@ fn form_view(staff: &StaffUser, mode: Mode<'_>, f: &TaxpayerForm, error: Option<
                         input name="current_period" value=(f.current_period) maxlength="6" pattern="[0-9]{6}" placeholder="如 202611";
                     }
                 }
+                @if editing {
+                    fieldset.refund-registration {
+                        legend { "退税登记" }
+                        label.check { input type="checkbox" name="exporter" value="1" checked[!f.exporter.is_empty()]; " 出口退税企业（可勾选用途“退税”）" }
+                        label.check { input type="checkbox" name="trade_service" value="1" checked[!f.trade_service.is_empty()]; " 外贸综合服务企业（可勾选用途“代办退税”）" }
+                    }
+                }
                 fieldset {
                     legend { "办税人员" }
                     label { "姓名" input name="contact_name" value=(f.contact_name) maxlength="50"; }
@@ -317,11 +348,23 @@ async fn create(a: Acting<StaffUser>, form: web::Form<TaxpayerForm>) -> AppResul
 async fn edit_form(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let staff = a.user.clone();
     let id = TaxpayerId::parse(&path.into_inner())?;
-    let t = a.run(move |app, _, _| taxpayers::get(app, &id)).await?;
+    let (t, r) = a
+        .run(move |app, _, _| {
+            Ok((
+                taxpayers::get(app, &id)?,
+                taxpayers::refund_registration(app, &id)?,
+            ))
+        })
+        .await?;
     let id = t.id.to_string();
     Ok(html(
         StatusCode::OK,
-        form_view(&staff, Mode::Edit(&id), &TaxpayerForm::of(&t), None),
+        form_view(
+            &staff,
+            Mode::Edit(&id),
+            &TaxpayerForm::of(&t).with_registration(r),
+            None,
+        ),
     ))
 }
 
@@ -340,8 +383,13 @@ async fn update(
         Ok(u) => u,
         Err(e) => return refused(&staff, Mode::Edit(&shown), &f, e),
     };
+    let registration = f.registration();
     match a
-        .run(move |app, who, _| taxpayers::update(app, who, &id, u))
+        .run(move |app, who, _| {
+            let t = taxpayers::update(app, who, &id, u)?;
+            taxpayers::set_refund_registration(app, who, &id, registration)?;
+            Ok(t)
+        })
         .await
     {
         Ok(t) => Ok(see_other(&format!("/office/taxpayers/{}?done=saved", t.id))),
