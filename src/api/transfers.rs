@@ -15,9 +15,9 @@ use crate::service::portal::selection::RejectedView;
 use crate::service::portal::transfers::{RecordedView, TransfersView};
 
 pub(super) fn routes(r: &mut Routes<'_>) {
-    r.get("/transfers-out", list)
-        .post("/transfers-out", record)
-        .get("/alerts", alerts);
+    r.get("/transfers-out", list_transfers_out)
+        .post("/transfers-out", record_transfers_out)
+        .get("/alerts", list_alerts);
 }
 
 #[utoipa::path(
@@ -27,7 +27,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     summary = "进项税额转出：需要转出的发票（应转出税额）与已记录的转出",
     responses((status = 200, description = "待转出的发票与已记录的转出", body = TransfersView))
 )]
-async fn list(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+async fn list_transfers_out(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
     let v = a
         .run(|app, who, user| portal::transfers::overview(app, who, &user.id))
         .await?;
@@ -53,7 +53,7 @@ struct TransferBody {
     request_body = TransferBody,
     responses((status = 200, description = "已记录的转出与拒绝的发票", body = RecordedView))
 )]
-async fn record(
+async fn record_transfers_out(
     a: Acting<TaxpayerUser>,
     body: JsonObject<TransferBody>,
 ) -> AppResult<HttpResponse> {
@@ -93,7 +93,7 @@ async fn record(
     summary = "风险提醒：上次登录后状态变化的发票、已认证转为异常的发票、风险纳税人开具的未确认发票",
     responses((status = 200, description = "提醒（新的在前，最多200条）", body = AlertsView))
 )]
-async fn alerts(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
+async fn list_alerts(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
     let items = a
         .run(|app, who, user| portal::alerts::alerts(app, who, &user.id))
         .await?;
@@ -103,5 +103,5 @@ async fn alerts(a: Acting<TaxpayerUser>) -> AppResult<HttpResponse> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, record, alerts))]
+#[openapi(paths(list_transfers_out, record_transfers_out, list_alerts))]
 pub(super) struct Doc;

@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::openapi::{answers_as_documented, served_document};
 
 const CODE: &str = "3500261130";
 /// The seller of invoices 1–4; TAXPAYER_B sells invoice 5.
@@ -133,8 +134,19 @@ async fn transfers_out_and_alerts() {
     set_status(&app, &op, &[2], "abnormal").await;
     set_status(&app, &op, &[4], "voided").await;
 
-    // Alerts in the same session: each status change, and the two 抵扣 invoices to transfer.
-    let alerts = ok(app.get("/api/v1/alerts", t).await).await;
+    // Alerts in the same session: each status change, and the two 抵扣 invoices to transfer
+    // (the answer as the OpenAPI document describes it).
+    let doc = served_document(&app).await;
+    let alerts = answers_as_documented(
+        &app,
+        &doc,
+        "get",
+        "/api/v1/alerts",
+        "/api/v1/alerts".into(),
+        t,
+        None,
+    )
+    .await;
     assert_eq!(
         of_kind(&alerts, "status_changed"),
         ["00000001", "00000002", "00000003", "00000004"]
@@ -166,7 +178,16 @@ async fn transfers_out_and_alerts() {
     assert!(exc["message"].as_str().unwrap().contains("20.00"), "{exc}");
 
     // Candidates: 1 (1,300) and 2 (its 有效税额 2,000); not 3 (不抵扣) nor 4 (never certified).
-    let list = ok(app.get("/api/v1/transfers-out", t).await).await;
+    let list = answers_as_documented(
+        &app,
+        &doc,
+        "get",
+        "/api/v1/transfers-out",
+        "/api/v1/transfers-out".into(),
+        t,
+        None,
+    )
+    .await;
     assert_eq!(list["current_period"], period.as_str());
     let c = &list["candidates"];
     assert_eq!(
@@ -241,15 +262,17 @@ async fn transfers_out_and_alerts() {
 
     // Row by row: 1 recorded; 3 and 4 need none, 1 again is a duplicate, 99 is unknown, and a
     // malformed number is refused as a row.
-    let r = ok(app
-        .post_json(
-            "/api/v1/transfers-out",
-            t,
-            &json!({"period": period, "invoices": [
-                inv(1), inv(3), inv(4), inv(1), inv(99), {"code": CODE, "number": "12"}
-            ]}),
-        )
-        .await)
+    let r = answers_as_documented(
+        &app,
+        &doc,
+        "post",
+        "/api/v1/transfers-out",
+        "/api/v1/transfers-out".into(),
+        t,
+        Some(json!({"period": period, "invoices": [
+            inv(1), inv(3), inv(4), inv(1), inv(99), {"code": CODE, "number": "12"}
+        ]})),
+    )
     .await;
     assert_eq!(
         (r["count"].as_u64(), r["tax"].as_i64()),
@@ -329,7 +352,9 @@ async fn transfers_out_and_alerts() {
 
     // The next visit still sees the changes made since the one before; the visit after that
     // sees only what changed since.
-    app.taxpayer_token(TAXPAYER_A).await;
+    let tp2 = app.taxpayer_token(TAXPAYER_A).await;
+    let alerts = ok(app.get("/api/v1/alerts", Some(&tp2)).await).await;
+    assert_eq!(of_kind(&alerts, "status_changed").len(), 4);
     let tp3 = app.taxpayer_token(TAXPAYER_A).await;
     let t3 = Some(tp3.as_str());
     assert!(of_kind(
@@ -351,16 +376,39 @@ async fn transfers_out_and_alerts() {
 
     // A flagged seller: its unconfirmed invoice (5) is named with the reason; not after removal.
     let path = format!("/api/v1/office/risky-sellers/{TAXPAYER_B}");
-    ok(app
-        .send_json(
-            Method::PUT,
-            &path,
-            Some(&op),
-            &json!({"reason": "走逃（失联）企业"}),
-        )
-        .await)
+    let template = "/api/v1/office/risky-sellers/{seller_id}";
+    let o = Some(op.as_str());
+    answers_as_documented(
+        &app,
+        &doc,
+        "put",
+        template,
+        path.clone(),
+        o,
+        Some(json!({"reason": "走逃（失联）企业"})),
+    )
     .await;
-    let alerts = ok(app.get("/api/v1/alerts", t3).await).await;
+    let listed = answers_as_documented(
+        &app,
+        &doc,
+        "get",
+        "/api/v1/office/risky-sellers",
+        "/api/v1/office/risky-sellers".into(),
+        o,
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["seller_id"], TAXPAYER_B);
+    let alerts = answers_as_documented(
+        &app,
+        &doc,
+        "get",
+        "/api/v1/alerts",
+        "/api/v1/alerts".into(),
+        t3,
+        None,
+    )
+    .await;
     assert_eq!(of_kind(&alerts, "risky_seller"), ["00000005"]);
     let risky = alerts["items"]
         .as_array()
@@ -373,10 +421,7 @@ async fn transfers_out_and_alerts() {
         .as_str()
         .unwrap()
         .contains("走逃（失联）企业"));
-    ok(app
-        .send_json(Method::DELETE, &path, Some(&op), &json!({}))
-        .await)
-    .await;
+    answers_as_documented(&app, &doc, "delete", template, path.clone(), o, None).await;
     let alerts = ok(app.get("/api/v1/alerts", t3).await).await;
     assert!(of_kind(&alerts, "risky_seller").is_empty());
 

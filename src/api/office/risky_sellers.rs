@@ -10,9 +10,9 @@ use crate::http::extract::{Acting, JsonObject, StaffUser};
 use crate::service::office::risky_sellers::{self, RiskySellerView};
 
 pub(super) fn routes(r: &mut Routes<'_>) {
-    r.get("/office/risky-sellers", list)
-        .put("/office/risky-sellers/{seller_id}", flag)
-        .delete("/office/risky-sellers/{seller_id}", unflag);
+    r.get("/office/risky-sellers", list_risky_sellers)
+        .put("/office/risky-sellers/{seller_id}", flag_risky_seller)
+        .delete("/office/risky-sellers/{seller_id}", unflag_risky_seller);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -27,7 +27,7 @@ struct RiskySellers {
     summary = "风险纳税人列表（含标记原因）",
     responses((status = 200, description = "风险纳税人（新标记的在前）", body = RiskySellers))
 )]
-async fn list(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
+async fn list_risky_sellers(a: Acting<StaffUser>) -> AppResult<HttpResponse> {
     let all = a.run(|app, _, _| risky_sellers::list(app)).await?;
     Ok(HttpResponse::Ok().json(RiskySellers {
         items: all
@@ -55,7 +55,7 @@ struct FlagBody {
     request_body = FlagBody,
     responses((status = 200, description = "标记", body = RiskySellerView))
 )]
-async fn flag(
+async fn flag_risky_seller(
     a: Acting<StaffUser>,
     path: web::Path<String>,
     body: JsonObject<FlagBody>,
@@ -77,7 +77,10 @@ async fn flag(
     params(("seller_id" = String, Path, description = "销方纳税人识别号", example = "91330100716105852F")),
     responses((status = 200, description = "取消的标记", body = RiskySellerView))
 )]
-async fn unflag(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn unflag_risky_seller(
+    a: Acting<StaffUser>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let seller = path.into_inner();
     let s = a
         .run(move |app, who, _| risky_sellers::unflag(app, who, &seller))
@@ -86,5 +89,5 @@ async fn unflag(a: Acting<StaffUser>, path: web::Path<String>) -> AppResult<Http
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, flag, unflag))]
+#[openapi(paths(list_risky_sellers, flag_risky_seller, unflag_risky_seller))]
 pub(super) struct Doc;
