@@ -150,6 +150,7 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
             status,
             selection,
             audit: (kind == InvoiceType::Customs).then_some(CustomsAudit::Match),
+            usage: None,
         });
     }
     (out, buyer)
