@@ -16,6 +16,7 @@ mod router;
 mod schema;
 mod session;
 mod taxpayer;
+mod transfers;
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -33,6 +34,7 @@ fn table(r: &mut Routes<'_>) {
         .scope("/api/v1", |r| {
             session::routes(r);
             taxpayer::routes(r);
+            transfers::routes(r);
             confirmations::routes(r);
             files::routes(r);
             interact::routes(r);

@@ -50,6 +50,7 @@ fn build() -> utoipa::openapi::OpenApi {
         super::Doc::openapi(),
         super::session::Doc::openapi(),
         super::taxpayer::Doc::openapi(),
+        super::transfers::Doc::openapi(),
         super::confirmations::Doc::openapi(),
         super::files::Doc::openapi(),
         super::invoices::Doc::openapi(),

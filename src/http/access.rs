@@ -81,6 +81,17 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
         ManageStaff,
     ),
     ("PUT", "/api/v1/office/me/password", Console),
+    ("GET", "/api/v1/office/risky-sellers", ReadOffice),
+    (
+        "PUT",
+        "/api/v1/office/risky-sellers/{seller_id}",
+        ChangeOffice,
+    ),
+    (
+        "DELETE",
+        "/api/v1/office/risky-sellers/{seller_id}",
+        ChangeOffice,
+    ),
     // The console pages.
     ("GET", "/office", Console),
     // Console: training and backups.
@@ -132,6 +143,13 @@ pub const STAFF_ROUTES: &[(&str, &str, Area)] = &[
     ("POST", "/office/declarations/import", ChangeOffice),
     ("GET", "/office/deadlines", ReadOffice),
     ("POST", "/office/deadlines", ChangeOffice),
+    ("GET", "/office/risky-sellers", ReadOffice),
+    ("POST", "/office/risky-sellers", ChangeOffice),
+    (
+        "POST",
+        "/office/risky-sellers/{seller_id}/delete",
+        ChangeOffice,
+    ),
     // Certificates.
     (
         "POST",

@@ -323,6 +323,8 @@ fn taxpayer_login_locked(
         if let Some(fp) = fingerprint {
             tx.put_session_certificate(&token_hash(&token), fp)?;
         }
+        // The alerts' "since the last visit" (business time, like the invoices' histories).
+        tx.note_visit(id, who.now)?;
         tx.audit("taxpayer.login", id, "");
         Ok(token)
     })?;

@@ -41,6 +41,8 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(REFUND_REGISTRATIONS)?;
     v.visit(TRANSFERS_OUT)?;
     v.visit(RISKY_SELLERS)?;
+    v.visit(TAXPAYER_VISITS)?;
+    v.visit(STATUS_CHANGES)?;
     v.visit(INVOICE_EVENTS)?;
     v.visit(TAXPAYER_CHANGES)?;
     v.visit(STATS)?;

@@ -105,6 +105,9 @@ impl Book for Tx {
     }
 
     fn record(&mut self, key: &InvoiceKey, event: InvoiceEvent) -> AppResult<()> {
+        if let crate::domain::InvoiceChange::Status { from, to } = event.change {
+            self.note_status_change(key, from, to, event.at)?;
+        }
         self.add_invoice_event(key, &event)
     }
 

@@ -35,6 +35,7 @@ use crate::domain::{Actor, AuditEntry, Invoice};
 use crate::error::{AppError, AppResult, Code};
 
 pub use access::{Reader, Tx};
+pub use tables::alerts::{AlertReads, StatusNote, Visits};
 pub use tables::audit::{audit_targets, AuditFilter, AuditReads};
 pub use tables::certificates::{
     CertificateReads, CertificateRecord, IssuedHow, Revocation, RevokedWhy,
@@ -53,8 +54,8 @@ use tables::settings::{decode_u64, INVOICE_SEQ};
 /// called.
 pub mod prelude {
     pub use super::{
-        AuditReads, CertificateReads, InteractionReads, InvoiceReads, PeriodReads, SettingReads,
-        StaffReads, TaxpayerReads,
+        AlertReads, AuditReads, CertificateReads, InteractionReads, InvoiceReads, PeriodReads,
+        SettingReads, StaffReads, TaxpayerReads,
     };
 }
 

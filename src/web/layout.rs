@@ -40,6 +40,7 @@ pub const OFFICE_MENU: &[(&str, &str, Area)] = &[
     ("发票数据", "/office/invoices", Area::ReadOffice),
     ("申报情况", "/office/declarations", Area::ReadOffice),
     ("申报期限", "/office/deadlines", Area::ReadOffice),
+    ("风险纳税人", "/office/risky-sellers", Area::ReadOffice),
     ("征纳互动", "/office/interact", Area::Serve),
     (
         "互动记录",
@@ -78,6 +79,7 @@ pub const TAXPAYER_MENU: &[(&str, &str)] = &[
     ("确认勾选", "/confirm"),
     ("发票查询", "/query"),
     ("抵扣统计", "/statistics"),
+    ("进项税额转出", "/transfers-out"),
     ("档案信息维护", "/profile"),
 ];
 

@@ -8,6 +8,8 @@
 #[allow(dead_code)]
 mod helpers;
 
+// 风险纳税人 and 进项税额转出.
+mod alerts;
 // The console walks, one file per group of console pages.
 mod console_certificates;
 mod console_data;

@@ -1,6 +1,7 @@
 //! One integration-test binary (fast linking): the real server on a random port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod bulk;
 mod certificates;
 mod certificates_issue;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn served_document(app: &TestApp) -> Value {
+pub(crate) async fn served_document(app: &TestApp) -> Value {
     let r = app.get("/api/openapi.json", None).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
@@ -383,7 +383,7 @@ async fn the_schema_check_finds_what_does_not_match() {
 }
 
 /// Asserts that the answer of `method path` is 2xx and matches its documented schema.
-async fn answers_as_documented(
+pub(crate) async fn answers_as_documented(
     app: &TestApp,
     doc: &Value,
     method: &str,

@@ -11,6 +11,7 @@ mod clock;
 mod declarations;
 mod faq;
 mod invoices;
+mod risky_sellers;
 mod staff;
 mod statistics;
 mod taxpayers;
@@ -33,6 +34,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     staff::routes(r);
     backups::routes(r);
     certificates::routes(r);
+    risky_sellers::routes(r);
 }
 
 /// The office's part of the OpenAPI document.
@@ -48,6 +50,7 @@ pub(super) fn doc() -> utoipa::openapi::OpenApi {
         staff::Doc::openapi(),
         backups::Doc::openapi(),
         certificates::Doc::openapi(),
+        risky_sellers::Doc::openapi(),
     ] {
         doc.merge(part);
     }

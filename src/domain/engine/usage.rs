@@ -139,3 +139,7 @@ pub fn record_transfers_out<B: Book>(
     );
     Ok(report)
 }
+
+#[cfg(test)]
+#[path = "usage_tests.rs"]
+mod usage_tests;

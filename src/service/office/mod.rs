@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod declarations;
 pub mod invoices;
 pub mod overview;
+pub mod risky_sellers;
 pub mod snapshots;
 pub mod staff;
 pub mod statistics;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::codec;
 use crate::error::{AppError, AppResult};
 
+pub(super) mod alerts;
 pub(super) mod audit;
 pub(super) mod certificates;
 pub(super) mod interactions;
@@ -63,6 +64,12 @@ pub const TRANSFERS_OUT: TableDefinition<(&str, u128), &[u8]> =
     TableDefinition::new("transfers_out");
 /// Seller's taxpayer id → the office's flag ([`RiskySeller`](crate::domain::RiskySeller)).
 pub const RISKY_SELLERS: TableDefinition<&str, &[u8]> = TableDefinition::new("risky_sellers");
+/// Taxpayer → its previous and latest login (`alerts::Visits`): "since the last visit".
+pub const TAXPAYER_VISITS: TableDefinition<&str, &[u8]> = TableDefinition::new("taxpayer_visits");
+/// (buyer, time in ms since the epoch, invoice key) → a status change of the buyer's invoice
+/// (`alerts::StatusNote`), written with the invoice's history entry.
+pub const STATUS_CHANGES: TableDefinition<(&str, i64, u128), &[u8]> =
+    TableDefinition::new("status_changes");
 /// (invoice key, n) → invoice event: each invoice's history of changes.
 pub const INVOICE_EVENTS: TableDefinition<(u128, u32), &[u8]> =
     TableDefinition::new("invoice_events");

@@ -10,9 +10,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
+use crate::domain::Fen;
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
+use crate::service::portal::alerts::{Alert, AlertKind};
 use crate::service::portal::profile::Profile;
 use crate::service::portal::statistics::{Card, CardState};
 use crate::service::{self};
@@ -60,6 +62,50 @@ fn card_view(c: &Card, current: bool) -> Markup {
     }
 }
 
+/// Alerts shown on the home page; the rest are counted.
+const ALERTS_SHOWN: usize = 20;
+
+/// 风险提醒: the alerts of [`service::portal::alerts`], newest first.
+fn alerts_panel(alerts: &[Alert]) -> Markup {
+    let count = |k: AlertKind| alerts.iter().filter(|a| a.kind == k).count();
+    let exceptions = count(AlertKind::CertifiedBecameException);
+    html! {
+        section.card.alerts #alerts aria-labelledby="alerts-h" {
+            h2 #alerts-h { "风险提醒" }
+            @if alerts.is_empty() {
+                p.empty { "暂无风险提醒。" }
+            } @else {
+                p.hint {
+                    "上次登录以来状态变化的发票 " strong { (count(AlertKind::StatusChanged)) } " 份；"
+                    "已认证抵扣后转为异常、尚未转出的发票 " strong { (exceptions) } " 份；"
+                    "风险纳税人开具的未确认发票 " strong { (count(AlertKind::RiskySeller)) } " 份。"
+                }
+                ul.alerts {
+                    @for a in alerts.iter().take(ALERTS_SHOWN) {
+                        li class={ "alert " (a.kind.as_str()) } {
+                            span.kind { "【" (a.kind.label_zh()) "】" }
+                            (a.message)
+                            span.when { "（" (a.at.format("%Y-%m-%d %H:%M")) "）" }
+                        }
+                    }
+                }
+                @if alerts.len() > ALERTS_SHOWN {
+                    p.hint { "仅显示最新的" (ALERTS_SHOWN) "条，共" (alerts.len()) "条。" }
+                }
+                @if exceptions > 0 {
+                    p { a.button href="/transfers-out" { "去做进项税额转出" } }
+                }
+            }
+        }
+    }
+}
+
+struct HomeData {
+    alerts: Vec<Alert>,
+    /// The current period's recorded 进项税额转出: count and tax.
+    transferred: (u64, Fen),
+}
+
 fn home_view(
     name: &str,
     p: &Profile,
@@ -67,6 +113,7 @@ fn home_view(
     cards: &[Card],
     flash: Option<&str>,
     whats_new: Option<Markup>,
+    extra: &HomeData,
 ) -> Markup {
     let body = html! {
         @if let Some(f) = flash { (notice("success", f)) }
@@ -82,6 +129,10 @@ fn home_view(
                 "当前税款所属期：" strong { (p.current_period.label_zh()) }
                 "（可勾选、确认的截止日期为：" strong { (ymd(p.window_closes)) } "）"
             }
+            p.transfer {
+                "本期已记录进项税额转出：" strong { (extra.transferred.0) } " 份，转出税额 " strong { (extra.transferred.1) } " 元"
+                " · " a href="/transfers-out" { "进项税额转出" }
+            }
             @if p.in_filing_period {
                 p.hint {
                     "目前处于" (p.current_period.label_zh()) "的征期（" (ymd(p.filing_period.from)) "至"
@@ -89,6 +140,7 @@ fn home_view(
                 }
             }
         }
+        (alerts_panel(&extra.alerts))
         section.card.workbench aria-labelledby="wb" {
             div.wb-head {
                 h2 #wb { (year) "年进项发票认证情况" }
@@ -137,10 +189,18 @@ async fn home(
         .year
         .filter(|y| (2000..=2099).contains(y))
         .unwrap_or_else(|| who.now.year());
-    let (t, p, cards) = blocking(move || {
+    let (t, p, cards, extra) = blocking(move || {
         let p = service::portal::profile::profile(&app, &who, &user.id)?;
         let (t, cards) = service::portal::statistics::workbench(&app, &who, &user.id, year)?;
-        Ok((t, p, cards))
+        let extra = HomeData {
+            alerts: service::portal::alerts::alerts(&app, &who, &user.id)?,
+            transferred: service::portal::transfers::period_total(
+                &app,
+                &user.id,
+                p.current_period,
+            )?,
+        };
+        Ok((t, p, cards, extra))
     })
     .await?;
     let flash = match Flash::of(&req).done.as_deref() {
@@ -157,6 +217,7 @@ async fn home(
             &cards,
             flash,
             super::help::whats_new(&req),
+            &extra,
         ),
     ))
 }

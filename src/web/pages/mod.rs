@@ -14,6 +14,7 @@ mod profile;
 mod query;
 mod select;
 mod statistics;
+mod transfers;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     home::routes(cfg);
     confirm::routes(cfg);
     statistics::routes(cfg);
+    transfers::routes(cfg);
     query::routes(cfg);
     profile::routes(cfg);
     select::routes(cfg);

@@ -1,6 +1,7 @@
 //! The console's data pages (S-O3, S-O4): 发票数据 (import files, search, status changes, 扫描认证
 //! records, the statistics refresh), 申报情况 (declarations by taxpayer and period, one by
-//! form or a file of them) and 申报期限 (each province's deadlines for a year). Plain forms
+//! form or a file of them), 申报期限 (each province's deadlines for a year) and 风险纳税人
+//! (sellers flagged for the taxpayers' risk alerts). Plain forms
 //! with Post/Redirect/Get, so everything works without JavaScript (`assets/upload.js` only
 //! adds an upload progress bar). The same services as `/api/v1/office`; every route is in
 //! `http::access` (pages `ReadOffice`, writes `ChangeOffice`), and write controls are shown
@@ -9,6 +10,7 @@
 mod deadlines;
 mod declarations;
 mod invoices;
+mod risky_sellers;
 
 use actix_web::web;
 use maud::{html, Markup};
@@ -22,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     invoices::routes(cfg);
     declarations::routes(cfg);
     deadlines::routes(cfg);
+    risky_sellers::routes(cfg);
 }
 
 /// Largest file the data pages accept.
