@@ -70,19 +70,6 @@ pub fn invoice_label(key: &InvoiceKey) -> String {
     }
 }
 
-/// The office's flags on any of `sellers` (each once, in id order).
-pub fn flagged_sellers(app: &App, sellers: &[TaxpayerId]) -> AppResult<Vec<RiskySeller>> {
-    let r = app.store.read()?;
-    let wanted: BTreeSet<&TaxpayerId> = sellers.iter().collect();
-    let mut out = Vec::new();
-    for s in wanted {
-        if let Some(flag) = r.risky_seller(s)? {
-            out.push(flag);
-        }
-    }
-    Ok(out)
-}
-
 /// The taxpayer's alerts at `who.now`, newest first (at most [`MAX_ALERTS`]).
 pub fn alerts(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Vec<Alert>> {
     crate::service::settle::settled(app, who, id)?;
