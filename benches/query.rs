@@ -157,6 +157,7 @@ fn generate(n: usize, seed: u64) -> Data {
             status,
             selection,
             audit,
+            usage: None,
         });
     }
     Data {

@@ -31,3 +31,4 @@ mod staff;
 mod statistics;
 mod statistics_model;
 mod training_pages;
+mod uses_statistics;
