@@ -374,6 +374,20 @@ async fn statistics_per_kind_and_use_refunds_and_transfers_out() {
     assert_eq!(nov["transfer_out_tax"], 10_400, "{nov}");
     assert_eq!(nov["tax"], 46_400, "{nov}");
 
+    // In the filing period (December, the declared period still November) December's table
+    // is readable: 退税 confirmed now belong to it. Later months are not.
+    let december = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:00:00+08:00").unwrap();
+    app.app
+        .clock
+        .set(&app.app.store, &office, Some(december))
+        .unwrap();
+    let w = json_of(app.get("/api/v1/workbench/2026", Some(&a)).await, 200).await;
+    assert_eq!(w["current_period"], "202611", "{w}");
+    let dec = json_of(app.get("/api/v1/statistics/202612", Some(&a)).await, 200).await;
+    assert_eq!(dec["refund"]["rows"].as_array().unwrap().len(), 1);
+    let e = json_of(app.get("/api/v1/statistics/202701", Some(&a)).await, 422).await;
+    assert_eq!(e["error"]["field"], "period", "{e}");
+
     // The spreadsheet: the table where it was, the uses appended below it.
     let r = app
         .get("/api/v1/statistics/202611/export.xlsx", Some(&a))
