@@ -1,4 +1,5 @@
-//! 抵扣统计 benchmark: the full table (type × method, certified and exceptions) and the
+//! 抵扣统计 benchmark: the full table (type × method, certified and exceptions, and the figures
+//! of each 勾选用途 — 抵扣 at 有效税额, 不抵扣, 退税, 代办退税) and the
 //! exception list of one taxpayer's period — every exception invoice's key in order, and the
 //! first page (50) of them in full, as `GET /api/v1/statistics/{period}` answers — computed
 //! by fapiao's pipeline (tantivy columns, segments in parallel with rayon, the page read from
@@ -20,8 +21,8 @@ use chrono::{Days, NaiveDate};
 use fapiao::config::Settings;
 use fapiao::domain::statistics::Tally;
 use fapiao::domain::{
-    CertMethod, CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, KeyShape,
-    SelectionState, TaxPeriod, TaxpayerId,
+    CertMethod, CustomsAudit, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, InvoiceUse,
+    KeyShape, NoDeductReason, SelectionState, TaxPeriod, TaxpayerId, Usage,
 };
 use fapiao::service::office::invoices::import;
 use fapiao::service::office::invoices::ImportMode;
@@ -134,6 +135,35 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
             }
         };
         let amount = Fen::new(rng.gen_range(10_000..50_000_000));
+        let tax = Fen::tax_at_rate(amount, 130);
+        // 勾选用途 of a confirmed invoice: mostly 抵扣 in full, some 抵扣 of a lowered 有效税额,
+        // 不抵扣, 退税 and 代办退税 (a 缴款书 only 抵扣).
+        let usage = match selection {
+            SelectionState::Confirmed { .. } if kind != InvoiceType::Customs => {
+                let full = fapiao::domain::invoice::deductible_tax(kind, amount, tax);
+                let other = |use_| Usage {
+                    use_,
+                    effective_tax: full,
+                    reason: None,
+                    reason_text: None,
+                };
+                match rng.gen_range(0..100) {
+                    0..=5 if full.value() > 1 => Some(Usage {
+                        effective_tax: Fen::new(rng.gen_range(1..full.value())),
+                        ..Usage::deduct(full)
+                    }),
+                    6..=13 => Some(Usage {
+                        effective_tax: tax,
+                        reason: Some(NoDeductReason::Welfare),
+                        ..other(InvoiceUse::NoDeduct)
+                    }),
+                    14..=16 => Some(other(InvoiceUse::Refund)),
+                    17..=19 => Some(other(InvoiceUse::AgentRefund)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         out.push(Invoice {
             key,
             kind,
@@ -146,11 +176,11 @@ fn generate(n: usize, seed: u64) -> (Vec<Invoice>, TaxpayerId) {
                 others[rng.gen_range(0..others.len())].clone()
             },
             amount,
-            tax: Fen::tax_at_rate(amount, 130),
+            tax,
             status,
             selection,
             audit: (kind == InvoiceType::Customs).then_some(CustomsAudit::Match),
-            usage: None,
+            usage,
         });
     }
     (out, buyer)
@@ -165,13 +195,14 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
            seller TEXT NOT NULL, seller_name TEXT NOT NULL, buyer TEXT NOT NULL,
            amount INTEGER NOT NULL, tax INTEGER NOT NULL, status INTEGER NOT NULL,
            sel INTEGER NOT NULL, period INTEGER NOT NULL,
+           use_code INTEGER NOT NULL, effective_tax INTEGER,
            PRIMARY KEY (code, number));",
     )
     .unwrap();
     let tx = c.transaction().unwrap();
     {
         let mut st = tx
-            .prepare("INSERT INTO invoices VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")
+            .prepare("INSERT INTO invoices VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")
             .unwrap();
         for i in invoices {
             let sel = match i.selection {
@@ -193,6 +224,9 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
                 i.status.code(),
                 sel,
                 i.selection.period().map(|p| p.as_u32()).unwrap_or(0),
+                // 1 抵扣 unless recorded otherwise; 有效税额 only when recorded.
+                i.usage.as_ref().map_or(1, |u| u.use_.code()),
+                i.usage.as_ref().map(|u| u.effective_tax.value()),
             ])
             .unwrap();
         }
@@ -200,7 +234,8 @@ fn load_sqlite(path: &std::path::Path, invoices: &[Invoice]) -> Connection {
     tx.commit().unwrap();
     // A covering index for the statistics: the whole computation reads the index only.
     c.execute_batch(
-        "CREATE INDEX idx_stats ON invoices (buyer, period, sel, type, status, amount, tax);
+        "CREATE INDEX idx_stats ON invoices
+           (buyer, period, sel, type, status, use_code, amount, tax, effective_tax);
          ANALYZE;",
     )
     .unwrap();
@@ -234,11 +269,15 @@ const PAGE: usize = 50;
 fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
     let period = TaxPeriod::parse(PERIOD).unwrap().as_u32();
     let mut t = Tally::<()>::default();
+    // 有效税额: as recorded, else the deductible tax (农产品: 9 % of the amount).
     let mut st = c
         .prepare_cached(
-            "SELECT type, sel, status, COUNT(*), SUM(amount),
-                    SUM(CASE WHEN type = 8 THEN (amount * 90 + 500) / 1000 ELSE tax END) FROM invoices
-             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) GROUP BY type, sel, status",
+            "SELECT type, sel, status, use_code, COUNT(*), SUM(amount), SUM(tax),
+                    SUM(COALESCE(effective_tax,
+                        CASE WHEN type = 8 THEN (amount * 90 + 500) / 1000 ELSE tax END))
+             FROM invoices
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3)
+             GROUP BY type, sel, status, use_code",
         )
         .unwrap();
     let mut rows = st.query(params![buyer.as_str(), period]).unwrap();
@@ -250,8 +289,13 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
             CertMethod::Scan
         };
         let status = InvoiceStatus::from_code(r.get::<_, u8>(2).unwrap()).unwrap();
-        let (count, amount, tax): (i64, i64, i64) =
-            (r.get(3).unwrap(), r.get(4).unwrap(), r.get(5).unwrap());
+        let use_ = InvoiceUse::from_code(r.get::<_, u8>(3).unwrap()).unwrap();
+        let (count, amount, tax, effective): (i64, i64, i64, i64) = (
+            r.get(4).unwrap(),
+            r.get(5).unwrap(),
+            r.get(6).unwrap(),
+            r.get(7).unwrap(),
+        );
         let (t_i, m_i) = (
             fapiao::domain::statistics::TYPES
                 .iter()
@@ -259,20 +303,27 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
                 .unwrap(),
             usize::from(method == CertMethod::Scan),
         );
-        let cell = fapiao::domain::statistics::Cell {
+        let cell = |tax: i64| fapiao::domain::statistics::Cell {
             count: count as u64,
             amount: Fen::new(amount),
             tax: Fen::new(tax),
         };
-        t.certified[t_i][m_i] += cell;
-        if status.is_exception() {
-            t.exceptions[t_i][m_i] += cell;
+        match use_ {
+            InvoiceUse::Deduct => {
+                t.certified[t_i][m_i] += cell(effective);
+                if status.is_exception() {
+                    t.exceptions[t_i][m_i] += cell(effective);
+                }
+            }
+            InvoiceUse::NoDeduct => t.no_deduct[t_i] += cell(tax),
+            InvoiceUse::Refund => t.refund[t_i] += cell(effective),
+            InvoiceUse::AgentRefund => t.agent_refund[t_i] += cell(effective),
         }
     }
     let mut st = c
         .prepare_cached(
             "SELECT code, number FROM invoices
-             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1 AND use_code = 1
              ORDER BY code, number",
         )
         .unwrap();
@@ -286,7 +337,7 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
     let mut st = c
         .prepare_cached(
             "SELECT code, number, amount, tax, status FROM invoices
-             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1
+             WHERE buyer = ?1 AND period = ?2 AND sel IN (2, 3) AND status != 1 AND use_code = 1
              ORDER BY code, number LIMIT ?3",
         )
         .unwrap();
@@ -300,6 +351,9 @@ fn sqlite_answer(c: &Connection, buyer: &TaxpayerId) -> Answer {
     let t = Tally {
         certified: t.certified,
         exceptions: t.exceptions,
+        no_deduct: t.no_deduct,
+        refund: t.refund,
+        agent_refund: t.agent_refund,
         exception_keys: keys,
     };
     (t, list)

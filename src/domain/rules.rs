@@ -141,6 +141,20 @@ pub fn check_statistics_period(period: TaxPeriod, current: TaxPeriod) -> Result<
     Ok(())
 }
 
+/// [`check_statistics_period`], also allowing the calendar month of `today`: 退税 and 代办退税
+/// are confirmed for the month itself, which in the filing period is after the current
+/// (declared) period, and their 退税 table must be readable then.
+pub fn check_statistics_month(
+    period: TaxPeriod,
+    current: TaxPeriod,
+    today: NaiveDate,
+) -> Result<(), DomainError> {
+    if period <= TaxPeriod::of_date(today) {
+        return Ok(());
+    }
+    check_statistics_period(period, current)
+}
+
 /// Whether `invoice` may be selected by `taxpayer` in its current period `period` on
 /// `today` (S-P3): buyer is the taxpayer, status 正常, not certified, issued no later than
 /// the last day of the period, and within the certification time limit. Selecting an
@@ -459,6 +473,21 @@ mod tests {
         );
         assert!(within_time_limit(limit, today, 180));
         assert!(!within_time_limit(older, today, 180));
+    }
+
+    #[test]
+    fn statistics_exist_up_to_the_month_of_refunds() {
+        let current = tp("202611");
+        let in_filing = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        assert!(check_statistics_month(tp("202612"), current, in_filing).is_ok());
+        assert!(check_statistics_month(tp("202611"), current, in_filing).is_ok());
+        let e = check_statistics_month(tp("202701"), current, in_filing).unwrap_err();
+        assert_eq!(
+            e.message,
+            "2027年1月尚未到来，当前税款所属期为2026年11月，无抵扣统计"
+        );
+        let november = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert!(check_statistics_month(tp("202612"), current, november).is_err());
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{LowerCaser, NgramTokenizer, TextAnalyzer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::domain::statistics::Entry;
 use crate::domain::{Invoice, InvoiceKey, SelectionState};
 use crate::error::{AppError, AppResult};
 use crate::store::prelude::*;
@@ -57,6 +58,12 @@ pub(crate) struct Fields {
     pub batch: Field,
     pub amount: Field,
     pub tax: Field,
+    /// 勾选用途 of a certified invoice ([`InvoiceUse::code`](crate::domain::InvoiceUse::code)),
+    /// 0 when not certified.
+    pub use_: Field,
+    /// The tax the statistics count for a certified invoice: 有效税额 (抵扣, 退税, 代办退税),
+    /// 0 when not certified.
+    pub effective_tax: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -88,6 +95,10 @@ fn schema() -> (Schema, Fields) {
         batch: b.add_u64_field("batch", FAST),
         amount: b.add_i64_field("amount", FAST),
         tax: b.add_i64_field("tax", FAST),
+        // Added with 勾选用途: an index without them has another schema and is rebuilt (see
+        // `InvoiceIndex::open`).
+        use_: b.add_u64_field("use", FAST),
+        effective_tax: b.add_i64_field("effective_tax", FAST),
     };
     (b.build(), f)
 }
@@ -197,7 +208,10 @@ impl std::fmt::Debug for InvoiceIndex {
 }
 
 impl InvoiceIndex {
-    /// Opens the index in `dir`, creating it (or re-creating it when unreadable).
+    /// Opens the index in `dir`, creating it (or re-creating it when unreadable or of another
+    /// schema — an index written before a field was added: the re-created index is empty, its
+    /// change counter 0, so the next [`catch_up`](InvoiceIndex::catch_up) rebuilds it from the
+    /// store).
     pub fn open(dir: &Path) -> AppResult<InvoiceIndex> {
         match Self::try_open(dir) {
             Ok(i) => Ok(i),
@@ -279,6 +293,12 @@ impl InvoiceIndex {
         d.add_u64(f.batch, u64::from(inv.selection.batch().unwrap_or(0)));
         d.add_i64(f.amount, inv.amount.value());
         d.add_i64(f.tax, inv.tax.value());
+        let certified = Entry::of(inv).map(|(_, e)| e);
+        d.add_u64(f.use_, certified.map_or(0, |e| u64::from(e.use_.code())));
+        d.add_i64(
+            f.effective_tax,
+            certified.map_or(0, |e| e.effective_tax.value()),
+        );
         d
     }
 
@@ -448,6 +468,36 @@ impl ChangeSink for InvoiceIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An index written before the `use` and `effective_tax` fields existed is re-created
+    /// empty with the counter at 0, so the next catch-up rebuilds it from the store (the
+    /// statistics never read a missing column as zeros).
+    #[test]
+    fn an_index_of_an_older_schema_is_recreated_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (now, _) = schema();
+            let mut b = Schema::builder();
+            for (_, entry) in now.fields() {
+                if !matches!(entry.name(), "use" | "effective_tax") {
+                    b.add_field(entry.clone());
+                }
+            }
+            let index = Index::create_in_dir(dir.path(), b.build()).unwrap();
+            let mut w: IndexWriter = index.writer(15_000_000).unwrap();
+            let mut p = w.prepare_commit().unwrap();
+            p.set_payload("42");
+            p.commit().unwrap();
+        }
+        let i = InvoiceIndex::open(dir.path()).unwrap();
+        assert_eq!(i.applied_seq(), 0);
+        assert_eq!(i.index.schema(), schema().0);
+        assert!(i.index.schema().get_field("effective_tax").is_ok());
+        // (A store with any invoice has a counter above 0: `catch_up` rebuilds.) Reopened, the current schema is kept (no endless re-creation).
+        drop(i);
+        let again = InvoiceIndex::open(dir.path()).unwrap();
+        assert_eq!(again.index.schema(), schema().0);
+    }
 
     #[test]
     fn key_pairs_round_trip_for_every_shape() {

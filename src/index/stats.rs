@@ -12,12 +12,22 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentReader, Term};
 
 use super::{key_from_pair, tantivy_err, InvoiceIndex};
-use crate::domain::statistics::Tally;
-use crate::domain::{CertMethod, Fen, InvoiceStatus, InvoiceType, TaxPeriod, TaxpayerId};
+use crate::domain::statistics::{Entry, Tally};
+use crate::domain::{
+    CertMethod, Fen, InvoiceStatus, InvoiceType, InvoiceUse, TaxPeriod, TaxpayerId,
+};
 use crate::error::{AppError, AppResult};
 
 /// A segment's tally, with exception keys as (code ordinal, number) until the merge.
 type Part = Tally<(u64, u64)>;
+
+/// The use of the `use` column (抵扣 for a certified document without one).
+fn use_of(code: u64) -> InvoiceUse {
+    u8::try_from(code)
+        .ok()
+        .and_then(InvoiceUse::from_code)
+        .unwrap_or_default()
+}
 
 struct StatsCollector {
     period: u64,
@@ -31,6 +41,8 @@ struct StatsSegment {
     status: Arc<dyn ColumnValues<u64>>,
     amount: Arc<dyn ColumnValues<i64>>,
     tax: Arc<dyn ColumnValues<i64>>,
+    use_: Arc<dyn ColumnValues<u64>>,
+    effective_tax: Arc<dyn ColumnValues<i64>>,
     code: Arc<dyn ColumnValues<u64>>,
     number: Arc<dyn ColumnValues<u64>>,
     part: Part,
@@ -50,6 +62,8 @@ impl Collector for StatsCollector {
             status: ff.u64("status")?.first_or_default_col(0),
             amount: ff.i64("amount")?.first_or_default_col(0),
             tax: ff.i64("tax")?.first_or_default_col(0),
+            use_: ff.u64("use")?.first_or_default_col(0),
+            effective_tax: ff.i64("effective_tax")?.first_or_default_col(0),
             code: ff.u64("code")?.first_or_default_col(0),
             number: ff.u64("number")?.first_or_default_col(0),
             part: Part::default(),
@@ -89,11 +103,15 @@ impl SegmentCollector for StatsSegment {
         let (c, n) = (&self.code, &self.number);
         self.part.add(
             || (c.get_val(doc), n.get_val(doc)),
-            kind,
-            method,
-            status,
-            Fen::new(self.amount.get_val(doc)),
-            Fen::new(self.tax.get_val(doc)),
+            Entry {
+                kind,
+                method,
+                status,
+                use_: use_of(self.use_.get_val(doc)),
+                amount: Fen::new(self.amount.get_val(doc)),
+                tax: Fen::new(self.tax.get_val(doc)),
+                effective_tax: Fen::new(self.effective_tax.get_val(doc)),
+            },
         );
     }
 
@@ -110,6 +128,8 @@ impl SegmentCollector for StatsSegment {
         let mut status = [0u64; B];
         let mut amount = [0i64; B];
         let mut tax = [0i64; B];
+        let mut use_ = [0u64; B];
+        let mut effective_tax = [0i64; B];
         for chunk in docs.chunks(B) {
             let n = chunk.len();
             self.sel.get_vals(chunk, &mut sel[..n]);
@@ -135,17 +155,24 @@ impl SegmentCollector for StatsSegment {
             self.status.get_vals(hits, &mut status[..k]);
             self.amount.get_vals(hits, &mut amount[..k]);
             self.tax.get_vals(hits, &mut tax[..k]);
+            self.use_.get_vals(hits, &mut use_[..k]);
+            self.effective_tax.get_vals(hits, &mut effective_tax[..k]);
             for j in 0..k {
                 let code = |v: u64| u8::try_from(v).unwrap_or(0);
                 let (c, n) = (&self.code, &self.number);
                 let doc = hits[j];
                 self.part.add(
                     || (c.get_val(doc), n.get_val(doc)),
-                    InvoiceType::from_code(code(kind[j])).unwrap_or(InvoiceType::Special),
-                    method[j],
-                    InvoiceStatus::from_code(code(status[j])).unwrap_or(InvoiceStatus::Normal),
-                    Fen::new(amount[j]),
-                    Fen::new(tax[j]),
+                    Entry {
+                        kind: InvoiceType::from_code(code(kind[j])).unwrap_or(InvoiceType::Special),
+                        method: method[j],
+                        status: InvoiceStatus::from_code(code(status[j]))
+                            .unwrap_or(InvoiceStatus::Normal),
+                        use_: use_of(use_[j]),
+                        amount: Fen::new(amount[j]),
+                        tax: Fen::new(tax[j]),
+                        effective_tax: Fen::new(effective_tax[j]),
+                    },
                 );
             }
         }

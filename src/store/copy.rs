@@ -169,6 +169,33 @@ mod tests {
 
     /// Every table a store creates is in the list, so none is left out of a backup.
     #[test]
+    fn caches_of_older_layouts_are_dropped_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.redb");
+        {
+            let store = crate::store::Store::open(&path, false).unwrap();
+            let txn = store.db.begin_write().unwrap();
+            {
+                let old: TableDefinition<(&str, u32), &[u8]> =
+                    TableDefinition::new("stats_by_kind");
+                let mut t = txn.open_table(old).unwrap();
+                t.insert(("91110108MA01ABCD2X", 202611), [1u8, 2, 3].as_slice())
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = crate::store::Store::open(&path, false).unwrap();
+        let txn = store.db.begin_read().unwrap();
+        let names: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|t| t.name().to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n == "stats_by_kind"), "{names:?}");
+        assert!(names.iter().any(|n| n == STATS.name()));
+    }
+
+    #[test]
     fn the_list_names_every_table_of_a_store() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("f.redb"), false).unwrap();

@@ -324,6 +324,10 @@ impl Store {
                 meta.insert(AUDIT_CHAIN_FROM, 1u64.to_le_bytes().as_slice())?;
             }
         }
+        // Drop the caches of older layouts (their figures are recomputed under new names).
+        for name in tables::RETIRED {
+            txn.delete_table(redb::TableDefinition::<(&str, u32), &[u8]>::new(name))?;
+        }
         // Create every table so that readers never meet a missing one.
         copy::each_table(&mut copy::Create(&txn))?;
         txn.commit()?;

@@ -33,3 +33,4 @@ mod statistics;
 mod statistics_model;
 mod training_pages;
 mod uses;
+mod uses_statistics;

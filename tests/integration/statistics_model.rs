@@ -1,15 +1,18 @@
-//! Random operation sequences through the services (selections, confirmations with each
-//! answer, status changes, scans, declarations, the clock, rollback): after every step the
-//! integrity check finds every cached 抵扣统计 table equal to a recomputation from the raw
-//! records — so no operation leaves a stale cache behind.
+//! Random operation sequences through the services (selections for every 勾选用途 — 抵扣 with
+//! a lowered 有效税额, 不抵扣, 退税, 代办退税 — confirmations per use with each answer, status
+//! changes, scans, declarations, the clock, rollback): after every step the integrity check
+//! finds every cached 抵扣统计 table, and the index pipeline's where none is cached, equal to a
+//! recomputation from the raw records — so no operation leaves a stale cache behind, and both
+//! computations agree on every use.
 
 use std::sync::Arc;
 
 use fapiao::config::Settings;
+use fapiao::domain::engine::SelectionRow;
 use fapiao::domain::rules::DeclarationAnswer;
 use fapiao::domain::{
-    DeclarationStatus, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, SelectionState,
-    TaxPeriod, TaxpayerId,
+    DeclarationStatus, Fen, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, InvoiceUse,
+    NoDeductReason, RefundRegistration, SelectionState, TaxPeriod, TaxpayerId, UseRequest,
 };
 use fapiao::service::App;
 use proptest::prelude::*;
@@ -23,7 +26,9 @@ const N: u32 = 16;
 #[derive(Debug, Clone)]
 enum Op {
     Select(Vec<u32>),
-    Confirm(u8),
+    /// Select for `InvoiceUse::ALL[use]`; 抵扣 of `share` tenths of the tax (10: in full).
+    SelectFor(Vec<u32>, usize, i64),
+    Confirm(u8, usize),
     Status(u32, u8),
     Scan(u32, bool),
     Refresh,
@@ -34,8 +39,10 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => proptest::collection::vec(1..=N, 1..5).prop_map(Op::Select),
-        3 => (0u8..3).prop_map(Op::Confirm),
+        2 => proptest::collection::vec(1..=N, 1..5).prop_map(Op::Select),
+        3 => (proptest::collection::vec(1..=N, 1..4), 0usize..4, 1i64..=10)
+            .prop_map(|(ns, u, share)| Op::SelectFor(ns, u, share)),
+        4 => (0u8..3, 0usize..4).prop_map(|(a, u)| Op::Confirm(a, u)),
         2 => (1..=N, 0u8..5).prop_map(|(n, s)| Op::Status(n, s)),
         2 => (1..=N, any::<bool>()).prop_map(|(n, prev)| Op::Scan(n, prev)),
         1 => Just(Op::Refresh),
@@ -90,6 +97,21 @@ fn open(dir: &std::path::Path) -> Arc<App> {
         false,
     )
     .unwrap();
+    // An exporter and 外贸综合服务企业: every use is allowed.
+    let c = settle::ctx(&app, &who);
+    app.store
+        .write(&who, |tx| {
+            fapiao::domain::engine::set_registration(
+                tx,
+                &c,
+                &a,
+                RefundRegistration {
+                    exporter: true,
+                    trade_service: true,
+                },
+            )
+        })
+        .unwrap();
     app
 }
 
@@ -112,24 +134,41 @@ fn step(app: &App, op: &Op) {
             let keys: Vec<_> = ns.iter().map(|n| key(*n)).collect();
             portal::selection::select(app, &w, &a, &keys, &[]).map(|_| ())
         }
-        Op::Confirm(answer) => {
-            portal::confirmation::make_batch(app, &w, &a, fapiao::domain::InvoiceUse::Deduct)
-                .and_then(|b| {
-                    let answer = [
-                        DeclarationAnswer::NotDeclared,
-                        DeclarationAnswer::Declared,
-                        DeclarationAnswer::Unsure,
-                    ][usize::from(*answer)];
-                    portal::confirmation::submit(
-                        app,
-                        &w,
-                        &a,
-                        b.batch.period,
-                        b.batch.number,
-                        Some(answer),
-                    )
-                    .map(|_| ())
+        Op::SelectFor(ns, u, share) => {
+            let use_ = InvoiceUse::ALL[*u];
+            let rows: Vec<SelectionRow> = ns
+                .iter()
+                .map(|n| {
+                    let request = UseRequest {
+                        use_: Some(use_),
+                        // 130 fen per n of tax: share tenths of it.
+                        effective_tax: (use_ != InvoiceUse::NoDeduct && *share < 10)
+                            .then(|| Fen::new(130 * i64::from(*n) * share / 10)),
+                        reason: (use_ == InvoiceUse::NoDeduct).then_some(NoDeductReason::Welfare),
+                        reason_text: None,
+                    };
+                    SelectionRow::Select(key(*n), request)
                 })
+                .collect();
+            portal::selection::select_rows(app, &w, &a, &rows).map(|_| ())
+        }
+        Op::Confirm(answer, u) => {
+            portal::confirmation::make_batch(app, &w, &a, InvoiceUse::ALL[*u]).and_then(|b| {
+                let answer = [
+                    DeclarationAnswer::NotDeclared,
+                    DeclarationAnswer::Declared,
+                    DeclarationAnswer::Unsure,
+                ][usize::from(*answer)];
+                portal::confirmation::submit(
+                    app,
+                    &w,
+                    &a,
+                    b.batch.period,
+                    b.batch.number,
+                    Some(answer),
+                )
+                .map(|_| ())
+            })
         }
         Op::Status(n, s) => {
             let status = [

@@ -8,8 +8,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::domain::engine::{self, ScanRefusal};
-use crate::domain::statistics::{Cached, Tally};
-use crate::domain::{CertMethod, InvoiceKey, ScanRecord, SelectionState, TaxPeriod, TaxpayerId};
+use crate::domain::statistics::{Cached, Entry, Tally};
+use crate::domain::{InvoiceKey, ScanRecord, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult};
 use crate::service::{App, SCANS_APPLIED_AT};
 use crate::store::prelude::*;
@@ -244,16 +244,14 @@ pub fn check(app: &App) -> AppResult<(usize, Vec<Difference>)> {
     let mut fresh: HashMap<(TaxpayerId, u32), Tally> = HashMap::new();
     r.for_each_invoice_batch(100_000, |batch| {
         for inv in batch {
-            let (method, period) = match inv.selection {
-                SelectionState::Confirmed { period, .. } => (CertMethod::Selection, period),
-                SelectionState::Scanned { period, .. } => (CertMethod::Scan, period),
-                _ => continue,
+            let Some((period, entry)) = Entry::of(&inv) else {
+                continue;
             };
             let key = inv.key.clone();
             fresh
                 .entry((inv.buyer_id.clone(), period.as_u32()))
                 .or_default()
-                .add(|| key, inv.kind, method, inv.status, inv.amount, inv.tax);
+                .add(|| key, entry);
         }
         Ok(())
     })?;
@@ -274,16 +272,14 @@ pub fn check(app: &App) -> AppResult<(usize, Vec<Difference>)> {
             {
                 Some("exception figures differ")
             }
+            Some(c) if !want.same_figures(&c.figures()) => Some("figures per use differ"),
             Some(_) if r.stats_keys(t, period, 0, usize::MAX)? != want.exception_keys => {
                 Some("exception list differs")
             }
             Some(_) => None,
             None => {
                 let served = app.index.tally(t, period)?;
-                if served.certified != want.certified
-                    || served.exceptions != want.exceptions
-                    || served.exception_keys != want.exception_keys
-                {
+                if !served.same_figures(&want) || served.exception_keys != want.exception_keys {
                     Some("the index's figures differ (no cached table)")
                 } else {
                     None

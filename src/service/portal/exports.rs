@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, FixedOffset};
 
-use super::statistics::RowView;
+use super::statistics::{RefundTableView, RowView, TransferOutView};
 use super::{confirmation, query, statistics};
-use crate::domain::{Fen, TaxPeriod, Taxpayer, TaxpayerId};
+use crate::domain::{Fen, InvoiceKey, InvoiceUse, TaxPeriod, Taxpayer, TaxpayerId};
 use crate::error::{AppError, AppResult};
 use crate::formats::pdf::{self, Block};
 use crate::formats::sheet::write::{self, Column, Kind, Sheet, Value};
@@ -14,6 +14,7 @@ use crate::service::listing::InvoiceView;
 use crate::service::office::taxpayers;
 use crate::service::App;
 use crate::service::File;
+use crate::store::prelude::*;
 use crate::store::Who;
 
 fn time(t: DateTime<FixedOffset>) -> String {
@@ -252,9 +253,13 @@ pub struct StatisticsReport {
     pub updated_at: String,
     pub scans_applied_at: Option<String>,
     pub rows: Vec<RowView>,
-    /// Every invoice certified in the period (查看明细), all statuses.
+    /// 退税 / 代办退税 of the period.
+    pub refund: RefundTableView,
+    /// 进项税额转出 recorded for the period.
+    pub transfer_out: TransferOutView,
+    /// Every invoice certified in the period (查看明细), all statuses and uses.
     pub details: Vec<InvoiceView>,
-    /// Those since become 作废/失控/红冲/异常.
+    /// Those certified for 抵扣 and since become 作废/失控/红冲/异常.
     pub exceptions: Vec<InvoiceView>,
     pub printed_at: DateTime<FixedOffset>,
 }
@@ -280,9 +285,28 @@ pub fn statistics_report(
         }
         page += 1;
     }
+    // The exceptions are the 抵扣 invoices among them (不抵扣 and 退税 deducted nothing), as
+    // the table counts them.
+    let candidates: Vec<InvoiceKey> = details
+        .iter()
+        .filter(|v| v.status.is_exception())
+        .filter_map(|v| InvoiceKey::parse_any(v.code.as_deref(), &v.number).ok())
+        .collect();
+    let deducted: std::collections::HashSet<u128> = app
+        .store
+        .read()?
+        .invoices_by_keys(&candidates)?
+        .iter()
+        .filter(|i| i.use_() == Some(InvoiceUse::Deduct))
+        .map(|i| i.key.to_u128())
+        .collect();
     let exceptions = details
         .iter()
         .filter(|v| v.status.is_exception())
+        .filter(|v| {
+            InvoiceKey::parse_any(v.code.as_deref(), &v.number)
+                .is_ok_and(|k| deducted.contains(&k.to_u128()))
+        })
         .cloned()
         .collect();
     Ok(StatisticsReport {
@@ -291,6 +315,8 @@ pub fn statistics_report(
         updated_at: view.updated_at,
         scans_applied_at: view.scans_applied_at,
         rows: view.rows,
+        refund: view.refund,
+        transfer_out: view.transfer_out,
         details,
         exceptions,
         printed_at: who.now,
@@ -374,7 +400,7 @@ impl StatisticsReport {
             columns.push(Column::new(titles[1], Kind::Money, 15.0));
             columns.push(Column::new(titles[2], Kind::Money, 14.0));
         }
-        let rows = self
+        let mut rows: Vec<Vec<Value>> = self
             .table()
             .into_iter()
             .map(|(kind, item, cells)| {
@@ -385,6 +411,9 @@ impl StatisticsReport {
                 row
             })
             .collect();
+        // The blocks of the uses follow the table (which keeps its place), each after an
+        // empty line and its own heading line.
+        rows.extend(self.use_rows());
         let summary = Sheet {
             name: "抵扣统计".into(),
             caption,
@@ -415,7 +444,193 @@ impl StatisticsReport {
     }
 }
 
+/// 份数, 金额, 有效税额 of a cell of the uses.
+fn effective_values(c: &statistics::EffectiveCellView) -> [Value; 3] {
+    [
+        Value::Count(i64::try_from(c.count).unwrap_or(i64::MAX)),
+        Value::Money(c.amount),
+        Value::Money(c.effective_tax),
+    ]
+}
+
+fn text_row(cells: &[&str]) -> Vec<Value> {
+    cells.iter().map(|c| Value::from(*c)).collect()
+}
+
 impl StatisticsReport {
+    /// The lines the spreadsheet adds below the table: 抵扣 / 不抵扣 per kind, the 退税
+    /// table (when the period has any), and the 进项税额转出 of the period with its list.
+    fn use_rows(&self) -> Vec<Vec<Value>> {
+        let mut out = vec![
+            vec![],
+            text_row(&["按勾选用途统计", "用途"]),
+            text_row(&[
+                "发票类型",
+                "项目",
+                "抵扣份数",
+                "抵扣金额",
+                "抵扣有效税额",
+                "不抵扣份数",
+                "不抵扣金额",
+                "不抵扣税额",
+            ]),
+        ];
+        for r in &self.rows {
+            let mut row = vec![Value::from(r.label), Value::from("抵扣/不抵扣")];
+            row.extend(effective_values(&r.deduct));
+            row.extend(cell_values(&r.no_deduct));
+            out.push(row);
+        }
+        if self.refund.any() {
+            out.push(vec![]);
+            out.push(text_row(&["退税勾选统计", "用途"]));
+            out.push(text_row(&[
+                "发票类型",
+                "项目",
+                "退税份数",
+                "退税金额",
+                "退税有效税额",
+                "代办退税份数",
+                "代办退税金额",
+                "代办退税有效税额",
+            ]));
+            for r in &self.refund.rows {
+                let mut row = vec![Value::from(r.label), Value::from("退税/代办退税")];
+                row.extend(effective_values(&r.refund));
+                row.extend(effective_values(&r.agent_refund));
+                out.push(row);
+            }
+        }
+        let t = &self.transfer_out;
+        out.push(vec![]);
+        out.push(vec![
+            Value::from("进项税额转出"),
+            Value::from("合计"),
+            Value::Count(i64::try_from(t.count).unwrap_or(i64::MAX)),
+            Value::Empty,
+            Value::Money(t.tax),
+        ]);
+        if !t.items.is_empty() {
+            out.push(text_row(&[
+                "发票代码",
+                "发票号码",
+                "发票类型",
+                "发票状态",
+                "转出税额",
+                "记录时间",
+            ]));
+            for i in &t.items {
+                out.push(vec![
+                    Value::Text(i.code.clone().unwrap_or_default()),
+                    Value::Text(i.number.clone()),
+                    Value::from(i.kind.label_zh()),
+                    Value::from(i.status.label_zh()),
+                    Value::Money(i.tax),
+                    Value::Text(to_second(&i.recorded_at)),
+                ]);
+            }
+        }
+        out
+    }
+
+    /// 抵扣 and 不抵扣 per kind, for the print.
+    fn uses_table(&self) -> pdf::Table {
+        use pdf::Column as C;
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.label.to_string(),
+                    r.deduct.count.to_string(),
+                    money(r.deduct.amount),
+                    money(r.deduct.effective_tax),
+                    r.no_deduct.count.to_string(),
+                    money(r.no_deduct.amount),
+                    money(r.no_deduct.tax),
+                ]
+            })
+            .collect();
+        pdf::Table::new(vec![
+            C::left("发票类型", 2.0),
+            C::right("抵扣份数", 0.8),
+            C::right("抵扣金额", 1.4),
+            C::right("有效税额", 1.3),
+            C::right("不抵扣份数", 0.9),
+            C::right("不抵扣金额", 1.4),
+            C::right("不抵扣税额", 1.3),
+        ])
+        .with_rows(rows)
+    }
+
+    /// The 退税 table, for the print.
+    fn refund_table(&self) -> pdf::Table {
+        use pdf::Column as C;
+        let rows = self
+            .refund
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.label.to_string(),
+                    r.refund.count.to_string(),
+                    money(r.refund.amount),
+                    money(r.refund.effective_tax),
+                    r.agent_refund.count.to_string(),
+                    money(r.agent_refund.amount),
+                    money(r.agent_refund.effective_tax),
+                ]
+            })
+            .collect();
+        pdf::Table::new(vec![
+            C::left("发票类型", 2.0),
+            C::right("退税份数", 0.8),
+            C::right("退税金额", 1.4),
+            C::right("退税有效税额", 1.3),
+            C::right("代办退税份数", 0.9),
+            C::right("代办退税金额", 1.4),
+            C::right("代办退税有效税额", 1.3),
+        ])
+        .with_rows(rows)
+    }
+
+    /// The 进项税额转出 list, for the print.
+    fn transfer_out_table(&self) -> pdf::Table {
+        use pdf::Column as C;
+        let t = &self.transfer_out;
+        let rows = t
+            .items
+            .iter()
+            .map(|i| {
+                vec![
+                    i.code.clone().unwrap_or_default(),
+                    i.number.clone(),
+                    i.kind.label_zh().to_string(),
+                    i.status.label_zh().to_string(),
+                    money(i.tax),
+                    to_second(&i.recorded_at),
+                ]
+            })
+            .collect();
+        pdf::Table::new(vec![
+            C::center("发票代码", 1.35),
+            C::center("发票号码", 1.6),
+            C::left("发票类型", 1.9),
+            C::center("状态", 0.6),
+            C::right("转出税额", 1.3),
+            C::center("记录时间", 1.9),
+        ])
+        .with_rows(rows)
+        .with_total(vec![
+            "合计".into(),
+            format!("{}份", t.count),
+            String::new(),
+            String::new(),
+            money(t.tax),
+            String::new(),
+        ])
+    }
+
     fn figures_table(&self, deductible: bool) -> pdf::Table {
         use pdf::Column as C;
         let mut rows = Vec::new();
@@ -449,7 +664,8 @@ impl StatisticsReport {
         .with_rows(rows)
     }
 
-    /// 打印: the table, what is deductible, and the exception list.
+    /// 打印: the table, what is deductible, the exception list, then — each when the period
+    /// has any — 抵扣 / 不抵扣 per kind, the 退税 table and the 进项税额转出 of the period.
     pub fn pdf(&self) -> AppResult<File> {
         let mut blocks = vec![
             Block::Heading("已认证发票".into()),
@@ -465,6 +681,31 @@ impl StatisticsReport {
                 "以下发票认证后状态变为作废、失控、红冲或异常，不能作为当期抵扣的有效依据。".into(),
             ));
             blocks.push(Block::Table(invoice_table(&self.exceptions)));
+        }
+        // The blocks of the uses, each when the period has any of it (so a period of plain
+        // 抵扣 only, whose 抵扣 figures are the table's 合计, prints as before uses existed).
+        let no_deduct = self
+            .rows
+            .last()
+            .is_some_and(|total| total.no_deduct.count > 0);
+        if no_deduct {
+            blocks.push(Block::Heading("按勾选用途统计（抵扣、不抵扣）".into()));
+            blocks.push(Block::Paragraph(
+                "抵扣按有效税额统计；不抵扣按票面税额统计，不参与当期抵扣。".into(),
+            ));
+            blocks.push(Block::Table(self.uses_table()));
+        }
+        if self.refund.any() {
+            blocks.push(Block::Heading("退税勾选统计".into()));
+            blocks.push(Block::Table(self.refund_table()));
+        }
+        if self.transfer_out.count > 0 {
+            blocks.push(Block::Heading(format!(
+                "进项税额转出（{}份，转出税额{}）",
+                self.transfer_out.count,
+                money(self.transfer_out.tax)
+            )));
+            blocks.push(Block::Table(self.transfer_out_table()));
         }
         let mut updated = self.updated_line();
         if let Some(s) = &self.scans_applied_at {

@@ -36,6 +36,26 @@ impl From<Cell> for CellView {
     }
 }
 
+/// 份数, 金额, 有效税额 (抵扣, 退税, 代办退税).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct EffectiveCellView {
+    pub count: u64,
+    #[schema(value_type = i64)]
+    pub amount: Fen,
+    #[schema(value_type = i64)]
+    pub effective_tax: Fen,
+}
+
+impl From<Cell> for EffectiveCellView {
+    fn from(c: Cell) -> Self {
+        EffectiveCellView {
+            count: c.count,
+            amount: c.amount,
+            effective_tax: c.tax,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MethodView {
     pub selection: CellView,
@@ -53,9 +73,11 @@ impl From<ByMethod> for MethodView {
     }
 }
 
-/// One row of the table: `selection`, `scan`, `total` are the certified figures (API.md);
-/// `exceptions` the certified invoices since become 作废/失控/红冲/异常, and `deductible`
-/// (可抵扣) the certified minus the exceptions.
+/// One row of the table: `selection`, `scan`, `total` are the figures certified for 抵扣
+/// (API.md; tax = 有效税额); `exceptions` the certified invoices since become 作废/失控/红冲/
+/// 异常, and `deductible` (可抵扣) the certified minus the exceptions; `deduct` the 抵扣
+/// figures (份数, 金额, 有效税额 — `total` again, named by use) and `no_deduct` the 不抵扣 ones
+/// (份数, 金额, 税额 — the face tax).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowView {
     #[serde(rename = "type")]
@@ -66,6 +88,67 @@ pub struct RowView {
     pub total: CellView,
     pub exceptions: MethodView,
     pub deductible: MethodView,
+    pub deduct: EffectiveCellView,
+    pub no_deduct: CellView,
+}
+
+/// One row of the 退税 table: `type` and `label` (`total` / 合计 for the total row), the 退税
+/// and the 代办退税 figures (份数, 金额, 有效税额).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RefundRowView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub refund: EffectiveCellView,
+    pub agent_refund: EffectiveCellView,
+}
+
+/// The 退税 table of the period: 退税 and 代办退税 invoices confirmed in it (a 退税 selection
+/// belongs to the month it is confirmed in). `rows` has a row per type with any, then the
+/// total row (always; zeros when the period has none).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RefundTableView {
+    pub rows: Vec<RefundRowView>,
+}
+
+impl RefundTableView {
+    /// The total row.
+    pub fn total(&self) -> Option<&RefundRowView> {
+        self.rows.last()
+    }
+
+    /// Whether the period has any 退税 or 代办退税 invoice.
+    pub fn any(&self) -> bool {
+        self.total()
+            .is_some_and(|t| t.refund.count + t.agent_refund.count > 0)
+    }
+}
+
+/// One 进项税额转出 recorded for the period.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TransferOutItemView {
+    /// 发票代码；数电票、海关缴款书没有（`null`）。
+    pub code: Option<String>,
+    pub number: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "special")]
+    pub kind: crate::domain::InvoiceType,
+    /// The invoice's status when the transfer was recorded.
+    #[schema(value_type = String, example = "out_of_control")]
+    pub status: crate::domain::InvoiceStatus,
+    /// The tax transferred out (what the invoice deducted).
+    #[schema(value_type = i64)]
+    pub tax: Fen,
+    pub recorded_at: String,
+}
+
+/// 进项税额转出 recorded for the period: how many, their tax, and each.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TransferOutView {
+    pub count: u64,
+    #[schema(value_type = i64)]
+    pub tax: Fen,
+    pub items: Vec<TransferOutItemView>,
 }
 
 /// `GET /api/v1/statistics/{period}`.
@@ -86,6 +169,10 @@ pub struct StatisticsView {
     pub exceptions: Vec<InvoiceView>,
     /// Whether the answer came from the cache.
     pub cached: bool,
+    /// 退税 / 代办退税 of the period.
+    pub refund: RefundTableView,
+    /// 进项税额转出 recorded for the period.
+    pub transfer_out: TransferOutView,
 }
 
 fn rows<K>(t: &Tally<K>) -> Vec<RowView> {
@@ -99,8 +186,65 @@ fn rows<K>(t: &Tally<K>) -> Vec<RowView> {
             total: r.certified.total.into(),
             exceptions: r.exceptions.into(),
             deductible: r.deductible.into(),
+            deduct: r.deduct.into(),
+            no_deduct: r.no_deduct.into(),
         })
         .collect()
+}
+
+fn refund_table<K>(t: &Tally<K>) -> RefundTableView {
+    RefundTableView {
+        rows: t
+            .refund_rows()
+            .into_iter()
+            .map(|r| RefundRowView {
+                kind: r.kind.map_or("total", |k| k.as_str()),
+                label: r.kind.map_or("合计", |k| k.label_zh()),
+                refund: r.refund.into(),
+                agent_refund: r.agent_refund.into(),
+            })
+            .collect(),
+    }
+}
+
+/// The 进项税额转出 the taxpayer recorded for `period`, in key order.
+pub fn transfers_out(
+    r: &crate::store::Reader,
+    taxpayer: &TaxpayerId,
+    period: TaxPeriod,
+) -> AppResult<TransferOutView> {
+    let recorded: Vec<_> = r
+        .transfers_out(taxpayer)?
+        .into_iter()
+        .filter(|t| t.period == period)
+        .collect();
+    let keys: Vec<InvoiceKey> = recorded.iter().map(|t| t.key.clone()).collect();
+    let kinds: std::collections::HashMap<u128, crate::domain::InvoiceType> = r
+        .invoices_by_keys(&keys)?
+        .into_iter()
+        .map(|i| (i.key.to_u128(), i.kind))
+        .collect();
+    let mut view = TransferOutView {
+        count: 0,
+        tax: Fen::ZERO,
+        items: Vec::with_capacity(recorded.len()),
+    };
+    for t in recorded {
+        view.count += 1;
+        view.tax += t.tax;
+        view.items.push(TransferOutItemView {
+            code: t.key.code().map(str::to_string),
+            number: t.key.number().to_string(),
+            kind: kinds
+                .get(&t.key.to_u128())
+                .copied()
+                .unwrap_or(crate::domain::InvoiceType::Special),
+            status: t.status,
+            tax: t.tax,
+            recorded_at: t.at.to_rfc3339(),
+        });
+    }
+    Ok(view)
 }
 
 /// A period's figures, from the cache or just computed (then with every exception key).
@@ -153,7 +297,7 @@ pub fn statistics(
     paging: Paging,
 ) -> AppResult<StatisticsView> {
     let t = crate::service::settle::settled(app, who, taxpayer)?;
-    crate::domain::rules::check_statistics_period(period, t.current_period)?;
+    crate::domain::rules::check_statistics_month(period, t.current_period, who.now.date_naive())?;
     let (offset, per_page) = (paging.offset(), paging.per_page());
     let r0 = app.store.read()?;
     // Figures and the key page from one snapshot when cached.
@@ -186,6 +330,7 @@ pub fn statistics(
     };
     paging.within(f.cached.exception_count)?;
     let r = app.store.read()?;
+    let transfer_out = transfers_out(&r, taxpayer, period)?;
     let exceptions = r
         .invoices_by_keys(&page_keys)?
         .iter()
@@ -198,6 +343,8 @@ pub fn statistics(
             .setting::<DateTime<FixedOffset>>(SCANS_APPLIED_AT)?
             .map(|t| t.to_rfc3339()),
         rows: rows(&f.cached.figures()),
+        refund: refund_table(&f.cached.figures()),
+        transfer_out,
         exceptions_total: f.cached.exception_count,
         page: paging.page(),
         per_page,
@@ -215,6 +362,9 @@ pub struct Card {
     pub count: u64,
     #[schema(value_type = i64)]
     pub tax: Fen,
+    /// 进项税额转出 recorded for the month (0 when none).
+    #[schema(value_type = i64)]
+    pub transfer_out_tax: Fen,
 }
 
 /// Where a month stands against the current period.
@@ -230,7 +380,7 @@ pub enum CardState {
 }
 
 /// `GET /api/v1/workbench/{year}`: the 12 months of `year` with their certified count and
-/// tax (勾选认证 + 扫描认证).
+/// tax (勾选认证 + 扫描认证, for 抵扣) and the 进项税额转出 recorded for each.
 pub fn workbench(
     app: &App,
     who: &Who,
@@ -238,6 +388,7 @@ pub fn workbench(
     year: i32,
 ) -> AppResult<(Taxpayer, Vec<Card>)> {
     let t = crate::service::settle::settled(app, who, taxpayer)?;
+    let transfers = app.store.read()?.transfers_out(taxpayer)?;
     let mut cards = Vec::with_capacity(12);
     for m in 1..=12 {
         let p = TaxPeriod::new(year, m)?;
@@ -255,11 +406,17 @@ pub fn workbench(
                 .certified_total();
             (c.count, c.tax)
         };
+        let transfer_out_tax = transfers
+            .iter()
+            .filter(|x| x.period == p)
+            .map(|x| x.tax)
+            .sum();
         cards.push(Card {
             period: p,
             state,
             count,
             tax,
+            transfer_out_tax,
         });
     }
     Ok((t, cards))

@@ -78,9 +78,13 @@ pub const TAXPAYER_CHANGES: TableDefinition<(&str, u32), &[u8]> =
     TableDefinition::new("taxpayer_changes");
 /// (taxpayer, period) → cached 抵扣统计 (`statistics::Cached`); removed by any commit that
 /// changes an invoice certified in that period.
-/// (Named anew when the table grew from three kinds to every kind: figures cached in the
-/// three-kind layout are simply not found, and recomputed.)
-pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_by_kind");
+/// (Named anew whenever the layout grows — from three kinds to every kind (`stats_by_kind`),
+/// then with the figures per 勾选用途 (`stats_by_use`): figures cached in an older layout are
+/// simply not found, and recomputed; [`RETIRED`] drops the old tables.)
+pub const STATS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_by_use");
+/// Tables of older layouts, dropped when a store is opened for writing (caches only: their
+/// contents are recomputed under the new names).
+pub const RETIRED: [&str; 2] = ["stats", "stats_by_kind"];
 /// (taxpayer, period) → the cached exception keys, 16 bytes each (`InvoiceKey::to_u128`,
 /// little-endian), in key order.
 pub const STATS_KEYS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("stats_keys");

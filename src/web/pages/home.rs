@@ -58,6 +58,9 @@ fn card_view(c: &Card, current: bool) -> Markup {
             span.m { (c.period.month()) "月" }
             span.count { "发票 " strong { (c.count) } " 份" }
             span.tax { "税额 " strong { (c.tax) } }
+            @if c.transfer_out_tax.value() != 0 {
+                span.tax.transfer-out { "转出 " strong { (c.transfer_out_tax) } }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! 抵扣统计 (S-T9): for a chosen period, the table by invoice type × certification method
-//! (certified, exceptions, valid for deduction), the report update time, the exception list
-//! with paging, and a bar chart of the certified tax of the last 12 periods (inline SVG).
+//! (certified, exceptions, valid for deduction), the 抵扣 / 不抵扣 columns per kind, the 退税
+//! table, the 进项税额转出 of the period, the report update time, the exception list with
+//! paging, and a bar chart of the certified tax of the last 12 periods (inline SVG).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,8 +13,7 @@ use crate::domain::{Fen, TaxPeriod};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{Acting, TaxpayerUser};
-use crate::service::portal::statistics::CellView;
-use crate::service::portal::statistics::StatisticsView;
+use crate::service::portal::statistics::{CellView, EffectiveCellView, StatisticsView};
 use crate::service::{self};
 use crate::web::components::{help_panel, pager, Col, InvoiceTable};
 use crate::web::layout::{page, Page, Viewer};
@@ -41,6 +41,83 @@ const HELP: &[&str] = &[
 
 fn cells(c: &CellView) -> Markup {
     html! { td.num { (c.count) } td.num { (c.amount) } td.num { (c.tax) } }
+}
+
+fn effective_cells(c: &EffectiveCellView) -> Markup {
+    html! { td.num { (c.count) } td.num { (c.amount) } td.num { (c.effective_tax) } }
+}
+
+/// An RFC 3339 time as the page shows it: date and time to the second.
+fn to_second(t: &str) -> String {
+    t.get(..19).unwrap_or(t).replace('T', " ")
+}
+
+/// 抵扣 and 不抵扣 per kind, the 退税 table (when the period has any) and the 进项税额转出
+/// recorded for the period.
+fn uses_view(s: &StatisticsView) -> Markup {
+    html! {
+        section.card aria-labelledby="uses" {
+            h2 #uses { "按勾选用途统计（抵扣、不抵扣）" }
+            p.hint { "抵扣按有效税额统计；不抵扣按票面税额统计，不参与当期抵扣。" }
+            table.grid.stats #uses-table {
+                thead {
+                    tr { th rowspan="2" { "发票类型" } th colspan="3" { "抵扣" } th colspan="3" { "不抵扣" } }
+                    tr { th.num { "份数" } th.num { "金额" } th.num { "有效税额" } th.num { "份数" } th.num { "金额" } th.num { "税额" } }
+                }
+                tbody {
+                    @for r in &s.rows {
+                        tr class=[(r.kind == "total").then_some("total")] {
+                            th scope="row" { (r.label) }
+                            (effective_cells(&r.deduct)) (cells(&r.no_deduct))
+                        }
+                    }
+                }
+            }
+            @if s.refund.any() {
+                h2 #refund { "退税勾选统计" }
+                p.hint { "用于出口退税（退税、代办退税）的发票不参与当期抵扣，统计在确认勾选的当月。" }
+                table.grid.stats #refund-table {
+                    thead {
+                        tr { th rowspan="2" { "发票类型" } th colspan="3" { "退税" } th colspan="3" { "代办退税" } }
+                        tr { @for _ in 0..2 { th.num { "份数" } th.num { "金额" } th.num { "有效税额" } } }
+                    }
+                    tbody {
+                        @for r in &s.refund.rows {
+                            tr class=[(r.kind == "total").then_some("total")] {
+                                th scope="row" { (r.label) }
+                                (effective_cells(&r.refund)) (effective_cells(&r.agent_refund))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card aria-labelledby="transfer-out" {
+            h2 #transfer-out { "进项税额转出（共 " (s.transfer_out.count) " 份，转出税额 " (s.transfer_out.tax) "）" }
+            @if s.transfer_out.items.is_empty() {
+                p.hint { "本期没有进项税额转出。" }
+            } @else {
+                div.table-wrap { table.grid #transfer-out-table {
+                    thead { tr {
+                        th { "发票代码" } th { "发票号码" } th { "发票类型" } th { "发票状态" }
+                        th.num { "转出税额" } th { "记录时间" }
+                    } }
+                    tbody {
+                        @for i in &s.transfer_out.items {
+                            tr {
+                                td.mono { (i.code.as_deref().unwrap_or_default()) }
+                                td.mono { (i.number) }
+                                td { (i.kind.label_zh()) }
+                                td.exception { (i.status.label_zh()) }
+                                td.num { (i.tax) }
+                                td { (to_second(&i.recorded_at)) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
 }
 
 /// A bar chart of certified tax by period (oldest first).
@@ -114,9 +191,9 @@ fn view(
                 a.button.secondary href={"/api/v1/statistics/" (s.period) "/export.xlsx"} download { "抵扣明细文件下载" }
             }
             p.hint {
-                "报表更新时间：" (s.updated_at.get(..19).unwrap_or(&s.updated_at).replace('T', " "))
+                "报表更新时间：" (to_second(&s.updated_at))
                 @if let Some(t) = &s.scans_applied_at {
-                    "；扫描认证数据更新时间：" (t.get(..19).unwrap_or(t).replace('T', " "))
+                    "；扫描认证数据更新时间：" (to_second(t))
                 }
             }
             p.hint { "当天勾选认证的数据准实时体现在本表中；当天扫描认证的数据次日体现。"
@@ -151,6 +228,7 @@ fn view(
                 }
             }
         }
+        (uses_view(s))
         section.card aria-labelledby="exc" {
             h2 #exc { "异常发票清单（共 " (s.exceptions_total) " 份）" }
             p.hint { "以下发票虽已认证，但认证后状态变为作废、失控、红冲或异常，不能作为当期参与抵扣的有效依据，请进行相应处理。" }
