@@ -141,15 +141,18 @@ pub fn check_statistics_period(period: TaxPeriod, current: TaxPeriod) -> Result<
     Ok(())
 }
 
-/// [`check_statistics_period`], also allowing the calendar month of `today`: 退税 and 代办退税
-/// are confirmed for the month itself, which in the filing period is after the current
-/// (declared) period, and their 退税 table must be readable then.
+/// [`check_statistics_period`], also allowing the calendar month of `today` to an enterprise
+/// registered for 退税 or 代办退税: those are confirmed for the month itself, which in the
+/// filing period is after the current (declared) period, and their 退税 table must be readable
+/// then. Other taxpayers have nothing in that month and keep the plain rule.
 pub fn check_statistics_month(
     period: TaxPeriod,
     current: TaxPeriod,
     today: NaiveDate,
+    registration: RefundRegistration,
 ) -> Result<(), DomainError> {
-    if period <= TaxPeriod::of_date(today) {
+    let refunds = registration.exporter || registration.trade_service;
+    if refunds && period <= TaxPeriod::of_date(today) {
         return Ok(());
     }
     check_statistics_period(period, current)
@@ -479,15 +482,20 @@ mod tests {
     fn statistics_exist_up_to_the_month_of_refunds() {
         let current = tp("202611");
         let in_filing = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
-        assert!(check_statistics_month(tp("202612"), current, in_filing).is_ok());
-        assert!(check_statistics_month(tp("202611"), current, in_filing).is_ok());
-        let e = check_statistics_month(tp("202701"), current, in_filing).unwrap_err();
+        let reg = exporter();
+        assert!(check_statistics_month(tp("202612"), current, in_filing, reg).is_ok());
+        assert!(check_statistics_month(tp("202611"), current, in_filing, reg).is_ok());
+        let e = check_statistics_month(tp("202701"), current, in_filing, reg).unwrap_err();
         assert_eq!(
             e.message,
             "2027年1月尚未到来，当前税款所属期为2026年11月，无抵扣统计"
         );
         let november = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        assert!(check_statistics_month(tp("202612"), current, november).is_err());
+        assert!(check_statistics_month(tp("202612"), current, november, reg).is_err());
+        // Without a 退税 registration the month after the current period stays refused.
+        let none = RefundRegistration::default();
+        assert!(check_statistics_month(tp("202612"), current, in_filing, none).is_err());
+        assert!(check_statistics_month(tp("202611"), current, in_filing, none).is_ok());
     }
 
     #[test]

@@ -297,7 +297,13 @@ pub fn statistics(
     paging: Paging,
 ) -> AppResult<StatisticsView> {
     let t = crate::service::settle::settled(app, who, taxpayer)?;
-    crate::domain::rules::check_statistics_month(period, t.current_period, who.now.date_naive())?;
+    let registration = app.store.read()?.refund_registration(taxpayer)?;
+    crate::domain::rules::check_statistics_month(
+        period,
+        t.current_period,
+        who.now.date_naive(),
+        registration,
+    )?;
     let (offset, per_page) = (paging.offset(), paging.per_page());
     let r0 = app.store.read()?;
     // Figures and the key page from one snapshot when cached.
