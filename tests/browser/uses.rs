@@ -136,7 +136,7 @@ async fn uses_on_the_selection_pages_and_both_in_the_statistics_in_chromium() {
             shot(&c, "statistics-uses").await;
             let rows = c
                 .execute(
-                    "return [...document.querySelector('table.stats').querySelectorAll('tbody tr')]
+                    "return [...document.querySelector('#uses-table').querySelectorAll('tbody tr')]
                         .map(r => [r.querySelector('th').textContent.trim(), r.innerText])",
                     vec![],
                 )
@@ -152,13 +152,12 @@ async fn uses_on_the_selection_pages_and_both_in_the_statistics_in_chromium() {
                     .unwrap()
                     .to_string()
             };
-            // needs the stats branch: the 抵扣 and 不抵扣 columns of 抵扣统计.
+            // The 抵扣 and 不抵扣 columns of 抵扣统计 (按勾选用途统计).
             let special = row(InvoiceType::Special.label_zh());
             assert!(
                 special.contains("100.00") && !special.contains("130.00"),
                 "抵扣 有效税额 of the 专票: {special}"
             );
-            // needs the stats branch
             let digital = row(InvoiceType::DigitalSpecial.label_zh());
             assert!(
                 digital.contains("130.00"),
