@@ -5,6 +5,7 @@ use maud::{html, Markup, Render};
 
 use crate::domain::{Fen, InvoiceStatus, SelectionState};
 use crate::service::listing::InvoiceView;
+use crate::service::portal::alerts::{Alert, AlertKind};
 
 /// Money as the portal shows it: yuan with thousands separators, `1,234.50`.
 impl Render for Fen {
@@ -245,6 +246,48 @@ impl Render for InvoiceTable<'_> {
 /// `s` percent-encoded for a path segment or a query value in a link.
 pub fn url_part(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Alerts shown in the 风险提醒 panel; the rest are counted.
+const ALERTS_SHOWN: usize = 20;
+
+/// 风险提醒: the alerts of `service::portal::alerts`, newest first — on 首页 always
+/// (`show_empty`), on 发票勾选 when there are any.
+pub fn alerts_panel(alerts: &[Alert], show_empty: bool) -> Markup {
+    let count = |k: AlertKind| alerts.iter().filter(|a| a.kind == k).count();
+    let exceptions = count(AlertKind::CertifiedBecameException);
+    if alerts.is_empty() && !show_empty {
+        return html! {};
+    }
+    html! {
+        section.card.alerts #alerts aria-labelledby="alerts-h" {
+            h2 #alerts-h { "风险提醒" }
+            @if alerts.is_empty() {
+                p.empty { "暂无风险提醒。" }
+            } @else {
+                p.hint {
+                    "上次登录以来状态变化的发票 " strong { (count(AlertKind::StatusChanged)) } " 份；"
+                    "已认证抵扣后转为异常、尚未转出的发票 " strong { (exceptions) } " 份；"
+                    "风险纳税人开具的未确认发票 " strong { (count(AlertKind::RiskySeller)) } " 份。"
+                }
+                ul.alerts {
+                    @for a in alerts.iter().take(ALERTS_SHOWN) {
+                        li class={ "alert " (a.kind.as_str()) } {
+                            span.kind { "【" (a.kind.label_zh()) "】" }
+                            (a.message)
+                            span.when { "（" (a.at.format("%Y-%m-%d %H:%M")) "）" }
+                        }
+                    }
+                }
+                @if alerts.len() > ALERTS_SHOWN {
+                    p.hint { "仅显示最新的" (ALERTS_SHOWN) "条，共" (alerts.len()) "条。" }
+                }
+                @if exceptions > 0 {
+                    p { a.button href="/transfers-out" { "去做进项税额转出" } }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -421,9 +421,18 @@ async fn transfers_out_and_alerts() {
         .as_str()
         .unwrap()
         .contains("走逃（失联）企业"));
+    // 发票勾选 shows the alerts too (only when there are any).
+    let (html, status) = page(&app, "/select", &tp3).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("风险提醒") && html.contains("走逃（失联）企业"),
+        "{html}"
+    );
     answers_as_documented(&app, &doc, "delete", template, path.clone(), o, None).await;
     let alerts = ok(app.get("/api/v1/alerts", t3).await).await;
     assert!(of_kind(&alerts, "risky_seller").is_empty());
+    let (html, _) = page(&app, "/select", &tp3).await;
+    assert!(!html.contains("走逃（失联）企业"), "the flag is gone");
 
     // The page's 提交 without a tick goes back with the message.
     let r = app

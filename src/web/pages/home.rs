@@ -14,11 +14,11 @@ use crate::domain::Fen;
 use crate::error::{AppError, AppResult};
 use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
-use crate::service::portal::alerts::{Alert, AlertKind};
+use crate::service::portal::alerts::Alert;
 use crate::service::portal::profile::Profile;
 use crate::service::portal::statistics::{Card, CardState};
 use crate::service::{self};
-use crate::web::components::{help_panel, with_error, Flash};
+use crate::web::components::{alerts_panel, help_panel, with_error, Flash};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,44 +65,6 @@ fn card_view(c: &Card, current: bool) -> Markup {
     }
 }
 
-/// Alerts shown on the home page; the rest are counted.
-const ALERTS_SHOWN: usize = 20;
-
-/// 风险提醒: the alerts of [`service::portal::alerts`], newest first.
-fn alerts_panel(alerts: &[Alert]) -> Markup {
-    let count = |k: AlertKind| alerts.iter().filter(|a| a.kind == k).count();
-    let exceptions = count(AlertKind::CertifiedBecameException);
-    html! {
-        section.card.alerts #alerts aria-labelledby="alerts-h" {
-            h2 #alerts-h { "风险提醒" }
-            @if alerts.is_empty() {
-                p.empty { "暂无风险提醒。" }
-            } @else {
-                p.hint {
-                    "上次登录以来状态变化的发票 " strong { (count(AlertKind::StatusChanged)) } " 份；"
-                    "已认证抵扣后转为异常、尚未转出的发票 " strong { (exceptions) } " 份；"
-                    "风险纳税人开具的未确认发票 " strong { (count(AlertKind::RiskySeller)) } " 份。"
-                }
-                ul.alerts {
-                    @for a in alerts.iter().take(ALERTS_SHOWN) {
-                        li class={ "alert " (a.kind.as_str()) } {
-                            span.kind { "【" (a.kind.label_zh()) "】" }
-                            (a.message)
-                            span.when { "（" (a.at.format("%Y-%m-%d %H:%M")) "）" }
-                        }
-                    }
-                }
-                @if alerts.len() > ALERTS_SHOWN {
-                    p.hint { "仅显示最新的" (ALERTS_SHOWN) "条，共" (alerts.len()) "条。" }
-                }
-                @if exceptions > 0 {
-                    p { a.button href="/transfers-out" { "去做进项税额转出" } }
-                }
-            }
-        }
-    }
-}
-
 struct HomeData {
     alerts: Vec<Alert>,
     /// The current period's recorded 进项税额转出: count and tax.
@@ -143,7 +105,7 @@ fn home_view(
                 }
             }
         }
-        (alerts_panel(&extra.alerts))
+        (alerts_panel(&extra.alerts, true))
         section.card.workbench aria-labelledby="wb" {
             div.wb-head {
                 h2 #wb { (year) "年进项发票认证情况" }

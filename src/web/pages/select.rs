@@ -20,11 +20,14 @@ use crate::http::blocking;
 use crate::http::extract::{self, Acting, TaxpayerUser};
 use crate::service::listing::{InvoicePage, InvoiceView};
 use crate::service::portal;
+use crate::service::portal::alerts::Alert;
 use crate::service::portal::profile::Profile;
 use crate::service::portal::selection::FlaggedInvoice;
 use crate::service::store_reads::*;
 use crate::service::App;
-use crate::web::components::{help_panel, pager, with_error, Col, Flash, InvoiceTable};
+use crate::web::components::{
+    alerts_panel, help_panel, pager, with_error, Col, Flash, InvoiceTable,
+};
 use crate::web::layout::{notice, page, writes_allowed, Page, Viewer};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -299,23 +302,24 @@ fn results(f: &Form, r: &InvoicePage, certified: bool, reg: RefundRegistration) 
 }
 
 fn view(
-    name: &str,
     p: &Profile,
     f: &Form,
     body: Markup,
     message: Option<(&str, String)>,
     today: chrono::NaiveDate,
     lookback: u32,
+    alerts: &[Alert],
 ) -> Markup {
     page(
         Page {
             title: "发票勾选",
             viewer: Viewer::Taxpayer {
-                name: name.to_string(),
+                name: p.name.clone(),
             },
             active: "/select",
         },
         html! {
+            (alerts_panel(alerts, false))
             section.card {
                 div.card-head {
                     h1 { "发票勾选" }
@@ -381,15 +385,16 @@ async fn render(
     .iter()
     .any(|v| v.is_some());
     let (a2, id, f2) = (app.clone(), user.id.clone(), f.clone());
-    let (name, p, found, reg) = blocking(move || {
+    let (p, found, reg, alerts) = blocking(move || {
         let p = portal::profile::profile(&a2, &who, &id)?;
+        let alerts = portal::alerts::alerts(&a2, &who, &id)?;
         let found = if searched {
             Some(portal::selection::query(&a2, &who, &id, &f2.raw()))
         } else {
             None
         };
         let reg = portal::selection::registration(&a2, &id)?;
-        Ok((p.name.clone(), p, found, reg))
+        Ok((p, found, reg, alerts))
     })
     .await?;
     let certified = f.certified.as_deref() == Some("true");
@@ -400,7 +405,7 @@ async fn render(
     };
     Ok(html(
         status,
-        view(&name, &p, &f, body, message, today, lookback),
+        view(&p, &f, body, message, today, lookback, &alerts),
     ))
 }
 
