@@ -369,6 +369,12 @@ async fn each_use_and_each_refusal_then_batches_per_use() {
         me["refund_registration"],
         json!({"exporter": true, "trade_service": false})
     );
+    // …and on the 档案信息维护 page.
+    let page = app.get("/profile", Some(&a)).await.text().await.unwrap();
+    assert!(
+        page.contains("退税登记") && page.contains("出口退税企业"),
+        "{page}"
+    );
     // Recording the same again changes nothing and answers the same.
     json_of(
         app.set_refund_registration(&op, TAXPAYER_A, true, false)

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{html, see_other};
-use crate::domain::{Contact, Enterprise, Taxpayer};
+use crate::domain::{Contact, Enterprise, RefundRegistration, Taxpayer};
 use crate::error::AppResult;
 use crate::http::blocking;
 use crate::http::extract::{Acting, TaxpayerUser};
@@ -38,7 +38,7 @@ fn message(q: &ProfileQuery, flash: &Flash) -> Option<(&'static str, String)> {
     }
 }
 
-fn view(t: &Taxpayer, message: Option<(&str, String)>) -> Markup {
+fn view(t: &Taxpayer, reg: RefundRegistration, message: Option<(&str, String)>) -> Markup {
     let e = &t.enterprise;
     let c = &t.contact;
     let enabled = t.platform_password.is_some();
@@ -63,6 +63,7 @@ fn view(t: &Taxpayer, message: Option<(&str, String)>) -> Markup {
                     dt { "所属地区" } dd { (t.region.name()) }
                     dt { "主管税务机关" } dd { (t.authority) }
                     dt { "纳税信用等级" } dd { (t.credit_rating.map_or("未设置", |r| r.as_str())) }
+                    dt { "退税登记" } dd { (reg.label_zh()) }
                 }
                 @if writes_allowed() {
                     form.stack method="post" action="/profile" {
@@ -124,9 +125,18 @@ fn view(t: &Taxpayer, message: Option<(&str, String)>) -> Markup {
     )
 }
 
-async fn load(app: &std::sync::Arc<App>, user: &TaxpayerUser) -> AppResult<Taxpayer> {
+async fn load(
+    app: &std::sync::Arc<App>,
+    user: &TaxpayerUser,
+) -> AppResult<(Taxpayer, RefundRegistration)> {
     let (app, id) = (app.clone(), user.id.clone());
-    blocking(move || service::office::taxpayers::get(&app, &id)).await
+    blocking(move || {
+        Ok((
+            service::office::taxpayers::get(&app, &id)?,
+            service::portal::selection::registration(&app, &id)?,
+        ))
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,9 +152,9 @@ async fn profile_page(
     q: web::Query<ProfileQuery>,
 ) -> AppResult<HttpResponse> {
     let app = app.into_inner();
-    let t = load(&app, &user).await?;
+    let (t, reg) = load(&app, &user).await?;
     let m = message(&q, &Flash::of(&req));
-    Ok(html(StatusCode::OK, view(&t, m)))
+    Ok(html(StatusCode::OK, view(&t, reg, m)))
 }
 
 #[derive(Debug, Deserialize)]
