@@ -2,7 +2,11 @@
 //! competent engineer would create, on the same generated invoices and the same queries.
 //!
 //! `cargo bench --bench query -- --invoices N [--queries Q] [--seed S]`
-//! The last line printed is one JSON object:
+//! `cargo bench --bench query -- --flat 50000 --sizes 1000000,3000000,10000000`: flat mode,
+//! where the queried taxpayer holds `--flat` invoices at every store size and the rest belong
+//! to other taxpayers (about 2,000 each); one line per size, then a summary line
+//! `{"sizes","fapiao_p50_growth","sqlite_p50_growth",…}` (largest size / smallest).
+//! Each size's line is one JSON object:
 //! `{"invoices","queries","fapiao_p50_us","fapiao_p99_us","sqlite_p50_us","sqlite_p99_us",
 //!   "p50_ratio","p99_ratio","fapiao_load_s","sqlite_load_s"}` (ratios are fapiao / SQLite).
 //! Both sides must return the same totals and the same page for every query: checked.
@@ -35,136 +39,219 @@ struct Args {
     invoices: usize,
     queries: usize,
     seed: u64,
+    /// Flat mode: the queried taxpayer's invoice count (0: off).
+    flat: usize,
+    /// Store sizes to run one after the other (empty: `--invoices` alone).
+    sizes: Vec<usize>,
 }
 
 fn args() -> Args {
-    let f = common::flags(&[("invoices", 100_000), ("queries", 400), ("seed", 42)]);
+    let f = common::flags(&[
+        ("invoices", 100_000),
+        ("queries", 400),
+        ("seed", 42),
+        ("flat", 0),
+    ]);
     Args {
         invoices: f["invoices"] as usize,
         queries: f["queries"] as usize,
         seed: f["seed"],
+        flat: f["flat"] as usize,
+        sizes: common::list_flag("sizes")
+            .into_iter()
+            .map(|n| n as usize)
+            .collect(),
     }
 }
 
 use common::credit_code;
 
+/// In flat mode, the other taxpayers hold this many invoices each on average, whatever the
+/// store's size: the store grows by adding taxpayers, not by growing them.
+const OTHER_SHARE: usize = 2_000;
+
+/// The generated store, described; its invoices are generated on demand (`Data::invoices`),
+/// the same sequence every time, so that 10M invoices never sit in memory at once.
 struct Data {
-    invoices: Vec<Invoice>,
+    n: usize,
+    seed: u64,
+    /// Flat mode: how many invoices the queried taxpayer (`buyers[0]`) holds.
+    flat: Option<usize>,
     buyers: Vec<TaxpayerId>,
     sellers: Vec<TaxpayerId>,
     today: NaiveDate,
 }
 
-fn generate(n: usize, seed: u64) -> Data {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-    let start = today.checked_sub_days(Days::new(540)).unwrap();
-    let n_buyers = (n / 10_000).clamp(20, 1000);
-    let buyers: Vec<TaxpayerId> = (0..n_buyers as u64)
-        .map(|i| credit_code(1_000_000 + i))
-        .collect();
-    let sellers: Vec<TaxpayerId> = (0..2000u64).map(|i| credit_code(5_000_000 + i)).collect();
-    let mut invoices = Vec::with_capacity(n);
-    let current = TaxPeriod::of_date(today);
-    for i in 0..n {
-        // One large taxpayer holds 10% of the invoices; the rest are spread.
-        let b = if i % 10 == 0 {
-            0
-        } else {
-            1 + rng.gen_range(0..n_buyers - 1)
+impl Data {
+    fn new(n: usize, seed: u64, flat: Option<usize>) -> Data {
+        if let Some(f) = flat {
+            assert!(
+                f > 0 && f < n,
+                "--flat {f} must be above 0 and below the store's size {n}"
+            );
+        }
+        let n_buyers = match flat {
+            None => (n / 10_000).clamp(20, 1000),
+            Some(f) => 1 + ((n - f) / OTHER_SHARE).max(20),
         };
-        let s = (rng.gen::<f64>().powi(2) * sellers.len() as f64) as usize;
-        let issued = start + chrono::Duration::days(rng.gen_range(0..=540));
-        // Today's mix: mostly 数电票, then paper and electronic 专票, 缴款书 and the rest.
-        let kind = match rng.gen_range(0..100) {
-            0..=39 => InvoiceType::DigitalSpecial,
-            40..=44 => InvoiceType::DigitalOrdinary,
-            45..=74 => InvoiceType::Special,
-            75..=79 => InvoiceType::Freight,
-            80..=84 => InvoiceType::MotorVehicle,
-            85..=89 => InvoiceType::ESpecial,
-            90..=92 => InvoiceType::Toll,
-            93..=95 => InvoiceType::Agricultural,
-            _ => InvoiceType::Customs,
-        };
-        let yy = issued.year() % 100;
-        let key = match kind {
-            InvoiceType::DigitalSpecial | InvoiceType::DigitalOrdinary => {
-                InvoiceKey::parse_any(None, &format!("{yy:02}350{i:015}")).unwrap()
-            }
-            InvoiceType::Customs => {
-                InvoiceKey::parse_any(None, &format!("3501{:04}1{i:09}-L01", issued.year()))
-                    .unwrap()
-            }
-            _ => {
-                let code = match kind {
-                    InvoiceType::MotorVehicle => {
-                        format!("1{:011}", 35_002_600_000 + (i as u64 / 50_000))
-                    }
-                    InvoiceType::ESpecial | InvoiceType::Toll => format!(
-                        "0{:09}{}",
-                        350_026_000 + (i as u64 / 50_000),
-                        if kind == InvoiceType::ESpecial {
-                            13
-                        } else {
-                            12
-                        }
-                    ),
-                    _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 50_000) * 10),
-                };
-                InvoiceKey::parse(&code, &format!("{:08}", i % 100_000_000)).unwrap()
-            }
-        };
-        let audit = (kind == InvoiceType::Customs).then_some(CustomsAudit::Match);
-        let amount = Fen::new(rng.gen_range(10_000..50_000_000));
-        let status = match rng.gen_range(0..100) {
-            0..=94 => InvoiceStatus::Normal,
-            95 => InvoiceStatus::Voided,
-            96 => InvoiceStatus::RedReversed,
-            97..=98 => InvoiceStatus::OutOfControl,
-            _ => InvoiceStatus::Abnormal,
-        };
-        let pd = TaxPeriod::of_date(issued);
-        let selection = if pd == current {
-            if rng.gen_bool(0.3) {
-                SelectionState::Selected { period: current }
-            } else {
-                SelectionState::Unselected
-            }
-        } else {
-            match rng.gen_range(0..100) {
-                0..=69 => SelectionState::Confirmed {
-                    period: pd,
-                    batch: rng.gen_range(1..4),
-                    on: (pd.last_day() + Days::new(5)).min(today),
-                },
-                70..=74 => SelectionState::Scanned {
-                    period: pd,
-                    on: pd.last_day().min(today),
-                },
-                _ => SelectionState::Unselected,
-            }
-        };
-        invoices.push(Invoice {
-            key,
-            kind,
-            issued_on: issued,
-            seller_id: sellers[s.min(sellers.len() - 1)].clone(),
-            seller_name: format!("销方企业{s}有限公司"),
-            buyer_id: buyers[b].clone(),
-            amount,
-            tax: Fen::tax_at_rate(amount, 130),
-            status,
-            selection,
-            audit,
-            usage: None,
-        });
+        Data {
+            n,
+            seed,
+            flat,
+            buyers: (0..n_buyers as u64)
+                .map(|i| credit_code(1_000_000 + i))
+                .collect(),
+            sellers: (0..2000u64).map(|i| credit_code(5_000_000 + i)).collect(),
+            today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        }
     }
-    Data {
-        invoices,
-        buyers,
-        sellers,
-        today,
+
+    /// The invoices, in the order they are loaded.
+    fn invoices(&self) -> Generator<'_> {
+        Generator {
+            data: self,
+            i: 0,
+            rng: ChaCha8Rng::seed_from_u64(self.seed),
+            others: ChaCha8Rng::seed_from_u64(self.seed ^ 0x0_74e5),
+        }
+    }
+
+    /// Flat mode: whether slot `i` is one of the queried taxpayer's `flat` slots, spread evenly
+    /// over the whole sequence (so they land in every import chunk, as a real taxpayer's would).
+    fn queried_slot(&self, i: usize, flat: usize) -> bool {
+        let at = |i: usize| (i as u128 * flat as u128) / self.n as u128;
+        at(i) != at(i + 1)
+    }
+}
+
+struct Generator<'a> {
+    data: &'a Data,
+    i: usize,
+    /// Default mode: every draw. Flat mode: the queried taxpayer's invoices alone, so that they
+    /// are the same (except for their numbers) at every store size.
+    rng: ChaCha8Rng,
+    /// Flat mode: the other taxpayers' invoices.
+    others: ChaCha8Rng,
+}
+
+impl Iterator for Generator<'_> {
+    type Item = Invoice;
+
+    fn next(&mut self) -> Option<Invoice> {
+        let d = self.data;
+        let i = self.i;
+        if i >= d.n {
+            return None;
+        }
+        self.i += 1;
+        let n_buyers = d.buyers.len();
+        let (b, rng) = match d.flat {
+            // One large taxpayer holds 10% of the invoices; the rest are spread.
+            None => {
+                let b = if i.is_multiple_of(10) {
+                    0
+                } else {
+                    1 + self.rng.gen_range(0..n_buyers - 1)
+                };
+                (b, &mut self.rng)
+            }
+            Some(f) if d.queried_slot(i, f) => (0, &mut self.rng),
+            Some(_) => (1 + self.others.gen_range(0..n_buyers - 1), &mut self.others),
+        };
+        Some(invoice(rng, d, i, b))
+    }
+}
+
+/// Invoice `i` of the sequence, for buyer `b`, drawn from `rng`.
+fn invoice(rng: &mut ChaCha8Rng, d: &Data, i: usize, b: usize) -> Invoice {
+    let today = d.today;
+    let start = today.checked_sub_days(Days::new(540)).unwrap();
+    let current = TaxPeriod::of_date(today);
+    let sellers = &d.sellers;
+    let s = (rng.gen::<f64>().powi(2) * sellers.len() as f64) as usize;
+    let issued = start + chrono::Duration::days(rng.gen_range(0..=540));
+    // Today's mix: mostly 数电票, then paper and electronic 专票, 缴款书 and the rest.
+    let kind = match rng.gen_range(0..100) {
+        0..=39 => InvoiceType::DigitalSpecial,
+        40..=44 => InvoiceType::DigitalOrdinary,
+        45..=74 => InvoiceType::Special,
+        75..=79 => InvoiceType::Freight,
+        80..=84 => InvoiceType::MotorVehicle,
+        85..=89 => InvoiceType::ESpecial,
+        90..=92 => InvoiceType::Toll,
+        93..=95 => InvoiceType::Agricultural,
+        _ => InvoiceType::Customs,
+    };
+    let yy = issued.year() % 100;
+    let key = match kind {
+        InvoiceType::DigitalSpecial | InvoiceType::DigitalOrdinary => {
+            InvoiceKey::parse_any(None, &format!("{yy:02}350{i:015}")).unwrap()
+        }
+        InvoiceType::Customs => {
+            InvoiceKey::parse_any(None, &format!("3501{:04}1{i:09}-L01", issued.year())).unwrap()
+        }
+        _ => {
+            let code = match kind {
+                InvoiceType::MotorVehicle => {
+                    format!("1{:011}", 35_002_600_000 + (i as u64 / 50_000))
+                }
+                InvoiceType::ESpecial | InvoiceType::Toll => format!(
+                    "0{:09}{}",
+                    350_026_000 + (i as u64 / 50_000),
+                    if kind == InvoiceType::ESpecial {
+                        13
+                    } else {
+                        12
+                    }
+                ),
+                _ => format!("{:010}", 3_500_261_130u64 + (i as u64 / 50_000) * 10),
+            };
+            InvoiceKey::parse(&code, &format!("{:08}", i % 100_000_000)).unwrap()
+        }
+    };
+    let audit = (kind == InvoiceType::Customs).then_some(CustomsAudit::Match);
+    let amount = Fen::new(rng.gen_range(10_000..50_000_000));
+    let status = match rng.gen_range(0..100) {
+        0..=94 => InvoiceStatus::Normal,
+        95 => InvoiceStatus::Voided,
+        96 => InvoiceStatus::RedReversed,
+        97..=98 => InvoiceStatus::OutOfControl,
+        _ => InvoiceStatus::Abnormal,
+    };
+    let pd = TaxPeriod::of_date(issued);
+    let selection = if pd == current {
+        if rng.gen_bool(0.3) {
+            SelectionState::Selected { period: current }
+        } else {
+            SelectionState::Unselected
+        }
+    } else {
+        match rng.gen_range(0..100) {
+            0..=69 => SelectionState::Confirmed {
+                period: pd,
+                batch: rng.gen_range(1..4),
+                on: (pd.last_day() + Days::new(5)).min(today),
+            },
+            70..=74 => SelectionState::Scanned {
+                period: pd,
+                on: pd.last_day().min(today),
+            },
+            _ => SelectionState::Unselected,
+        }
+    };
+    Invoice {
+        key,
+        kind,
+        issued_on: issued,
+        seller_id: sellers[s.min(sellers.len() - 1)].clone(),
+        seller_name: format!("销方企业{s}有限公司"),
+        buyer_id: d.buyers[b].clone(),
+        amount,
+        tax: Fen::tax_at_rate(amount, 130),
+        status,
+        selection,
+        audit,
+        usage: None,
     }
 }
 
@@ -191,7 +278,9 @@ fn sel_code(s: &SelectionState) -> i64 {
     }
 }
 
-fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
+/// Loads the invoices into SQLite; returns the connection and the seconds spent loading
+/// (generating the invoices is not counted).
+fn load_sqlite(path: &std::path::Path, data: &Data) -> (Connection, f64) {
     let mut c = Connection::open(path).unwrap();
     c.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144;
@@ -203,31 +292,42 @@ fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
            PRIMARY KEY (code, number));",
     )
     .unwrap();
+    let mut spent = 0.0;
     let tx = c.transaction().unwrap();
     {
         let mut st = tx
             .prepare("INSERT INTO invoices VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")
             .unwrap();
-        for i in &data.invoices {
-            st.execute(params![
-                sql_code(&i.key),
-                i.key.number(),
-                i.kind.code(),
-                days(i.issued_on),
-                i.seller_id.as_str(),
-                i.seller_name,
-                i.buyer_id.as_str(),
-                i.amount.value(),
-                i.tax.value(),
-                i.status.code(),
-                sel_code(&i.selection),
-                i.selection.period().map(|p| p.as_u32()).unwrap_or(0),
-                i.selection.certified_on().map(days).unwrap_or(0),
-                i.selection.batch().unwrap_or(0),
-            ])
-            .unwrap();
+        let mut all = data.invoices();
+        loop {
+            let chunk: Vec<Invoice> = all.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let started = Instant::now();
+            for i in &chunk {
+                st.execute(params![
+                    sql_code(&i.key),
+                    i.key.number(),
+                    i.kind.code(),
+                    days(i.issued_on),
+                    i.seller_id.as_str(),
+                    i.seller_name,
+                    i.buyer_id.as_str(),
+                    i.amount.value(),
+                    i.tax.value(),
+                    i.status.code(),
+                    sel_code(&i.selection),
+                    i.selection.period().map(|p| p.as_u32()).unwrap_or(0),
+                    i.selection.certified_on().map(days).unwrap_or(0),
+                    i.selection.batch().unwrap_or(0),
+                ])
+                .unwrap();
+            }
+            spent += started.elapsed().as_secs_f64();
         }
     }
+    let started = Instant::now();
     tx.commit().unwrap();
     // The indexes these queries need: by buyer and state over the issue date, by buyer and
     // seller, by buyer and certification date.
@@ -238,7 +338,8 @@ fn load_sqlite(path: &std::path::Path, data: &Data) -> Connection {
          ANALYZE;",
     )
     .unwrap();
-    c
+    spent += started.elapsed().as_secs_f64();
+    (c, spent)
 }
 
 /// One query of the mix, with its page.
@@ -252,8 +353,9 @@ fn queries(data: &Data, n: usize, seed: u64) -> Vec<Q> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        // Half the queries are the large taxpayer's, half a random other's.
-        let buyer = if i % 2 == 0 {
+        // Half the queries are the large taxpayer's, half a random other's; in flat mode all
+        // are the queried taxpayer's (the others' share is not what is held constant).
+        let buyer = if i % 2 == 0 || data.flat.is_some() {
             data.buyers[0].clone()
         } else {
             data.buyers[1 + rng.gen_range(0..data.buyers.len() - 1)].clone()
@@ -322,8 +424,11 @@ fn queries(data: &Data, n: usize, seed: u64) -> Vec<Q> {
 
 type Answer = (u64, i64, i64, Vec<(String, String)>);
 
-fn run_fapiao(app: &App, q: &Q) -> Answer {
+/// The answer, and the microseconds the index search took (the rest is the page read).
+fn run_fapiao(app: &App, q: &Q) -> (Answer, f64) {
+    let t = Instant::now();
     let found = app.index.search(&q.filter, q.page, q.per_page).unwrap();
+    let searched = t.elapsed().as_secs_f64() * 1e6;
     // Read the page from the store, as the service does.
     let r = app.store.read().unwrap();
     let mut page = Vec::with_capacity(found.keys.len());
@@ -331,7 +436,7 @@ fn run_fapiao(app: &App, q: &Q) -> Answer {
         let inv = r.invoice(k).unwrap().unwrap();
         page.push((sql_code(&inv.key).to_string(), inv.key.number().to_string()));
     }
-    (found.total, found.amount, found.tax, page)
+    ((found.total, found.amount, found.tax, page), searched)
 }
 
 fn run_sqlite(c: &Connection, q: &Q) -> Answer {
@@ -390,10 +495,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn main() {
-    let a = args();
-    eprintln!("generating {} invoices…", a.invoices);
-    let data = generate(a.invoices, a.seed);
+/// What one store size measured.
+struct Run {
+    invoices: usize,
+    queries: usize,
+    f50: f64,
+    f99: f64,
+    s50: f64,
+    s99: f64,
+}
+
+/// Generates and loads `n` invoices on both sides, runs the queries, checks the answers and
+/// prints the size's JSON line. The temporary data is deleted on return.
+fn run(a: &Args, n: usize) -> Run {
+    let flat = (a.flat > 0).then_some(a.flat);
+    eprintln!(
+        "{n} invoices{}…",
+        flat.map(|f| format!(", {f} of them the queried taxpayer's"))
+            .unwrap_or_default()
+    );
+    let data = Data::new(n, a.seed, flat);
     let dir = tempfile::tempdir().unwrap();
 
     // fapiao: store + index through the import service.
@@ -403,21 +524,28 @@ fn main() {
     };
     let app = App::open(settings).unwrap();
     let who = app.system("bench");
-    let started = Instant::now();
+    let mut fapiao_load = 0.0;
     let mut line = 1;
-    for chunk in data.invoices.chunks(CHUNK) {
-        let rows: Vec<(usize, Invoice)> = chunk
-            .iter()
-            .cloned()
+    let mut all = data.invoices();
+    loop {
+        let rows: Vec<(usize, Invoice)> = all
+            .by_ref()
+            .take(CHUNK)
             .map(|i| {
                 line += 1;
                 (line, i)
             })
             .collect();
+        if rows.is_empty() {
+            break;
+        }
+        let started = Instant::now();
         import(&app, &who, rows, ImportMode::Generated, true).unwrap();
+        fapiao_load += started.elapsed().as_secs_f64();
     }
+    let started = Instant::now();
     app.store.flush().unwrap();
-    let fapiao_load = started.elapsed().as_secs_f64();
+    fapiao_load += started.elapsed().as_secs_f64();
     eprintln!("fapiao load: {fapiao_load:.2}s");
     if std::env::var("BENCH_SPLIT").is_ok() {
         let t = Instant::now();
@@ -425,9 +553,7 @@ fn main() {
         eprintln!("index rebuild alone: {:.2}s", t.elapsed().as_secs_f64());
     }
 
-    let started = Instant::now();
-    let conn = load_sqlite(&dir.path().join("sqlite.db"), &data);
-    let sqlite_load = started.elapsed().as_secs_f64();
+    let (conn, sqlite_load) = load_sqlite(&dir.path().join("sqlite.db"), &data);
     eprintln!("sqlite load: {sqlite_load:.2}s");
 
     let qs = queries(&data, a.queries, a.seed);
@@ -438,10 +564,16 @@ fn main() {
     }
     let mut tf = Vec::with_capacity(qs.len());
     let mut ts = Vec::with_capacity(qs.len());
+    let mut searches = Vec::with_capacity(qs.len());
+    // A digest of the answers: in flat mode it is the same at every store size.
+    let (mut found, mut amounts) = (0u64, 0i64);
     for (i, q) in qs.iter().enumerate() {
         let t = Instant::now();
-        let fa = run_fapiao(&app, q);
+        let (fa, searched) = run_fapiao(&app, q);
         tf.push(t.elapsed().as_secs_f64() * 1e6);
+        searches.push(searched);
+        found += fa.0;
+        amounts += fa.1;
         let t = Instant::now();
         let sa = run_sqlite(&conn, q);
         ts.push(t.elapsed().as_secs_f64() * 1e6);
@@ -452,27 +584,119 @@ fn main() {
         );
         assert_eq!(fa.3, sa.3, "query {i}: pages differ");
     }
+    if let Some(secs) = std::env::var("BENCH_PROFILE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        profile(&app, &qs, secs, dir.path());
+    }
     tf.sort_by(f64::total_cmp);
     ts.sort_by(f64::total_cmp);
-    let (f50, f99, s50, s99) = (
-        percentile(&tf, 0.5),
-        percentile(&tf, 0.99),
-        percentile(&ts, 0.5),
-        percentile(&ts, 0.99),
+    searches.sort_by(f64::total_cmp);
+    eprintln!(
+        "answers agree: {found} invoices found in all, amount {amounts} fen; \
+         fapiao index search p50 {:.0} µs of {:.0} µs",
+        percentile(&searches, 0.5),
+        percentile(&tf, 0.5)
     );
-    println!(
-        "{}",
-        serde_json::json!({
-            "invoices": a.invoices,
-            "queries": qs.len(),
-            "fapiao_p50_us": f50.round(),
-            "fapiao_p99_us": f99.round(),
-            "sqlite_p50_us": s50.round(),
-            "sqlite_p99_us": s99.round(),
-            "p50_ratio": (f50 / s50 * 1000.0).round() / 1000.0,
-            "p99_ratio": (f99 / s99 * 1000.0).round() / 1000.0,
-            "fapiao_load_s": (fapiao_load * 100.0).round() / 100.0,
-            "sqlite_load_s": (sqlite_load * 100.0).round() / 100.0,
+    let r = Run {
+        invoices: n,
+        queries: qs.len(),
+        f50: percentile(&tf, 0.5),
+        f99: percentile(&tf, 0.99),
+        s50: percentile(&ts, 0.5),
+        s99: percentile(&ts, 0.99),
+    };
+    let mut line = serde_json::json!({
+        "invoices": n,
+        "queries": r.queries,
+        "fapiao_p50_us": r.f50.round(),
+        "fapiao_p99_us": r.f99.round(),
+        "sqlite_p50_us": r.s50.round(),
+        "sqlite_p99_us": r.s99.round(),
+        "p50_ratio": round3(r.f50 / r.s50),
+        "p99_ratio": round3(r.f99 / r.s99),
+        "fapiao_load_s": (fapiao_load * 100.0).round() / 100.0,
+        "sqlite_load_s": (sqlite_load * 100.0).round() / 100.0,
+    });
+    if let Some(f) = flat {
+        line["flat"] = f.into();
+    }
+    println!("{line}");
+    drop(conn);
+    drop(app);
+    drop(dir);
+    r
+}
+
+/// `BENCH_PROFILE_SECS=S`: after the measured queries, runs fapiao's queries alone (unmeasured)
+/// for S seconds, for a profiler attached to the process (`perf record -p PID`).
+fn profile(app: &App, qs: &[Q], secs: f64, dir: &std::path::Path) {
+    let segments = count_files(dir, "fast");
+    eprintln!(
+        "profiling fapiao queries for {secs} s, pid {}, {segments} index segments",
+        std::process::id()
+    );
+    let started = Instant::now();
+    let mut done = 0;
+    while started.elapsed().as_secs_f64() < secs {
+        run_fapiao(app, &qs[done % qs.len()]);
+        done += 1;
+    }
+    eprintln!(
+        "profiled: {done} queries, {:.0} µs each",
+        started.elapsed().as_secs_f64() * 1e6 / done as f64
+    );
+}
+
+/// Files ending in `.ext` under `dir`, at any depth.
+fn count_files(dir: &std::path::Path, ext: &str) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        count_files(&p, ext)
+                    } else {
+                        usize::from(p.extension().is_some_and(|x| x == ext))
+                    }
+                })
+                .sum()
         })
-    );
+        .unwrap_or(0)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn main() {
+    let a = args();
+    let sizes = if a.sizes.is_empty() {
+        vec![a.invoices]
+    } else {
+        a.sizes.clone()
+    };
+    let runs: Vec<Run> = sizes.iter().map(|&n| run(&a, n)).collect();
+    if runs.len() > 1 {
+        // Growth from the smallest store to the largest: the last line, one JSON object.
+        let small = runs.iter().min_by_key(|r| r.invoices).unwrap();
+        let large = runs.iter().max_by_key(|r| r.invoices).unwrap();
+        let mut summary = serde_json::json!({
+            "sizes": runs.iter().map(|r| r.invoices).collect::<Vec<_>>(),
+            "queries": small.queries,
+            "fapiao_p50_us": runs.iter().map(|r| r.f50.round()).collect::<Vec<_>>(),
+            "sqlite_p50_us": runs.iter().map(|r| r.s50.round()).collect::<Vec<_>>(),
+            "fapiao_p50_growth": round3(large.f50 / small.f50),
+            "sqlite_p50_growth": round3(large.s50 / small.s50),
+            "fapiao_p99_growth": round3(large.f99 / small.f99),
+            "sqlite_p99_growth": round3(large.s99 / small.s99),
+        });
+        if a.flat > 0 {
+            summary["flat"] = a.flat.into();
+        }
+        println!("{summary}");
+    }
 }

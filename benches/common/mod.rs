@@ -42,3 +42,24 @@ pub fn credit_code(n: u64) -> TaxpayerId {
     body.extend(tail.iter().rev());
     TaxpayerId::from_credit_code_body(&body).unwrap()
 }
+
+/// A comma-separated list of numbers `--name 1000000,3_000_000` from the command line
+/// (empty when the flag is absent).
+pub fn list_flag(name: &str) -> Vec<u64> {
+    let argv: Vec<String> = std::env::args().collect();
+    let flag = format!("--{name}");
+    argv.iter()
+        .position(|a| *a == flag)
+        .and_then(|i| argv.get(i + 1))
+        .map(|v| {
+            v.split(',')
+                .map(|n| {
+                    n.trim()
+                        .replace('_', "")
+                        .parse::<u64>()
+                        .unwrap_or_else(|_| panic!("--{name}: {n:?} is not a number"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
