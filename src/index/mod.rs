@@ -197,6 +197,8 @@ pub struct InvoiceIndex {
     applied: AtomicU64,
     /// Changes are staged in the writer but not committed yet.
     staged: std::sync::atomic::AtomicBool,
+    /// The page columns of live segments, opened once (see [`collect::ColumnCache`]).
+    columns: collect::ColumnCache,
 }
 
 impl std::fmt::Debug for InvoiceIndex {
@@ -252,6 +254,7 @@ impl InvoiceIndex {
         Ok(InvoiceIndex {
             applied: AtomicU64::new(applied),
             staged: std::sync::atomic::AtomicBool::new(false),
+            columns: collect::ColumnCache::default(),
             index,
             reader,
             writer: Mutex::new(writer),

@@ -186,8 +186,20 @@ impl InvoiceIndex {
         } else {
             offset.saturating_add(per_page).min(docs)
         };
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        self.columns.retain(&live);
         let fruit = searcher
-            .search(&*query, &PageCollector { k })
+            .search(
+                &*query,
+                &PageCollector {
+                    k,
+                    columns: &self.columns,
+                },
+            )
             .map_err(tantivy_err)?;
         let keys = fruit
             .top
