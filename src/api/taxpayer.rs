@@ -201,7 +201,7 @@ fn select_rows(rows: Vec<SelectRowBody>, bad: &mut Vec<RejectedView>) -> Vec<Sel
 }
 
 /// Parses keys; a malformed key is rejected as a row (it names no invoice).
-fn keys(rows: Vec<KeyBody>, bad: &mut Vec<RejectedView>) -> Vec<InvoiceKey> {
+pub(super) fn keys(rows: Vec<KeyBody>, bad: &mut Vec<RejectedView>) -> Vec<InvoiceKey> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         match InvoiceKey::parse_any(r.code.as_deref(), &r.number) {

@@ -5,13 +5,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::router::Routes;
-use super::taxpayer::KeyBody;
-use crate::domain::{InvoiceKey, TaxPeriod};
+use super::taxpayer::{keys, KeyBody};
+use crate::domain::TaxPeriod;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Acting, JsonObject, TaxpayerUser};
 use crate::service::portal;
 use crate::service::portal::alerts::{AlertView, AlertsView};
-use crate::service::portal::selection::RejectedView;
 use crate::service::portal::transfers::{RecordedView, TransfersView};
 
 pub(super) fn routes(r: &mut Routes<'_>) {
@@ -60,19 +59,7 @@ async fn record_transfers_out(
     let b = body.into_inner();
     let period = TaxPeriod::parse(b.period.trim())?;
     let mut bad = Vec::new();
-    let mut keys: Vec<InvoiceKey> = Vec::with_capacity(b.invoices.len());
-    for r in b.invoices {
-        match InvoiceKey::parse_any(r.code.as_deref(), &r.number) {
-            Ok(k) => keys.push(k),
-            Err(e) => bad.push(RejectedView {
-                code: r.code,
-                number: r.number,
-                reason: "invalid_key",
-                message: e.message,
-                row: None,
-            }),
-        }
-    }
+    let keys = keys(b.invoices, &mut bad);
     if keys.is_empty() {
         if let Some(first) = bad.first() {
             return Err(AppError::invalid("invoices", first.message.clone()));
