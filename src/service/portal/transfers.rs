@@ -87,13 +87,6 @@ pub fn recorded(app: &App, id: &TaxpayerId) -> AppResult<Vec<TransferOut>> {
     Ok(all)
 }
 
-/// The transfers `id` recorded for `period`, by invoice key (for 抵扣统计).
-pub fn for_period(app: &App, id: &TaxpayerId, period: TaxPeriod) -> AppResult<Vec<TransferOut>> {
-    let mut all = app.store.read()?.transfers_out(id)?;
-    all.retain(|t| t.period == period);
-    Ok(all)
-}
-
 /// The transfers recorded for `period`: how many and their tax (the workbench's figure).
 pub fn period_total(app: &App, id: &TaxpayerId, period: TaxPeriod) -> AppResult<(u64, Fen)> {
     let all = app.store.read()?.transfers_out(id)?;
