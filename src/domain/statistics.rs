@@ -365,8 +365,6 @@ pub struct Row {
     pub exceptions: ByMethod,
     /// 可抵扣: certified minus the exceptions.
     pub deductible: ByMethod,
-    /// 抵扣: 份数, 金额, 有效税额 of the 抵扣 invoices (勾选 and 扫描), i.e. `certified.total`.
-    pub deduct: Cell,
     /// 不抵扣: 份数, 金额, 税额 (the face tax).
     pub no_deduct: Cell,
 }
@@ -389,16 +387,19 @@ impl Row {
                 scan: c.scan.minus(e.scan),
                 total: c.total.minus(e.total),
             },
-            deduct: c.total,
             no_deduct,
         }
+    }
+
+    /// 抵扣: 份数, 金额, 有效税额 of the 抵扣 invoices (勾选 and 扫描) — the certified total.
+    pub fn deduct(&self) -> Cell {
+        self.certified.total
     }
 
     fn add(&mut self, o: &Row) {
         self.certified.add(&o.certified);
         self.exceptions.add(&o.exceptions);
         self.deductible.add(&o.deductible);
-        self.deduct += o.deduct;
         self.no_deduct += o.no_deduct;
     }
 }
@@ -740,22 +741,22 @@ mod tests {
         // 专票: certified counts 抵扣 only, at 有效税额.
         assert_eq!(row(Special).certified.selection, c(1, 100_000, 10_000));
         assert_eq!(row(Special).certified.scan, c(1, 50_000, 6_500));
-        assert_eq!(row(Special).deduct, c(2, 150_000, 16_500));
+        assert_eq!(row(Special).deduct(), c(2, 150_000, 16_500));
         assert_eq!(row(Special).deductible.total, c(2, 150_000, 16_500));
         assert_eq!(row(Special).no_deduct, c(1, 20_000, 2_600));
         // 数电专票: the 失控 抵扣 invoice is an exception; the 作废 不抵扣 one is not.
-        assert_eq!(row(DigitalSpecial).deduct, c(1, 80_000, 8_000));
+        assert_eq!(row(DigitalSpecial).deduct(), c(1, 80_000, 8_000));
         assert_eq!(row(DigitalSpecial).exceptions.total, c(1, 80_000, 8_000));
         assert_eq!(row(DigitalSpecial).deductible.total, c(0, 0, 0));
         assert_eq!(row(DigitalSpecial).no_deduct, c(1, 10_000, 1_300));
-        assert_eq!(row(Agricultural).deduct, c(1, 1_000_000, 90_000));
+        assert_eq!(row(Agricultural).deduct(), c(1, 1_000_000, 90_000));
         assert_eq!(row(Agricultural).no_deduct, c(1, 500_000, 0));
-        assert_eq!(row(Toll).deduct, c(0, 0, 0));
+        assert_eq!(row(Toll).deduct(), c(0, 0, 0));
         assert_eq!(row(Toll).no_deduct, c(0, 0, 0));
-        assert_eq!(row(Freight).deduct, c(0, 0, 0));
+        assert_eq!(row(Freight).deduct(), c(0, 0, 0));
         // 合计
         let total = rows.last().unwrap();
-        assert_eq!(total.deduct, c(4, 1_230_000, 114_500));
+        assert_eq!(total.deduct(), c(4, 1_230_000, 114_500));
         assert_eq!(total.certified.total, c(4, 1_230_000, 114_500));
         assert_eq!(total.exceptions.total, c(1, 80_000, 8_000));
         assert_eq!(total.deductible.total, c(3, 1_150_000, 106_500));
@@ -802,7 +803,7 @@ mod tests {
             ),
         );
         assert_eq!(t.rows().len(), STANDARD_KINDS + 1);
-        assert_eq!(t.rows()[0].deduct, t.rows()[0].certified.total);
+        assert_eq!(t.rows()[0].deduct(), t.rows()[0].certified.total);
         assert_eq!(t.refund_rows(), vec![RefundRow::default()]);
     }
 

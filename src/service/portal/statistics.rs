@@ -186,7 +186,7 @@ fn rows<K>(t: &Tally<K>) -> Vec<RowView> {
             total: r.certified.total.into(),
             exceptions: r.exceptions.into(),
             deductible: r.deductible.into(),
-            deduct: r.deduct.into(),
+            deduct: r.deduct().into(),
             no_deduct: r.no_deduct.into(),
         })
         .collect()
