@@ -6,9 +6,11 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::ColumnValues;
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, SegmentReader};
+
+use super::packed;
 
 /// Sort key: best first when ascending.
 pub type Order = (Reverse<i64>, u64, u64);
@@ -25,27 +27,86 @@ pub struct Fruit {
 pub struct PageCollector<'a> {
     pub k: usize,
     pub columns: &'a ColumnCache,
+    pub checks: &'a Checks,
+}
+
+/// The conditions checked on each document the query's terms find, from the cached
+/// columns (tantivy's fast-field range queries would reopen their columns on every query).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Checks {
+    /// Issue date range in days, both included.
+    pub issued: Option<(i64, i64)>,
+    /// Certification date range in days, both included.
+    pub cert_on: Option<(i64, i64)>,
+    pub status: Option<u64>,
+    pub kind: Option<u64>,
+    pub period: Option<u64>,
+    /// The selection state codes allowed, as a bit set (bit `s` for state `s`).
+    pub sel: Option<u64>,
+}
+
+impl Checks {
+    /// Whether document `doc`, whose `packed` value is `p`, meets every condition.
+    fn pass(&self, c: &PageColumns, doc: DocId, p: u64) -> bool {
+        let within = |v: i64, (lo, hi): (i64, i64)| lo <= v && v <= hi;
+        self.status.is_none_or(|s| packed::status(p) == s)
+            && self.sel.is_none_or(|m| m & (1 << packed::sel(p)) != 0)
+            && self.kind.is_none_or(|k| packed::kind(p) == k)
+            && self.issued.is_none_or(|r| {
+                within(
+                    packed::issued(p).unwrap_or_else(|| c.issued.get_val(doc)),
+                    r,
+                )
+            })
+            // The range starts at day 1 or later (see `build_query`).
+            && self.cert_on.is_none_or(|r| {
+                packed::certified(p)
+                    && within(
+                    packed::cert_on(p).unwrap_or_else(|| c.cert_on.get_val(doc)),
+                    r,
+                )
+            })
+            && self.period.is_none_or(|want| c.period.get_val(doc) == want)
+    }
 }
 
 /// The columns a page is collected from, opened once per segment.
 #[derive(Clone)]
 pub struct PageColumns {
+    packed: Arc<dyn ColumnValues<u64>>,
     issued: Arc<dyn ColumnValues<i64>>,
     code: Arc<dyn ColumnValues<u64>>,
     number: Arc<dyn ColumnValues<u64>>,
     amount: Arc<dyn ColumnValues<i64>>,
     tax: Arc<dyn ColumnValues<i64>>,
+    cert_on: Arc<dyn ColumnValues<i64>>,
+    period: Arc<dyn ColumnValues<u64>>,
+}
+
+/// A column's values by document: the values themselves when every document has one (the
+/// case of every invoice column), which reads without the index's indirection.
+fn by_doc<T>(c: Column<T>, default: T) -> Arc<dyn ColumnValues<T>>
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    match c.index {
+        ColumnIndex::Full => c.values,
+        _ => c.first_or_default_col(default),
+    }
 }
 
 impl PageColumns {
     fn open(r: &SegmentReader) -> tantivy::Result<PageColumns> {
         let ff = r.fast_fields();
         Ok(PageColumns {
-            issued: ff.i64("issued")?.first_or_default_col(0),
-            code: ff.u64("code")?.first_or_default_col(0),
-            number: ff.u64("number")?.first_or_default_col(0),
-            amount: ff.i64("amount")?.first_or_default_col(0),
-            tax: ff.i64("tax")?.first_or_default_col(0),
+            packed: by_doc(ff.u64("packed")?, 0),
+            issued: by_doc(ff.i64("issued")?, 0),
+            code: by_doc(ff.u64("code")?, 0),
+            number: by_doc(ff.u64("number")?, 0),
+            amount: by_doc(ff.i64("amount")?, 0),
+            tax: by_doc(ff.i64("tax")?, 0),
+            cert_on: by_doc(ff.i64("cert_on")?, 0),
+            period: by_doc(ff.u64("period")?, 0),
         })
     }
 }
@@ -87,15 +148,17 @@ impl ColumnCache {
 
 pub struct PageSegment {
     k: usize,
-    issued: Arc<dyn ColumnValues<i64>>,
-    code: Arc<dyn ColumnValues<u64>>,
-    number: Arc<dyn ColumnValues<u64>>,
-    amount: Arc<dyn ColumnValues<i64>>,
-    tax: Arc<dyn ColumnValues<i64>>,
+    c: PageColumns,
+    checks: Checks,
     heap: BinaryHeap<Order>,
     count: u64,
     sum_amount: i64,
     sum_tax: i64,
+    /// Buffers of one block of documents (reused from block to block).
+    packed: Vec<u64>,
+    passed: Vec<DocId>,
+    passed_packed: Vec<u64>,
+    values: Vec<i64>,
 }
 
 impl Collector for PageCollector<'_> {
@@ -103,14 +166,14 @@ impl Collector for PageCollector<'_> {
     type Child = PageSegment;
 
     fn for_segment(&self, _: u32, r: &SegmentReader) -> tantivy::Result<PageSegment> {
-        let c = self.columns.get(r)?;
         Ok(PageSegment {
             k: self.k,
-            issued: c.issued,
-            code: c.code,
-            number: c.number,
-            amount: c.amount,
-            tax: c.tax,
+            c: self.columns.get(r)?,
+            checks: self.checks.clone(),
+            packed: Vec::new(),
+            passed: Vec::new(),
+            passed_packed: Vec::new(),
+            values: Vec::new(),
             // Reserve no more than the segment can fill: `k` comes from a user's page number.
             heap: BinaryHeap::with_capacity(self.k.min(r.max_doc() as usize).saturating_add(1)),
             count: 0,
@@ -141,23 +204,52 @@ impl SegmentCollector for PageSegment {
     type Fruit = Fruit;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        self.count += 1;
-        self.sum_amount += self.amount.get_val(doc);
-        self.sum_tax += self.tax.get_val(doc);
+        self.collect_block(&[doc]);
+    }
+
+    /// A block of documents: their packed values read at once and checked, then the amounts
+    /// and taxes of those that pass read at once, then the page candidates.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.packed.resize(docs.len(), 0);
+        self.c.packed.get_vals(docs, &mut self.packed);
+        self.passed.clear();
+        self.passed_packed.clear();
+        for (doc, p) in docs.iter().zip(&self.packed) {
+            if self.checks.pass(&self.c, *doc, *p) {
+                self.passed.push(*doc);
+                self.passed_packed.push(*p);
+            }
+        }
+        let n = self.passed.len();
+        if n == 0 {
+            return;
+        }
+        self.count += n as u64;
+        self.values.resize(n, 0);
+        self.c.amount.get_vals(&self.passed, &mut self.values);
+        self.sum_amount += self.values.iter().sum::<i64>();
+        self.c.tax.get_vals(&self.passed, &mut self.values);
+        self.sum_tax += self.values.iter().sum::<i64>();
         if self.k == 0 {
             return;
         }
-        let issued = Reverse(self.issued.get_val(doc));
-        // Most documents of a large result fall behind the page on the date alone.
-        if self.heap.len() >= self.k && self.heap.peek().is_some_and(|w| issued > w.0) {
-            return;
-        }
-        let key = (issued, self.code.get_val(doc), self.number.get_val(doc));
-        if self.heap.len() < self.k {
-            self.heap.push(key);
-        } else if self.heap.peek().is_some_and(|worst| key < *worst) {
-            self.heap.pop();
-            self.heap.push(key);
+        for (doc, p) in self.passed.iter().zip(&self.passed_packed) {
+            let issued = Reverse(packed::issued(*p).unwrap_or_else(|| self.c.issued.get_val(*doc)));
+            // Most documents of a large result fall behind the page on the date alone.
+            if self.heap.len() >= self.k && self.heap.peek().is_some_and(|w| issued > w.0) {
+                continue;
+            }
+            let key = (
+                issued,
+                self.c.code.get_val(*doc),
+                self.c.number.get_val(*doc),
+            );
+            if self.heap.len() < self.k {
+                self.heap.push(key);
+            } else if self.heap.peek().is_some_and(|worst| key < *worst) {
+                self.heap.pop();
+                self.heap.push(key);
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 //! May depend on: the domain core, the store, error.
 
 mod collect;
+mod packed;
 pub mod query;
 mod stats;
 
@@ -64,6 +65,28 @@ pub(crate) struct Fields {
     /// The tax the statistics count for a certified invoice: 有效税额 (抵扣, 退税, 代办退税),
     /// 0 when not certified.
     pub effective_tax: Field,
+    /// Narrow driving terms of a buyer's documents (see [`scope_issued`] and
+    /// [`scope_certified`]): a 发票勾选 query visits only the months (and selection states)
+    /// it can match instead of every document of the buyer.
+    pub scope: Field,
+    /// State, status, kind and both dates in one value (see [`packed`]).
+    pub packed: Field,
+}
+
+/// The scope term of a buyer's documents issued in month `yyyymm` in selection state `sel`.
+pub(crate) fn scope_issued(buyer: &str, yyyymm: u32, sel: u64) -> String {
+    format!("{buyer}|i{yyyymm}|{sel}")
+}
+
+/// The scope term of a buyer's documents certified in month `yyyymm`.
+pub(crate) fn scope_certified(buyer: &str, yyyymm: u32) -> String {
+    format!("{buyer}|c{yyyymm}")
+}
+
+/// The month of a date as YYYYMM.
+pub(crate) fn yyyymm(d: chrono::NaiveDate) -> u32 {
+    use chrono::Datelike;
+    u32::try_from(d.year()).unwrap_or(0) * 100 + d.month()
 }
 
 fn schema() -> (Schema, Fields) {
@@ -99,6 +122,9 @@ fn schema() -> (Schema, Fields) {
         // `InvoiceIndex::open`).
         use_: b.add_u64_field("use", FAST),
         effective_tax: b.add_i64_field("effective_tax", FAST),
+        // Added with the scope terms: an older index is re-created and rebuilt likewise.
+        scope: b.add_text_field("scope", STRING),
+        packed: b.add_u64_field("packed", FAST),
     };
     (b.build(), f)
 }
@@ -302,6 +328,24 @@ impl InvoiceIndex {
             f.effective_tax,
             certified.map_or(0, |e| e.effective_tax.value()),
         );
+        d.add_u64(
+            f.packed,
+            packed::pack(
+                sel_code(&inv.selection),
+                u64::from(inv.status.code()),
+                u64::from(inv.kind.code()),
+                inv.selection.certified_on().map(days).unwrap_or(0),
+                days(inv.issued_on),
+            ),
+        );
+        let buyer = inv.buyer_id.as_str();
+        d.add_text(
+            f.scope,
+            scope_issued(buyer, yyyymm(inv.issued_on), sel_code(&inv.selection)),
+        );
+        if let Some(on) = inv.selection.certified_on() {
+            d.add_text(f.scope, scope_certified(buyer, yyyymm(on)));
+        }
         d
     }
 

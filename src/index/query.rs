@@ -2,12 +2,12 @@
 
 use std::ops::Bound;
 
-use chrono::NaiveDate;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use chrono::{Datelike, Months, NaiveDate};
+use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::collect::{Order, PageCollector};
+use super::collect::{Checks, Order, PageCollector};
 use super::{code_ord, days, key_from_pair, key_pair, tantivy_err, InvoiceIndex, MIN_CODE_ORD};
 use crate::domain::{CertMethod, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
 use crate::error::{AppError, AppResult};
@@ -72,22 +72,97 @@ fn range_u64(f: Field, lo: u64, hi: u64) -> Box<dyn Query> {
     ))
 }
 
-fn range_i64(f: Field, from: Option<i64>, to: Option<i64>) -> Box<dyn Query> {
-    let lo = from.map_or(Bound::Unbounded, |v| {
-        Bound::Included(Term::from_field_i64(f, v))
-    });
-    let hi = to.map_or(Bound::Unbounded, |v| {
-        Bound::Included(Term::from_field_i64(f, v))
-    });
-    Box::new(RangeQuery::new(lo, hi))
+/// Months spanned by a range, at most this many, are driven by their scope terms; a longer
+/// range is driven by the buyer's whole posting list.
+const MAX_SCOPE_MONTHS: usize = 48;
+
+/// The months (YYYYMM) from `from` to `to`, both included; `None` when more than
+/// [`MAX_SCOPE_MONTHS`].
+fn months(from: NaiveDate, to: NaiveDate) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    let mut m = from.with_day(1)?;
+    while m <= to {
+        if out.len() >= MAX_SCOPE_MONTHS {
+            return None;
+        }
+        out.push(super::yyyymm(m));
+        m = m.checked_add_months(Months::new(1))?;
+    }
+    Some(out)
+}
+
+/// Any of the scope terms (none: nothing matches).
+fn any_of(f: Field, terms: impl Iterator<Item = String>) -> Box<dyn Query> {
+    let clauses: Vec<(Occur, Box<dyn Query>)> =
+        terms.map(|t| (Occur::Should, term_str(f, &t))).collect();
+    if clauses.is_empty() {
+        return Box::new(EmptyQuery);
+    }
+    Box::new(BooleanQuery::new(clauses))
 }
 
 impl InvoiceIndex {
-    fn build_query(&self, q: &InvoiceFilter) -> Box<dyn Query> {
+    /// The tantivy query (terms only: buyer or its scope terms, seller, key, seller name) and
+    /// the conditions the collector checks on each of its documents from cached columns.
+    fn build_query(&self, q: &InvoiceFilter) -> (Box<dyn Query>, Checks) {
         let f = self.fields();
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut sel = q.sel.clone();
+        sel.sort_unstable();
+        sel.dedup();
+        let checks = Checks {
+            issued: (q.issued_from.is_some() || q.issued_to.is_some()).then(|| {
+                (
+                    q.issued_from.map_or(i64::MIN, days),
+                    q.issued_to.map_or(i64::MAX, days),
+                )
+            }),
+            // Uncertified invoices carry 0: a lone upper bound must not match them.
+            cert_on: (q.certified_from.is_some() || q.certified_to.is_some()).then(|| {
+                (
+                    q.certified_from.map(days).unwrap_or(1).max(1),
+                    q.certified_to.map_or(i64::MAX, days),
+                )
+            }),
+            status: q.status.map(|s| u64::from(s.code())),
+            kind: q.kind.map(|k| u64::from(k.code())),
+            period: q.period.map(u64::from),
+            sel: (!sel.is_empty()).then(|| {
+                sel.iter()
+                    .filter(|v| **v < 64)
+                    .fold(0u64, |m, v| m | (1 << v))
+            }),
+        };
         if let Some(b) = &q.buyer {
-            must.push((Occur::Must, term_str(f.buyer, b.as_str())));
+            let b = b.as_str();
+            let certified = match (q.certified_from, q.certified_to) {
+                (Some(from), Some(to)) => months(from, to),
+                _ => None,
+            };
+            let issued = match (q.issued_from, q.issued_to) {
+                (Some(from), Some(to)) => months(from, to),
+                _ => None,
+            };
+            let sels: Vec<u64> = if sel.is_empty() {
+                vec![0, 1, 2, 3]
+            } else {
+                sel
+            };
+            let driving = match (certified, issued) {
+                // A certification range is the narrower: only certified documents, and
+                // seldom more than a few months.
+                (Some(ms), _) => any_of(
+                    f.scope,
+                    ms.into_iter().map(|m| super::scope_certified(b, m)),
+                ),
+                (None, Some(ms)) => any_of(
+                    f.scope,
+                    ms.iter()
+                        .flat_map(|m| sels.iter().map(move |s| super::scope_issued(b, *m, *s))),
+                ),
+                (None, None) => term_str(f.buyer, b),
+            };
+            must.push((Occur::Must, driving));
         }
         if let Some(s) = &q.seller {
             must.push((Occur::Must, term_str(f.seller, s.as_str())));
@@ -115,50 +190,6 @@ impl InvoiceIndex {
                 must.push((Occur::Must, exact_u64(f.number, number)));
             }
         }
-        if let Some(k) = q.kind {
-            must.push((Occur::Must, exact_u64(f.kind, u64::from(k.code()))));
-        }
-        if let Some(s) = q.status {
-            must.push((Occur::Must, exact_u64(f.status, u64::from(s.code()))));
-        }
-        if let Some(p) = q.period {
-            must.push((Occur::Must, exact_u64(f.period, u64::from(p))));
-        }
-        let mut sel = q.sel.clone();
-        sel.sort_unstable();
-        sel.dedup();
-        match sel.as_slice() {
-            [] => {}
-            [one] => must.push((Occur::Must, exact_u64(f.sel, *one))),
-            [lo, .., hi] if hi - lo + 1 == sel.len() as u64 => {
-                must.push((Occur::Must, range_u64(f.sel, *lo, *hi)))
-            }
-            many => must.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(
-                    many.iter()
-                        .map(|v| (Occur::Should, exact_u64(f.sel, *v)))
-                        .collect(),
-                )),
-            )),
-        }
-        if q.issued_from.is_some() || q.issued_to.is_some() {
-            must.push((
-                Occur::Must,
-                range_i64(f.issued, q.issued_from.map(days), q.issued_to.map(days)),
-            ));
-        }
-        if q.certified_from.is_some() || q.certified_to.is_some() {
-            must.push((
-                Occur::Must,
-                // Uncertified invoices carry 0: a lone upper bound must not match them.
-                range_i64(
-                    f.cert_on,
-                    Some(q.certified_from.map(days).unwrap_or(1).max(1)),
-                    q.certified_to.map(days),
-                ),
-            ));
-        }
         if let Some(name) = &q.seller_name {
             for term in self.name_terms(name) {
                 must.push((
@@ -168,9 +199,9 @@ impl InvoiceIndex {
             }
         }
         if must.is_empty() {
-            return Box::new(tantivy::query::AllQuery);
+            return (Box::new(tantivy::query::AllQuery), checks);
         }
-        Box::new(BooleanQuery::new(must))
+        (Box::new(BooleanQuery::new(must)), checks)
     }
 
     /// The page `page` (1-based) of `per_page` matches, in the 发票勾选 order, with totals.
@@ -178,7 +209,7 @@ impl InvoiceIndex {
     /// while collecting never exceed the documents in the index, whatever the page number.
     pub fn search(&self, q: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<SearchPage> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
-        let query = self.build_query(q);
+        let (query, checks) = self.build_query(q);
         let searcher = self.searcher();
         let docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
         let k = if offset >= docs {
@@ -198,6 +229,7 @@ impl InvoiceIndex {
                 &PageCollector {
                     k,
                     columns: &self.columns,
+                    checks: &checks,
                 },
             )
             .map_err(tantivy_err)?;
@@ -216,5 +248,29 @@ impl InvoiceIndex {
             tax: fruit.tax,
             keys,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn months_of_a_range() {
+        assert_eq!(
+            months(d(2025, 11, 30), d(2026, 2, 1)),
+            Some(vec![202511, 202512, 202601, 202602])
+        );
+        assert_eq!(months(d(2026, 2, 28), d(2026, 2, 28)), Some(vec![202602]));
+        assert_eq!(months(d(2026, 3, 1), d(2026, 2, 28)), Some(vec![]));
+        assert_eq!(
+            months(d(2022, 1, 1), d(2025, 12, 31)).map(|m| m.len()),
+            Some(MAX_SCOPE_MONTHS)
+        );
+        assert_eq!(months(d(2022, 1, 1), d(2026, 1, 1)), None);
     }
 }

@@ -173,12 +173,18 @@ fn opt<T: std::fmt::Debug>(s: impl Strategy<Value = T>) -> impl Strategy<Value =
     prop::option::weighted(0.3, s)
 }
 
+/// A date bound: present half the time, so that both bounds of a range (which drive the
+/// search by the buyer's month terms) are common.
+fn bound() -> impl Strategy<Value = Option<NaiveDate>> {
+    prop::option::weighted(0.5, date())
+}
+
 fn raw_filter() -> impl Strategy<Value = RawFilter> {
     (
         (
             0usize..3,
-            opt(date()),
-            opt(date()),
+            bound(),
+            bound(),
             opt(0usize..4),
             opt((prop::bool::weighted(0.8), any::<Index>(), code())),
             opt((prop::bool::weighted(0.8), any::<Index>(), number())),
@@ -191,8 +197,8 @@ fn raw_filter() -> impl Strategy<Value = RawFilter> {
                 prop::collection::btree_set(0u64..4, 1..=4)
                     .prop_map(|s| s.into_iter().collect::<Vec<_>>()),
             ],
-            opt(date()),
-            opt(date()),
+            bound(),
+            bound(),
             opt(period().prop_map(TaxPeriod::as_u32)),
             1usize..=4,
             1usize..=20,
@@ -408,4 +414,112 @@ fn index_model_certified_to_alone_excludes_uncertified() {
     let got = index.search(&f, 1, 10).unwrap();
     assert_eq!(got.keys, vec![certified.key], "{got:?}");
     assert_eq!(got.total, 1);
+}
+
+/// A search with both issue-date bounds is driven by the buyer's month terms, one per month
+/// in the range (and selection state); the range's ends cut through their months, and a range
+/// longer than the month terms cover falls back on the buyer's whole list. Every case against
+/// the naive filter.
+#[test]
+fn index_model_month_terms_edges_and_long_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = InvoiceIndex::open(dir.path()).unwrap();
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let inv = |n: u32, issued_on: NaiveDate, selection| Invoice {
+        key: InvoiceKey::parse("3500261130", &format!("{n:08}")).unwrap(),
+        kind: InvoiceType::Special,
+        issued_on,
+        seller_id: TaxpayerId::parse(SELLERS[0]).unwrap(),
+        seller_name: NAMES[0].into(),
+        buyer_id: TaxpayerId::parse(BUYERS[0]).unwrap(),
+        amount: Fen::new(1_000 + i64::from(n)),
+        tax: Fen::new(130),
+        status: InvoiceStatus::Normal,
+        selection,
+        audit: None,
+        usage: None,
+    };
+    let p = TaxPeriod::new(2026, 3).unwrap();
+    let certified = |on| SelectionState::Confirmed {
+        period: p,
+        batch: 1,
+        on,
+    };
+    let invoices = vec![
+        inv(1, date(2019, 12, 31), SelectionState::Unselected),
+        inv(2, date(2026, 1, 31), SelectionState::Unselected),
+        inv(3, date(2026, 2, 1), SelectionState::Unselected),
+        inv(4, date(2026, 2, 28), certified(date(2026, 3, 31))),
+        inv(5, date(2026, 3, 1), certified(date(2026, 4, 1))),
+        inv(6, date(2026, 3, 1), SelectionState::Selected { period: p }),
+        // Beyond the dates the packed column holds: checked on the exact column.
+        inv(7, date(6000, 1, 1), SelectionState::Unselected),
+    ];
+    index.apply(&invoices, &[], 1).unwrap();
+    let model: BTreeMap<InvoiceKey, Invoice> = invoices
+        .iter()
+        .map(|i| (i.key.clone(), i.clone()))
+        .collect();
+    let buyer = Some(TaxpayerId::parse(BUYERS[0]).unwrap());
+    let cases = [
+        // Month ends: the first and last day of the range's months.
+        (date(2026, 1, 31), date(2026, 2, 1), None, None, vec![]),
+        (date(2026, 2, 1), date(2026, 2, 28), None, None, vec![0]),
+        (
+            date(2026, 2, 1),
+            date(2026, 3, 1),
+            None,
+            None,
+            vec![0, 1, 2],
+        ),
+        // Over four years: the buyer's whole list.
+        (date(2019, 12, 1), date(2026, 12, 31), None, None, vec![]),
+        (date(2019, 12, 1), date(6000, 1, 1), None, None, vec![]),
+        (date(2019, 12, 31), date(2026, 3, 1), None, None, vec![0, 2]),
+        // Far dates: the ends of the range and the document beyond the packed days.
+        (date(2026, 3, 1), date(9999, 12, 31), None, None, vec![0]),
+        (date(2026, 3, 2), date(5999, 12, 31), None, None, vec![]),
+        (date(6000, 1, 1), date(6000, 1, 31), None, None, vec![]),
+        // A reversed range matches nothing.
+        (date(2026, 3, 1), date(2026, 2, 1), None, None, vec![]),
+        // Certification months, with and without issue dates.
+        (
+            date(2026, 1, 1),
+            date(2026, 3, 31),
+            Some(date(2026, 3, 31)),
+            Some(date(2026, 4, 1)),
+            vec![],
+        ),
+        (
+            date(2026, 2, 28),
+            date(2026, 2, 28),
+            Some(date(2026, 4, 1)),
+            Some(date(2026, 4, 30)),
+            vec![],
+        ),
+        (
+            date(2010, 1, 1),
+            date(2026, 12, 31),
+            Some(date(2026, 3, 31)),
+            Some(date(2026, 3, 31)),
+            vec![2],
+        ),
+    ];
+    let mut found = 0;
+    for (from, to, cert_from, cert_to, sel) in cases {
+        let f = InvoiceFilter {
+            buyer: buyer.clone(),
+            issued_from: Some(from),
+            issued_to: Some(to),
+            certified_from: cert_from,
+            certified_to: cert_to,
+            sel,
+            ..InvoiceFilter::default()
+        };
+        let got = index.search(&f, 1, 10).unwrap();
+        assert_eq!(got, model_search(&model, &f, 1, 10), "{f:?}");
+        found += got.total;
+    }
+    // The cases are not all empty: 2 + 1 + 4 + 6 + 7 + 5 + 1 + 0 + 1 + 0 + 2 + 0 + 1 found.
+    assert_eq!(found, 30);
 }
