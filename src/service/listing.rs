@@ -137,14 +137,12 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<Paging> {
 }
 
 pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
+    // One read transaction and one table open for the page.
     let r = app.store.read()?;
-    let mut items = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(inv) = r.invoice(k)? {
-            items.push(InvoiceView::from(&inv));
-        }
-    }
-    Ok(items)
+    Ok(r.invoices_by_keys(keys)?
+        .iter()
+        .map(InvoiceView::from)
+        .collect())
 }
 
 /// The page `p` of the invoices matching `f`; a page past the end is refused (422).
