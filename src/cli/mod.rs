@@ -376,48 +376,45 @@ fn import(
         StartError::Other("文件类型不正确：请使用 .ndjson、.jsonl 或 .csv 文件".into())
     })?;
     // The file must be readable before the data directory is opened.
-    std::fs::File::open(file).map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
+    let size = std::fs::metadata(file)
+        .and_then(|m| std::fs::File::open(file).map(|_| m.len()))
+        .map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
     let app = open_with(config, data)?;
     let who = app.system("cli-import");
-    let result = if format == FileFormat::Ndjson {
-        // Streamed: read line by line in two passes (check, then import in chunks), with
-        // the lines counted.
-        let bar = indicatif::ProgressBar::new_spinner();
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} 行（{per_sec}）")
-        {
-            bar.set_style(style);
-        }
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let pass = std::sync::atomic::AtomicU8::new(0);
-        let result = service::office::invoices::import_ndjson_stream(
-            &app,
-            &who,
-            || std::fs::File::open(file).map(|f| std::io::BufReader::with_capacity(1 << 20, f)),
-            |p, lines| {
-                if pass.swap(p, std::sync::atomic::Ordering::Relaxed) != p {
-                    bar.set_message(if p == 1 {
-                        format!("正在校验 {}", file.display())
-                    } else {
-                        format!("正在写入 {}", file.display())
-                    });
-                    bar.reset();
-                }
-                bar.set_position(lines as u64);
-            },
-        );
-        bar.finish_and_clear();
-        result
-    } else {
-        let bytes = std::fs::read(file)
-            .map_err(|e| StartError::Other(format!("{}: {e}", file.display())))?;
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message(format!("正在导入 {}（校验并写入）…", file.display()));
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let result = service::office::invoices::import_file(&app, &who, &bytes, format);
-        bar.finish_and_clear();
-        result
+    // Streamed in both formats: read twice (check, then import in chunks), never whole. Each
+    // pass has its bar over the file's bytes, with the rows counted (hidden when stderr is
+    // not a terminal).
+    let bar = indicatif::ProgressBar::new(size);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let pass = std::cell::Cell::new(0u8);
+    let style = |verb: &str, rows: &str| {
+        indicatif::ProgressStyle::with_template(&format!(
+            "{verb} {{wide_bar}} {{bytes}}/{{total_bytes}} {rows} {{msg}} 行（{{bytes_per_sec}}，剩余 {{eta}}）"
+        ))
     };
+    let result = service::office::invoices::import_stream(
+        &app,
+        &who,
+        format,
+        || {
+            let p = pass.get() + 1;
+            pass.set(p);
+            let (verb, rows) = if p == 1 {
+                ("检查", "已读")
+            } else {
+                ("导入", "已写入")
+            };
+            if let Ok(style) = style(verb, rows) {
+                bar.set_style(style);
+            }
+            bar.reset();
+            bar.set_message("0");
+            std::fs::File::open(file)
+                .map(|f| std::io::BufReader::with_capacity(1 << 20, bar.wrap_read(f)))
+        },
+        |_, rows| bar.set_message(rows.to_string()),
+    );
+    bar.finish_and_clear();
     match result {
         Ok(r) => {
             println!(
@@ -448,13 +445,21 @@ fn import(
 fn reindex(config: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), StartError> {
     let app = open_with(config, data)?;
     let started = std::time::Instant::now();
-    let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} 正在重建索引 {pos} 张发票（{per_sec}）")
-    {
+    // The invoices to index, for the bar's length.
+    let total = {
+        use crate::store::prelude::*;
+        app.store
+            .read()
+            .and_then(|r| r.invoice_count())
+            .map_err(|e| StartError::Other(e.to_string()))?
+    };
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "重建索引 {wide_bar} {pos}/{len} 张发票（{per_sec}，剩余 {eta}）",
+    ) {
         bar.set_style(style);
     }
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let n = app
         .index
         .rebuild_counted(&app.store, |n| bar.set_position(n))

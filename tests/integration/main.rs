@@ -15,6 +15,7 @@ mod faq;
 mod hardening;
 mod helpers;
 mod http;
+mod import_cli;
 mod index_model;
 mod interact;
 mod interact_soak;

@@ -8,6 +8,11 @@
 //! imports all-or-nothing, can report them all at once. Problems with the file as a whole
 //! (not UTF-8, no data, CSV header without the required columns) are a [`FileError`].
 //!
+//! The text formats can be read from a reader without holding the file ([`FileRows`]:
+//! [`NdjsonRows`], [`CsvRows`]; `fapiao import` does); a CSV upload in memory is parsed by
+//! [`parse`] through the same reader. An `.xlsx` sheet is read whole (the spreadsheet
+//! reader needs the whole zip package).
+//!
 //! The parser checks form only. Rules that need the clock or the store (amounts not negative,
 //! tax not above the amount, not issued in the future, key not already taken by a different
 //! invoice) belong to the importer (`Invoice::check_issue`).
@@ -19,8 +24,39 @@ mod ndjson;
 mod row;
 mod xlsx;
 
-pub use self::csv::parse_csv;
+pub use self::csv::{parse_csv, CsvRows};
 pub use ndjson::{parse_ndjson, NdjsonRows, RowOutcome};
+
+/// A text import file read row by row from a reader, never whole ([`NdjsonRows`] or
+/// [`CsvRows`]): the same items in both formats. An `.xlsx` sheet cannot be read this way
+/// (the spreadsheet reader needs the whole package).
+pub enum FileRows<R> {
+    Ndjson(NdjsonRows<R>),
+    /// Boxed: the CSV reader carries its buffers' bookkeeping (made once a file).
+    Csv(Box<CsvRows<R>>),
+}
+
+impl<R: std::io::BufRead> FileRows<R> {
+    /// The rows of `reader` in `format`; `None` for `.xlsx`.
+    pub fn new(format: FileFormat, reader: R) -> Option<Self> {
+        match format {
+            FileFormat::Ndjson => Some(FileRows::Ndjson(NdjsonRows::new(reader))),
+            FileFormat::Csv => Some(FileRows::Csv(Box::new(CsvRows::new(reader)))),
+            FileFormat::Xlsx => None,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> Iterator for FileRows<R> {
+    type Item = Result<RowOutcome, StreamError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            FileRows::Ndjson(rows) => rows.next(),
+            FileRows::Csv(rows) => rows.next(),
+        }
+    }
+}
 
 /// Why a streamed file stopped: a problem with the file as a whole, or reading it.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +206,7 @@ pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
     if format == FileFormat::Xlsx {
         return parse_xlsx(bytes, XLSX_LIMITS);
     }
+    let whole = bytes;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
@@ -189,7 +226,8 @@ pub fn parse(bytes: &[u8], format: FileFormat) -> Result<Parsed, FileError> {
                 Ok(parsed)
             }
         }
-        FileFormat::Csv => parse_csv(text),
+        // The reader skips the BOM (and a second one) itself.
+        FileFormat::Csv => self::csv::parse_csv_bytes(whole),
         FileFormat::Xlsx => parse_xlsx(bytes, XLSX_LIMITS),
     }
 }
@@ -811,6 +849,218 @@ mod tests {
         assert!(parse_ndjson("\n\n").invoices.is_empty());
     }
 
+    /// The CSV reader as it was before it streamed (the whole text, lines counted from each
+    /// record's byte offset), behind [`parse`]'s checks of the whole file: the oracle that the
+    /// streamed reader must match.
+    fn reference_parse_csv(bytes: &[u8]) -> Result<Parsed, FileError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+            FileError::NotUtf8 {
+                line: 1 + valid.iter().filter(|&&b| b == b'\n').count(),
+            }
+        })?;
+        reference_csv(text)
+    }
+
+    fn reference_csv(text: &str) -> Result<Parsed, FileError> {
+        use super::csv::{is_blank, Columns};
+        let text = strip_bom(text);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut record = ::csv::StringRecord::new();
+        let mut lines = ReferenceLines {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        };
+        let columns = loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => return Err(FileError::Empty),
+                Ok(true) if is_blank(&record) => {}
+                Ok(true) => break Columns::from_header(&record)?,
+                Err(e) => panic!("{e}"),
+            }
+        };
+        let mut out = Collector::default();
+        while reader.read_record(&mut record).unwrap() {
+            if !is_blank(&record) {
+                let line = lines.line_of(record.position().unwrap());
+                out.push(line, columns.row(&record));
+            }
+        }
+        if out.parsed.is_empty() {
+            return Err(FileError::Empty);
+        }
+        Ok(out.parsed)
+    }
+
+    struct ReferenceLines<'a> {
+        text: &'a [u8],
+        at: usize,
+        line: usize,
+    }
+
+    impl ReferenceLines<'_> {
+        fn line_of(&mut self, position: &::csv::Position) -> usize {
+            let mut start = (position.byte() as usize).min(self.text.len());
+            while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            for i in self.at..start {
+                let lone_cr = self.text[i] == b'\r' && self.text.get(i + 1) != Some(&b'\n');
+                if self.text[i] == b'\n' || lone_cr {
+                    self.line += 1;
+                }
+            }
+            self.at = start;
+            self.line
+        }
+    }
+
+    /// A reader handing out at most `step` bytes at a time, so that records, line endings
+    /// and a BOM are split across reads.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// What the streamed CSV reader gives over a [`Trickle`], gathered like [`parse`]'s answer.
+    fn streamed_csv(bytes: &[u8], step: usize) -> Result<Parsed, FileError> {
+        let reader = std::io::BufReader::with_capacity(step, Trickle { bytes, step });
+        let mut out = Parsed::default();
+        for item in CsvRows::new(reader) {
+            match item {
+                Ok(Ok(row)) => out.invoices.push(row),
+                Ok(Err(bad)) => out.rejected.push(bad),
+                Err(StreamError::File(e)) => return Err(e),
+                Err(StreamError::Io(e)) => panic!("{e}"),
+            }
+        }
+        if out.is_empty() {
+            return Err(FileError::Empty);
+        }
+        Ok(out)
+    }
+
+    /// The streamed reader, through [`parse`] and over readers of several step sizes, answers
+    /// exactly as the whole-text reader did.
+    fn assert_csv_like_reference(bytes: &[u8]) {
+        let expected = reference_parse_csv(bytes);
+        assert_eq!(
+            parse(bytes, FileFormat::Csv),
+            expected,
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
+        for step in [1, 2, 3, 5, 64, 1 << 16] {
+            assert_eq!(
+                streamed_csv(bytes, step),
+                expected,
+                "step {step}: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn csv_streamed_reads_like_the_whole_text() {
+        let ok = |n: u32| format!("{n:08},甲,0123456789,1,2,2026-01-05,special,{BUYER},{SELLER},");
+        let texts = [
+            // BOM, CRLF, blank lines, a quoted field over two lines, a blank record.
+            format!(
+                "\u{FEFF}\n{EN_HEADER}\r\n\r\n\
+                 00000001,\"第一行\r\n第二行\n第三行\",0123456789,1,2,2026-01-05,special,{BUYER},{SELLER},\r\n\
+                 ,,,,,,,,,\r\n   \r\n{}\r\n{}",
+                ok(2),
+                ok(3).replace("special", "bad")
+            ),
+            // Lone CRs, a CR before a CRLF, no final line ending.
+            format!("{EN_HEADER}\r{}\r\r{}\r\n\r\n{}", ok(1), ok(2), ok(3)),
+            format!("{EN_HEADER}\r\n{}\r\r\n{}\n\r{}\r", ok(1), ok(2), ok(3)),
+            // Duplicates, bad rows, wrong widths.
+            format!(
+                "{EN_HEADER}\n{}\n{}\n00000009,甲\n{},extra\n{}\n",
+                ok(1),
+                ok(2),
+                ok(3),
+                ok(1)
+            ),
+            // An unclosed quote runs to the end.
+            format!("{EN_HEADER}\n{}\n00000002,\"甲,\n{}\n", ok(1), ok(3)),
+            // Quotes inside an unquoted field, and doubled quotes.
+            format!("{EN_HEADER}\n00000001,a\"b\"\"c,0123456789,1,2,2026-01-05,special,{BUYER},{SELLER},\"x\"\"\n\"\n"),
+            // Header problems and empty files.
+            format!("{EN_HEADER},code\n{}\n", ok(1)),
+            "number,type\n1,2\n".to_owned(),
+            format!("\u{FEFF}{EN_HEADER}\n\n,,,\n"),
+            "\u{FEFF}".to_owned(),
+            "\u{FEFF}\u{FEFF}\n".to_owned(),
+            "\r\n\r\n".to_owned(),
+            String::new(),
+        ];
+        for text in &texts {
+            assert_csv_like_reference(text.as_bytes());
+        }
+        // A BOM cut short, or not at the start.
+        assert_csv_like_reference(b"\xEF\xBB");
+        assert_csv_like_reference(b"\xEF\xBBcode\n");
+        assert_csv_like_reference(format!("\n\u{FEFF}{EN_HEADER}\n{}\n", ok(1)).as_bytes());
+    }
+
+    #[test]
+    fn csv_streamed_not_utf8_names_the_line_and_comes_before_a_bad_header() {
+        let ok = |n: u32| format!("{n:08},甲,0123456789,1,2,2026-01-05,special,{BUYER},{SELLER},");
+        let cases: Vec<(Vec<u8>, usize)> = vec![
+            // In a row, after good rows (and lone CRs, which the line count leaves out).
+            (
+                format!("{EN_HEADER}\r\n{}\r\n{}\r\r\n", ok(1), ok(2))
+                    .into_bytes()
+                    .into_iter()
+                    .chain(b"00000003,\xBC\xD7\n".iter().copied())
+                    .collect(),
+                4,
+            ),
+            // In a quoted field's second line.
+            (
+                [
+                    format!("{EN_HEADER}\n{}\n00000002,\"a\nb", ok(1)).as_bytes(),
+                    b"\xFF\"\n",
+                ]
+                .concat(),
+                4,
+            ),
+            // Far after a header that lacks columns: the encoding is reported.
+            (b"number,type\n1,2\n\n\n\xE7\x94\n".to_vec(), 5),
+            // A truncated character at the very end.
+            (
+                [format!("{EN_HEADER}\n{}", ok(1)).as_bytes(), b"\xE7"].concat(),
+                2,
+            ),
+        ];
+        for (bytes, line) in cases {
+            let bytes: Vec<u8> = bytes;
+            assert_eq!(
+                reference_parse_csv(&bytes),
+                Err(FileError::NotUtf8 { line }),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+            assert_csv_like_reference(&bytes);
+        }
+    }
+
     #[test]
     fn not_utf8_names_the_line() {
         // "甲" in GBK is 0xBC 0xD7.
@@ -933,6 +1183,38 @@ mod tests {
         fn random_text_never_panics(text in "\\PC{0,300}") {
             let _ = parse(text.as_bytes(), FileFormat::Ndjson);
             let _ = parse(text.as_bytes(), FileFormat::Csv);
+        }
+
+        #[test]
+        fn csv_streamed_random_bytes_like_the_whole_text(
+            bytes in prop::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'"'), Just(b','), Just(0xEF), Just(0xBB), Just(0xBF), any::<u8>()],
+                0..200,
+            ),
+        ) {
+            // With a valid header in front, or alone.
+            let mut with_header = format!("{EN_HEADER}\n").into_bytes();
+            with_header.extend_from_slice(&bytes);
+            assert_csv_like_reference(&with_header);
+            assert_csv_like_reference(&bytes);
+        }
+
+        #[test]
+        fn csv_streamed_mutated_files_like_the_whole_text(
+            at in 0usize..400,
+            cut in 0usize..20,
+            insert in "[\",\n\r0-9a-z\u{FEFF}甲 -]{0,8}",
+        ) {
+            let original = format!("{}{}", valid_csv(), valid_csv().lines().nth(1).unwrap().replace("00000001", "00000002"));
+            let chars: Vec<char> = original.chars().collect();
+            let at = at.min(chars.len());
+            let end = (at + cut).min(chars.len());
+            let mutated: String = chars[..at]
+                .iter()
+                .chain(insert.chars().collect::<Vec<_>>().iter())
+                .chain(chars[end..].iter())
+                .collect();
+            assert_csv_like_reference(mutated.as_bytes());
         }
 
         #[test]

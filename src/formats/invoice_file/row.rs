@@ -400,10 +400,6 @@ pub(super) struct Collector {
 }
 
 impl Collector {
-    pub(super) fn reject(&mut self, line: usize, reason: String) {
-        self.parsed.rejected.push(Rejected { line, reason });
-    }
-
     pub(super) fn push(&mut self, line: usize, row: Row) {
         match settle_row(&mut self.first_line, line, row) {
             Ok(invoice) => self.parsed.invoices.push((line, invoice)),

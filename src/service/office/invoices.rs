@@ -233,38 +233,44 @@ pub fn import_file(
 /// Rows per transaction of a streamed import.
 pub const STREAM_CHUNK: usize = 100_000;
 
-/// Imports an NDJSON file without holding it whole (`fapiao import`): `open` gives a fresh
-/// reader of the file each time it is called. A first pass reads every row and checks it as
-/// [`import_file`] does — form, duplicates in the file, the issue rules, and a key already
-/// stored with different content — and keeps only the rejected lines; when there is any, the
-/// import fails with all of them and nothing is written. A second pass imports the rows in
-/// durable chunks of [`STREAM_CHUNK`]. All or nothing as [`import_file`], provided nobody else
-/// writes invoices meanwhile (the command line holds the data file alone). `progress` is
-/// told the lines read so far, pass by pass (1 or 2).
-pub fn import_ndjson_stream<R: std::io::BufRead>(
+/// Imports an NDJSON or CSV file without holding it whole (`fapiao import`): `open` gives a
+/// fresh reader of the file each time it is called. A first pass reads every row and checks it
+/// as [`import_file`] does — form, duplicates in the file, the issue rules, and a key already
+/// stored with different content — and keeps only the rejected lines (and, for the duplicate
+/// check, one compact key per row); when there is any, the import fails with all of them and
+/// nothing is written. A second pass imports the rows in durable chunks of [`STREAM_CHUNK`].
+/// All or nothing as [`import_file`], provided nobody else writes invoices meanwhile (the
+/// command line holds the data file alone). `progress` is told, pass by pass (1 or 2), the
+/// rows read (pass 1) or written (pass 2) so far. An `.xlsx` sheet cannot be streamed: 415.
+pub fn import_stream<R: std::io::BufRead>(
     app: &App,
     who: &Who,
+    format: FileFormat,
     open: impl Fn() -> std::io::Result<R>,
-    progress: impl Fn(u8, usize),
+    progress: impl Fn(u8, u64),
 ) -> AppResult<ImportReport> {
-    use crate::formats::invoice_file::{FileError, NdjsonRows, StreamError};
+    use crate::formats::invoice_file::{FileError, FileRows, StreamError};
     let file_error = |e: StreamError| match e {
         StreamError::File(e) => AppError::new(Code::InvalidValue)
             .with_message(e.to_string())
             .with_extra("rejected", serde_json::json!([])),
         StreamError::Io(e) => AppError::from(e),
     };
+    let rows_of = |reader: R| {
+        FileRows::new(format, reader).ok_or_else(|| {
+            AppError::new(Code::UnsupportedType)
+                .with_message("Excel文件不能逐行导入：请另存为CSV UTF-8文件，或在控制台上传")
+        })
+    };
     let today = who.now.date_naive();
     // Pass 1: check every row; keep only what is wrong.
     let mut rejected = Vec::new();
-    let mut rows = 0usize;
+    let mut rows = 0u64;
     {
         let r = app.store.read()?;
-        let mut stream = NdjsonRows::new(open()?);
-        while let Some(item) = stream.next() {
+        for item in rows_of(open()?)? {
             match item.map_err(file_error)? {
                 Ok((line, inv)) => {
-                    rows += 1;
                     let mut inv = inv;
                     inv.selection = SelectionState::Unselected;
                     if let Err(e) = inv.check_issue(today) {
@@ -281,16 +287,14 @@ pub fn import_ndjson_stream<R: std::io::BufRead>(
                         }
                     }
                 }
-                Err(bad) => {
-                    rows += 1;
-                    rejected.push(bad);
-                }
+                Err(bad) => rejected.push(bad),
             }
+            rows += 1;
             if rows.is_multiple_of(10_000) {
-                progress(1, stream.lines());
+                progress(1, rows);
             }
         }
-        progress(1, stream.lines());
+        progress(1, rows);
     }
     if rows == 0 {
         return Err(file_error(StreamError::File(FileError::Empty)));
@@ -303,8 +307,9 @@ pub fn import_ndjson_stream<R: std::io::BufRead>(
         imported: 0,
         unchanged: 0,
     };
-    let mut stream = NdjsonRows::new(open()?);
+    let mut stream = rows_of(open()?)?;
     let mut chunk = Vec::with_capacity(STREAM_CHUNK);
+    progress(2, 0);
     loop {
         let item = stream.next();
         let end = item.is_none();
@@ -324,7 +329,7 @@ pub fn import_ndjson_stream<R: std::io::BufRead>(
             )?;
             report.imported += r.imported;
             report.unchanged += r.unchanged;
-            progress(2, stream.lines());
+            progress(2, report.imported + report.unchanged);
         }
         if end {
             break;
