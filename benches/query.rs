@@ -432,7 +432,11 @@ fn run_fapiao(app: &App, q: &Q) -> (Answer, f64) {
     // Read the page from the store, as the service does.
     let r = app.store.read().unwrap();
     let invoices = r.invoices_by_keys(&found.keys).unwrap();
-    assert_eq!(invoices.len(), found.keys.len(), "a key of the page is not in the store");
+    assert_eq!(
+        invoices.len(),
+        found.keys.len(),
+        "a key of the page is not in the store"
+    );
     let page = invoices
         .iter()
         .map(|inv| (sql_code(&inv.key).to_string(), inv.key.number().to_string()))
