@@ -213,6 +213,10 @@ pub fn restore(
     if index.exists() {
         std::fs::remove_dir_all(&index).map_err(|e| fail(format!("{}：{e}", index.display())))?;
     }
+    // The restored file's history branches off the original's here.
+    Store::open(&db, false)?
+        .new_lineage()
+        .map_err(|e| fail(e.message.to_string()))?;
     println!(
         "已恢复 {}（{} 的备份，审计记录第 {} 条），正在重建索引并校验……",
         file.display(),

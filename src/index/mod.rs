@@ -3,11 +3,13 @@
 //! Every field the 发票勾选 conditions filter or sort on is indexed and a fast field; the
 //! seller name is also indexed as n-grams for the office search. The index records, as its
 //! commit payload, the store's invoice change counter it reflects. The store tells the index
-//! of every committed invoice change (see `store::ChangeSink`); on start-up an index that is
-//! behind, missing or corrupt is rebuilt before requests are served.
+//! of every committed invoice change (see `store::ChangeSink`); on start-up, before requests
+//! are served, an index a few commits behind is caught up from the store's index journal and
+//! one missing, corrupt or further off is rebuilt (see [`journal`]).
 //! May depend on: the domain core, the store, error.
 
 mod collect;
+mod journal;
 mod packed;
 pub mod query;
 mod stats;
@@ -32,6 +34,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::prelude::*;
 use crate::store::{ChangeSink, Store};
 
+pub use journal::{CatchUp, RebuildWhy};
 pub use query::{InvoiceFilter, SearchPage};
 
 const NGRAM: &str = "bigram";
@@ -259,6 +262,11 @@ pub struct InvoiceIndex {
     staged: std::sync::atomic::AtomicBool,
     /// The page columns of live segments, opened once (see [`collect::ColumnCache`]).
     columns: collect::ColumnCache,
+    /// The data file's lineage the documents come from (recorded with the change counter;
+    /// `None` for an index written before lineages were).
+    lineage: Mutex<Option<u64>>,
+    /// How the index was last brought in step when it was not (see [`journal`]).
+    last_catch_up: Mutex<Option<CatchUp>>,
 }
 
 impl std::fmt::Debug for InvoiceIndex {
@@ -313,14 +321,16 @@ impl InvoiceIndex {
             .try_into()
             .map_err(tantivy_err)?;
         let writer = index.writer(WRITER_HEAP).map_err(tantivy_err)?;
-        let applied = index
+        let (applied, lineage) = index
             .load_metas()
             .ok()
             .and_then(|m| m.payload)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
+            .map(|p| journal::parse_payload(&p))
+            .unwrap_or((0, None));
         Ok(InvoiceIndex {
             applied: AtomicU64::new(applied),
+            lineage: Mutex::new(lineage),
+            last_catch_up: Mutex::new(None),
             staged: std::sync::atomic::AtomicBool::new(false),
             columns: collect::ColumnCache::default(),
             index,
@@ -408,7 +418,7 @@ impl InvoiceIndex {
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&seq.to_string());
+        prepared.set_payload(&journal::payload(seq, self.lineage()));
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
         self.staged.store(false, Ordering::Release);
@@ -447,7 +457,7 @@ impl InvoiceIndex {
             return Ok(());
         }
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&self.applied_seq().to_string());
+        prepared.set_payload(&journal::payload(self.applied_seq(), self.lineage()));
         prepared.commit().map_err(tantivy_err)?;
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
@@ -463,6 +473,7 @@ impl InvoiceIndex {
     pub fn rebuild_counted(&self, store: &Store, progress: impl Fn(u64)) -> AppResult<u64> {
         let r = store.read()?;
         let seq = r.invoice_seq()?;
+        let lineage = r.lineage()?;
         let mut w = self
             .writer
             .lock()
@@ -482,33 +493,24 @@ impl InvoiceIndex {
             Ok(())
         })?;
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&seq.to_string());
+        prepared.set_payload(&journal::payload(seq, lineage));
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
+        self.set_lineage(lineage);
         self.staged.store(false, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(n)
     }
 
-    /// Brings the index in step with the store (rebuild when behind or ahead). A commit
-    /// whose changes are being applied right now is not a reason to rebuild: on a mismatch
-    /// this waits for the store's commit lock (held from commit to the end of the apply) and
-    /// looks again; only a counter still different then (a crash, a failed apply, a deleted
-    /// index) rebuilds.
+    /// Brings the index in step with the store; true when it was not. A commit whose changes
+    /// are being applied right now is not a reason to act: on a mismatch this waits for the
+    /// store's commit lock (held from commit to the end of the apply) and looks again; only a
+    /// counter still different then (a crash, a failed apply, a deleted index) is acted on —
+    /// by replaying the store's index journal when the index is a few commits behind, by a
+    /// rebuild otherwise ([`InvoiceIndex::catch_up_how`] says which).
     pub fn catch_up(&self, store: &Store) -> AppResult<bool> {
-        if self.applied_seq() == store.read()?.invoice_seq()? {
-            return Ok(false);
-        }
-        store.serialized(|| {
-            let truth = store.read()?.invoice_seq()?;
-            if self.applied_seq() == truth {
-                return Ok(false);
-            }
-            let n = self.rebuild(store)?;
-            tracing::info!(invoices = n, seq = truth, "index rebuilt from the store");
-            Ok(true)
-        })
+        Ok(self.catch_up_how(store)? != CatchUp::InStep)
     }
 
     /// The bigram terms of a seller-name search text.

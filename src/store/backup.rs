@@ -407,8 +407,9 @@ impl Store {
     /// backup (a training snapshot), in one write transaction, and appends the audit entry
     /// `action` on `target` after the restored log (its chain continues from the restored
     /// head). Sessions and login counters start empty. The invoice change counter moves past
-    /// both the live and the restored one, so the index sees a change and is rebuilt by the
-    /// caller ([`crate::index`] is not told of restored invoices one by one).
+    /// both the live and the restored one, and the file gets a new lineage (see
+    /// `tables::index_journal`), so the index sees a change and is rebuilt by the caller
+    /// ([`crate::index`] is not told of restored invoices one by one).
     pub fn replace_with(
         &self,
         source: Slice,
@@ -435,10 +436,13 @@ impl Store {
                 keep: &[],
             })
             .map_err(|e| AppError::internal(e.to_string()))?;
+            // The snapshot's index journal describes another history: not copied.
+            let mut skip = tables::EPHEMERAL.to_vec();
+            skip.push(redb::TableHandle::name(&tables::INDEX_JOURNAL));
             copy::each_table(&mut Copy {
                 from: &from,
                 to: &tx.txn,
-                skip: tables::EPHEMERAL,
+                skip: &skip,
                 counts: BTreeMap::new(),
             })
             .map_err(|e| AppError::internal(e.to_string()))?;
@@ -447,6 +451,8 @@ impl Store {
             let next = live.max(restored) + 1;
             meta.insert(INVOICE_SEQ, next.to_le_bytes().as_slice())?;
             drop(meta);
+            // A new history begins: no index journalled before it may be replayed.
+            tables::index_journal::new_lineage(&tx.txn)?;
             tx.audit(action, target, detail);
             Ok(())
         })

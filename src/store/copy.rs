@@ -56,6 +56,7 @@ pub(super) fn each_table(v: &mut impl TableVisitor) -> Result<(), StoreError> {
     v.visit(CERTIFICATES)?;
     v.visit(TAXPAYER_CERTIFICATES)?;
     v.visit(SESSION_CERTS)?;
+    v.visit(INDEX_JOURNAL)?;
     Ok(())
 }
 

@@ -40,6 +40,7 @@ pub use tables::audit::{audit_targets, AuditFilter, AuditReads};
 pub use tables::certificates::{
     CertificateReads, CertificateRecord, IssuedHow, Revocation, RevokedWhy,
 };
+pub use tables::index_journal::{IndexJournalReads, JournalSpan};
 pub use tables::interactions::InteractionReads;
 pub use tables::invoices::InvoiceReads;
 pub use tables::periods::PeriodReads;
@@ -54,8 +55,8 @@ use tables::settings::{decode_u64, INVOICE_SEQ};
 /// called.
 pub mod prelude {
     pub use super::{
-        AlertReads, AuditReads, CertificateReads, InteractionReads, InvoiceReads, PeriodReads,
-        SettingReads, StaffReads, TaxpayerReads,
+        AlertReads, AuditReads, CertificateReads, IndexJournalReads, InteractionReads,
+        InvoiceReads, PeriodReads, SettingReads, StaffReads, TaxpayerReads,
     };
 }
 
@@ -161,7 +162,9 @@ pub struct Store {
 }
 
 /// Test hook: `FAPIAO_FAILPOINT=after_store_commit` aborts the process right after a redb
-/// commit that changed invoices, before anyone is told (crash-consistency tests).
+/// commit that changed invoices, before anyone is told; `after_group_flush`, right after a
+/// group commit's durable flush, before the index commits the group's staged changes
+/// (crash-consistency tests).
 fn failpoint(name: &str) -> bool {
     static FAILPOINT: OnceLock<Option<String>> = OnceLock::new();
     FAILPOINT
@@ -330,6 +333,21 @@ impl Store {
         }
         // Create every table so that readers never meet a missing one.
         copy::each_table(&mut copy::Create(&txn))?;
+        tables::index_journal::ensure_lineage(&txn)
+            .map_err(|e| StoreError::Corrupt(e.message.to_string()))?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Starts a new lineage of the data file (see `tables::index_journal`): for a file put in
+    /// place from a backup, whose history branches off the original's here, so that no index
+    /// of the original is caught up from this file's journal.
+    pub fn new_lineage(&self) -> AppResult<()> {
+        if self.read_only {
+            return Err(AppError::new(Code::ReadOnly));
+        }
+        let txn = self.db.begin_write()?;
+        tables::index_journal::new_lineage(&txn)?;
         txn.commit()?;
         Ok(())
     }
@@ -396,6 +414,9 @@ impl Store {
             .commits
             .load(std::sync::atomic::Ordering::Acquire);
         self.flush()?;
+        if failpoint("after_group_flush") {
+            std::process::abort();
+        }
         let sink = self.sink.read().ok().and_then(|g| g.clone());
         if let Some(sink) = sink {
             sink.sync();
@@ -534,6 +555,9 @@ impl Store {
                 None => 1,
             };
             meta.insert(INVOICE_SEQ, seq.to_le_bytes().as_slice())?;
+            drop(meta);
+            // Which invoices this commit touched, for an index left behind by a crash.
+            tables::index_journal::record(&txn, seq, &new, &updated)?;
             Some(seq)
         };
         if audited || !audits.is_empty() {

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 pub(super) mod alerts;
 pub(super) mod audit;
 pub(super) mod certificates;
+pub(super) mod index_journal;
 pub(super) mod interactions;
 pub(super) mod invoices;
 pub(super) mod periods;
@@ -115,6 +116,11 @@ pub const TAXPAYER_CERTIFICATES: TableDefinition<(&str, &str), i64> =
 /// SHA-256 of a session token → fingerprint (SHA-256 hex) of the client certificate the
 /// session was opened with. Kept apart from `sessions` so that older session rows decode.
 pub const SESSION_CERTS: TableDefinition<&[u8], &str> = TableDefinition::new("session_certs");
+
+/// Invoice change counter (`meta`'s `invoice_seq`) → the keys of the invoices that commit
+/// added or changed (see [`index_journal`]): lets an index a few commits behind catch up
+/// without a rebuild. The newest `index_journal::KEEP` commits are kept.
+pub const INDEX_JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("index_journal");
 
 /// Where the getters read from: a read snapshot ([`Reader`](super::Reader)) or a write
 /// transaction ([`Tx`](super::Tx), which sees its own uncommitted writes). Every read trait

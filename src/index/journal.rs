@@ -1,0 +1,553 @@
+//! Bringing the index in step with the store ([`InvoiceIndex::catch_up`]).
+//!
+//! An index behind the store by a few commits — the process stopped between a redb commit and
+//! the index's own commit of the same change (kill -9, a crash, a power cut; group commit
+//! holds index changes back until the next flush) — is caught up by *replaying* the store's
+//! index journal (`store::tables::index_journal`): the invoices the missing commits touched
+//! are read from the store and their documents replaced. Everything else — an index without a
+//! counter (new, re-created, after a failed commit), of another lineage of the data file,
+//! ahead of the store, a journal with a gap, or so many changed invoices that a full pass is
+//! as cheap — is rebuilt from every invoice, as is a replay whose result does not hold as
+//! many documents as the store holds invoices.
+
+use std::sync::atomic::Ordering;
+
+use tantivy::Term;
+
+use super::{id_of, tantivy_err, InvoiceIndex};
+use crate::error::{AppError, AppResult};
+use crate::store::prelude::*;
+use crate::store::{JournalSpan, Store};
+
+/// A replay may touch up to half the invoices (then one pass over all of them costs about
+/// the same), and always this many.
+const REPLAY_MIN_LIMIT: usize = 100_000;
+/// Invoices read from the store at a time during a replay.
+const REPLAY_BATCH: usize = 10_000;
+
+/// How [`InvoiceIndex::catch_up_how`] brought the index in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// It already was.
+    InStep,
+    /// The journal was replayed: `commits` commits, touching `invoices` invoices.
+    Replayed { commits: u64, invoices: u64 },
+    /// Rebuilt from the store's `invoices` invoices, for reason `why`.
+    Rebuilt { invoices: u64, why: RebuildWhy },
+}
+
+/// Why an index was rebuilt rather than caught up from the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildWhy {
+    /// The index records no change counter: new, re-created, or its last commit failed.
+    NoCounter,
+    /// The index belongs to another history of the data file (another lineage: the file was
+    /// replaced by a snapshot or a restore, or the index is another store's), or to none
+    /// the store knows.
+    OtherLineage,
+    /// The index is ahead of the store (the store lost commits the index had).
+    Ahead,
+    /// A commit since the index's is not in the journal (pruned, a bulk load).
+    Gap,
+    /// The commits since the index's touched so many invoices that a full pass is as cheap.
+    TooMany,
+    /// The replay failed, or left the index with another number of documents than the
+    /// store has invoices.
+    ReplayFailed,
+}
+
+/// The commit payload: the change counter and, when known, the lineage (16 hex digits).
+pub(super) fn payload(seq: u64, lineage: Option<u64>) -> String {
+    match lineage {
+        Some(l) => format!("{seq} {l:016x}"),
+        None => seq.to_string(),
+    }
+}
+
+/// A payload back as (counter, lineage); an unreadable counter is 0 (the index is rebuilt).
+pub(super) fn parse_payload(p: &str) -> (u64, Option<u64>) {
+    let (seq, lineage) = match p.split_once(' ') {
+        Some((s, l)) => (s, u64::from_str_radix(l, 16).ok()),
+        None => (p, None),
+    };
+    (seq.parse().unwrap_or(0), lineage)
+}
+
+impl InvoiceIndex {
+    /// [`InvoiceIndex::catch_up`], saying how: already in step, caught up by replaying the
+    /// store's index journal, or rebuilt (and why). Logged when not in step.
+    pub fn catch_up_how(&self, store: &Store) -> AppResult<CatchUp> {
+        let (truth, lineage) = Self::store_state(store)?;
+        if self.applied_seq() == truth && self.lineage() == lineage {
+            return Ok(CatchUp::InStep);
+        }
+        let how = store.serialized(|| {
+            let (truth, lineage) = Self::store_state(store)?;
+            if self.applied_seq() == truth {
+                let mine = self.lineage();
+                if mine == lineage {
+                    return Ok(CatchUp::InStep);
+                }
+                if mine.is_none() {
+                    // Written before lineages were recorded: trusted, as counters always
+                    // were, and of the store's lineage from now on.
+                    self.set_lineage(lineage);
+                    return Ok(CatchUp::InStep);
+                }
+            }
+            self.replay_or_rebuild(store, truth, lineage)
+        })?;
+        if how != CatchUp::InStep {
+            if let Ok(mut last) = self.last_catch_up.lock() {
+                *last = Some(how);
+            }
+        }
+        Ok(how)
+    }
+
+    /// How the index was last brought in step when it was not (`None`: it always was).
+    pub fn last_catch_up(&self) -> Option<CatchUp> {
+        self.last_catch_up.lock().ok().and_then(|g| *g)
+    }
+
+    /// The store's invoice change counter and lineage.
+    fn store_state(store: &Store) -> AppResult<(u64, Option<u64>)> {
+        let r = store.read()?;
+        Ok((r.invoice_seq()?, r.lineage()?))
+    }
+
+    /// The lineage of the data file this index's documents come from.
+    pub(super) fn lineage(&self) -> Option<u64> {
+        self.lineage.lock().ok().and_then(|g| *g)
+    }
+
+    pub(super) fn set_lineage(&self, lineage: Option<u64>) {
+        if let Ok(mut g) = self.lineage.lock() {
+            *g = lineage;
+        }
+    }
+
+    /// With the store's commit lock held: replays the journal when it can, else rebuilds.
+    fn replay_or_rebuild(
+        &self,
+        store: &Store,
+        truth: u64,
+        lineage: Option<u64>,
+    ) -> AppResult<CatchUp> {
+        let why = match self.replay(store, truth, lineage) {
+            Ok(Ok((commits, invoices))) => {
+                tracing::info!(
+                    commits,
+                    invoices,
+                    seq = truth,
+                    "index caught up from the journal"
+                );
+                return Ok(CatchUp::Replayed { commits, invoices });
+            }
+            Ok(Err(why)) => why,
+            Err(e) => {
+                tracing::warn!(error = %e, "index journal replay failed; rebuilding");
+                self.discard_uncommitted()?;
+                RebuildWhy::ReplayFailed
+            }
+        };
+        let n = self.rebuild(store)?;
+        tracing::info!(invoices = n, seq = truth, why = ?why, "index rebuilt from the store");
+        Ok(CatchUp::Rebuilt { invoices: n, why })
+    }
+
+    /// Drops whatever the writer holds uncommitted.
+    fn discard_uncommitted(&self) -> AppResult<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        w.rollback().map_err(tantivy_err)?;
+        self.staged.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Replays the journal from the index's last commit to `truth`: (commits, invoices), or
+    /// why the index must be rebuilt instead.
+    fn replay(
+        &self,
+        store: &Store,
+        truth: u64,
+        lineage: Option<u64>,
+    ) -> AppResult<Result<(u64, u64), RebuildWhy>> {
+        if self.applied_seq() == 0 {
+            return Ok(Err(RebuildWhy::NoCounter));
+        }
+        let Some(lineage) = lineage else {
+            return Ok(Err(RebuildWhy::OtherLineage));
+        };
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        // Start from the last commit: staged changes, or those of a failed apply, are in the
+        // journal too.
+        w.rollback().map_err(tantivy_err)?;
+        self.staged.store(false, Ordering::Release);
+        let metas = self.index.load_metas().map_err(tantivy_err)?;
+        let (base, mine) = metas
+            .payload
+            .as_deref()
+            .map(parse_payload)
+            .unwrap_or((0, None));
+        if base == 0 {
+            return Ok(Err(RebuildWhy::NoCounter));
+        }
+        if mine != Some(lineage) {
+            return Ok(Err(RebuildWhy::OtherLineage));
+        }
+        if base > truth {
+            return Ok(Err(RebuildWhy::Ahead));
+        }
+        let r = store.read()?;
+        let total = r.invoice_count()?;
+        let limit = usize::try_from(total / 2)
+            .unwrap_or(usize::MAX)
+            .max(REPLAY_MIN_LIMIT);
+        let (commits, keys) = match r.journal_span(base, truth, limit)? {
+            JournalSpan::Keys { commits, keys } => (commits, keys),
+            JournalSpan::Gap { .. } => return Ok(Err(RebuildWhy::Gap)),
+            JournalSpan::TooMany => return Ok(Err(RebuildWhy::TooMany)),
+        };
+        for chunk in keys.chunks(REPLAY_BATCH) {
+            // An invoice no longer in the store (none are removed today) just loses its
+            // document.
+            let invoices = r.invoices_by_keys(chunk)?;
+            for key in chunk {
+                w.delete_term(Term::from_field_text(self.fields.id, &id_of(key)));
+            }
+            for inv in &invoices {
+                w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+            }
+        }
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&payload(truth, Some(lineage)));
+        prepared.commit().map_err(tantivy_err)?;
+        self.applied.store(truth, Ordering::Release);
+        self.set_lineage(Some(lineage));
+        drop(w);
+        self.reader.reload().map_err(tantivy_err)?;
+        let docs = self.reader.searcher().num_docs();
+        if docs != total {
+            tracing::warn!(
+                docs,
+                invoices = total,
+                "index after the journal replay does not count the store's invoices"
+            );
+            return Ok(Err(RebuildWhy::ReplayFailed));
+        }
+        Ok(Ok((commits, keys.len() as u64)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::engine::tests::{at, day, invoice, me, other, tp};
+    use crate::domain::{Invoice, InvoiceStatus, SelectionState};
+    use crate::index::InvoiceFilter;
+    use crate::store::{ChangeSink, Who};
+
+    fn who() -> Who {
+        Who::system("test", at(2026, 11, 23, 10, 0, 0))
+    }
+
+    /// One audited commit writing `invoices`.
+    fn put(store: &Store, invoices: &[Invoice]) {
+        store
+            .write(&who(), |tx| {
+                tx.put_invoices(invoices)?;
+                tx.audit("test.put", "", "");
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// A store with invoices 1..=40 of two buyers (one commit), and an index in step with it.
+    fn setup() -> (tempfile::TempDir, Store, InvoiceIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("f.redb"), false).unwrap();
+        let all: Vec<Invoice> = (1..=40)
+            .map(|n| {
+                let buyer = if n % 3 == 0 { other() } else { me() };
+                invoice(n, buyer, day(2026, 10, n % 28 + 1))
+            })
+            .collect();
+        put(&store, &all);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert!(matches!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                invoices: 40,
+                why: RebuildWhy::NoCounter
+            }
+        ));
+        (dir, store, index)
+    }
+
+    fn changed(store: &Store, n: u32, f: impl FnOnce(&mut Invoice)) -> Invoice {
+        let mut inv = store
+            .read()
+            .unwrap()
+            .invoice(&crate::domain::engine::tests::key(n))
+            .unwrap()
+            .unwrap();
+        f(&mut inv);
+        inv
+    }
+
+    /// Commits the index is not told of (as if the process died after each redb commit):
+    /// selections, a confirmation, a status change, the same invoice changed twice, new
+    /// invoices. Returns how many commits.
+    fn commits_behind_the_index(store: &Store) -> u64 {
+        let sel = |p| SelectionState::Selected { period: tp(p) };
+        put(
+            store,
+            &[
+                changed(store, 1, |i| i.selection = sel("202611")),
+                changed(store, 2, |i| i.selection = sel("202611")),
+            ],
+        );
+        put(
+            store,
+            &[changed(store, 4, |i| {
+                i.selection = SelectionState::Confirmed {
+                    period: tp("202611"),
+                    batch: 1,
+                    on: day(2026, 11, 20),
+                }
+            })],
+        );
+        put(
+            store,
+            &[
+                changed(store, 1, |i| i.selection = SelectionState::Unselected),
+                changed(store, 5, |i| i.status = InvoiceStatus::Voided),
+                invoice(41, me(), day(2026, 11, 2)),
+                invoice(42, other(), day(2026, 11, 3)),
+            ],
+        );
+        put(
+            store,
+            &[changed(store, 41, |i| i.selection = sel("202611"))],
+        );
+        4
+    }
+
+    /// Every live document's fast fields, sorted: two indexes with the same rows hold the
+    /// same invoices the same way.
+    fn rows(index: &InvoiceIndex) -> Vec<Vec<i128>> {
+        const U: [&str; 9] = [
+            "code", "number", "kind", "status", "sel", "period", "batch", "use", "cert_on",
+        ];
+        const I: [&str; 4] = ["issued", "amount", "tax", "effective_tax"];
+        let searcher = index.searcher();
+        let mut out = Vec::new();
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let us: Vec<_> = U
+                .iter()
+                .filter(|n| **n != "cert_on")
+                .map(|n| ff.u64(n).unwrap())
+                .collect();
+            let is: Vec<_> = I
+                .iter()
+                .chain(["cert_on"].iter())
+                .map(|n| ff.i64(n).unwrap())
+                .collect();
+            for d in seg.doc_ids_alive() {
+                let mut row: Vec<i128> = us
+                    .iter()
+                    .map(|c| i128::from(c.first(d).unwrap_or(u64::MAX)))
+                    .collect();
+                row.extend(
+                    is.iter()
+                        .map(|c| i128::from(c.first(d).unwrap_or(i64::MIN))),
+                );
+                out.push(row);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A fresh index rebuilt from the store.
+    fn fresh(store: &Store) -> (tempfile::TempDir, InvoiceIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = InvoiceIndex::open(dir.path()).unwrap();
+        index.rebuild(store).unwrap();
+        (dir, index)
+    }
+
+    fn same_as_rebuilt(index: &InvoiceIndex, store: &Store) {
+        let (_dir, want) = fresh(store);
+        assert_eq!(rows(index), rows(&want));
+        assert_eq!(rows(index).len(), 42);
+        for buyer in [me(), other()] {
+            for sel in [vec![], vec![0], vec![1], vec![2]] {
+                let f = InvoiceFilter {
+                    buyer: Some(buyer.clone()),
+                    sel,
+                    ..Default::default()
+                };
+                assert_eq!(
+                    index.search(&f, 1, 100).unwrap(),
+                    want.search(&f, 1, 100).unwrap()
+                );
+            }
+        }
+        let truth = store.read().unwrap().invoice_seq().unwrap();
+        assert_eq!(index.applied_seq(), truth);
+    }
+
+    /// After commits the index missed (a restart after kill -9): reopened at its older
+    /// counter, it replays those commits — no rebuild — and holds what a rebuild would.
+    #[test]
+    fn an_index_a_few_commits_behind_is_caught_up_by_replay() {
+        let (dir, store, index) = setup();
+        drop(index);
+        let behind = commits_behind_the_index(&store);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.applied_seq(), 1);
+        // Invoices 1, 2, 4, 5, 41, 42.
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Replayed {
+                commits: behind,
+                invoices: 6
+            }
+        );
+        assert_eq!(
+            index.last_catch_up(),
+            Some(CatchUp::Replayed {
+                commits: behind,
+                invoices: 6
+            })
+        );
+        same_as_rebuilt(&index, &store);
+        // Committed with its counter and lineage: reopened, it is in step.
+        drop(index);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+        same_as_rebuilt(&index, &store);
+    }
+
+    /// Group commit stages changes in the writer. A catch-up while one is staged and later
+    /// commits were missed starts from the index's last commit — the staged change is
+    /// dropped — and replays them all, the staged one included.
+    #[test]
+    fn staged_changes_not_committed_are_replayed_from_the_last_commit() {
+        let (_dir, store, index) = setup();
+        let index = Arc::new(index);
+        let first = changed(&store, 7, |i| {
+            i.selection = SelectionState::Selected {
+                period: tp("202611"),
+            }
+        });
+        put(&store, std::slice::from_ref(&first));
+        index.invoices_staged(&[], std::slice::from_ref(&first), 2);
+        assert_eq!(index.applied_seq(), 2);
+        commits_behind_the_index(&store);
+        // Commits 2..=6: invoices 7, 1, 2, 4, 5, 41, 42.
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Replayed {
+                commits: 5,
+                invoices: 7
+            }
+        );
+        same_as_rebuilt(&index, &store);
+        // Nothing is left staged to commit twice.
+        index.sync();
+        same_as_rebuilt(&index, &store);
+    }
+
+    /// A commit missing from the journal (pruned, or a bulk load that writes none) makes
+    /// the catch-up rebuild, still correctly.
+    #[test]
+    fn a_gap_in_the_journal_rebuilds() {
+        let (dir, store, index) = setup();
+        drop(index);
+        commits_behind_the_index(&store);
+        store.journal_forget(3);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                invoices: 42,
+                why: RebuildWhy::Gap
+            }
+        );
+        same_as_rebuilt(&index, &store);
+    }
+
+    /// A data file with another lineage (its contents replaced, or another store's) is
+    /// never replayed into an index, not even one at the same counter.
+    #[test]
+    fn another_lineage_rebuilds() {
+        let (dir, store, index) = setup();
+        drop(index);
+        commits_behind_the_index(&store);
+        store.new_lineage().unwrap();
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert!(matches!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                why: RebuildWhy::OtherLineage,
+                ..
+            }
+        ));
+        same_as_rebuilt(&index, &store);
+        // In step by counter, but of another lineage: rebuilt too.
+        store.new_lineage().unwrap();
+        assert!(matches!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                why: RebuildWhy::OtherLineage,
+                ..
+            }
+        ));
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+    }
+
+    /// An index ahead of the store (the store lost commits the index had: here the data
+    /// file is put back as it was after its first commit) is rebuilt.
+    #[test]
+    fn an_index_ahead_rebuilds() {
+        let (dir, store, index) = setup();
+        drop(store);
+        let file = dir.path().join("f.redb");
+        let old = dir.path().join("old.redb");
+        std::fs::copy(&file, &old).unwrap();
+        let store = Store::open(&file, false).unwrap();
+        commits_behind_the_index(&store);
+        index.catch_up_how(&store).unwrap();
+        assert_eq!(index.applied_seq(), 5);
+        drop(store);
+        let store = Store::open(&old, false).unwrap();
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                invoices: 40,
+                why: RebuildWhy::Ahead
+            }
+        );
+        assert_eq!(index.applied_seq(), 1);
+        assert_eq!(rows(&index), rows(&fresh(&store).1));
+    }
+
+    #[test]
+    fn payloads_round_trip() {
+        assert_eq!(parse_payload(&payload(42, Some(0xabc))), (42, Some(0xabc)));
+        assert_eq!(parse_payload(&payload(7, None)), (7, None));
+        assert_eq!(parse_payload("7"), (7, None));
+        assert_eq!(parse_payload("x y"), (0, None));
+    }
+}
