@@ -90,8 +90,10 @@ impl InvoiceIndex {
                 }
                 if mine.is_none() {
                     // Written before lineages were recorded: trusted, as counters always
-                    // were, and of the store's lineage from now on.
+                    // were, and of the store's lineage from now on — on disk at once, so
+                    // that a crash before the next change can already be replayed.
                     self.set_lineage(lineage);
+                    self.record_lineage()?;
                     return Ok(CatchUp::InStep);
                 }
             }
@@ -134,12 +136,15 @@ impl InvoiceIndex {
         truth: u64,
         lineage: Option<u64>,
     ) -> AppResult<CatchUp> {
+        let started = std::time::Instant::now();
+        let ms = |since: std::time::Instant| u64::try_from(since.elapsed().as_millis()).ok();
         let why = match self.replay(store, truth, lineage) {
             Ok(Ok((commits, invoices))) => {
                 tracing::info!(
                     commits,
                     invoices,
                     seq = truth,
+                    ms = ms(started),
                     "index caught up from the journal"
                 );
                 return Ok(CatchUp::Replayed { commits, invoices });
@@ -152,8 +157,30 @@ impl InvoiceIndex {
             }
         };
         let n = self.rebuild(store)?;
-        tracing::info!(invoices = n, seq = truth, why = ?why, "index rebuilt from the store");
+        tracing::info!(
+            invoices = n,
+            seq = truth,
+            why = ?why,
+            ms = ms(started),
+            "index rebuilt from the store"
+        );
         Ok(CatchUp::Rebuilt { invoices: n, why })
+    }
+
+    /// Commits the counter and the lineage without changing a document, unless changes are
+    /// staged (their commit records both).
+    fn record_lineage(&self) -> AppResult<()> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        if self.staged.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&payload(self.applied_seq(), self.lineage()));
+        prepared.commit().map_err(tantivy_err)?;
+        Ok(())
     }
 
     /// Drops whatever the writer holds uncommitted.
@@ -541,6 +568,36 @@ mod tests {
         );
         assert_eq!(index.applied_seq(), 1);
         assert_eq!(rows(&index), rows(&fresh(&store).1));
+    }
+
+    /// An index written before lineages were recorded (its payload the bare counter) is
+    /// trusted when in step, records the store's lineage at once, and so is caught up by a
+    /// replay after the next crash.
+    #[test]
+    fn an_index_without_a_lineage_adopts_the_stores() {
+        let (dir, store, index) = setup();
+        {
+            let mut w = index.writer.lock().unwrap();
+            let mut p = w.prepare_commit().unwrap();
+            p.set_payload("1");
+            p.commit().unwrap();
+        }
+        drop(index);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.lineage(), None);
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+        drop(index);
+        let behind = commits_behind_the_index(&store);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.lineage(), store.read().unwrap().lineage().unwrap());
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Replayed {
+                commits: behind,
+                invoices: 6
+            }
+        );
+        same_as_rebuilt(&index, &store);
     }
 
     #[test]
