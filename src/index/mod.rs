@@ -575,11 +575,7 @@ mod tests {
                     b.add_field(entry.clone());
                 }
             }
-            let index = Index::create_in_dir(dir.path(), b.build()).unwrap();
-            let mut w: IndexWriter = index.writer(15_000_000).unwrap();
-            let mut p = w.prepare_commit().unwrap();
-            p.set_payload("42");
-            p.commit().unwrap();
+            commit_payload_42(&Index::create_in_dir(dir.path(), b.build()).unwrap());
         }
         let i = InvoiceIndex::open(dir.path()).unwrap();
         assert_eq!(i.applied_seq(), 0);
@@ -591,6 +587,14 @@ mod tests {
         assert_eq!(again.index.schema(), schema().0);
     }
 
+    /// An empty commit with the counter 42, as an index of an earlier version left it.
+    fn commit_payload_42(index: &Index) {
+        let mut w: IndexWriter = index.writer(15_000_000).unwrap();
+        let mut p = w.prepare_commit().unwrap();
+        p.set_payload("42");
+        p.commit().unwrap();
+    }
+
     /// An index whose segments are not sorted by `cluster` (written before they were) is
     /// re-created empty, its counter at 0, and rebuilt by the next catch-up.
     #[test]
@@ -599,10 +603,7 @@ mod tests {
         {
             let index = Index::create_in_dir(dir.path(), schema().0).unwrap();
             assert!(index.settings().sort_by_field.is_none());
-            let mut w: IndexWriter = index.writer(15_000_000).unwrap();
-            let mut p = w.prepare_commit().unwrap();
-            p.set_payload("42");
-            p.commit().unwrap();
+            commit_payload_42(&index);
         }
         let i = InvoiceIndex::open(dir.path()).unwrap();
         assert_eq!(i.applied_seq(), 0);
