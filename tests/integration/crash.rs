@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fapiao::config::Settings;
 use fapiao::index::{CatchUp, InvoiceIndex, RebuildWhy};
-use fapiao::service::App;
 use fapiao::store::prelude::*;
 use fapiao::store::Store;
 use reqwest::StatusCode;
@@ -23,14 +21,7 @@ const SELLER: &str = "91330100716105852F";
 /// Creates the taxpayers and staff in `dir` through the library, then closes everything
 /// (the redb file lock and the index writer lock are released).
 fn seed_dir(dir: &Path) {
-    let app = App::open(Settings {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        http: true,
-        training: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let app = open_training(dir);
     seed(&app, Some(CLOCK));
     // The only clone: dropping it closes the store and the index.
     assert_eq!(std::sync::Arc::strong_count(&app), 1);
@@ -241,14 +232,7 @@ fn crash_child_import() {
     else {
         return;
     };
-    let app = App::open(Settings {
-        data_dir: data.into(),
-        listen: "127.0.0.1:0".into(),
-        http: true,
-        training: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let app = open_training(data);
     let bytes = std::fs::read(&file).unwrap();
     let who = app.system("crash-test");
     let _ = fapiao::service::office::invoices::import_file(
@@ -303,14 +287,7 @@ fn crash_child_select() {
     else {
         return;
     };
-    let app = App::open(Settings {
-        data_dir: data.into(),
-        listen: "127.0.0.1:0".into(),
-        http: true,
-        training: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let app = open_training(data);
     let a = fapiao::domain::TaxpayerId::parse(TAXPAYER_A).unwrap();
     let mut who = app.system("crash-test");
     who.actor = fapiao::domain::Actor::Taxpayer { id: a.clone() };

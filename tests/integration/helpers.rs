@@ -402,3 +402,16 @@ impl TestApp {
         .await
     }
 }
+
+/// The application on `data_dir` through the library, in training mode over plain HTTP,
+/// without a server (for tests that seed, crash or reopen a data directory).
+pub fn open_training(data_dir: impl Into<PathBuf>) -> std::sync::Arc<App> {
+    App::open(Settings {
+        data_dir: data_dir.into(),
+        listen: "127.0.0.1:0".into(),
+        http: true,
+        training: true,
+        ..Settings::default()
+    })
+    .unwrap()
+}

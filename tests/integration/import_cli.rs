@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fapiao::config::Settings;
 use fapiao::service::office::invoices::STREAM_CHUNK;
-use fapiao::service::App;
 use fapiao::store::prelude::*;
 use fapiao::store::{AuditFilter, Store};
 use reqwest::StatusCode;
@@ -23,14 +21,7 @@ const CODE: &str = "3700261130";
 const ROWS: usize = STREAM_CHUNK + 2_500;
 
 fn seed_dir(dir: &Path) {
-    let app = App::open(Settings {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        http: true,
-        training: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let app = open_training(dir);
     seed(&app, Some(CLOCK));
     drop(app);
 }
