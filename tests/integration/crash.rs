@@ -220,6 +220,30 @@ async fn crash_after_store_commit_cli_import_is_replayed_not_rebuilt() {
     drop(tmp);
 }
 
+/// An unclean stop right after a durable commit: the next open loads the allocator state
+/// that commit recorded instead of repairing the data file in full (which walks every tree:
+/// seconds at 10M invoices), and the commit is there.
+#[tokio::test]
+async fn crash_after_store_commit_needs_no_full_repair() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    seed_dir(&dir);
+    let file = write_invoices(tmp.path(), &[151, 152]);
+    let out = import_cli(&dir, &file, Some("after_store_commit"));
+    assert_aborted(&out);
+    let store = Store::open(&dir.join("fapiao.redb"), false).unwrap();
+    assert_eq!(
+        store.full_repair(),
+        None,
+        "the abort left a recorded allocator state"
+    );
+    assert!(store.read().unwrap().invoice_seq().unwrap() > 0);
+    drop(store);
+    // Closed cleanly this time: the next open has nothing to repair either.
+    let store = Store::open(&dir.join("fapiao.redb"), false).unwrap();
+    assert_eq!(store.full_repair(), None);
+}
+
 const CHILD_DATA: &str = "CRASH_TEST_CHILD_DATA";
 const CHILD_FILE: &str = "CRASH_TEST_CHILD_FILE";
 
