@@ -190,7 +190,7 @@ impl InvoiceIndex {
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
         w.rollback().map_err(tantivy_err)?;
-        self.staged.store(false, Ordering::Release);
+        self.clear_pending()?;
         Ok(())
     }
 
@@ -215,7 +215,7 @@ impl InvoiceIndex {
         // Start from the last commit: staged changes, or those of a failed apply, are in the
         // journal too.
         w.rollback().map_err(tantivy_err)?;
-        self.staged.store(false, Ordering::Release);
+        self.clear_pending()?;
         let metas = self.index.load_metas().map_err(tantivy_err)?;
         let (base, mine) = metas
             .payload
@@ -494,6 +494,53 @@ mod tests {
         // Nothing is left staged to commit twice.
         index.sync();
         same_as_rebuilt(&index, &store);
+    }
+
+    /// A group of staged changes (eight saves, staged one by one) is committed as one batch:
+    /// exactly one new segment, however many indexing threads the writer has, and with the
+    /// newest staged counter as its payload. A change staged after the group was taken waits
+    /// for the next commit.
+    #[test]
+    fn a_staged_group_commits_as_one_segment() {
+        let (dir, store, index) = setup();
+        // The ids of the live segments (a segment whose documents were all replaced goes).
+        let segments = |i: &InvoiceIndex| -> std::collections::BTreeSet<String> {
+            i.reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(|r| r.segment_id().uuid_string())
+                .collect()
+        };
+        let before = segments(&index);
+        let mut seq = store.read().unwrap().invoice_seq().unwrap();
+        for n in [1, 2, 4, 5, 7, 8, 10, 11] {
+            let inv = changed(&store, n, |i| {
+                i.selection = SelectionState::Selected {
+                    period: tp("202611"),
+                }
+            });
+            put(&store, std::slice::from_ref(&inv));
+            seq += 1;
+            index.invoices_staged(&[], std::slice::from_ref(&inv), seq);
+        }
+        index.sync();
+        let after = segments(&index);
+        assert_eq!(
+            after.difference(&before).count(),
+            1,
+            "one segment for the group"
+        );
+        let (_fresh_dir, want) = fresh(&store);
+        assert_eq!(rows(&index), rows(&want));
+        let payload = index.index.load_metas().unwrap().payload.unwrap();
+        assert_eq!(parse_payload(&payload).0, seq);
+        // Nothing staged: the next sync commits nothing.
+        index.sync();
+        assert_eq!(segments(&index), after);
+        drop(index);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
     }
 
     /// A commit missing from the journal (pruned, or a bulk load that writes none) makes

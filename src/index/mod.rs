@@ -38,8 +38,8 @@ pub use journal::{CatchUp, RebuildWhy};
 pub use query::{InvoiceFilter, SearchPage};
 
 const NGRAM: &str = "bigram";
-/// Writer memory budget.
-const WRITER_HEAP: usize = 256 * 1024 * 1024;
+/// Writer memory budget (shared by its indexing threads, one per core up to 8).
+const WRITER_HEAP: usize = 128 * 1024 * 1024;
 
 /// The fields of an invoice document.
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +249,13 @@ fn tantivy_err(e: tantivy::TantivyError) -> AppError {
     AppError::internal(e)
 }
 
+/// Operations staged for the next group commit, and the counter they bring the index to.
+#[derive(Default)]
+struct Pending {
+    ops: Vec<tantivy::indexer::UserOperation>,
+    seq: u64,
+}
+
 pub struct InvoiceIndex {
     index: Index,
     reader: IndexReader,
@@ -258,8 +265,11 @@ pub struct InvoiceIndex {
     /// The change counter of the last commit (read from disk once, at open) or of the last
     /// staged change.
     applied: AtomicU64,
-    /// Changes are staged in the writer but not committed yet.
+    /// Changes are staged but not committed yet (their operations wait in `pending`).
     staged: std::sync::atomic::AtomicBool,
+    /// Staged changes: their index operations and the change counter of the newest, handed
+    /// to the writer as one batch when the group commits (see [`InvoiceIndex::stage`]).
+    pending: Mutex<Pending>,
     /// The page columns of live segments, opened once (see [`collect::ColumnCache`]).
     columns: collect::ColumnCache,
     /// The data file's lineage the documents come from (recorded with the change counter;
@@ -332,6 +342,7 @@ impl InvoiceIndex {
             lineage: Mutex::new(lineage),
             last_catch_up: Mutex::new(None),
             staged: std::sync::atomic::AtomicBool::new(false),
+            pending: Mutex::new(Pending::default()),
             columns: collect::ColumnCache::default(),
             index,
             reader,
@@ -410,6 +421,11 @@ impl InvoiceIndex {
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        // Staged changes are older than this one: they go first, into the same commit.
+        let pending = self.take_pending()?;
+        if !pending.ops.is_empty() {
+            w.run(pending.ops).map_err(tantivy_err)?;
+        }
         for inv in updated {
             w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
@@ -427,37 +443,65 @@ impl InvoiceIndex {
         Ok(())
     }
 
-    /// Adds `new` and replaces `updated` in the writer without committing: the change counter
-    /// moves on at once (so a catch-up does not rebuild), the searcher sees the change after
-    /// the next [`InvoiceIndex::commit_staged`] or [`InvoiceIndex::apply`].
+    /// Stages the replacement of `updated` and the addition of `new` without committing: the
+    /// change counter moves on at once (so a catch-up does not rebuild), the searcher sees the
+    /// change after the next [`InvoiceIndex::commit_staged`] or [`InvoiceIndex::apply`].
+    ///
+    /// The operations wait in memory, not in the writer: the group's commit hands them all to
+    /// the writer as one batch, which one indexing thread takes, so a group commit writes one
+    /// new segment (each costs a term table to fill and walk, its files, and a reader to
+    /// open); and staging never waits for the writer while it commits the previous group.
     fn stage(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
-        let w = self
-            .writer
+        use tantivy::indexer::UserOperation;
+        let mut p = self
+            .pending
             .lock()
-            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
         for inv in updated {
-            w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
-            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+            p.ops.push(UserOperation::Delete(Term::from_field_text(
+                self.fields.id,
+                &id_of(&inv.key),
+            )));
+            p.ops.push(UserOperation::Add(self.doc(inv)));
         }
         for inv in new {
-            w.add_document(self.doc(inv)).map_err(tantivy_err)?;
+            p.ops.push(UserOperation::Add(self.doc(inv)));
         }
+        p.seq = seq;
         self.applied.store(seq, Ordering::Release);
         self.staged.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Commits what [`InvoiceIndex::stage`] added (nothing to do when nothing is staged).
+    /// Takes the staged operations (and clears the staged flag with them).
+    fn take_pending(&self) -> AppResult<Pending> {
+        let mut p = self
+            .pending
+            .lock()
+            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
+        self.staged.store(false, Ordering::Release);
+        Ok(std::mem::take(&mut *p))
+    }
+
+    /// Drops the staged operations (their changes are in the store, which a rebuild or a
+    /// replay reads).
+    pub(super) fn clear_pending(&self) -> AppResult<()> {
+        self.take_pending().map(drop)
+    }
+
+    /// Commits what [`InvoiceIndex::stage`] staged (nothing to do when nothing is staged).
     fn commit_staged(&self) -> AppResult<()> {
         let mut w = self
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        if !self.staged.swap(false, Ordering::AcqRel) {
+        let pending = self.take_pending()?;
+        if pending.ops.is_empty() {
             return Ok(());
         }
+        w.run(pending.ops).map_err(tantivy_err)?;
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&journal::payload(self.applied_seq(), self.lineage()));
+        prepared.set_payload(&journal::payload(pending.seq, self.lineage()));
         prepared.commit().map_err(tantivy_err)?;
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
@@ -478,10 +522,9 @@ impl InvoiceIndex {
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        if self.staged.swap(false, Ordering::AcqRel) {
-            // Staged changes are in the store too: drop them, not to add them twice.
-            w.rollback().map_err(tantivy_err)?;
-        }
+        // Staged changes are in the store too: drop them, not to add them twice.
+        self.clear_pending()?;
+        w.rollback().map_err(tantivy_err)?;
         w.delete_all_documents().map_err(tantivy_err)?;
         let mut n = 0u64;
         r.for_each_invoice_batch(50_000, |batch| {
