@@ -327,10 +327,14 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         numbers: HashMap::new(),
     };
     let mut groups: BTreeMap<(usize, TaxPeriod, u32), u32> = BTreeMap::new();
+    // Members per batch, so that the second pass holds each batch's keys in a vector of the
+    // exact size (a growing vector holds up to twice its keys, three times while it moves).
+    let mut sizes: HashMap<(usize, TaxPeriod, u32), usize> = HashMap::new();
     for _ in 0..n {
         let (b, inv) = gen.invoice(&buyers, &sellers, &batch_dates)?;
         if let SelectionState::Confirmed { period, batch, .. } = inv.selection {
             groups.insert((b, period, batch), 0);
+            *sizes.entry((b, period, batch)).or_default() += 1;
         }
     }
     let numbers = number_batches(&mut groups);
@@ -383,7 +387,14 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
                     batch: number,
                     on,
                 };
-                let m = members.entry((b, period, batch)).or_default();
+                let m = members
+                    .entry((b, period, batch))
+                    .or_insert_with(|| BatchMembers {
+                        keys: Vec::with_capacity(
+                            sizes.get(&(b, period, batch)).copied().unwrap_or(0),
+                        ),
+                        ..BatchMembers::default()
+                    });
                 m.keys.push(inv.key.to_u128());
                 m.amount += inv.amount;
                 m.tax += inv.tax;
