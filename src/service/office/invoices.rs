@@ -154,11 +154,17 @@ pub fn import(
     if !rejected.is_empty() {
         return Err(rejection(rejected));
     }
-    // Encode in parallel, in key order, before the (single-threaded) write transaction.
-    rows.par_sort_unstable_by_key(|(_, inv)| inv.key.to_u128());
-    let encoded = rows
+    // Encode in parallel, in key order, before the (single-threaded) write transaction. Each
+    // key is computed once (a sort by `to_u128` computed it at every comparison: a tenth of a
+    // bulk load's CPU).
+    let mut keyed: Vec<(u128, &(usize, Invoice))> = rows
         .par_iter()
-        .map(|(line, inv)| {
+        .map(|row| (row.1.key.to_u128(), row))
+        .collect();
+    keyed.par_sort_unstable_by_key(|(k, _)| *k);
+    let encoded = keyed
+        .par_iter()
+        .map(|(_, (line, inv))| {
             crate::store::codec::encode_invoice(inv)
                 .map(|bytes| (*line, inv, bytes))
                 .map_err(AppError::internal)
