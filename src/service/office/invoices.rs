@@ -157,21 +157,21 @@ pub fn import(
     // Encode in parallel, in key order, before the (single-threaded) write transaction. Each
     // key is computed once (a sort by `to_u128` computed it at every comparison: a tenth of a
     // bulk load's CPU).
-    let mut keyed: Vec<(u128, &(usize, Invoice))> = rows
-        .par_iter()
+    let mut keyed: Vec<(u128, (usize, Invoice))> = rows
+        .into_par_iter()
         .map(|row| (row.1.key.to_u128(), row))
         .collect();
     keyed.par_sort_unstable_by_key(|(k, _)| *k);
     let encoded = keyed
-        .par_iter()
+        .into_par_iter()
         .map(|(_, (line, inv))| {
-            crate::store::codec::encode_invoice(inv)
-                .map(|bytes| (*line, inv, bytes))
+            crate::store::codec::encode_invoice(&inv)
+                .map(|bytes| (line, inv, bytes))
                 .map_err(AppError::internal)
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let write = |tx: &mut crate::store::Tx| {
-        let (imported, unchanged, conflicts) = tx.insert_new_invoices(&encoded)?;
+    let write = move |tx: &mut crate::store::Tx| {
+        let (imported, unchanged, conflicts) = tx.insert_new_invoices(encoded)?;
         if !conflicts.is_empty() {
             return Err(rejection(
                 conflicts

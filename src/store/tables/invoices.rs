@@ -271,10 +271,11 @@ impl Tx {
     /// Inserts new invoices given with their encoded rows (see `codec::encode_invoice`), in
     /// one pass: a key already present keeps its stored row and is reported as unchanged
     /// when the invoice is the same issue, or by its line as a conflict otherwise (the caller
-    /// then fails the transaction).
+    /// then fails the transaction). The inserted invoices are moved, not copied, into the
+    /// transaction's change list (a bulk load's chunk is then held once, not twice).
     pub fn insert_new_invoices(
         &mut self,
-        rows: &[(usize, &Invoice, Vec<u8>)],
+        rows: Vec<(usize, Invoice, Vec<u8>)>,
     ) -> AppResult<(u64, u64, Vec<usize>)> {
         let mut inv = self.txn.open_table(INVOICES)?;
         let mut selected = self.txn.open_table(SELECTED)?;
@@ -293,17 +294,17 @@ impl Tx {
                             period.as_u32(),
                         )?;
                     }
-                    self.new.push((*i).clone());
+                    self.new.push(i);
                     inserted += 1;
                 }
                 Some(old) => {
                     let existing =
                         codec::decode_invoice(i.key.clone(), &old).map_err(AppError::internal)?;
                     inv.insert(k, old.as_slice())?;
-                    if existing.same_issue(i) {
+                    if existing.same_issue(&i) {
                         unchanged += 1;
                     } else {
-                        conflicts.push(*line);
+                        conflicts.push(line);
                     }
                 }
             }
