@@ -189,9 +189,7 @@ impl InvoiceIndex {
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        w.rollback().map_err(tantivy_err)?;
-        self.clear_pending()?;
-        Ok(())
+        self.roll_back(&mut w)
     }
 
     /// Replays the journal from the index's last commit to `truth`: (commits, invoices), or
@@ -214,8 +212,7 @@ impl InvoiceIndex {
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
         // Start from the last commit: staged changes, or those of a failed apply, are in the
         // journal too.
-        w.rollback().map_err(tantivy_err)?;
-        self.clear_pending()?;
+        self.roll_back(&mut w)?;
         let metas = self.index.load_metas().map_err(tantivy_err)?;
         let (base, mine) = metas
             .payload

@@ -483,9 +483,11 @@ impl InvoiceIndex {
         Ok(std::mem::take(&mut *p))
     }
 
-    /// Drops the staged operations (their changes are in the store, which a rebuild or a
-    /// replay reads).
-    pub(super) fn clear_pending(&self) -> AppResult<()> {
+    /// Takes the index back to its last commit, with the writer `w` locked: what the writer
+    /// holds uncommitted and the staged operations are dropped (their changes are in the
+    /// store, which a rebuild or a replay reads).
+    pub(super) fn roll_back(&self, w: &mut IndexWriter) -> AppResult<()> {
+        w.rollback().map_err(tantivy_err)?;
         self.take_pending().map(drop)
     }
 
@@ -523,8 +525,7 @@ impl InvoiceIndex {
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
         // Staged changes are in the store too: drop them, not to add them twice.
-        self.clear_pending()?;
-        w.rollback().map_err(tantivy_err)?;
+        self.roll_back(&mut w)?;
         w.delete_all_documents().map_err(tantivy_err)?;
         let mut n = 0u64;
         r.for_each_invoice_batch(50_000, |batch| {
