@@ -174,7 +174,7 @@ impl InvoiceIndex {
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        if self.staged.load(Ordering::Acquire) {
+        if self.has_staged()? {
             return Ok(());
         }
         let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
@@ -463,7 +463,7 @@ mod tests {
         same_as_rebuilt(&index, &store);
     }
 
-    /// Group commit stages changes in the writer. A catch-up while one is staged and later
+    /// Group commit stages changes until its commit. A catch-up while one is staged and later
     /// commits were missed starts from the index's last commit — the staged change is
     /// dropped — and replays them all, the staged one included.
     #[test]

@@ -265,8 +265,6 @@ pub struct InvoiceIndex {
     /// The change counter of the last commit (read from disk once, at open) or of the last
     /// staged change.
     applied: AtomicU64,
-    /// Changes are staged but not committed yet (their operations wait in `pending`).
-    staged: std::sync::atomic::AtomicBool,
     /// Staged changes: their index operations and the change counter of the newest, handed
     /// to the writer as one batch when the group commits (see [`InvoiceIndex::stage`]).
     pending: Mutex<Pending>,
@@ -341,7 +339,6 @@ impl InvoiceIndex {
             applied: AtomicU64::new(applied),
             lineage: Mutex::new(lineage),
             last_catch_up: Mutex::new(None),
-            staged: std::sync::atomic::AtomicBool::new(false),
             pending: Mutex::new(Pending::default()),
             columns: collect::ColumnCache::default(),
             index,
@@ -437,7 +434,6 @@ impl InvoiceIndex {
         prepared.set_payload(&journal::payload(seq, self.lineage()));
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
-        self.staged.store(false, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(())
@@ -469,18 +465,25 @@ impl InvoiceIndex {
         }
         p.seq = seq;
         self.applied.store(seq, Ordering::Release);
-        self.staged.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// Takes the staged operations (and clears the staged flag with them).
+    /// Takes the staged operations.
     fn take_pending(&self) -> AppResult<Pending> {
         let mut p = self
             .pending
             .lock()
             .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        self.staged.store(false, Ordering::Release);
         Ok(std::mem::take(&mut *p))
+    }
+
+    /// Whether changes are staged but not committed yet.
+    pub(super) fn has_staged(&self) -> AppResult<bool> {
+        let p = self
+            .pending
+            .lock()
+            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
+        Ok(!p.ops.is_empty())
     }
 
     /// Takes the index back to its last commit, with the writer `w` locked: what the writer
@@ -541,7 +544,6 @@ impl InvoiceIndex {
         prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
         self.set_lineage(lineage);
-        self.staged.store(false, Ordering::Release);
         drop(w);
         self.reader.reload().map_err(tantivy_err)?;
         Ok(n)
