@@ -326,17 +326,18 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         today,
         numbers: HashMap::new(),
     };
-    let mut groups: BTreeMap<(usize, TaxPeriod, u32), u32> = BTreeMap::new();
-    // Members per batch, so that the second pass holds each batch's keys in a vector of the
-    // exact size (a growing vector holds up to twice its keys, three times while it moves).
+    // Members per batch (the batches that get invoices), so that the second pass holds each
+    // batch's keys in a vector of the exact size (a growing vector holds up to twice its
+    // keys, three times while it moves).
     let mut sizes: HashMap<(usize, TaxPeriod, u32), usize> = HashMap::new();
     for _ in 0..n {
         let (b, inv) = gen.invoice(&buyers, &sellers, &batch_dates)?;
         if let SelectionState::Confirmed { period, batch, .. } = inv.selection {
-            groups.insert((b, period, batch), 0);
             *sizes.entry((b, period, batch)).or_default() += 1;
         }
     }
+    let mut groups: BTreeMap<(usize, TaxPeriod, u32), u32> =
+        sizes.keys().map(|k| (*k, 0)).collect();
     let numbers = number_batches(&mut groups);
 
     // Write: taxpayers, declarations, then invoices in chunks through the import service.

@@ -160,7 +160,8 @@ struct GroupCommit {
 pub struct GroupStats {
     /// Durable flushes made for grouped writes.
     pub groups: u64,
-    /// Grouped writes those flushes covered.
+    /// Commits those flushes covered: the grouped writes, and any other commit made since
+    /// the flush before.
     pub writes: u64,
     /// Time spent in the durable flushes (redb), in microseconds.
     pub flush_us: u64,

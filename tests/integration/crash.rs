@@ -28,6 +28,14 @@ fn seed_dir(dir: &Path) {
     drop(app);
 }
 
+/// A temporary directory with a seeded data directory `data` in it (see [`seed_dir`]).
+fn seeded_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    seed_dir(&dir);
+    (tmp, dir)
+}
+
 /// An ndjson file of A's invoices 3700261130/000001xx, issued 2026-11-0x; returns its path
 /// and the expected numbers.
 fn write_invoices(dir: &Path, numbers: &[u32]) -> PathBuf {
@@ -155,9 +163,7 @@ async fn check_behind_then_restart(dir: &Path, before: u64, numbers: &[u32], exp
 /// The real binary: `fapiao import` with `FAPIAO_FAILPOINT=after_store_commit`.
 #[tokio::test]
 async fn crash_after_store_commit_cli_import_index_caught_up_at_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let (_, before) = seqs(&dir);
     let numbers = [101, 102, 103, 104, 105];
     let file = write_invoices(tmp.path(), &numbers);
@@ -178,9 +184,7 @@ async fn crash_after_store_commit_cli_import_index_caught_up_at_restart() {
 /// index journal — it says so in its log — instead of rebuilding the index.
 #[tokio::test]
 async fn crash_after_store_commit_cli_import_is_replayed_not_rebuilt() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let first = write_invoices(tmp.path(), &[131, 132]);
     let out = import_cli(&dir, &first, None);
     assert!(out.status.success(), "{out:?}");
@@ -225,9 +229,7 @@ async fn crash_after_store_commit_cli_import_is_replayed_not_rebuilt() {
 /// seconds at 10M invoices), and the commit is there.
 #[tokio::test]
 async fn crash_after_store_commit_needs_no_full_repair() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let file = write_invoices(tmp.path(), &[151, 152]);
     let out = import_cli(&dir, &file, Some("after_store_commit"));
     assert_aborted(&out);
@@ -271,9 +273,7 @@ fn crash_child_import() {
 /// configuration loading).
 #[tokio::test]
 async fn crash_after_store_commit_in_process_import_index_caught_up_at_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let (_, before) = seqs(&dir);
     let numbers = [111, 112, 113];
     let file = write_invoices(tmp.path(), &numbers);
@@ -353,9 +353,7 @@ async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<u32> {
 /// rebuild — and lists the invoices as selected.
 #[tokio::test]
 async fn crash_after_a_selection_save_is_replayed_at_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let numbers = [141, 142, 143, 144];
     let file = write_invoices(tmp.path(), &numbers);
     let out = import_cli(&dir, &file, None);
@@ -398,9 +396,7 @@ async fn crash_after_a_selection_save_is_replayed_at_restart() {
 async fn crash_import_without_failpoint_succeeds() {
     // Control for the test above: the same import without the failpoint exits 0 and leaves
     // the index in step.
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let file = write_invoices(tmp.path(), &[201, 202]);
     let out = import_cli(&dir, &file, None);
     assert!(out.status.success(), "{out:?}");
@@ -412,9 +408,7 @@ async fn crash_import_without_failpoint_succeeds() {
 /// Seeds `dir`, imports invoices in-process, closes, corrupts the index with `corrupt`,
 /// restarts and checks the invoices are listed from a rebuilt index.
 async fn corrupt_then_restart(corrupt: impl FnOnce(&Path)) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    seed_dir(&dir);
+    let (tmp, dir) = seeded_dir();
     let numbers = [301, 302, 303];
     let file = write_invoices(tmp.path(), &numbers);
     let out = import_cli(&dir, &file, None);
