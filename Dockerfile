@@ -8,7 +8,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && for b in query statistics bulk soak load; do echo 'fn main() {}' > benches/$b.rs; done \
+    && for b in query statistics bulk soak load demo; do echo 'fn main() {}' > benches/$b.rs; done \
     && cargo build --release --locked --features smartcard --bin fapiao \
     && rm -rf src benches
 COPY src src

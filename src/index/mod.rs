@@ -10,6 +10,7 @@
 
 mod collect;
 mod journal;
+mod merge;
 mod packed;
 pub mod query;
 mod stats;
@@ -329,6 +330,7 @@ impl InvoiceIndex {
             .try_into()
             .map_err(tantivy_err)?;
         let writer = index.writer(WRITER_HEAP).map_err(tantivy_err)?;
+        writer.set_merge_policy(Box::new(merge::CappedMerges::new(merge::MAX_MERGED_DOCS)));
         let (applied, lineage) = index
             .load_metas()
             .ok()
@@ -352,6 +354,11 @@ impl InvoiceIndex {
     /// The store's invoice change counter this index reflects.
     pub fn applied_seq(&self) -> u64 {
         self.applied.load(Ordering::Acquire)
+    }
+
+    /// The live documents of the index's last commit (one per invoice when in step).
+    pub fn doc_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
     }
 
     fn doc(&self, inv: &Invoice) -> TantivyDocument {

@@ -1,0 +1,155 @@
+//! Which segments the index writer merges: tantivy's log merge policy (segments of about
+//! the same size, eight at a time), with the size of a merge capped.
+//!
+//! Uncapped, the last merges of a large load combine segments holding most of the index: a
+//! merge reads its segments through their memory maps, so near the end of a 10M-invoice load
+//! some 500 MB of index pages were resident at once (on top of the store's cache and the
+//! writer's heap). Capped, no merge takes in more than [`MAX_MERGED_DOCS`] live documents, so
+//! a large index ends as a handful of segments of about that size: a query visits each, but
+//! a buyer's documents sit together in every one (see [`super::cluster`]), so that costs a few
+//! term lookups, not a scan.
+//!
+//! A segment that can no longer merge with others still sheds its deleted documents (every
+//! selection change deletes and re-adds a document): once more than
+//! [`MAX_DELETED_RATIO`] of it is deleted, it is merged on its own.
+
+use tantivy::index::SegmentMeta;
+use tantivy::merge_policy::{LogMergePolicy, MergeCandidate, MergePolicy};
+
+/// The most live documents a merge may produce.
+pub(crate) const MAX_MERGED_DOCS: u32 = 2_000_000;
+/// The share of deleted documents above which a segment is rewritten without them.
+const MAX_DELETED_RATIO: f32 = 0.25;
+
+#[derive(Debug)]
+pub(crate) struct CappedMerges {
+    inner: LogMergePolicy,
+    max_docs: u32,
+}
+
+impl CappedMerges {
+    pub(crate) fn new(max_docs: u32) -> CappedMerges {
+        let mut inner = LogMergePolicy::default();
+        inner.set_max_docs_before_merge(max_docs as usize);
+        CappedMerges { inner, max_docs }
+    }
+}
+
+fn deleted_ratio(s: &SegmentMeta) -> f32 {
+    if s.max_doc() == 0 {
+        return 0.0;
+    }
+    s.num_deleted_docs() as f32 / s.max_doc() as f32
+}
+
+impl MergePolicy for CappedMerges {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        let docs = |id: &tantivy::index::SegmentId| {
+            segments
+                .iter()
+                .find(|s| s.id() == *id)
+                .map(|s| s.num_docs())
+                .unwrap_or(0)
+        };
+        let mut out = Vec::new();
+        let mut taken = std::collections::HashSet::new();
+        for MergeCandidate(mut ids) in self.inner.compute_merge_candidates(segments) {
+            // The smallest first, as many as fit under the cap; the rest wait for a later
+            // round (or are already as large as a merge may make them).
+            ids.sort_by_key(|id| docs(id));
+            let mut sum = 0u64;
+            let fit: Vec<_> = ids
+                .into_iter()
+                .take_while(|id| {
+                    sum += u64::from(docs(id));
+                    sum <= u64::from(self.max_docs)
+                })
+                .collect();
+            if fit.len() >= 2 {
+                taken.extend(fit.iter().copied());
+                out.push(MergeCandidate(fit));
+            }
+        }
+        for s in segments {
+            if !taken.contains(&s.id()) && deleted_ratio(s) > MAX_DELETED_RATIO {
+                out.push(MergeCandidate(vec![s.id()]));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::index::SegmentId;
+    use tantivy::schema::{Schema, STRING};
+    use tantivy::Index;
+
+    fn metas(index: &Index, sizes: &[u32]) -> Vec<SegmentMeta> {
+        sizes
+            .iter()
+            .map(|n| index.new_segment_meta(SegmentId::generate_random(), *n))
+            .collect()
+    }
+
+    fn index() -> Index {
+        let mut b = Schema::builder();
+        b.add_text_field("id", STRING);
+        Index::create_in_ram(b.build())
+    }
+
+    fn merged_docs(all: &[SegmentMeta], c: &MergeCandidate) -> u64 {
+        c.0.iter()
+            .map(|id| {
+                all.iter()
+                    .find(|s| s.id() == *id)
+                    .map(|s| u64::from(s.num_docs()))
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    #[test]
+    fn small_segments_merge_as_the_log_policy_would() {
+        let index = index();
+        let all = metas(&index, &[50_000; 8]);
+        let c = CappedMerges::new(MAX_MERGED_DOCS).compute_merge_candidates(&all);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0.len(), 8);
+    }
+
+    #[test]
+    fn no_merge_makes_more_than_the_cap() {
+        let index = index();
+        // Eight segments of one level, 4M documents in all: uncapped, one merge of all.
+        let all = metas(&index, &[500_000; 8]);
+        assert_eq!(
+            LogMergePolicy::default().compute_merge_candidates(&all)[0]
+                .0
+                .len(),
+            8
+        );
+        let c = CappedMerges::new(MAX_MERGED_DOCS).compute_merge_candidates(&all);
+        assert_eq!(c.len(), 1);
+        assert_eq!(merged_docs(&all, &c[0]), 2_000_000);
+        // Segments at the cap are never merged again.
+        let full = metas(&index, &[MAX_MERGED_DOCS; 8]);
+        assert!(CappedMerges::new(MAX_MERGED_DOCS)
+            .compute_merge_candidates(&full)
+            .is_empty());
+    }
+
+    #[test]
+    fn a_segment_mostly_deleted_is_rewritten_alone() {
+        let index = index();
+        let seg = index.new_segment_meta(SegmentId::generate_random(), MAX_MERGED_DOCS);
+        let few = seg.clone().with_delete_meta(100_000, 1);
+        let many = seg.with_delete_meta(600_000, 1);
+        let p = CappedMerges::new(MAX_MERGED_DOCS);
+        assert!(p.compute_merge_candidates(&[few]).is_empty());
+        let c = p.compute_merge_candidates(std::slice::from_ref(&many));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0, vec![many.id()]);
+    }
+}
