@@ -28,6 +28,8 @@ pub struct PageCollector<'a> {
     pub k: usize,
     pub columns: &'a ColumnCache,
     pub checks: &'a Checks,
+    /// Documents to leave out, sorted, by segment ordinal (an overlay's replaced versions).
+    pub excluded: &'a HashMap<u32, Vec<DocId>>,
 }
 
 /// The conditions checked on each document the query's terms find, from the cached
@@ -67,6 +69,32 @@ impl Checks {
                 )
             })
             && self.period.is_none_or(|want| c.period.get_val(doc) == want)
+    }
+}
+
+/// The values [`Checks`] reads, of a document held outside the segments (an overlay's).
+#[derive(Debug, Clone, Copy)]
+pub struct Values {
+    pub status: u64,
+    pub sel: u64,
+    pub kind: u64,
+    /// Days, as in the columns; `cert_on` is 0 when not certified.
+    pub issued: i64,
+    pub cert_on: i64,
+    pub period: u64,
+}
+
+impl Checks {
+    /// [`Checks::pass`] for a document given by its values.
+    pub fn admit(&self, v: &Values) -> bool {
+        let within = |d: i64, (lo, hi): (i64, i64)| lo <= d && d <= hi;
+        self.status.is_none_or(|s| v.status == s)
+            && self.sel.is_none_or(|m| v.sel < 64 && m & (1 << v.sel) != 0)
+            && self.kind.is_none_or(|k| v.kind == k)
+            && self.issued.is_none_or(|r| within(v.issued, r))
+            // The range starts at day 1 or later: an uncertified 0 never falls in it.
+            && self.cert_on.is_none_or(|r| within(v.cert_on, r))
+            && self.period.is_none_or(|want| v.period == want)
     }
 }
 
@@ -159,14 +187,29 @@ pub struct PageSegment {
     passed: Vec<DocId>,
     passed_packed: Vec<u64>,
     values: Vec<i64>,
+    /// This segment's documents to leave out (sorted), and how far the ascending documents
+    /// have gone through them.
+    excluded: Vec<DocId>,
+    excluded_at: usize,
+}
+
+/// Whether `doc` is one of the sorted `excluded`, documents coming in ascending order; `at`
+/// is how far they have gone through the list.
+fn is_excluded(excluded: &[DocId], at: &mut usize, doc: DocId) -> bool {
+    while excluded.get(*at).is_some_and(|d| *d < doc) {
+        *at += 1;
+    }
+    excluded.get(*at) == Some(&doc)
 }
 
 impl Collector for PageCollector<'_> {
     type Fruit = Fruit;
     type Child = PageSegment;
 
-    fn for_segment(&self, _: u32, r: &SegmentReader) -> tantivy::Result<PageSegment> {
+    fn for_segment(&self, ord: u32, r: &SegmentReader) -> tantivy::Result<PageSegment> {
         Ok(PageSegment {
+            excluded: self.excluded.get(&ord).cloned().unwrap_or_default(),
+            excluded_at: 0,
             k: self.k,
             c: self.columns.get(r)?,
             checks: self.checks.clone(),
@@ -215,7 +258,10 @@ impl SegmentCollector for PageSegment {
         self.passed.clear();
         self.passed_packed.clear();
         for (doc, p) in docs.iter().zip(&self.packed) {
-            if self.checks.pass(&self.c, *doc, *p) {
+            if self.checks.pass(&self.c, *doc, *p)
+                && (self.excluded.is_empty()
+                    || !is_excluded(&self.excluded, &mut self.excluded_at, *doc))
+            {
                 self.passed.push(*doc);
                 self.passed_packed.push(*p);
             }

@@ -177,10 +177,7 @@ impl InvoiceIndex {
         if self.has_staged()? {
             return Ok(());
         }
-        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&payload(self.applied_seq(), self.lineage()));
-        prepared.commit().map_err(tantivy_err)?;
-        Ok(())
+        self.commit_and_publish(&mut w, self.applied_seq(), self.lineage())
     }
 
     /// Drops whatever the writer holds uncommitted.
@@ -249,14 +246,11 @@ impl InvoiceIndex {
                 w.add_document(self.doc(inv)).map_err(tantivy_err)?;
             }
         }
-        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&payload(truth, Some(lineage)));
-        prepared.commit().map_err(tantivy_err)?;
         self.applied.store(truth, Ordering::Release);
         self.set_lineage(Some(lineage));
+        self.commit_and_publish(&mut w, truth, Some(lineage))?;
         drop(w);
-        self.reader.reload().map_err(tantivy_err)?;
-        let docs = self.reader.searcher().num_docs();
+        let docs = self.doc_count();
         if docs != total {
             tracing::warn!(
                 docs,
@@ -372,7 +366,7 @@ mod tests {
             "code", "number", "kind", "status", "sel", "period", "batch", "use", "cert_on",
         ];
         const I: [&str; 4] = ["issued", "amount", "tax", "effective_tax"];
-        let searcher = index.searcher();
+        let searcher = index.settled_searcher().unwrap();
         let mut out = Vec::new();
         for seg in searcher.segment_readers() {
             let ff = seg.fast_fields();
@@ -650,5 +644,233 @@ mod tests {
         assert_eq!(parse_payload(&payload(7, None)), (7, None));
         assert_eq!(parse_payload("7"), (7, None));
         assert_eq!(parse_payload("x y"), (0, None));
+    }
+
+    /// The 发票勾选 conditions the overlay is compared on: each of them, alone and together.
+    fn overlay_filters() -> Vec<InvoiceFilter> {
+        let mut out = Vec::new();
+        for buyer in [Some(me()), Some(other()), None] {
+            let base = InvoiceFilter {
+                buyer: buyer.clone(),
+                ..Default::default()
+            };
+            out.push(base.clone());
+            for sel in [vec![0], vec![1], vec![2, 3], vec![0, 1]] {
+                out.push(InvoiceFilter {
+                    sel,
+                    ..base.clone()
+                });
+            }
+            out.push(InvoiceFilter {
+                issued_from: Some(day(2026, 10, 5)),
+                issued_to: Some(day(2026, 10, 20)),
+                sel: vec![0],
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                certified_from: Some(day(2026, 11, 1)),
+                certified_to: Some(day(2026, 11, 30)),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                certified_to: Some(day(2026, 11, 15)),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                status: Some(InvoiceStatus::Voided),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                kind: Some(crate::domain::InvoiceType::Freight),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                period: Some(202611),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                seller_name: Some("新销".into()),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                code: Some("1100162130".into()),
+                number: Some("00000007".into()),
+                ..base.clone()
+            });
+            out.push(InvoiceFilter {
+                number: Some("00000009".into()),
+                ..base.clone()
+            });
+        }
+        out
+    }
+
+    /// One change of the property test below: invoice `n` (1..=44; 41.. are new) gets
+    /// variant `what`.
+    fn overlay_change(store: &Store, n: u32, what: u8) -> Invoice {
+        let exists = n <= 40
+            || store
+                .read()
+                .unwrap()
+                .invoice(&crate::domain::engine::tests::key(n))
+                .unwrap()
+                .is_some();
+        let edit = |i: &mut Invoice| match what % 8 {
+            0 => i.selection = SelectionState::Unselected,
+            1 | 2 => {
+                i.selection = SelectionState::Selected {
+                    period: tp("202611"),
+                }
+            }
+            3 => {
+                i.selection = SelectionState::Confirmed {
+                    period: tp("202611"),
+                    batch: 1,
+                    on: day(2026, 11, u32::from(what % 28) + 1),
+                }
+            }
+            4 => {
+                i.selection = SelectionState::Scanned {
+                    period: tp("202610"),
+                    on: day(2026, 10, 30),
+                }
+            }
+            5 => i.status = InvoiceStatus::Voided,
+            6 => i.kind = crate::domain::InvoiceType::Freight,
+            _ => i.seller_name = "新销方".into(),
+        };
+        if exists {
+            changed(store, n, edit)
+        } else {
+            let mut inv = invoice(n, me(), day(2026, 10, n % 28 + 1));
+            edit(&mut inv);
+            inv
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 12, .. proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// With index commits deferred, every query answers as an index rebuilt from the
+        /// store does — count, totals and every page — after each group's flush (changes
+        /// seen through the overlay), after a commit of the ready changes, and after a
+        /// non-grouped commit; an invoice changed again before the commit counts once. The
+        /// index ends as a rebuilt one, its counter the store's.
+        #[test]
+        fn the_overlay_answers_as_a_rebuilt_index(
+            groups in proptest::collection::vec(
+                (proptest::collection::vec((1u32..=44, 0u8..=255), 1..5), 0u8..4),
+                1..6,
+            )
+        ) {
+            let (_dir, store, index) = setup();
+            index.defer_commits();
+            let mut seq = store.read().unwrap().invoice_seq().unwrap();
+            for (changes, then) in groups {
+                for (n, what) in changes {
+                    let existed = store
+                        .read()
+                        .unwrap()
+                        .invoice(&crate::domain::engine::tests::key(n))
+                        .unwrap()
+                        .is_some();
+                    let inv = overlay_change(&store, n, what);
+                    put(&store, std::slice::from_ref(&inv));
+                    seq += 1;
+                    if existed {
+                        index.invoices_staged(&[], std::slice::from_ref(&inv), seq);
+                    } else {
+                        index.invoices_staged(std::slice::from_ref(&inv), &[], seq);
+                    }
+                }
+                index.sync();
+                match then {
+                    0 => { index.commit_ready().unwrap(); }
+                    1 => {
+                        // A non-grouped change commits everything with it.
+                        let inv = changed(&store, 3, |i| i.amount = crate::domain::Fen::new(77));
+                        put(&store, std::slice::from_ref(&inv));
+                        seq += 1;
+                        index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+                    }
+                    _ => {}
+                }
+                let (_fresh_dir, want) = fresh(&store);
+                for f in overlay_filters() {
+                    for (page, per) in [(1, 7), (2, 7), (3, 7), (1, 100), (9, 7)] {
+                        proptest::prop_assert_eq!(
+                            index.search(&f, page, per).unwrap(),
+                            want.search(&f, page, per).unwrap(),
+                            "{:?} page {} of {}", f, page, per
+                        );
+                    }
+                }
+            }
+            same_as_rebuilt_any(&index, &store);
+        }
+    }
+
+    /// The index holds what a rebuilt one does once its ready changes are committed.
+    fn same_as_rebuilt_any(index: &InvoiceIndex, store: &Store) {
+        let (_dir, want) = fresh(store);
+        assert_eq!(rows(index), rows(&want));
+        assert_eq!(
+            index.applied_seq(),
+            store.read().unwrap().invoice_seq().unwrap()
+        );
+    }
+
+    /// The committer thread commits ready changes on its own, soon after a group's flush:
+    /// the index's commit then records the group's counter and holds the change; and an
+    /// index closed with changes still ready commits them as it closes (reopened, it is in
+    /// step without a replay).
+    #[test]
+    fn ready_changes_are_committed_in_the_background_and_at_close() {
+        let (dir, store, index) = setup();
+        let index = Arc::new(index);
+        index
+            .start_committer(std::time::Duration::from_millis(20))
+            .unwrap();
+        let committed =
+            |i: &InvoiceIndex| parse_payload(&i.index.load_metas().unwrap().payload.unwrap()).0;
+        let mut seq = store.read().unwrap().invoice_seq().unwrap();
+        let select = |n| {
+            changed(&store, n, |i| {
+                i.selection = SelectionState::Selected {
+                    period: tp("202611"),
+                }
+            })
+        };
+        let inv = select(1);
+        put(&store, std::slice::from_ref(&inv));
+        seq += 1;
+        index.invoices_staged(&[], std::slice::from_ref(&inv), seq);
+        index.sync();
+        let selected = InvoiceFilter {
+            buyer: Some(me()),
+            sel: vec![1],
+            ..Default::default()
+        };
+        // Seen at once, through the overlay.
+        assert_eq!(index.search(&selected, 1, 10).unwrap().total, 1);
+        let waited = std::time::Instant::now();
+        while committed(&index) != seq {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(index.search(&selected, 1, 10).unwrap().total, 1);
+        // Closed with a change ready: committed as it closes.
+        let inv = select(2);
+        put(&store, std::slice::from_ref(&inv));
+        seq += 1;
+        index.invoices_staged(&[], std::slice::from_ref(&inv), seq);
+        index.sync();
+        drop(index);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(committed(&index), seq);
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+        assert_eq!(index.search(&selected, 1, 10).unwrap().total, 2);
     }
 }

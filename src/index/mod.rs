@@ -11,13 +11,15 @@
 mod collect;
 mod journal;
 mod merge;
+mod overlay;
 mod packed;
 pub mod query;
 mod stats;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
+use std::time::Duration;
 
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
@@ -250,12 +252,67 @@ fn tantivy_err(e: tantivy::TantivyError) -> AppError {
     AppError::internal(e)
 }
 
-/// Operations staged for the next group commit, and the counter they bring the index to.
+/// Operations staged by group-committed changes, and the counter they bring the index to.
 #[derive(Default)]
 struct Pending {
+    /// Committed in the store, not yet known durable: nobody sees them.
     ops: Vec<tantivy::indexer::UserOperation>,
     seq: u64,
+    /// The invoices of `ops`, with their change counters (for the overlay).
+    invoices: Vec<(u64, Invoice)>,
+    /// Durable, and seen by queries through the overlay (when commits are deferred): for the
+    /// next index commit.
+    ready: Vec<tantivy::indexer::UserOperation>,
+    ready_seq: u64,
 }
+
+/// What queries search: a searcher and the overlay of changes made since its commit.
+struct View {
+    searcher: tantivy::Searcher,
+    overlay: Arc<overlay::Overlay>,
+}
+
+/// Wakes the committer thread (see [`InvoiceIndex::start_committer`]).
+#[derive(Default)]
+struct Kick {
+    /// (changes are ready, the index is gone)
+    state: Mutex<(bool, bool)>,
+    cv: Condvar,
+}
+
+impl Kick {
+    fn set(&self, ready: bool, closed: bool) {
+        if let Ok(mut g) = self.state.lock() {
+            g.0 |= ready;
+            g.1 |= closed;
+            self.cv.notify_all();
+        }
+    }
+
+    /// Waits until changes are ready (true) or the index is gone (false).
+    fn wait(&self) -> bool {
+        let Ok(mut g) = self.state.lock() else {
+            return false;
+        };
+        loop {
+            if g.1 {
+                return false;
+            }
+            if g.0 {
+                g.0 = false;
+                return true;
+            }
+            g = match self.cv.wait(g) {
+                Ok(g) => g,
+                Err(_) => return false,
+            };
+        }
+    }
+}
+
+/// How long the committer lets durable group-committed changes gather before it commits
+/// them to the index, one segment for all.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(200);
 
 pub struct InvoiceIndex {
     index: Index,
@@ -269,6 +326,14 @@ pub struct InvoiceIndex {
     /// Staged changes: their index operations and the change counter of the newest, handed
     /// to the writer as one batch when the group commits (see [`InvoiceIndex::stage`]).
     pending: Mutex<Pending>,
+    /// The searcher queries use, with the changes not committed yet (see [`overlay`]).
+    view: RwLock<View>,
+    /// The change counter of the last index commit.
+    committed: AtomicU64,
+    /// Whether durable group-committed changes wait for the committer thread instead of
+    /// being committed by the group ([`InvoiceIndex::start_committer`]).
+    deferred: AtomicBool,
+    kick: Arc<Kick>,
     /// The page columns of live segments, opened once (see [`collect::ColumnCache`]).
     columns: collect::ColumnCache,
     /// The data file's lineage the documents come from (recorded with the change counter;
@@ -283,6 +348,15 @@ impl std::fmt::Debug for InvoiceIndex {
         f.debug_struct("InvoiceIndex")
             .field("dir", &self.dir)
             .finish()
+    }
+}
+
+impl Pending {
+    /// Every operation, ready first (the older), and the counter they bring the index to.
+    fn into_ops(mut self) -> (Vec<tantivy::indexer::UserOperation>, u64) {
+        let seq = self.seq.max(self.ready_seq);
+        self.ready.append(&mut self.ops);
+        (self.ready, seq)
     }
 }
 
@@ -338,6 +412,13 @@ impl InvoiceIndex {
             .map(|p| journal::parse_payload(&p))
             .unwrap_or((0, None));
         Ok(InvoiceIndex {
+            view: RwLock::new(View {
+                searcher: reader.searcher(),
+                overlay: Arc::default(),
+            }),
+            committed: AtomicU64::new(applied),
+            deferred: AtomicBool::new(false),
+            kick: Arc::default(),
             applied: AtomicU64::new(applied),
             lineage: Mutex::new(lineage),
             last_catch_up: Mutex::new(None),
@@ -358,7 +439,7 @@ impl InvoiceIndex {
 
     /// The live documents of the index's last commit (one per invoice when in step).
     pub fn doc_count(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.view().map_or(0, |(s, _)| s.num_docs())
     }
 
     fn doc(&self, inv: &Invoice) -> TantivyDocument {
@@ -425,10 +506,11 @@ impl InvoiceIndex {
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        // Staged changes are older than this one: they go first, into the same commit.
-        let pending = self.take_pending()?;
-        if !pending.ops.is_empty() {
-            w.run(pending.ops).map_err(tantivy_err)?;
+        // Staged changes are older than this one (and durable now: this commit was): they
+        // go first, into the same commit.
+        let (ops, _) = self.take_pending()?.into_ops();
+        if !ops.is_empty() {
+            w.run(ops).map_err(tantivy_err)?;
         }
         for inv in updated {
             w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
@@ -437,23 +519,54 @@ impl InvoiceIndex {
         for inv in new {
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
-        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&journal::payload(seq, self.lineage()));
-        prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
-        drop(w);
+        self.commit_and_publish(&mut w, seq, self.lineage())
+    }
+
+    /// Commits what the writer holds, recording `seq` and `lineage`, and moves the searcher
+    /// queries use (and its overlay) onto the commit; with the writer `w` locked, so that no
+    /// other commit comes between.
+    fn commit_and_publish(
+        &self,
+        w: &mut IndexWriter,
+        seq: u64,
+        lineage: Option<u64>,
+    ) -> AppResult<()> {
+        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
+        prepared.set_payload(&journal::payload(seq, lineage));
+        prepared.commit().map_err(tantivy_err)?;
+        self.committed.store(seq, Ordering::Release);
+        self.publish()
+    }
+
+    /// Reloads the reader and moves the view onto its searcher: overlay entries the commit
+    /// holds go, the others' documents are found again.
+    fn publish(&self) -> AppResult<()> {
         self.reader.reload().map_err(tantivy_err)?;
+        let searcher = self.reader.searcher();
+        let through = self.committed.load(Ordering::Acquire);
+        let mut v = self
+            .view
+            .write()
+            .map_err(|_| AppError::internal("index view lock poisoned"))?;
+        let mut o = (*v.overlay).clone();
+        o.settle(&searcher, self.fields.id, through, id_of);
+        *v = View {
+            searcher,
+            overlay: Arc::new(o),
+        };
         Ok(())
     }
 
     /// Stages the replacement of `updated` and the addition of `new` without committing: the
-    /// change counter moves on at once (so a catch-up does not rebuild), the searcher sees the
-    /// change after the next [`InvoiceIndex::commit_staged`] or [`InvoiceIndex::apply`].
+    /// change counter moves on at once (so a catch-up does not rebuild); queries see the
+    /// change once the store's durable flush covers it ([`ChangeSink::sync`]), through the
+    /// overlay or an index commit.
     ///
-    /// The operations wait in memory, not in the writer: the group's commit hands them all to
-    /// the writer as one batch, which one indexing thread takes, so a group commit writes one
-    /// new segment (each costs a term table to fill and walk, its files, and a reader to
-    /// open); and staging never waits for the writer while it commits the previous group.
+    /// The operations wait in memory, not in the writer: the commit hands them all to the
+    /// writer as one batch, which one indexing thread takes, so it writes one new segment
+    /// (each costs a term table to fill and walk, its files, and a reader to open); and
+    /// staging never waits for the writer while it commits.
     fn stage(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
         use tantivy::indexer::UserOperation;
         let mut p = self
@@ -470,12 +583,16 @@ impl InvoiceIndex {
         for inv in new {
             p.ops.push(UserOperation::Add(self.doc(inv)));
         }
+        if self.deferred.load(Ordering::Acquire) {
+            p.invoices
+                .extend(updated.iter().chain(new).map(|inv| (seq, inv.clone())));
+        }
         p.seq = seq;
         self.applied.store(seq, Ordering::Release);
         Ok(())
     }
 
-    /// Takes the staged operations.
+    /// Takes the staged operations, ready or not.
     fn take_pending(&self) -> AppResult<Pending> {
         let mut p = self
             .pending
@@ -490,33 +607,122 @@ impl InvoiceIndex {
             .pending
             .lock()
             .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        Ok(!p.ops.is_empty())
+        Ok(!p.ops.is_empty() || !p.ready.is_empty())
     }
 
     /// Takes the index back to its last commit, with the writer `w` locked: what the writer
-    /// holds uncommitted and the staged operations are dropped (their changes are in the
-    /// store, which a rebuild or a replay reads).
+    /// holds uncommitted, the staged operations and the overlay are dropped (their changes
+    /// are in the store, which a rebuild or a replay reads).
     pub(super) fn roll_back(&self, w: &mut IndexWriter) -> AppResult<()> {
         w.rollback().map_err(tantivy_err)?;
-        self.take_pending().map(drop)
+        self.take_pending()?;
+        let mut v = self
+            .view
+            .write()
+            .map_err(|_| AppError::internal("index view lock poisoned"))?;
+        v.overlay = Arc::default();
+        Ok(())
     }
 
-    /// Commits what [`InvoiceIndex::stage`] staged (nothing to do when nothing is staged).
+    /// Commits every staged operation (nothing to do when nothing is staged): a group's
+    /// commit when commits are not deferred.
     fn commit_staged(&self) -> AppResult<()> {
         let mut w = self
             .writer
             .lock()
             .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        let pending = self.take_pending()?;
-        if pending.ops.is_empty() {
+        let (ops, seq) = self.take_pending()?.into_ops();
+        if ops.is_empty() {
             return Ok(());
         }
-        w.run(pending.ops).map_err(tantivy_err)?;
-        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&journal::payload(pending.seq, self.lineage()));
-        prepared.commit().map_err(tantivy_err)?;
-        drop(w);
-        self.reader.reload().map_err(tantivy_err)?;
+        w.run(ops).map_err(tantivy_err)?;
+        self.commit_and_publish(&mut w, seq, self.lineage())
+    }
+
+    /// Commits the ready operations: durable in the store and seen through the overlay
+    /// (what the committer thread does). Returns whether there were any.
+    pub fn commit_ready(&self) -> AppResult<bool> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+        let (ops, seq) = {
+            let mut p = self
+                .pending
+                .lock()
+                .map_err(|_| AppError::internal("index pending lock poisoned"))?;
+            (std::mem::take(&mut p.ready), p.ready_seq)
+        };
+        if ops.is_empty() {
+            return Ok(false);
+        }
+        w.run(ops).map_err(tantivy_err)?;
+        self.commit_and_publish(&mut w, seq, self.lineage())?;
+        Ok(true)
+    }
+
+    /// A group's durable flush covers the staged changes: with commits deferred, they become
+    /// ready and queries see them through the overlay; the committer is woken.
+    fn make_ready(&self) -> AppResult<()> {
+        let mut p = self
+            .pending
+            .lock()
+            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
+        if p.ops.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut p.ops);
+        p.ready.extend(ops);
+        p.ready_seq = p.seq;
+        let invoices = std::mem::take(&mut p.invoices);
+        let mut v = self
+            .view
+            .write()
+            .map_err(|_| AppError::internal("index view lock poisoned"))?;
+        let searcher = v.searcher.clone();
+        let o = Arc::make_mut(&mut v.overlay);
+        for (seq, inv) in invoices {
+            let id = id_of(&inv.key);
+            o.put(&searcher, self.fields.id, &id, seq, inv);
+        }
+        drop(v);
+        drop(p);
+        self.kick.set(true, false);
+        Ok(())
+    }
+
+    /// Defers the index commits of group-committed changes until [`InvoiceIndex::commit_ready`]
+    /// (or any other commit); true when they already were.
+    pub(crate) fn defer_commits(&self) -> bool {
+        self.deferred.swap(true, Ordering::AcqRel)
+    }
+
+    /// Defers the index commits of group-committed changes to a thread of their own: a
+    /// group is then answered after the store's durable flush alone, queries see its changes
+    /// through the overlay at once, and the thread commits what is ready at most every
+    /// [`COMMIT_EVERY`] — one index commit (a segment, a reader reopened) for many groups.
+    /// Without it (tests, tools) each group commits the index before it is answered.
+    pub fn start_committer(self: &Arc<Self>, every: Duration) -> AppResult<()> {
+        if self.defer_commits() {
+            return Ok(());
+        }
+        let me: Weak<Self> = Arc::downgrade(self);
+        let kick = self.kick.clone();
+        std::thread::Builder::new()
+            .name("index-commit".into())
+            .spawn(move || {
+                while kick.wait() {
+                    std::thread::sleep(every);
+                    let Some(index) = me.upgrade() else {
+                        return;
+                    };
+                    if let Err(e) = index.commit_ready() {
+                        // The store is the truth: the next catch-up replays or rebuilds.
+                        index.applied.store(0, Ordering::Release);
+                        tracing::error!(error = %e, "index commit failed; it will be rebuilt");
+                    }
+                }
+            })?;
         Ok(())
     }
 
@@ -546,13 +752,9 @@ impl InvoiceIndex {
             progress(n);
             Ok(())
         })?;
-        let mut prepared = w.prepare_commit().map_err(tantivy_err)?;
-        prepared.set_payload(&journal::payload(seq, lineage));
-        prepared.commit().map_err(tantivy_err)?;
         self.applied.store(seq, Ordering::Release);
         self.set_lineage(lineage);
-        drop(w);
-        self.reader.reload().map_err(tantivy_err)?;
+        self.commit_and_publish(&mut w, seq, lineage)?;
         Ok(n)
     }
 
@@ -582,8 +784,32 @@ impl InvoiceIndex {
         self.fields
     }
 
-    pub(crate) fn searcher(&self) -> tantivy::Searcher {
-        self.reader.searcher()
+    /// The searcher of the last index commit, with the changes it does not hold yet (see
+    /// [`overlay`]).
+    fn view(&self) -> AppResult<(tantivy::Searcher, Arc<overlay::Overlay>)> {
+        let v = self
+            .view
+            .read()
+            .map_err(|_| AppError::internal("index view lock poisoned"))?;
+        Ok((v.searcher.clone(), v.overlay.clone()))
+    }
+
+    /// A searcher that holds every change queries can see: the ready changes are committed
+    /// first (for readers that do not apply the overlay, the statistics).
+    pub(crate) fn settled_searcher(&self) -> AppResult<tantivy::Searcher> {
+        self.commit_ready()?;
+        Ok(self.view()?.0)
+    }
+}
+
+impl Drop for InvoiceIndex {
+    /// Stops the committer and commits what is ready (what is not would be replayed from
+    /// the store's journal at the next start).
+    fn drop(&mut self) {
+        self.kick.set(false, true);
+        if let Err(e) = self.commit_ready() {
+            tracing::warn!(error = %e, "index: ready changes not committed at close");
+        }
     }
 }
 
@@ -602,7 +828,12 @@ impl ChangeSink for InvoiceIndex {
     }
 
     fn sync(&self) {
-        if let Err(e) = self.commit_staged() {
+        let done = if self.deferred.load(Ordering::Acquire) {
+            self.make_ready()
+        } else {
+            self.commit_staged()
+        };
+        if let Err(e) = done {
             // Not committed: make the next catch-up rebuild from the store.
             self.applied.store(0, Ordering::Release);
             tracing::error!(error = %e, "index commit failed; it will be rebuilt");

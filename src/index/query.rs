@@ -7,9 +7,11 @@ use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, RangeQuery, TermQue
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::collect::{Checks, Order, PageCollector};
+use std::cmp::Reverse;
+
+use super::collect::{Checks, Order, PageCollector, Values};
 use super::{code_ord, days, key_from_pair, key_pair, tantivy_err, InvoiceIndex, MIN_CODE_ORD};
-use crate::domain::{CertMethod, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
+use crate::domain::{CertMethod, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
 use crate::error::{AppError, AppResult};
 
 /// What to look for, already narrowed by the service (scope, selectability).
@@ -204,14 +206,55 @@ impl InvoiceIndex {
         (Box::new(BooleanQuery::new(must)), checks)
     }
 
+    /// Whether `inv` matches `q`, tested on the invoice itself: what the index finds for `q`
+    /// among its documents (for the changes not committed yet, see [`super::overlay`]).
+    pub(super) fn matches(&self, q: &InvoiceFilter, checks: &Checks, inv: &Invoice) -> bool {
+        let (code, number) = key_pair(&inv.key);
+        let term_conditions = q.buyer.as_ref().is_none_or(|b| *b == inv.buyer_id)
+            && q.seller.as_ref().is_none_or(|s| *s == inv.seller_id)
+            && q.code.as_ref().is_none_or(|c| code_ord(c) == code)
+            && q.number.as_ref().is_none_or(|n| {
+                let eight = n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit());
+                if eight || q.code.is_some() {
+                    number == n.parse().unwrap_or(u64::MAX)
+                        && (q.code.is_some() || (MIN_CODE_ORD..1 << 63).contains(&code))
+                } else {
+                    InvoiceKey::parse_any(None, n).map(|k| key_pair(&k)).ok()
+                        == Some((code, number))
+                }
+            })
+            && q.seller_name.as_ref().is_none_or(|name| {
+                let have = self.name_terms(&inv.seller_name);
+                self.name_terms(name).iter().all(|t| have.contains(t))
+            });
+        term_conditions
+            && checks.admit(&Values {
+                status: u64::from(inv.status.code()),
+                sel: super::sel_code(&inv.selection),
+                kind: u64::from(inv.kind.code()),
+                issued: days(inv.issued_on),
+                cert_on: inv.selection.certified_on().map(days).unwrap_or(0),
+                period: inv
+                    .selection
+                    .period()
+                    .map(|p| u64::from(p.as_u32()))
+                    .unwrap_or(0),
+            })
+    }
+
     /// The page `page` (1-based) of `per_page` matches, in the 发票勾选 order, with totals.
     /// A page past the end has no keys (the totals still count every match); the keys kept
     /// while collecting never exceed the documents in the index, whatever the page number.
+    ///
+    /// Changes not committed to the index yet count as they will once committed: their
+    /// committed documents are left out and their new versions tested one by one.
     pub fn search(&self, q: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<SearchPage> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
         let (query, checks) = self.build_query(q);
-        let searcher = self.searcher();
-        let docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let (searcher, overlay) = self.view()?;
+        let docs = usize::try_from(searcher.num_docs())
+            .unwrap_or(usize::MAX)
+            .saturating_add(overlay.len());
         let k = if offset >= docs {
             0
         } else {
@@ -223,16 +266,33 @@ impl InvoiceIndex {
             .map(|r| r.segment_id())
             .collect();
         self.columns.retain(&live);
-        let fruit = searcher
+        let mut fruit = searcher
             .search(
                 &*query,
                 &PageCollector {
                     k,
                     columns: &self.columns,
                     checks: &checks,
+                    excluded: overlay.excluded(),
                 },
             )
             .map_err(tantivy_err)?;
+        let mut added = false;
+        for e in overlay.entries() {
+            let inv = &e.inv;
+            if self.matches(q, &checks, inv) {
+                fruit.count += 1;
+                fruit.amount += inv.amount.value();
+                fruit.tax += inv.tax.value();
+                let (code, number) = key_pair(&inv.key);
+                fruit.top.push((Reverse(days(inv.issued_on)), code, number));
+                added = true;
+            }
+        }
+        if added {
+            fruit.top.sort_unstable();
+            fruit.top.truncate(k);
+        }
         let keys = fruit
             .top
             .iter()

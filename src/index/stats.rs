@@ -186,7 +186,7 @@ impl SegmentCollector for StatsSegment {
 impl InvoiceIndex {
     /// The period's tally for `buyer`, computed from the index (segments in parallel).
     pub fn tally(&self, buyer: &TaxpayerId, period: TaxPeriod) -> AppResult<Tally> {
-        let searcher = self.searcher();
+        let searcher = self.settled_searcher()?;
         let query = TermQuery::new(
             Term::from_field_text(self.fields().buyer, buyer.as_str()),
             IndexRecordOption::Basic,

@@ -86,6 +86,11 @@ impl App {
             .catch_up(&store)
             .map_err(|e| StartError::Other(format!("index: {e}")))?;
         store.set_sink(index.clone());
+        // Selection saves are answered after the store's durable flush; the index commits
+        // them in the background, queries seeing them meanwhile through its overlay.
+        index
+            .start_committer(crate::index::COMMIT_EVERY)
+            .map_err(|e| StartError::Other(format!("index: {e}")))?;
         let tz = settings
             .tz()
             .map_err(|e| StartError::Other(e.to_string()))?;

@@ -153,6 +153,9 @@ pub trait ChangeSink: Send + Sync {
 #[derive(Default)]
 struct GroupCommit {
     commits: std::sync::atomic::AtomicU64,
+    /// Grouped writes between their start and their commit: the flush waits for them (for
+    /// a while) so that one flush covers them too.
+    inflight: std::sync::atomic::AtomicU64,
     durable: Mutex<u64>,
     /// Totals since opening, for [`Store::group_stats`].
     groups: std::sync::atomic::AtomicU64,
@@ -160,6 +163,9 @@ struct GroupCommit {
     flush_us: std::sync::atomic::AtomicU64,
     sync_us: std::sync::atomic::AtomicU64,
 }
+
+/// How long a group's flush waits at most for the grouped writes in progress to commit.
+const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// What group commit has done since the store was opened ([`Store::group_stats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -450,8 +456,11 @@ impl Store {
         if self.read_only {
             return Err(AppError::new(Code::ReadOnly));
         }
-        let (out, commit) =
-            self.write_numbered(who, true, false, redb::Durability::None, true, f)?;
+        let relaxed = std::sync::atomic::Ordering::SeqCst;
+        self.group.inflight.fetch_add(1, relaxed);
+        let written = self.write_numbered(who, true, false, redb::Durability::None, true, f);
+        self.group.inflight.fetch_sub(1, relaxed);
+        let (out, commit) = written?;
         self.sync_through(commit)?;
         Ok(out)
     }
@@ -465,6 +474,19 @@ impl Store {
             .map_err(|_| AppError::internal("group commit lock poisoned"))?;
         if *durable >= commit {
             return Ok(());
+        }
+        // Writers about to commit (most of them queued behind the last flush, which held the
+        // file's write lock) commit first, for a while, so that this flush covers them too
+        // rather than each group being the one or two that got in between two flushes.
+        let waiting = std::time::Instant::now();
+        while self
+            .group
+            .inflight
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+            && waiting.elapsed() < GROUP_WAIT
+        {
+            std::thread::sleep(std::time::Duration::from_micros(50));
         }
         // Every commit numbered up to `target` has committed (numbers are taken after the
         // commit), so the durable flush below covers them all.
