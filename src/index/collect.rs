@@ -258,13 +258,24 @@ impl SegmentCollector for PageSegment {
         self.passed.clear();
         self.passed_packed.clear();
         for (doc, p) in docs.iter().zip(&self.packed) {
-            if self.checks.pass(&self.c, *doc, *p)
-                && (self.excluded.is_empty()
-                    || !is_excluded(&self.excluded, &mut self.excluded_at, *doc))
-            {
+            if self.checks.pass(&self.c, *doc, *p) {
                 self.passed.push(*doc);
                 self.passed_packed.push(*p);
             }
+        }
+        if !self.excluded.is_empty() {
+            // (Apart from the loop above, which stays as it was for the usual case.)
+            let mut keep = 0;
+            for i in 0..self.passed.len() {
+                let doc = self.passed[i];
+                if !is_excluded(&self.excluded, &mut self.excluded_at, doc) {
+                    self.passed[keep] = doc;
+                    self.passed_packed[keep] = self.passed_packed[i];
+                    keep += 1;
+                }
+            }
+            self.passed.truncate(keep);
+            self.passed_packed.truncate(keep);
         }
         let n = self.passed.len();
         if n == 0 {
