@@ -62,9 +62,40 @@ fn term_str(f: Field, v: &str) -> Box<dyn Query> {
     ))
 }
 
-/// Equality on a fast-only field.
-fn exact_u64(f: Field, v: u64) -> Box<dyn Query> {
-    range_u64(f, v, v)
+/// The half of a key's [`key_pair`] a condition is on.
+#[derive(Debug, Clone, Copy)]
+enum KeyPart {
+    Code,
+    Number,
+}
+
+/// The conditions a filter's code and number put on the key pair, each an inclusive range
+/// (for the tantivy query and for [`InvoiceIndex::matches`] alike).
+fn key_conditions(q: &InvoiceFilter) -> Vec<(KeyPart, u64, u64)> {
+    let mut out = Vec::new();
+    if let Some(c) = &q.code {
+        let v = code_ord(c);
+        out.push((KeyPart::Code, v, v));
+    }
+    if let Some(n) = &q.number {
+        let eight = n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit());
+        if eight || q.code.is_some() {
+            let v = n.parse().unwrap_or(u64::MAX);
+            out.push((KeyPart::Number, v, v));
+            if q.code.is_none() {
+                // Only coded keys: a code-less key's low half could equal the number.
+                out.push((KeyPart::Code, MIN_CODE_ORD, (1 << 63) - 1));
+            }
+        } else {
+            // A 数电票号码 or 缴款书号码: its pair, or (unparsable) nothing.
+            let (code, number) = InvoiceKey::parse_any(None, n)
+                .map(|k| key_pair(&k))
+                .unwrap_or((0, u64::MAX));
+            out.push((KeyPart::Code, code, code));
+            out.push((KeyPart::Number, number, number));
+        }
+    }
+    out
 }
 
 fn range_u64(f: Field, lo: u64, hi: u64) -> Box<dyn Query> {
@@ -169,28 +200,12 @@ impl InvoiceIndex {
         if let Some(s) = &q.seller {
             must.push((Occur::Must, term_str(f.seller, s.as_str())));
         }
-        if let Some(c) = &q.code {
-            must.push((Occur::Must, exact_u64(f.code, code_ord(c))));
-        }
-        if let Some(n) = &q.number {
-            let eight = n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit());
-            if eight || q.code.is_some() {
-                must.push((
-                    Occur::Must,
-                    exact_u64(f.number, n.parse().unwrap_or(u64::MAX)),
-                ));
-                if q.code.is_none() {
-                    // Only coded keys: a code-less key's low half could equal the number.
-                    must.push((Occur::Must, range_u64(f.code, MIN_CODE_ORD, (1 << 63) - 1)));
-                }
-            } else {
-                // A 数电票号码 or 缴款书号码: its pair, or (unparsable) nothing.
-                let (code, number) = InvoiceKey::parse_any(None, n)
-                    .map(|k| key_pair(&k))
-                    .unwrap_or((0, u64::MAX));
-                must.push((Occur::Must, exact_u64(f.code, code)));
-                must.push((Occur::Must, exact_u64(f.number, number)));
-            }
+        for (part, lo, hi) in key_conditions(q) {
+            let field = match part {
+                KeyPart::Code => f.code,
+                KeyPart::Number => f.number,
+            };
+            must.push((Occur::Must, range_u64(field, lo, hi)));
         }
         if let Some(name) = &q.seller_name {
             for term in self.name_terms(name) {
@@ -212,16 +227,12 @@ impl InvoiceIndex {
         let (code, number) = key_pair(&inv.key);
         let term_conditions = q.buyer.as_ref().is_none_or(|b| *b == inv.buyer_id)
             && q.seller.as_ref().is_none_or(|s| *s == inv.seller_id)
-            && q.code.as_ref().is_none_or(|c| code_ord(c) == code)
-            && q.number.as_ref().is_none_or(|n| {
-                let eight = n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit());
-                if eight || q.code.is_some() {
-                    number == n.parse().unwrap_or(u64::MAX)
-                        && (q.code.is_some() || (MIN_CODE_ORD..1 << 63).contains(&code))
-                } else {
-                    InvoiceKey::parse_any(None, n).map(|k| key_pair(&k)).ok()
-                        == Some((code, number))
-                }
+            && key_conditions(q).iter().all(|(part, lo, hi)| {
+                let v = match part {
+                    KeyPart::Code => code,
+                    KeyPart::Number => number,
+                };
+                (*lo..=*hi).contains(&v)
             })
             && q.seller_name.as_ref().is_none_or(|name| {
                 let have = self.name_terms(&inv.seller_name);
