@@ -873,4 +873,21 @@ mod tests {
         assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
         assert_eq!(index.search(&selected, 1, 10).unwrap().total, 2);
     }
+
+    /// An index still open elsewhere in the process (its writer's lock taken) is waited for
+    /// when opened again, not re-created: the documents and the counter are kept.
+    #[test]
+    fn an_index_still_open_elsewhere_is_waited_for_not_recreated() {
+        let (dir, store, index) = setup();
+        let seq = index.applied_seq();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(index);
+        });
+        let again = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        holder.join().unwrap();
+        assert_eq!(again.doc_count(), 40);
+        assert_eq!(again.applied_seq(), seq);
+        assert_eq!(again.catch_up_how(&store).unwrap(), CatchUp::InStep);
+    }
 }

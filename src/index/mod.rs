@@ -310,6 +310,35 @@ impl Kick {
     }
 }
 
+/// Why an index did not open: its writer's lock is taken (`Busy`), or anything else.
+enum Opening {
+    Busy(AppError),
+    Bad(AppError),
+}
+
+impl Opening {
+    fn into_error(self) -> AppError {
+        match self {
+            Opening::Busy(e) | Opening::Bad(e) => e,
+        }
+    }
+}
+
+impl From<AppError> for Opening {
+    fn from(e: AppError) -> Opening {
+        Opening::Bad(e)
+    }
+}
+
+impl From<std::io::Error> for Opening {
+    fn from(e: std::io::Error) -> Opening {
+        Opening::Bad(e.into())
+    }
+}
+
+/// How long [`InvoiceIndex::open`] waits at most for an index another holder has open.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
 /// How long the committer lets durable group-committed changes gather before it commits
 /// them to the index, one segment for all.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(200);
@@ -365,18 +394,31 @@ impl InvoiceIndex {
     /// schema — an index written before a field was added: the re-created index is empty, its
     /// change counter 0, so the next [`catch_up`](InvoiceIndex::catch_up) rebuilds it from the
     /// store).
+    ///
+    /// An index another holder in this process still has open (its writer's lock is taken:
+    /// say the committer thread finishing a commit of an index just closed) is waited for, up
+    /// to [`BUSY_WAIT`], and never re-created.
     pub fn open(dir: &Path) -> AppResult<InvoiceIndex> {
-        match Self::try_open(dir) {
-            Ok(i) => Ok(i),
-            Err(e) => {
-                tracing::warn!(error = %e, dir = %dir.display(), "index unreadable, re-creating");
-                let _ = std::fs::remove_dir_all(dir);
-                Self::try_open(dir)
+        let waiting = std::time::Instant::now();
+        loop {
+            match Self::try_open(dir) {
+                Ok(i) => return Ok(i),
+                Err(Opening::Busy(e)) => {
+                    if waiting.elapsed() >= BUSY_WAIT {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(Opening::Bad(e)) => {
+                    tracing::warn!(error = %e, dir = %dir.display(), "index unreadable, re-creating");
+                    let _ = std::fs::remove_dir_all(dir);
+                    return Self::try_open(dir).map_err(Opening::into_error);
+                }
             }
         }
     }
 
-    fn try_open(dir: &Path) -> AppResult<InvoiceIndex> {
+    fn try_open(dir: &Path) -> Result<InvoiceIndex, Opening> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let mmap = MmapDirectory::open(dir).map_err(|e| AppError::internal(e.to_string()))?;
@@ -386,11 +428,11 @@ impl InvoiceIndex {
             .open_or_create(mmap)
             .map_err(tantivy_err)?;
         if index.schema() != schema {
-            return Err(AppError::internal("index schema differs"));
+            return Err(AppError::internal("index schema differs").into());
         }
         // An index written before its segments were sorted is re-created (and rebuilt).
         if index.settings().sort_by_field != settings().sort_by_field {
-            return Err(AppError::internal("index sort order differs"));
+            return Err(AppError::internal("index sort order differs").into());
         }
         index.tokenizers().register(
             NGRAM,
@@ -403,7 +445,10 @@ impl InvoiceIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tantivy_err)?;
-        let writer = index.writer(WRITER_HEAP).map_err(tantivy_err)?;
+        let writer = index.writer(WRITER_HEAP).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => Opening::Busy(tantivy_err(e)),
+            e => Opening::Bad(tantivy_err(e)),
+        })?;
         writer.set_merge_policy(Box::new(merge::CappedMerges::new(merge::MAX_MERGED_DOCS)));
         let (applied, lineage) = index
             .load_metas()
