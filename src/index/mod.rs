@@ -14,11 +14,12 @@ mod merge;
 mod overlay;
 mod packed;
 pub mod query;
+mod staging;
 mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tantivy::directory::MmapDirectory;
@@ -35,10 +36,12 @@ use crate::domain::statistics::Entry;
 use crate::domain::{Invoice, InvoiceKey, SelectionState};
 use crate::error::{AppError, AppResult};
 use crate::store::prelude::*;
-use crate::store::{ChangeSink, Store};
+use crate::store::Store;
 
 pub use journal::{CatchUp, RebuildWhy};
 pub use query::{InvoiceFilter, SearchPage};
+pub use staging::COMMIT_EVERY;
+use staging::{Kick, Pending};
 
 const NGRAM: &str = "bigram";
 /// Writer memory budget (shared by its indexing threads, one per core up to 8).
@@ -252,62 +255,10 @@ fn tantivy_err(e: tantivy::TantivyError) -> AppError {
     AppError::internal(e)
 }
 
-/// Operations staged by group-committed changes, and the counter they bring the index to.
-#[derive(Default)]
-struct Pending {
-    /// Committed in the store, not yet known durable: nobody sees them.
-    ops: Vec<tantivy::indexer::UserOperation>,
-    seq: u64,
-    /// The invoices of `ops`, with their change counters (for the overlay).
-    invoices: Vec<(u64, Invoice)>,
-    /// Durable, and seen by queries through the overlay (when commits are deferred): for the
-    /// next index commit.
-    ready: Vec<tantivy::indexer::UserOperation>,
-    ready_seq: u64,
-}
-
 /// What queries search: a searcher and the overlay of changes made since its commit.
 struct View {
     searcher: tantivy::Searcher,
     overlay: Arc<overlay::Overlay>,
-}
-
-/// Wakes the committer thread (see [`InvoiceIndex::start_committer`]).
-#[derive(Default)]
-struct Kick {
-    /// (changes are ready, the index is gone)
-    state: Mutex<(bool, bool)>,
-    cv: Condvar,
-}
-
-impl Kick {
-    fn set(&self, ready: bool, closed: bool) {
-        if let Ok(mut g) = self.state.lock() {
-            g.0 |= ready;
-            g.1 |= closed;
-            self.cv.notify_all();
-        }
-    }
-
-    /// Waits until changes are ready (true) or the index is gone (false).
-    fn wait(&self) -> bool {
-        let Ok(mut g) = self.state.lock() else {
-            return false;
-        };
-        loop {
-            if g.1 {
-                return false;
-            }
-            if g.0 {
-                g.0 = false;
-                return true;
-            }
-            g = match self.cv.wait(g) {
-                Ok(g) => g,
-                Err(_) => return false,
-            };
-        }
-    }
 }
 
 /// Why an index did not open: its writer's lock is taken (`Busy`), or anything else.
@@ -338,10 +289,6 @@ impl From<std::io::Error> for Opening {
 
 /// How long [`InvoiceIndex::open`] waits at most for an index another holder has open.
 const BUSY_WAIT: Duration = Duration::from_secs(5);
-
-/// How long the committer lets durable group-committed changes gather before it commits
-/// them to the index, one segment for all.
-pub const COMMIT_EVERY: Duration = Duration::from_millis(200);
 
 pub struct InvoiceIndex {
     index: Index,
@@ -377,15 +324,6 @@ impl std::fmt::Debug for InvoiceIndex {
         f.debug_struct("InvoiceIndex")
             .field("dir", &self.dir)
             .finish()
-    }
-}
-
-impl Pending {
-    /// Every operation, ready first (the older), and the counter they bring the index to.
-    fn into_ops(mut self) -> (Vec<tantivy::indexer::UserOperation>, u64) {
-        let seq = self.seq.max(self.ready_seq);
-        self.ready.append(&mut self.ops);
-        (self.ready, seq)
     }
 }
 
@@ -603,174 +541,6 @@ impl InvoiceIndex {
         Ok(())
     }
 
-    /// Stages the replacement of `updated` and the addition of `new` without committing: the
-    /// change counter moves on at once (so a catch-up does not rebuild); queries see the
-    /// change once the store's durable flush covers it ([`ChangeSink::sync`]), through the
-    /// overlay or an index commit.
-    ///
-    /// The operations wait in memory, not in the writer: the commit hands them all to the
-    /// writer as one batch, which one indexing thread takes, so it writes one new segment
-    /// (each costs a term table to fill and walk, its files, and a reader to open); and
-    /// staging never waits for the writer while it commits.
-    fn stage(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
-        use tantivy::indexer::UserOperation;
-        let mut p = self
-            .pending
-            .lock()
-            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        for inv in updated {
-            p.ops.push(UserOperation::Delete(Term::from_field_text(
-                self.fields.id,
-                &id_of(&inv.key),
-            )));
-            p.ops.push(UserOperation::Add(self.doc(inv)));
-        }
-        for inv in new {
-            p.ops.push(UserOperation::Add(self.doc(inv)));
-        }
-        if self.deferred.load(Ordering::Acquire) {
-            p.invoices
-                .extend(updated.iter().chain(new).map(|inv| (seq, inv.clone())));
-        }
-        p.seq = seq;
-        self.applied.store(seq, Ordering::Release);
-        Ok(())
-    }
-
-    /// Takes the staged operations, ready or not.
-    fn take_pending(&self) -> AppResult<Pending> {
-        let mut p = self
-            .pending
-            .lock()
-            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        Ok(std::mem::take(&mut *p))
-    }
-
-    /// Whether changes are staged but not committed yet.
-    pub(super) fn has_staged(&self) -> AppResult<bool> {
-        let p = self
-            .pending
-            .lock()
-            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        Ok(!p.ops.is_empty() || !p.ready.is_empty())
-    }
-
-    /// Takes the index back to its last commit, with the writer `w` locked: what the writer
-    /// holds uncommitted, the staged operations and the overlay are dropped (their changes
-    /// are in the store, which a rebuild or a replay reads).
-    pub(super) fn roll_back(&self, w: &mut IndexWriter) -> AppResult<()> {
-        w.rollback().map_err(tantivy_err)?;
-        self.take_pending()?;
-        let mut v = self
-            .view
-            .write()
-            .map_err(|_| AppError::internal("index view lock poisoned"))?;
-        v.overlay = Arc::default();
-        Ok(())
-    }
-
-    /// Commits every staged operation (nothing to do when nothing is staged): a group's
-    /// commit when commits are not deferred.
-    fn commit_staged(&self) -> AppResult<()> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        let (ops, seq) = self.take_pending()?.into_ops();
-        if ops.is_empty() {
-            return Ok(());
-        }
-        w.run(ops).map_err(tantivy_err)?;
-        self.commit_and_publish(&mut w, seq, self.lineage())
-    }
-
-    /// Commits the ready operations: durable in the store and seen through the overlay
-    /// (what the committer thread does). Returns whether there were any.
-    pub fn commit_ready(&self) -> AppResult<bool> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| AppError::internal("index writer lock poisoned"))?;
-        let (ops, seq) = {
-            let mut p = self
-                .pending
-                .lock()
-                .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-            (std::mem::take(&mut p.ready), p.ready_seq)
-        };
-        if ops.is_empty() {
-            return Ok(false);
-        }
-        w.run(ops).map_err(tantivy_err)?;
-        self.commit_and_publish(&mut w, seq, self.lineage())?;
-        Ok(true)
-    }
-
-    /// A group's durable flush covers the staged changes: with commits deferred, they become
-    /// ready and queries see them through the overlay; the committer is woken.
-    fn make_ready(&self) -> AppResult<()> {
-        let mut p = self
-            .pending
-            .lock()
-            .map_err(|_| AppError::internal("index pending lock poisoned"))?;
-        if p.ops.is_empty() {
-            return Ok(());
-        }
-        let ops = std::mem::take(&mut p.ops);
-        p.ready.extend(ops);
-        p.ready_seq = p.seq;
-        let invoices = std::mem::take(&mut p.invoices);
-        let mut v = self
-            .view
-            .write()
-            .map_err(|_| AppError::internal("index view lock poisoned"))?;
-        let searcher = v.searcher.clone();
-        let o = Arc::make_mut(&mut v.overlay);
-        for (seq, inv) in invoices {
-            let id = id_of(&inv.key);
-            o.put(&searcher, self.fields.id, &id, seq, inv);
-        }
-        drop(v);
-        drop(p);
-        self.kick.set(true, false);
-        Ok(())
-    }
-
-    /// Defers the index commits of group-committed changes until [`InvoiceIndex::commit_ready`]
-    /// (or any other commit); true when they already were.
-    pub(crate) fn defer_commits(&self) -> bool {
-        self.deferred.swap(true, Ordering::AcqRel)
-    }
-
-    /// Defers the index commits of group-committed changes to a thread of their own: a
-    /// group is then answered after the store's durable flush alone, queries see its changes
-    /// through the overlay at once, and the thread commits what is ready at most every
-    /// [`COMMIT_EVERY`] — one index commit (a segment, a reader reopened) for many groups.
-    /// Without it (tests, tools) each group commits the index before it is answered.
-    pub fn start_committer(self: &Arc<Self>, every: Duration) -> AppResult<()> {
-        if self.defer_commits() {
-            return Ok(());
-        }
-        let me: Weak<Self> = Arc::downgrade(self);
-        let kick = self.kick.clone();
-        std::thread::Builder::new()
-            .name("index-commit".into())
-            .spawn(move || {
-                while kick.wait() {
-                    std::thread::sleep(every);
-                    let Some(index) = me.upgrade() else {
-                        return;
-                    };
-                    if let Err(e) = index.commit_ready() {
-                        // The store is the truth: the next catch-up replays or rebuilds.
-                        index.applied.store(0, Ordering::Release);
-                        tracing::error!(error = %e, "index commit failed; it will be rebuilt");
-                    }
-                }
-            })?;
-        Ok(())
-    }
-
     /// Rebuilds the whole index from the store.
     pub fn rebuild(&self, store: &Store) -> AppResult<u64> {
         self.rebuild_counted(store, |_| {})
@@ -844,45 +614,6 @@ impl InvoiceIndex {
     pub(crate) fn settled_searcher(&self) -> AppResult<tantivy::Searcher> {
         self.commit_ready()?;
         Ok(self.view()?.0)
-    }
-}
-
-impl Drop for InvoiceIndex {
-    /// Stops the committer and commits what is ready (what is not would be replayed from
-    /// the store's journal at the next start).
-    fn drop(&mut self) {
-        self.kick.set(false, true);
-        if let Err(e) = self.commit_ready() {
-            tracing::warn!(error = %e, "index: ready changes not committed at close");
-        }
-    }
-}
-
-impl ChangeSink for InvoiceIndex {
-    fn invoices_changed(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
-        if let Err(e) = self.apply(new, updated, invoice_seq) {
-            // The store is the truth: the next catch-up (queries check) rebuilds.
-            tracing::error!(error = %e, "index update failed; it will be rebuilt");
-        }
-    }
-
-    fn invoices_staged(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
-        if let Err(e) = self.stage(new, updated, invoice_seq) {
-            tracing::error!(error = %e, "index update failed; it will be rebuilt");
-        }
-    }
-
-    fn sync(&self) {
-        let done = if self.deferred.load(Ordering::Acquire) {
-            self.make_ready()
-        } else {
-            self.commit_staged()
-        };
-        if let Err(e) = done {
-            // Not committed: make the next catch-up rebuild from the store.
-            self.applied.store(0, Ordering::Release);
-            tracing::error!(error = %e, "index commit failed; it will be rebuilt");
-        }
     }
 }
 
