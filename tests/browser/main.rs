@@ -516,6 +516,8 @@ async fn filing_period_answers_rollback_and_password_lockout_in_chromium() {
         wait_text(&c, "保存成功").await;
         c.goto(&app.url("/confirm")).await.unwrap();
         button(&c, "确定").await;
+        // (The answer page, not the one 确定 was clicked on, must be there first.)
+        wait_text(&c, "请您选择是否已完成税款所属期2026年11月的增值税申报工作").await;
         button(&c, "未完成申报").await;
         wait_text(&c, "提交后已确认数据不可修改").await;
         button(&c, "提交").await;
