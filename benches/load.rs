@@ -383,6 +383,9 @@ fn main() {
             "rss_before_mb": rss_before_mb,
             "rss_mb": rss_mb,
             "peak_rss_mb": hwm_mb,
+            // What the RSS is at the end: the heap, and the files mapped (the index's).
+            "rss_anon_mb": status_kb("RssAnon:") / 1024,
+            "rss_file_mb": status_kb("RssFile:") / 1024,
         })
     );
 }

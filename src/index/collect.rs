@@ -139,6 +139,32 @@ impl PageColumns {
     }
 }
 
+impl PageColumns {
+    /// The values [`Checks`] reads, the amount and the tax of each of `docs` (the period
+    /// left 0: what reads these answers no period condition, see [`super::cells`]).
+    pub(super) fn values_of(&self, docs: &[DocId], out: &mut Vec<(Values, i64, i64)>) {
+        let mut packed = vec![0u64; docs.len()];
+        let mut amount = vec![0i64; docs.len()];
+        let mut tax = vec![0i64; docs.len()];
+        self.packed.get_vals(docs, &mut packed);
+        self.amount.get_vals(docs, &mut amount);
+        self.tax.get_vals(docs, &mut tax);
+        out.clear();
+        for (i, doc) in docs.iter().enumerate() {
+            let p = packed[i];
+            let v = Values {
+                status: packed::status(p),
+                sel: packed::sel(p),
+                kind: packed::kind(p),
+                issued: packed::issued(p).unwrap_or_else(|| self.issued.get_val(*doc)),
+                cert_on: packed::cert_on(p).unwrap_or_else(|| self.cert_on.get_val(*doc)),
+                period: 0,
+            };
+            out.push((v, amount[i], tax[i]));
+        }
+    }
+}
+
 /// Opened page columns by segment. Opening a column reads its codec's block headers, which
 /// costs in proportion to the segment's size on every query; segments never change, so
 /// their columns are opened once and kept while the segment is live.
@@ -148,7 +174,7 @@ pub struct ColumnCache {
 }
 
 impl ColumnCache {
-    fn get(&self, r: &SegmentReader) -> tantivy::Result<PageColumns> {
+    pub(super) fn get(&self, r: &SegmentReader) -> tantivy::Result<PageColumns> {
         let id = r.segment_id();
         if let Some(c) = self.lock().get(&id) {
             return Ok(c.clone());

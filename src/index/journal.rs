@@ -667,6 +667,42 @@ mod tests {
                 sel: vec![0],
                 ..base.clone()
             });
+            // The queries the per-day totals answer (see `cells`): issue dates, states,
+            // status and kind only.
+            for (from, to, sel, status, kind) in [
+                (day(2026, 9, 1), day(2026, 11, 30), vec![], None, None),
+                (
+                    day(2026, 9, 15),
+                    day(2026, 10, 15),
+                    vec![0, 1],
+                    Some(InvoiceStatus::Normal),
+                    None,
+                ),
+                (day(2026, 10, 1), day(2026, 10, 31), vec![2, 3], None, None),
+                (
+                    day(2026, 10, 10),
+                    day(2026, 12, 31),
+                    vec![],
+                    None,
+                    Some(crate::domain::InvoiceType::Freight),
+                ),
+                (
+                    day(2026, 10, 1),
+                    day(2026, 10, 31),
+                    vec![0],
+                    Some(InvoiceStatus::Voided),
+                    None,
+                ),
+            ] {
+                out.push(InvoiceFilter {
+                    issued_from: Some(from),
+                    issued_to: Some(to),
+                    sel,
+                    status,
+                    kind,
+                    ..base.clone()
+                });
+            }
             out.push(InvoiceFilter {
                 certified_from: Some(day(2026, 11, 1)),
                 certified_to: Some(day(2026, 11, 30)),
@@ -715,7 +751,7 @@ mod tests {
                 .invoice(&crate::domain::engine::tests::key(n))
                 .unwrap()
                 .is_some();
-        let edit = |i: &mut Invoice| match what % 8 {
+        let edit = |i: &mut Invoice| match what % 9 {
             0 => i.selection = SelectionState::Unselected,
             1 | 2 => {
                 i.selection = SelectionState::Selected {
@@ -737,6 +773,8 @@ mod tests {
             }
             5 => i.status = InvoiceStatus::Voided,
             6 => i.kind = crate::domain::InvoiceType::Freight,
+            // Another month: another scope term.
+            7 => i.issued_on = day(2026, 9, u32::from(what % 28) + 1),
             _ => i.seller_name = "新销方".into(),
         };
         if exists {
@@ -754,7 +792,8 @@ mod tests {
         })]
 
         /// With index commits deferred, every query answers as an index rebuilt from the
-        /// store does — count, totals and every page — after each group's flush (changes
+        /// store and visiting every match does — count, totals and every page, this index
+        /// answering from its per-day totals where it can — after each group's flush (changes
         /// seen through the overlay), after a commit of the ready changes, and after a
         /// non-grouped commit; an invoice changed again before the commit counts once. The
         /// index ends as a rebuilt one, its counter the store's.
@@ -798,6 +837,9 @@ mod tests {
                     _ => {}
                 }
                 let (_fresh_dir, want) = fresh(&store);
+                // The rebuilt index visits every match; this one answers what it can from
+                // its per-day totals.
+                want.set_totals_from_cells(false);
                 for f in overlay_filters() {
                     for (page, per) in [(1, 7), (2, 7), (3, 7), (1, 100), (9, 7)] {
                         proptest::prop_assert_eq!(
@@ -810,6 +852,61 @@ mod tests {
             }
             same_as_rebuilt_any(&index, &store);
         }
+    }
+
+    /// A query of issue dates and states is answered from the per-day totals, kept while
+    /// the segment's deletions stay the same and computed again when they grow; with them
+    /// switched off nothing is kept.
+    #[test]
+    fn per_day_totals_are_used_and_follow_deletions() {
+        let (_dir, store, index) = setup();
+        // (A merge would take the segment whose deletions are followed away.)
+        index.no_merges();
+        let f = InvoiceFilter {
+            buyer: Some(me()),
+            issued_from: Some(day(2026, 9, 1)),
+            issued_to: Some(day(2026, 10, 31)),
+            sel: vec![0, 1],
+            ..Default::default()
+        };
+        let kept = |index: &InvoiceIndex| -> Vec<(u32, usize)> {
+            let m = index.cells.lock_for_tests();
+            let mut v: Vec<(u32, usize)> = m.values().map(|s| (s.0, s.1)).collect();
+            v.sort_unstable();
+            v
+        };
+        index.set_totals_from_cells(false);
+        let scanned = index.search(&f, 2, 5).unwrap();
+        assert!(kept(&index).is_empty());
+        index.set_totals_from_cells(true);
+        assert_eq!(index.search(&f, 2, 5).unwrap(), scanned);
+        // Each segment without deletions, with the four terms (two months, two states).
+        let before = kept(&index);
+        assert!(!before.is_empty());
+        assert!(before.iter().all(|s| *s == (0, 4)), "{before:?}");
+        // (Invoice 2 is in a segment that keeps other documents: a segment whose every
+        // document is deleted goes.)
+        let inv = changed(&store, 2, |i| {
+            i.selection = SelectionState::Selected {
+                period: tp("202611"),
+            }
+        });
+        put(&store, std::slice::from_ref(&inv));
+        let seq = store.read().unwrap().invoice_seq().unwrap();
+        index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+        let kept_terms = |index: &InvoiceIndex| -> usize {
+            index.cells.lock_for_tests().values().map(|s| s.1).sum()
+        };
+        let computed = kept_terms(&index);
+        let after = index.search(&f, 1, 100).unwrap();
+        index.set_totals_from_cells(false);
+        assert_eq!(index.search(&f, 1, 100).unwrap(), after);
+        assert_eq!(after.total, scanned.total);
+        // The segment that held the old version has one deletion now; a new segment.
+        let now = kept(&index);
+        assert_eq!(now.len(), before.len() + 1, "{now:?}");
+        assert_eq!(now.iter().filter(|s| **s == (1, 4)).count(), 1, "{now:?}");
+        assert_eq!(kept_terms(&index), computed + 4);
     }
 
     /// The index holds what a rebuilt one does once its ready changes are committed.

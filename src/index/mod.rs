@@ -8,6 +8,7 @@
 //! one missing, corrupt or further off is rebuilt (see [`journal`]).
 //! May depend on: the domain core, the store, error.
 
+mod cells;
 mod collect;
 mod journal;
 mod merge;
@@ -312,6 +313,10 @@ pub struct InvoiceIndex {
     kick: Arc<Kick>,
     /// The page columns of live segments, opened once (see [`collect::ColumnCache`]).
     columns: collect::ColumnCache,
+    /// Totals by day and state of the scope terms queries used (see [`cells`]).
+    cells: cells::CellCache,
+    /// Whether queries the cells can answer are answered from them (tests compare both ways).
+    totals_from_cells: AtomicBool,
     /// The data file's lineage the documents come from (recorded with the change counter;
     /// `None` for an index written before lineages were).
     lineage: Mutex<Option<u64>>,
@@ -407,6 +412,8 @@ impl InvoiceIndex {
             last_catch_up: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             columns: collect::ColumnCache::default(),
+            cells: cells::CellCache::default(),
+            totals_from_cells: AtomicBool::new(true),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -593,6 +600,20 @@ impl InvoiceIndex {
             }
         }
         terms
+    }
+
+    /// Whether queries the per-day totals can answer are answered from them (the default)
+    /// or by visiting every matching document: tests and benches compare the two.
+    pub fn set_totals_from_cells(&self, on: bool) {
+        self.totals_from_cells.store(on, Ordering::Relaxed);
+    }
+
+    /// Stops merging segments (tests that follow one segment's deletions).
+    #[cfg(test)]
+    pub(crate) fn no_merges(&self) {
+        if let Ok(w) = self.writer.lock() {
+            w.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
+        }
     }
 
     pub(crate) fn fields(&self) -> Fields {

@@ -9,7 +9,8 @@ use tantivy::Term;
 
 use std::cmp::Reverse;
 
-use super::collect::{Checks, Order, PageCollector, Values};
+use super::cells::{Plan, PlanTerm};
+use super::collect::{Checks, Fruit, Order, PageCollector, Values};
 use super::{code_ord, days, key_from_pair, key_pair, tantivy_err, InvoiceIndex, MIN_CODE_ORD};
 use crate::domain::{CertMethod, Invoice, InvoiceKey, InvoiceStatus, InvoiceType, TaxpayerId};
 use crate::error::{AppError, AppResult};
@@ -124,6 +125,17 @@ fn months(from: NaiveDate, to: NaiveDate) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// The scope terms of `buyer`'s documents issued in `months` in the selection states
+/// `sel` (sorted; empty = any).
+fn issued_terms(buyer: &str, months: &[u32], sel: &[u64]) -> Vec<String> {
+    let all = [0, 1, 2, 3];
+    let sels = if sel.is_empty() { &all[..] } else { sel };
+    months
+        .iter()
+        .flat_map(|m| sels.iter().map(move |s| super::scope_issued(buyer, *m, *s)))
+        .collect()
+}
+
 /// Any of the scope terms (none: nothing matches).
 fn any_of(f: Field, terms: impl Iterator<Item = String>) -> Box<dyn Query> {
     let clauses: Vec<(Occur, Box<dyn Query>)> =
@@ -176,11 +188,6 @@ impl InvoiceIndex {
                 (Some(from), Some(to)) => months(from, to),
                 _ => None,
             };
-            let sels: Vec<u64> = if sel.is_empty() {
-                vec![0, 1, 2, 3]
-            } else {
-                sel
-            };
             let driving = match (certified, issued) {
                 // A certification range is the narrower: only certified documents, and
                 // seldom more than a few months.
@@ -188,11 +195,7 @@ impl InvoiceIndex {
                     f.scope,
                     ms.into_iter().map(|m| super::scope_certified(b, m)),
                 ),
-                (None, Some(ms)) => any_of(
-                    f.scope,
-                    ms.iter()
-                        .flat_map(|m| sels.iter().map(move |s| super::scope_issued(b, *m, *s))),
-                ),
+                (None, Some(ms)) => any_of(f.scope, issued_terms(b, &ms, &sel).into_iter()),
                 (None, None) => term_str(f.buyer, b),
             };
             must.push((Occur::Must, driving));
@@ -219,6 +222,41 @@ impl InvoiceIndex {
             return (Box::new(tantivy::query::AllQuery), checks);
         }
         (Box::new(BooleanQuery::new(must)), checks)
+    }
+
+    /// The scope terms of a query the cells can answer (see [`super::cells`]): one that
+    /// conditions only the buyer, the issue dates (a bounded range), the selection states,
+    /// the status and the kind.
+    fn cell_terms(&self, q: &InvoiceFilter, checks: &Checks) -> Option<Vec<PlanTerm>> {
+        if !self
+            .totals_from_cells
+            .load(std::sync::atomic::Ordering::Relaxed)
+            || checks.cert_on.is_some()
+            || checks.period.is_some()
+            || q.seller.is_some()
+            || q.seller_name.is_some()
+            || !key_conditions(q).is_empty()
+        {
+            return None;
+        }
+        let ms = months(q.issued_from?, q.issued_to?)?;
+        let mut sel = q.sel.clone();
+        sel.sort_unstable();
+        sel.dedup();
+        let buyer = q.buyer.as_ref()?.as_str();
+        let mut out = Vec::new();
+        for m in ms.iter().rev() {
+            let first = NaiveDate::from_ymd_opt(i32::try_from(m / 100).ok()?, m % 100, 1)?;
+            let last = first.checked_add_months(Months::new(1))?.pred_opt()?;
+            for term in issued_terms(buyer, &[*m], &sel) {
+                out.push(PlanTerm {
+                    term,
+                    first: days(first),
+                    last: days(last),
+                });
+            }
+        }
+        Some(out)
     }
 
     /// Whether `inv` matches `q`, tested on the invoice itself: what the index finds for `q`
@@ -277,17 +315,77 @@ impl InvoiceIndex {
             .map(|r| r.segment_id())
             .collect();
         self.columns.retain(&live);
-        let mut fruit = searcher
-            .search(
-                &*query,
-                &PageCollector {
-                    k,
-                    columns: &self.columns,
-                    checks: &checks,
-                    excluded: overlay.excluded(),
-                },
-            )
-            .map_err(tantivy_err)?;
+        self.cells.retain(&live);
+        let collect = |query: &dyn Query, checks: &Checks| {
+            searcher
+                .search(
+                    query,
+                    &PageCollector {
+                        k,
+                        columns: &self.columns,
+                        checks,
+                        excluded: overlay.excluded(),
+                    },
+                )
+                .map_err(tantivy_err)
+        };
+        let mut fruit = match self.cell_terms(q, &checks) {
+            None => collect(&*query, &checks)?,
+            Some(terms) => {
+                // Count and totals from the cells; the page from the newest days that hold
+                // it (all of its documents on those days collected, so that the order among
+                // same-day documents is the collector's).
+                let buyer = q.buyer.as_ref().map(|b| b.as_str()).unwrap_or_default();
+                let term_of = |day: i64, sel: u64| {
+                    i32::try_from(day)
+                        .ok()
+                        .and_then(|d| crate::store::codec::days_to_date(d).ok())
+                        .map(|d| super::scope_issued(buyer, super::yyyymm(d), sel))
+                        .unwrap_or_default()
+                };
+                let plan = Plan {
+                    field: self.fields().scope,
+                    terms,
+                    term_of: &term_of,
+                };
+                let a = self
+                    .cells
+                    .answer(
+                        &self.columns,
+                        &searcher,
+                        &plan,
+                        &checks,
+                        overlay.excluded(),
+                        k,
+                    )
+                    .map_err(tantivy_err)?;
+                let top = if k == 0 {
+                    Vec::new()
+                } else {
+                    let newest = a
+                        .from_day
+                        .and_then(|d| i32::try_from(d).ok())
+                        .and_then(|d| crate::store::codec::days_to_date(d).ok())
+                        .map(|d| InvoiceFilter {
+                            issued_from: Some(q.issued_from.map_or(d, |f| f.max(d))),
+                            ..q.clone()
+                        });
+                    match newest {
+                        Some(n) => {
+                            let (query, checks) = self.build_query(&n);
+                            collect(&*query, &checks)?.top
+                        }
+                        None => collect(&*query, &checks)?.top,
+                    }
+                };
+                Fruit {
+                    count: a.count,
+                    amount: a.amount,
+                    tax: a.tax,
+                    top,
+                }
+            }
+        };
         let mut added = false;
         for e in overlay.entries() {
             let inv = &e.inv;
