@@ -39,7 +39,7 @@ pub(super) struct Overlay {
 }
 
 /// The live document of unique id `id` in `searcher`.
-fn locate(searcher: &Searcher, id_field: Field, id: &str) -> Option<DocAddress> {
+pub(super) fn locate(searcher: &Searcher, id_field: Field, id: &str) -> Option<DocAddress> {
     let term = Term::from_field_text(id_field, id);
     for (ord, r) in searcher.segment_readers().iter().enumerate() {
         let Ok(inverted) = r.inverted_index(id_field) else {
