@@ -891,8 +891,8 @@ mod tests {
         let n = (1..=40)
             .filter(|n| n % 3 != 0)
             .find(|n| {
-                let id = super::super::id_of(&crate::domain::engine::tests::key(*n));
-                let at = super::super::overlay::locate(&searcher, index.fields().id, &id).unwrap();
+                let id = crate::index::id_of(&crate::domain::engine::tests::key(*n));
+                let at = crate::index::overlay::locate(&searcher, index.fields().id, &id).unwrap();
                 searcher.segment_reader(at.segment_ord).num_docs() > 1
             })
             .unwrap();
