@@ -192,16 +192,16 @@ impl SegmentCells {
         let mut values = Vec::new();
         c.values_of(&gone, &mut values);
         // A document is under one issue-month term: the terms of the months and states of
-        // the deleted documents are searched for them.
-        let suffixes: std::collections::HashSet<String> = values
+        // the deleted documents (whoever their buyer) are searched for them.
+        let ends: std::collections::HashSet<String> = values
             .iter()
-            .map(|(v, _, _)| suffix(v.issued, v.sel))
+            .map(|(v, _, _)| super::scope_issued_on("", v.issued, v.sel))
             .collect();
         let inverted = r.inverted_index(field)?;
         for (term, cells) in self.terms.iter_mut() {
-            if !term
-                .rsplit_once("|i")
-                .is_some_and(|(_, s)| suffixes.contains(s))
+            if !ends
+                .iter()
+                .any(|e| !e.is_empty() && term.ends_with(e.as_str()))
             {
                 continue;
             }
@@ -231,16 +231,6 @@ impl SegmentCells {
         }
         Ok(())
     }
-}
-
-/// The end of an issue-month scope term after `|i` (see [`super::scope_issued`]): month and
-/// selection state.
-fn suffix(day: i64, sel: u64) -> String {
-    i32::try_from(day)
-        .ok()
-        .and_then(|d| crate::store::codec::days_to_date(d).ok())
-        .map(|d| format!("{}|{sel}", super::yyyymm(d)))
-        .unwrap_or_default()
 }
 
 /// The cells computed so far, by segment and term.
@@ -314,13 +304,12 @@ impl CellCache {
     }
 }
 
-/// A query the cells answer: its scope terms, and the term a document of a given issue day
-/// and selection state would be under (for the overlay's replaced documents).
+/// A query the cells answer: its buyer and scope terms.
 pub struct Plan<'a> {
     pub field: Field,
+    pub buyer: &'a str,
     /// Newest month first.
     pub terms: Vec<PlanTerm>,
-    pub term_of: &'a dyn Fn(i64, u64) -> String,
 }
 
 /// A scope term and the first and last day of its month.
@@ -403,7 +392,7 @@ impl CellCache {
                 if !checks.admit(v) {
                     continue;
                 }
-                let term = (plan.term_of)(v.issued, v.sel);
+                let term = super::scope_issued_on(plan.buyer, v.issued, v.sel);
                 if plan.terms.iter().any(|t| t.term == term)
                     && has_term(r, plan.field, &term, *doc)?
                 {

@@ -126,6 +126,16 @@ pub(crate) fn scope_certified(buyer: &str, yyyymm: u32) -> String {
     format!("{buyer}|c{yyyymm}")
 }
 
+/// The scope term of `buyer`'s documents issued on day `days` (days from CE, as in the
+/// columns) in selection state `sel`; empty for a day that is no date.
+pub(crate) fn scope_issued_on(buyer: &str, days: i64, sel: u64) -> String {
+    i32::try_from(days)
+        .ok()
+        .and_then(|d| crate::store::codec::days_to_date(d).ok())
+        .map(|d| scope_issued(buyer, yyyymm(d), sel))
+        .unwrap_or_default()
+}
+
 /// The month of a date as YYYYMM.
 pub(crate) fn yyyymm(d: chrono::NaiveDate) -> u32 {
     use chrono::Datelike;

@@ -335,18 +335,10 @@ impl InvoiceIndex {
                 // Count and totals from the cells; the page from the newest days that hold
                 // it (all of its documents on those days collected, so that the order among
                 // same-day documents is the collector's).
-                let buyer = q.buyer.as_ref().map(|b| b.as_str()).unwrap_or_default();
-                let term_of = |day: i64, sel: u64| {
-                    i32::try_from(day)
-                        .ok()
-                        .and_then(|d| crate::store::codec::days_to_date(d).ok())
-                        .map(|d| super::scope_issued(buyer, super::yyyymm(d), sel))
-                        .unwrap_or_default()
-                };
                 let plan = Plan {
                     field: self.fields().scope,
+                    buyer: q.buyer.as_ref().map(|b| b.as_str()).unwrap_or_default(),
                     terms,
-                    term_of: &term_of,
                 };
                 let a = self
                     .cells
