@@ -59,17 +59,12 @@ pub(crate) struct Fields {
     /// Code as a base-11 number that sorts like the string (see [`code_ord`]).
     pub code: Field,
     pub number: Field,
-    pub kind: Field,
-    pub status: Field,
-    /// 0 unselected, 1 selected, 2 confirmed, 3 scanned.
-    pub sel: Field,
     /// Period of selection/certification (YYYYMM), 0 when none.
     pub period: Field,
     /// Issue date, days from CE.
     pub issued: Field,
     /// Certification date, days from CE, 0 when none.
     pub cert_on: Field,
-    pub batch: Field,
     pub amount: Field,
     pub tax: Field,
     /// 勾选用途 of a certified invoice ([`InvoiceUse::code`](crate::domain::InvoiceUse::code)),
@@ -82,7 +77,8 @@ pub(crate) struct Fields {
     /// [`scope_certified`]): a 发票勾选 query visits only the months (and selection states)
     /// it can match instead of every document of the buyer.
     pub scope: Field,
-    /// State, status, kind and both dates in one value (see [`packed`]).
+    /// Selection state (0 unselected, 1 selected, 2 confirmed, 3 scanned), status, kind and
+    /// both dates in one value (see [`packed`]); the only column of the first three.
     pub packed: Field,
     /// The order of documents in a segment (see [`cluster`]).
     pub cluster: Field,
@@ -103,6 +99,18 @@ pub(crate) fn cluster(buyer: &str, issued_days: i64) -> u64 {
     // Clamped into 0..=DAY: the cast cannot wrap.
     let newest_first = DAY - issued_days.clamp(0, DAY as i64) as u64;
     (h >> 24) << 24 | newest_first
+}
+
+/// `invoices` in the order of [`cluster`], as a segment keeps its documents: documents added
+/// in this order reach each indexing thread (and so each new segment) nearly sorted, and the
+/// segment's sort when it is written has less to move (a tenth of a bulk load's CPU).
+fn in_segment_order(invoices: &[Invoice]) -> impl Iterator<Item = &Invoice> {
+    let mut order: Vec<(u64, &Invoice)> = invoices
+        .iter()
+        .map(|inv| (cluster(inv.buyer_id.as_str(), days(inv.issued_on)), inv))
+        .collect();
+    order.sort_unstable_by_key(|(c, _)| *c);
+    order.into_iter().map(|(_, inv)| inv)
 }
 
 /// Segments keep their documents sorted by [`cluster`].
@@ -162,13 +170,9 @@ fn schema() -> (Schema, Fields) {
         ),
         code: b.add_u64_field("code", fast()),
         number: b.add_u64_field("number", fast()),
-        kind: b.add_u64_field("kind", fast()),
-        status: b.add_u64_field("status", fast()),
-        sel: b.add_u64_field("sel", fast()),
         period: b.add_u64_field("period", fast()),
         issued: b.add_i64_field("issued", fast()),
         cert_on: b.add_i64_field("cert_on", fast()),
-        batch: b.add_u64_field("batch", FAST),
         amount: b.add_i64_field("amount", FAST),
         tax: b.add_i64_field("tax", FAST),
         // Added with 勾选用途: an index without them has another schema and is rebuilt (see
@@ -452,9 +456,6 @@ impl InvoiceIndex {
         let (code, number) = key_pair(&inv.key);
         d.add_u64(f.code, code);
         d.add_u64(f.number, number);
-        d.add_u64(f.kind, u64::from(inv.kind.code()));
-        d.add_u64(f.status, u64::from(inv.status.code()));
-        d.add_u64(f.sel, sel_code(&inv.selection));
         d.add_u64(
             f.period,
             inv.selection
@@ -467,7 +468,6 @@ impl InvoiceIndex {
             f.cert_on,
             inv.selection.certified_on().map(days).unwrap_or(0),
         );
-        d.add_u64(f.batch, u64::from(inv.selection.batch().unwrap_or(0)));
         d.add_i64(f.amount, inv.amount.value());
         d.add_i64(f.tax, inv.tax.value());
         let certified = Entry::of(inv).map(|(_, e)| e);
@@ -516,7 +516,7 @@ impl InvoiceIndex {
             w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
-        for inv in new {
+        for inv in in_segment_order(new) {
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
         self.applied.store(seq, Ordering::Release);
@@ -577,7 +577,7 @@ impl InvoiceIndex {
         w.delete_all_documents().map_err(tantivy_err)?;
         let mut n = 0u64;
         r.for_each_invoice_batch(50_000, |batch| {
-            for inv in &batch {
+            for inv in in_segment_order(&batch) {
                 w.add_document(self.doc(inv)).map_err(tantivy_err)?;
             }
             n += batch.len() as u64;

@@ -35,10 +35,9 @@ struct StatsCollector {
 
 struct StatsSegment {
     period_wanted: u64,
-    sel: Arc<dyn ColumnValues<u64>>,
+    /// Selection state, status and kind (see [`super::packed`]).
+    packed: Arc<dyn ColumnValues<u64>>,
     period: Arc<dyn ColumnValues<u64>>,
-    kind: Arc<dyn ColumnValues<u64>>,
-    status: Arc<dyn ColumnValues<u64>>,
     amount: Arc<dyn ColumnValues<i64>>,
     tax: Arc<dyn ColumnValues<i64>>,
     use_: Arc<dyn ColumnValues<u64>>,
@@ -56,10 +55,8 @@ impl Collector for StatsCollector {
         let ff = r.fast_fields();
         Ok(StatsSegment {
             period_wanted: self.period,
-            sel: ff.u64("sel")?.first_or_default_col(0),
+            packed: ff.u64("packed")?.first_or_default_col(0),
             period: ff.u64("period")?.first_or_default_col(0),
-            kind: ff.u64("kind")?.first_or_default_col(0),
-            status: ff.u64("status")?.first_or_default_col(0),
             amount: ff.i64("amount")?.first_or_default_col(0),
             tax: ff.i64("tax")?.first_or_default_col(0),
             use_: ff.u64("use")?.first_or_default_col(0),
@@ -87,7 +84,8 @@ impl SegmentCollector for StatsSegment {
     type Fruit = Part;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let method = match self.sel.get_val(doc) {
+        let packed = self.packed.get_val(doc);
+        let method = match super::packed::sel(packed) {
             2 => CertMethod::Selection,
             3 => CertMethod::Scan,
             _ => return,
@@ -96,9 +94,9 @@ impl SegmentCollector for StatsSegment {
             return;
         }
         let code = |v: u64| u8::try_from(v).unwrap_or(0);
-        let kind =
-            InvoiceType::from_code(code(self.kind.get_val(doc))).unwrap_or(InvoiceType::Special);
-        let status = InvoiceStatus::from_code(code(self.status.get_val(doc)))
+        let kind = InvoiceType::from_code(code(super::packed::kind(packed)))
+            .unwrap_or(InvoiceType::Special);
+        let status = InvoiceStatus::from_code(code(super::packed::status(packed)))
             .unwrap_or(InvoiceStatus::Normal);
         let (c, n) = (&self.code, &self.number);
         self.part.add(
@@ -116,27 +114,26 @@ impl SegmentCollector for StatsSegment {
     }
 
     /// Blocks of matching documents: the columns are read for the whole block at once
-    /// (`get_vals`), the certification state and period first, the rest only for the
+    /// (`get_vals`), the packed state (selection, status, kind) and period first, the rest only for the
     /// documents that are certified in the period.
     fn collect_block(&mut self, docs: &[DocId]) {
         const B: usize = 64;
-        let mut sel = [0u64; B];
+        let mut packed = [0u64; B];
         let mut period = [0u64; B];
         let mut hit = [0u32; B];
         let mut method = [CertMethod::Selection; B];
-        let mut kind = [0u64; B];
-        let mut status = [0u64; B];
+        let mut state = [0u64; B];
         let mut amount = [0i64; B];
         let mut tax = [0i64; B];
         let mut use_ = [0u64; B];
         let mut effective_tax = [0i64; B];
         for chunk in docs.chunks(B) {
             let n = chunk.len();
-            self.sel.get_vals(chunk, &mut sel[..n]);
+            self.packed.get_vals(chunk, &mut packed[..n]);
             self.period.get_vals(chunk, &mut period[..n]);
             let mut k = 0;
             for i in 0..n {
-                let m = match sel[i] {
+                let m = match super::packed::sel(packed[i]) {
                     2 => CertMethod::Selection,
                     3 => CertMethod::Scan,
                     _ => continue,
@@ -144,6 +141,7 @@ impl SegmentCollector for StatsSegment {
                 if period[i] == self.period_wanted {
                     hit[k] = chunk[i];
                     method[k] = m;
+                    state[k] = packed[i];
                     k += 1;
                 }
             }
@@ -151,8 +149,6 @@ impl SegmentCollector for StatsSegment {
                 continue;
             }
             let hits = &hit[..k];
-            self.kind.get_vals(hits, &mut kind[..k]);
-            self.status.get_vals(hits, &mut status[..k]);
             self.amount.get_vals(hits, &mut amount[..k]);
             self.tax.get_vals(hits, &mut tax[..k]);
             self.use_.get_vals(hits, &mut use_[..k]);
@@ -164,9 +160,10 @@ impl SegmentCollector for StatsSegment {
                 self.part.add(
                     || (c.get_val(doc), n.get_val(doc)),
                     Entry {
-                        kind: InvoiceType::from_code(code(kind[j])).unwrap_or(InvoiceType::Special),
+                        kind: InvoiceType::from_code(code(super::packed::kind(state[j])))
+                            .unwrap_or(InvoiceType::Special),
                         method: method[j],
-                        status: InvoiceStatus::from_code(code(status[j]))
+                        status: InvoiceStatus::from_code(code(super::packed::status(state[j])))
                             .unwrap_or(InvoiceStatus::Normal),
                         use_: use_of(use_[j]),
                         amount: Fen::new(amount[j]),
