@@ -117,8 +117,7 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                 Ok(r) => t.error(format!("confirm {}", r.status())),
                 Err(e) => t.error(format!("confirm {e}")),
             }
-        } else if i.is_multiple_of(plan.save_every) && (plan.save_every > 1 || !seen.is_empty())
-        {
+        } else if i.is_multiple_of(plan.save_every) && (plan.save_every > 1 || !seen.is_empty()) {
             let select: Vec<Value> = seen
                 .iter()
                 .take(3)
