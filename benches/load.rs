@@ -77,6 +77,10 @@ struct Plan {
 async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(4)
+        // Below the server's keep-alive (actix's default, 5 s): an idle connection is dropped
+        // by the client first, never reused just as the server closes it (a request lost as
+        // `IncompleteMessage`, seen once in a few runs on a slow machine).
+        .pool_idle_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -115,7 +119,7 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                     }
                 }
                 Ok(r) => t.error(format!("confirm {}", r.status())),
-                Err(e) => t.error(format!("confirm {e}")),
+                Err(e) => t.error(format!("confirm {e:?}")),
             }
         } else if i.is_multiple_of(plan.save_every) && (plan.save_every > 1 || !seen.is_empty()) {
             let select: Vec<Value> = seen
@@ -140,7 +144,7 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                     ticked = seen.drain(..seen.len().min(3)).collect();
                 }
                 Ok(r) => t.error(format!("save {}", r.status())),
-                Err(e) => t.error(format!("save {e}")),
+                Err(e) => t.error(format!("save {e:?}")),
             }
         } else {
             // The three condition sets of the page: 未勾选 (the default), all uncertified
@@ -172,7 +176,7 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                     Err(e) => t.error(format!("query body {e}")),
                 },
                 Ok(r) => t.error(format!("query {}", r.status())),
-                Err(e) => t.error(format!("query {e}")),
+                Err(e) => t.error(format!("query {e:?}")),
             }
         }
     }

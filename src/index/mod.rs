@@ -678,6 +678,31 @@ mod tests {
         assert_eq!(again.index.schema(), schema().0);
     }
 
+    /// An index written when there were more columns (say `batch`, dropped since) is
+    /// re-created and rebuilt too: the schema must be equal, not merely include today's.
+    #[test]
+    fn an_index_with_a_dropped_field_is_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (now, _) = schema();
+            let mut b = Schema::builder();
+            for (_, entry) in now.fields() {
+                b.add_field(entry.clone());
+            }
+            b.add_u64_field("batch", FAST);
+            let index = Index::builder()
+                .schema(b.build())
+                .settings(settings())
+                .create_in_dir(dir.path())
+                .unwrap();
+            commit_payload_42(&index);
+        }
+        let i = InvoiceIndex::open(dir.path()).unwrap();
+        assert_eq!(i.applied_seq(), 0);
+        assert_eq!(i.index.schema(), schema().0);
+        assert!(i.index.schema().get_field("batch").is_err());
+    }
+
     /// An empty commit with the counter 42, as an index of an earlier version left it.
     fn commit_payload_42(index: &Index) {
         let mut w: IndexWriter = index.writer(15_000_000).unwrap();
