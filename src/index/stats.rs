@@ -114,8 +114,8 @@ impl SegmentCollector for StatsSegment {
     }
 
     /// Blocks of matching documents: the columns are read for the whole block at once
-    /// (`get_vals`), the packed state (selection, status, kind) and period first, the rest only for the
-    /// documents that are certified in the period.
+    /// (`get_vals`), the packed state (selection, status, kind) and the period first, the
+    /// rest only for the documents that are certified in the period.
     fn collect_block(&mut self, docs: &[DocId]) {
         const B: usize = 64;
         let mut packed = [0u64; B];
