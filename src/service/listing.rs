@@ -87,18 +87,18 @@ impl InvoiceView {
 
 impl From<&Invoice> for InvoiceView {
     fn from(i: &Invoice) -> Self {
+        InvoiceView::from(i.clone())
+    }
+}
+
+impl From<Invoice> for InvoiceView {
+    /// Moves the invoice's strings into the view (a page's rows are read for it alone).
+    fn from(i: Invoice) -> Self {
         InvoiceView {
             code: i.key.code().map(str::to_owned),
             number: i.key.number().to_string(),
             kind: i.kind,
             issued_on: i.issued_on,
-            seller_id: i.seller_id.clone(),
-            seller_name: i.seller_name.clone(),
-            buyer_id: i.buyer_id.clone(),
-            amount: i.amount,
-            tax: i.tax,
-            status: i.status,
-            selection: i.selection,
             period: i.selection.period(),
             certified_on: i.selection.certified_on(),
             batch: i.selection.batch(),
@@ -108,7 +108,14 @@ impl From<&Invoice> for InvoiceView {
             use_: i.use_(),
             effective_tax: i.use_().map(|_| i.effective_tax()),
             reason: i.usage.as_ref().and_then(|u| u.reason),
-            reason_text: i.usage.as_ref().and_then(|u| u.reason_text.clone()),
+            amount: i.amount,
+            tax: i.tax,
+            status: i.status,
+            selection: i.selection,
+            seller_id: i.seller_id,
+            seller_name: i.seller_name,
+            buyer_id: i.buyer_id,
+            reason_text: i.usage.and_then(|u| u.reason_text),
         }
     }
 }
@@ -140,7 +147,7 @@ pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice
     // One read transaction and one table open for the page.
     let r = app.store.read()?;
     Ok(r.invoices_by_keys(keys)?
-        .iter()
+        .into_iter()
         .map(InvoiceView::from)
         .collect())
 }
