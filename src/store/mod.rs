@@ -148,15 +148,14 @@ pub trait ChangeSink: Send + Sync {
     fn sync(&self) {}
 }
 
-/// Group commit: how many commits there have been, and up to which of them the file is
-/// known durable (for [`Store::write_grouped`]).
+/// Group commit ([`Store::write_grouped`]): the writes waiting to be combined, whether a
+/// writer is combining, and totals for [`Store::group_stats`].
 #[derive(Default)]
 struct GroupCommit {
     commits: std::sync::atomic::AtomicU64,
-    /// Grouped writes between their start and their commit: the flush waits for them (for
-    /// a while) so that one flush covers them too.
-    inflight: std::sync::atomic::AtomicU64,
-    durable: Mutex<u64>,
+    state: Mutex<Combining>,
+    /// Signalled whenever a combining writer is done with a group.
+    turn: std::sync::Condvar,
     /// Totals since opening, for [`Store::group_stats`].
     groups: std::sync::atomic::AtomicU64,
     grouped: std::sync::atomic::AtomicU64,
@@ -164,20 +163,69 @@ struct GroupCommit {
     sync_us: std::sync::atomic::AtomicU64,
 }
 
-/// How long a group's flush waits at most for the grouped writes in progress to commit.
-const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+#[derive(Default)]
+struct Combining {
+    queue: Vec<GroupedWrite>,
+    /// A writer is running a group (the queue's writes wait for the next one).
+    leading: bool,
+}
+
+/// What a grouped write's change returned, its type erased while it sits in the queue.
+type Erased = AppResult<Box<dyn std::any::Any + Send>>;
+/// Where a grouped write's outcome is left for its writer.
+type Slot = Arc<Mutex<Option<Erased>>>;
+
+/// One change waiting in [`Combining::queue`].
+struct GroupedWrite {
+    who: Who,
+    change: Box<dyn Fn(&mut Tx) -> Erased + Send>,
+    slot: Slot,
+}
+
+fn take_outcome(slot: &Slot) -> Option<Erased> {
+    match slot.lock() {
+        Ok(mut g) => g.take(),
+        Err(_) => Some(Err(AppError::internal("group commit slot poisoned"))),
+    }
+}
+
+/// Ends a group however it ends (a change that panics included): every write of the group
+/// left without an outcome gets an error, the next writer may lead, and the waiting
+/// writers are woken to look at their slots.
+struct GroupDone<'a> {
+    group: &'a GroupCommit,
+    slots: Vec<Slot>,
+}
+
+impl Drop for GroupDone<'_> {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            if let Ok(mut g) = slot.lock() {
+                if g.is_none() {
+                    *g = Some(Err(AppError::internal("group commit failed")));
+                }
+            }
+        }
+        let mut state = match self.group.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.leading = false;
+        drop(state);
+        self.group.turn.notify_all();
+    }
+}
 
 /// What group commit has done since the store was opened ([`Store::group_stats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupStats {
-    /// Durable flushes made for grouped writes.
+    /// Durable transactions made for grouped writes.
     pub groups: u64,
-    /// Commits those flushes covered: the grouped writes, and any other commit made since
-    /// the flush before.
+    /// The grouped writes they committed.
     pub writes: u64,
-    /// Time spent in the durable flushes (redb), in microseconds.
+    /// Time spent in those transactions (the changes and the durable commit), in microseconds.
     pub flush_us: u64,
-    /// Time spent applying the groups' changes in the sink (the index commit), in microseconds.
+    /// Time spent making the groups' changes visible in the sink (the index), in microseconds.
     pub sync_us: u64,
 }
 
@@ -443,59 +491,99 @@ impl Store {
         self.write_inner(who, true, false, redb::Durability::Immediate, f)
     }
 
-    /// Like [`Store::write`] — durable when it returns — with group commit: the transaction
-    /// commits without its own fsync, then one durable flush covers every commit made up to
-    /// then (concurrent writers wait for the flush in progress and share the next one), and
-    /// the index applies their changes together. Many concurrent small writes (selection
-    /// saves) then cost one fsync and one index commit per group instead of one each.
-    pub fn write_grouped<T>(
+    /// Like [`Store::write`] — durable when it returns — with group commit for many
+    /// concurrent small writes (selection saves). A writer queues its change; if no writer
+    /// is running a group, it takes every change queued and runs them in one transaction,
+    /// committed durably (each change's audit entries inside it, under its own `Who`), while
+    /// the changes queued meanwhile wait for the next group. One fsync, one transaction and
+    /// one hand-over of the store's write lock per group instead of one each.
+    ///
+    /// If any change of a group fails, nothing of the group is kept and each of its changes
+    /// runs again in a transaction of its own (hence `Fn`): a change's error is its own.
+    pub fn write_grouped<T: Send + 'static>(
         &self,
         who: &Who,
-        f: impl FnOnce(&mut Tx) -> AppResult<T>,
+        f: impl Fn(&mut Tx) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         if self.read_only {
             return Err(AppError::new(Code::ReadOnly));
         }
-        let relaxed = std::sync::atomic::Ordering::SeqCst;
-        self.group.inflight.fetch_add(1, relaxed);
-        let written = self.write_numbered(who, true, false, redb::Durability::None, true, f);
-        self.group.inflight.fetch_sub(1, relaxed);
-        let (out, commit) = written?;
-        self.sync_through(commit)?;
-        Ok(out)
+        let poisoned = || AppError::internal("group commit lock poisoned");
+        let slot: Slot = Arc::new(Mutex::new(None));
+        let mut state = self.group.state.lock().map_err(|_| poisoned())?;
+        state.queue.push(GroupedWrite {
+            who: who.clone(),
+            change: Box::new(move |tx| f(tx).map(|v| Box::new(v) as Box<dyn std::any::Any + Send>)),
+            slot: slot.clone(),
+        });
+        loop {
+            if let Some(outcome) = take_outcome(&slot) {
+                drop(state);
+                return outcome?
+                    .downcast::<T>()
+                    .map(|v| *v)
+                    .map_err(|_| AppError::internal("group commit: an outcome of another type"));
+            }
+            if !state.leading {
+                state.leading = true;
+                let group = std::mem::take(&mut state.queue);
+                drop(state);
+                self.run_group(group);
+                state = self.group.state.lock().map_err(|_| poisoned())?;
+                continue;
+            }
+            state = self.group.turn.wait(state).map_err(|_| poisoned())?;
+        }
     }
 
-    /// Returns once commit number `commit` is durable and its changes applied by the sink.
-    fn sync_through(&self, commit: u64) -> AppResult<()> {
-        let mut durable = self
-            .group
-            .durable
-            .lock()
-            .map_err(|_| AppError::internal("group commit lock poisoned"))?;
-        if *durable >= commit {
-            return Ok(());
-        }
-        // Writers about to commit (most of them queued behind the last flush, which held the
-        // file's write lock) commit first, for a while, so that this flush covers them too
-        // rather than each group being the one or two that got in between two flushes.
-        let waiting = std::time::Instant::now();
-        while self
-            .group
-            .inflight
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 0
-            && waiting.elapsed() < GROUP_WAIT
-        {
-            std::thread::sleep(std::time::Duration::from_micros(50));
-        }
-        // Every commit numbered up to `target` has committed (numbers are taken after the
-        // commit), so the durable flush below covers them all.
-        let target = self
-            .group
-            .commits
-            .load(std::sync::atomic::Ordering::Acquire);
+    /// Runs a group of queued writes (see [`Store::write_grouped`]) and leaves each one's
+    /// outcome in its slot.
+    fn run_group(&self, group: Vec<GroupedWrite>) {
+        let _done = GroupDone {
+            group: &self.group,
+            slots: group.iter().map(|w| w.slot.clone()).collect(),
+        };
+        let Some(first) = group.first() else {
+            return;
+        };
         let started = std::time::Instant::now();
-        self.flush()?;
+        let together = self.write_numbered(
+            &first.who,
+            true,
+            false,
+            redb::Durability::Immediate,
+            true,
+            |tx| {
+                let mut out = Vec::with_capacity(group.len());
+                for w in &group {
+                    let from = tx.audits.len();
+                    out.push((w.change)(tx)?);
+                    for draft in &mut tx.audits[from..] {
+                        draft.stamp(&w.who);
+                    }
+                }
+                Ok(out)
+            },
+        );
+        let outcomes: Vec<Erased> = match together {
+            Ok((values, _)) => values.into_iter().map(Ok).collect(),
+            Err(e) if group.len() == 1 => vec![Err(e)],
+            // One change failed, and the group with it: each on its own.
+            Err(_) => group
+                .iter()
+                .map(|w| {
+                    self.write_numbered(
+                        &w.who,
+                        true,
+                        false,
+                        redb::Durability::Immediate,
+                        true,
+                        |tx| (w.change)(tx),
+                    )
+                    .map(|(v, _)| v)
+                })
+                .collect(),
+        };
         if failpoint("after_group_flush") {
             std::process::abort();
         }
@@ -508,12 +596,20 @@ impl Store {
         let relaxed = std::sync::atomic::Ordering::Relaxed;
         let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         g.groups.fetch_add(1, relaxed);
-        g.grouped
-            .fetch_add(target.saturating_sub(*durable), relaxed);
+        g.grouped.fetch_add(group.len() as u64, relaxed);
         g.flush_us.fetch_add(us(flushed - started), relaxed);
         g.sync_us.fetch_add(us(flushed.elapsed()), relaxed);
-        *durable = target;
-        Ok(())
+        for (w, outcome) in group.iter().zip(outcomes) {
+            if let Ok(mut slot) = w.slot.lock() {
+                *slot = Some(outcome);
+            }
+        }
+    }
+
+    /// How many grouped writes wait for the group in progress (tests).
+    #[cfg(test)]
+    pub(crate) fn group_queue_len(&self) -> usize {
+        self.group.state.lock().map(|s| s.queue.len()).unwrap_or(0)
     }
 
     /// What group commit has done since the store was opened (for the load bench).
@@ -701,6 +797,7 @@ impl Store {
                 audits.insert(
                     0,
                     tables::audit::AuditDraft {
+                        when: None,
                         by: Some((
                             Actor::System {
                                 what: "audit-chain".into(),
@@ -719,10 +816,11 @@ impl Store {
                 let (actor, address) = draft
                     .by
                     .unwrap_or_else(|| (who.actor.clone(), who.address.clone()));
+                let (wall, now) = draft.when.unwrap_or((who.wall, who.now));
                 let entry = AuditEntry {
                     seq,
-                    at: who.wall,
-                    business_at: (who.now != who.wall).then_some(who.now),
+                    at: wall,
+                    business_at: (now != wall).then_some(now),
                     actor,
                     address,
                     action: draft.action,

@@ -95,9 +95,11 @@ pub fn select_rows(
     }
     settled(app, who, id)?;
     let c = ctx(app, who);
-    // Durable when answered; concurrent saves share one flush (group commit).
+    // Durable when answered; concurrent saves share one transaction and its fsync (group
+    // commit), which another writer may run: the change owns what it needs.
+    let (id, rows) = (id.clone(), rows.to_vec());
     app.store
-        .write_grouped(who, |tx| engine::save_rows(tx, &c, id, rows))
+        .write_grouped(who, move |tx| engine::save_rows(tx, &c, &id, &rows))
 }
 
 /// A ticked invoice whose seller the office flagged, with the office's reason.

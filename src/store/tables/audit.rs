@@ -1,6 +1,7 @@
 //! The audit log: append-only, one entry per state change. Entries are drafted in the
 //! transaction ([`Tx::audit`]) and appended by the store at commit.
 
+use chrono::{DateTime, FixedOffset};
 use redb::ReadableTable;
 
 use super::{dec, Tables, AUDIT, AUDIT_CHAIN};
@@ -23,9 +24,24 @@ pub struct AuditFilter {
 pub(in crate::store) struct AuditDraft {
     /// Someone other than the transaction's `Who` (several changes committed together).
     pub by: Option<(Actor, Option<String>)>,
+    /// The wall-clock and business times of the change, when not the transaction's `Who`'s.
+    pub when: Option<(DateTime<FixedOffset>, DateTime<FixedOffset>)>,
     pub action: String,
     pub target: String,
     pub detail: String,
+}
+
+impl AuditDraft {
+    /// Makes the entry `who`'s, at `who`'s times, where it does not name its own (a change
+    /// committed in a group with other people's).
+    pub(in crate::store) fn stamp(&mut self, who: &crate::store::Who) {
+        if self.by.is_none() {
+            self.by = Some((who.actor.clone(), who.address.clone()));
+        }
+        if self.when.is_none() {
+            self.when = Some((who.wall, who.now));
+        }
+    }
 }
 
 /// Getters of the audit log, on a [`Reader`](crate::store::Reader) or a [`Tx`].
@@ -127,6 +143,7 @@ impl Tx {
         detail: impl Into<String>,
     ) {
         self.audits.push(AuditDraft {
+            when: None,
             by: None,
             action: action.to_string(),
             target: target.to_string(),
@@ -145,6 +162,7 @@ impl Tx {
         detail: impl Into<String>,
     ) {
         self.audits.push(AuditDraft {
+            when: None,
             by: Some((actor, address)),
             action: action.to_string(),
             target: target.to_string(),
