@@ -9,7 +9,10 @@
 //! Each size's line is one JSON object:
 //! `{"invoices","queries","fapiao_p50_us","fapiao_p99_us","sqlite_p50_us","sqlite_p99_us",
 //!   "p50_ratio","p99_ratio","fapiao_load_s","sqlite_load_s"}` (ratios are fapiao / SQLite).
-//! Both sides must return the same totals and the same page for every query: checked.
+//! Both sides must return the same totals and the same page for every query: checked (and in
+//! flat mode, the same answers at every size). With several sizes, all are loaded first and
+//! their queries then alternate in blocks of 50, so that the machine's drift over the
+//! minutes between sizes does not fall on one size alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -503,6 +506,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// What one store size measured.
 struct Run {
     invoices: usize,
+    /// The digest of the answers (matches found, their amount).
+    digest: (u64, i64),
     queries: usize,
     f50: f64,
     f99: f64,
@@ -510,9 +515,27 @@ struct Run {
     s99: f64,
 }
 
-/// Generates and loads `n` invoices on both sides, runs the queries, checks the answers and
-/// prints the size's JSON line. The temporary data is deleted on return.
-fn run(a: &Args, n: usize) -> Run {
+/// One store size, loaded on both sides, and what its queries measured so far.
+struct Loaded {
+    n: usize,
+    flat: Option<usize>,
+    qs: Vec<Q>,
+    app: std::sync::Arc<App>,
+    conn: Connection,
+    dir: tempfile::TempDir,
+    fapiao_load: f64,
+    sqlite_load: f64,
+    /// Microseconds per query, in query order: fapiao, SQLite, and fapiao's index search.
+    tf: Vec<f64>,
+    ts: Vec<f64>,
+    searches: Vec<f64>,
+    /// A digest of the answers: in flat mode it is the same at every store size.
+    found: u64,
+    amounts: i64,
+}
+
+/// Generates and loads `n` invoices on both sides.
+fn load(a: &Args, n: usize) -> Loaded {
     let flat = (a.flat > 0).then_some(a.flat);
     eprintln!(
         "{n} invoices{}…",
@@ -562,33 +585,74 @@ fn run(a: &Args, n: usize) -> Run {
     eprintln!("sqlite load: {sqlite_load:.2}s");
 
     let qs = queries(&data, a.queries, a.seed);
-    // Warm both (page cache, prepared statements).
-    for q in qs.iter().take(20) {
-        run_fapiao(&app, q);
-        run_sqlite(&conn, q);
+    Loaded {
+        n,
+        flat,
+        tf: Vec::with_capacity(qs.len()),
+        ts: Vec::with_capacity(qs.len()),
+        searches: Vec::with_capacity(qs.len()),
+        qs,
+        app,
+        conn,
+        dir,
+        fapiao_load,
+        sqlite_load,
+        found: 0,
+        amounts: 0,
     }
-    let mut tf = Vec::with_capacity(qs.len());
-    let mut ts = Vec::with_capacity(qs.len());
-    let mut searches = Vec::with_capacity(qs.len());
-    // A digest of the answers: in flat mode it is the same at every store size.
-    let (mut found, mut amounts) = (0u64, 0i64);
-    for (i, q) in qs.iter().enumerate() {
-        let t = Instant::now();
-        let (fa, searched) = run_fapiao(&app, q);
-        tf.push(t.elapsed().as_secs_f64() * 1e6);
-        searches.push(searched);
-        found += fa.0;
-        amounts += fa.1;
-        let t = Instant::now();
-        let sa = run_sqlite(&conn, q);
-        ts.push(t.elapsed().as_secs_f64() * 1e6);
-        assert_eq!(
-            (fa.0, fa.1, fa.2),
-            (sa.0, sa.1, sa.2),
-            "query {i}: totals differ"
-        );
-        assert_eq!(fa.3, sa.3, "query {i}: pages differ");
+}
+
+/// Queries measured at one size before the next size's turn (see `main`).
+const BLOCK: usize = 50;
+
+/// Warms both sides (page cache, prepared statements, the processor's caches) with the
+/// first queries, unmeasured.
+fn warm(l: &Loaded) {
+    for q in l.qs.iter().take(20) {
+        run_fapiao(&l.app, q);
+        run_sqlite(&l.conn, q);
     }
+}
+
+/// Runs query `i` on both sides, times each and checks that the answers are the same.
+fn measure(l: &mut Loaded, i: usize) {
+    let q = &l.qs[i];
+    let t = Instant::now();
+    let (fa, searched) = run_fapiao(&l.app, q);
+    l.tf.push(t.elapsed().as_secs_f64() * 1e6);
+    l.searches.push(searched);
+    l.found += fa.0;
+    l.amounts += fa.1;
+    let t = Instant::now();
+    let sa = run_sqlite(&l.conn, q);
+    l.ts.push(t.elapsed().as_secs_f64() * 1e6);
+    assert_eq!(
+        (fa.0, fa.1, fa.2),
+        (sa.0, sa.1, sa.2),
+        "{} invoices, query {i}: totals differ",
+        l.n
+    );
+    assert_eq!(fa.3, sa.3, "{} invoices, query {i}: pages differ", l.n);
+}
+
+/// Prints a measured size's figures (the JSON line on stdout, the breakdown on stderr) and
+/// deletes its data.
+fn report(l: Loaded) -> Run {
+    let Loaded {
+        n,
+        flat,
+        qs,
+        app,
+        conn,
+        dir,
+        fapiao_load,
+        sqlite_load,
+        mut tf,
+        mut ts,
+        mut searches,
+        found,
+        amounts,
+    } = l;
     if let Some(secs) = std::env::var("BENCH_PROFILE_SECS")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -614,20 +678,21 @@ fn run(a: &Args, n: usize) -> Run {
         };
         let ((f50, f99), (s50, s99)) = (pick(&tf), pick(&ts));
         eprintln!(
-            "  {name}: fapiao p50 {f50:.0} µs p99 {f99:.0} µs; sqlite p50 {s50:.0} µs p99 {s99:.0} µs"
+            "  {n} invoices, {name}: fapiao p50 {f50:.0} µs p99 {f99:.0} µs; sqlite p50 {s50:.0} µs p99 {s99:.0} µs"
         );
     }
     tf.sort_by(f64::total_cmp);
     ts.sort_by(f64::total_cmp);
     searches.sort_by(f64::total_cmp);
     eprintln!(
-        "answers agree: {found} invoices found in all, amount {amounts} fen; \
+        "{n} invoices, answers agree: {found} invoices found in all, amount {amounts} fen; \
          fapiao index search p50 {:.0} µs of {:.0} µs",
         percentile(&searches, 0.5),
         percentile(&tf, 0.5)
     );
     let r = Run {
         invoices: n,
+        digest: (found, amounts),
         queries: qs.len(),
         f50: percentile(&tf, 0.5),
         f99: percentile(&tf, 0.99),
@@ -706,7 +771,37 @@ fn main() {
     } else {
         a.sizes.clone()
     };
-    let runs: Vec<Run> = sizes.iter().map(|&n| run(&a, n)).collect();
+    let mut loaded: Vec<Loaded> = sizes.iter().map(|&n| load(&a, n)).collect();
+    // With several sizes, their queries alternate in blocks (a block of queries at every
+    // size, then the next block) once all are loaded: the machine's ups and downs over the
+    // minutes a size takes then fall on every size alike, which a growth figure from runs
+    // minutes apart did not (its p50s moved by ±15 % from run to run on a shared 2-core
+    // machine). Blocks, not single queries: a query right after one on another store finds
+    // the processor's caches holding that store's data, and in this mode all of one size's
+    // queries are the same taxpayer's, so within a block they run as they would alone.
+    let k = loaded.len();
+    for block in (0..a.queries).step_by(BLOCK) {
+        for l in loaded.iter_mut() {
+            warm(l);
+            for i in block..(block + BLOCK).min(a.queries) {
+                measure(l, i);
+            }
+        }
+        // The sizes take turns at going first.
+        loaded.rotate_left(1 % k);
+    }
+    loaded.sort_by_key(|l| l.n);
+    let runs: Vec<Run> = loaded.into_iter().map(report).collect();
+    if a.flat > 0 {
+        // The queried taxpayer and its invoices are the same at every size, so are the answers.
+        for r in &runs {
+            assert_eq!(
+                r.digest, runs[0].digest,
+                "flat mode: the answers at {} invoices differ from those at {}",
+                r.invoices, runs[0].invoices
+            );
+        }
+    }
     if runs.len() > 1 {
         // Growth from the smallest store to the largest: the last line, one JSON object.
         let small = runs.iter().min_by_key(|r| r.invoices).unwrap();
