@@ -257,16 +257,39 @@ impl Collector for PageCollector<'_> {
 
     fn merge_fruits(&self, fruits: Vec<Fruit>) -> tantivy::Result<Fruit> {
         let mut out = Fruit::default();
+        let mut tops = Vec::with_capacity(fruits.len());
         for f in fruits {
             out.count += f.count;
             out.amount += f.amount;
             out.tax += f.tax;
-            out.top.extend(f.top);
+            tops.push(f.top);
         }
-        out.top.sort_unstable();
-        out.top.truncate(self.k);
+        out.top = merge_sorted(tops, self.k);
         Ok(out)
     }
+}
+
+/// The first `k` of lists each sorted best first, in order: a merge that stops after `k`,
+/// instead of sorting every segment's `k` together (a deep page of an index of many segments
+/// had a tenth of its time in that sort).
+pub(crate) fn merge_sorted(lists: Vec<Vec<Order>>, k: usize) -> Vec<Order> {
+    let total: usize = lists.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total.min(k));
+    let mut heads: BinaryHeap<Reverse<(Order, usize, usize)>> = lists
+        .iter()
+        .enumerate()
+        .filter_map(|(l, list)| list.first().map(|&o| Reverse((o, l, 0))))
+        .collect();
+    while out.len() < k {
+        let Some(Reverse((o, l, i))) = heads.pop() else {
+            break;
+        };
+        out.push(o);
+        if let Some(&next) = lists.get(l).and_then(|list| list.get(i + 1)) {
+            heads.push(Reverse((next, l, i + 1)));
+        }
+    }
+    out
 }
 
 impl SegmentCollector for PageSegment {
@@ -344,6 +367,37 @@ impl SegmentCollector for PageSegment {
             amount: self.sum_amount,
             tax: self.sum_tax,
             top,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The merge gives what sorting every list together and keeping `k` gives.
+        #[test]
+        fn merging_sorted_lists_is_sorting_them_together(
+            lists in proptest::collection::vec(
+                proptest::collection::vec((0i64..50, 0u64..5, 0u64..1000), 0..40),
+                0..8,
+            ),
+            k in 0usize..120,
+        ) {
+            let lists: Vec<Vec<Order>> = lists
+                .into_iter()
+                .map(|l| {
+                    let mut l: Vec<Order> = l.into_iter().map(|(d, c, n)| (Reverse(d), c, n)).collect();
+                    l.sort_unstable();
+                    l
+                })
+                .collect();
+            let mut want: Vec<Order> = lists.iter().flatten().copied().collect();
+            want.sort_unstable();
+            want.truncate(k);
+            prop_assert_eq!(merge_sorted(lists, k), want);
         }
     }
 }
