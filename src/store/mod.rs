@@ -499,7 +499,8 @@ impl Store {
     /// one hand-over of the store's write lock per group instead of one each.
     ///
     /// If any change of a group fails, nothing of the group is kept and each of its changes
-    /// runs again in a transaction of its own (hence `Fn`): a change's error is its own.
+    /// runs again in a transaction of its own (hence `Fn`): a change's error is its own. A
+    /// change must not write through the store itself: its group would wait for it.
     pub fn write_grouped<T: Send + 'static>(
         &self,
         who: &Who,
