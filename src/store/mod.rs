@@ -152,7 +152,6 @@ pub trait ChangeSink: Send + Sync {
 /// writer is combining, and totals for [`Store::group_stats`].
 #[derive(Default)]
 struct GroupCommit {
-    commits: std::sync::atomic::AtomicU64,
     state: Mutex<Combining>,
     /// Signalled whenever a combining writer is done with a group.
     turn: std::sync::Condvar,
@@ -548,7 +547,7 @@ impl Store {
             return;
         };
         let started = std::time::Instant::now();
-        let together = self.write_numbered(
+        let together = self.write_staged(
             &first.who,
             true,
             false,
@@ -567,13 +566,13 @@ impl Store {
             },
         );
         let outcomes: Vec<Erased> = match together {
-            Ok((values, _)) => values.into_iter().map(Ok).collect(),
+            Ok(values) => values.into_iter().map(Ok).collect(),
             Err(e) if group.len() == 1 => vec![Err(e)],
             // One change failed, and the group with it: each on its own.
             Err(_) => group
                 .iter()
                 .map(|w| {
-                    self.write_numbered(
+                    self.write_staged(
                         &w.who,
                         true,
                         false,
@@ -581,7 +580,6 @@ impl Store {
                         true,
                         |tx| (w.change)(tx),
                     )
-                    .map(|(v, _)| v)
                 })
                 .collect(),
         };
@@ -715,13 +713,12 @@ impl Store {
         durability: redb::Durability,
         f: impl FnOnce(&mut Tx) -> AppResult<T>,
     ) -> AppResult<T> {
-        self.write_numbered(who, audited, allow_unchanged, durability, false, f)
-            .map(|(out, _)| out)
+        self.write_staged(who, audited, allow_unchanged, durability, false, f)
     }
 
-    /// [`Store::write_inner`], also returning the commit's number (0 when nothing was
-    /// committed); `staged` tells the sink it may hold the change until [`ChangeSink::sync`].
-    fn write_numbered<T>(
+    /// [`Store::write_inner`]; `staged` tells the sink it may hold the change until
+    /// [`ChangeSink::sync`] (group commit).
+    fn write_staged<T>(
         &self,
         who: &Who,
         audited: bool,
@@ -729,7 +726,7 @@ impl Store {
         durability: redb::Durability,
         staged: bool,
         f: impl FnOnce(&mut Tx) -> AppResult<T>,
-    ) -> AppResult<(T, u64)> {
+    ) -> AppResult<T> {
         let _guard = self
             .commit_lock
             .lock()
@@ -770,7 +767,7 @@ impl Store {
             if audits.is_empty() {
                 txn.abort()?;
                 if allow_unchanged {
-                    return Ok((out, 0));
+                    return Ok(out);
                 }
                 return Err(AppError::internal("state change without an audit entry"));
             }
@@ -848,14 +845,7 @@ impl Store {
                 }
             }
         }
-        // Numbered once the sink holds the change: a group flush that counts this commit
-        // also makes the sink apply it.
-        let commit = self
-            .group
-            .commits
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
-            + 1;
-        Ok((out, commit))
+        Ok(out)
     }
 }
 

@@ -5,7 +5,7 @@
 //! instead of being rebuilt from every invoice.
 //!
 //! The journal is written in the transaction that bumps the counter
-//! ([`record`], called by `Store::write_numbered`), so it is exactly as durable as the change
+//! ([`record`], called by `Store::write_staged`), so it is exactly as durable as the change
 //! it describes. It is bounded: the newest [`KEEP`] commits are kept, and a commit changing
 //! more than [`MAX_KEYS`] invoices, or written by a bulk load (`Store::write_bulk`: the demo,
 //! the benches; its commits are not flushed one by one either), writes no entry — it leaves a
