@@ -513,6 +513,8 @@ struct Run {
     f99: f64,
     s50: f64,
     s99: f64,
+    /// The index's segments when measured (each a query visits).
+    segments: usize,
 }
 
 /// One store size, loaded on both sides, and what its queries measured so far.
@@ -571,8 +573,15 @@ fn load(a: &Args, n: usize) -> Loaded {
         import(&app, &who, rows, ImportMode::Generated, true).unwrap();
         fapiao_load += started.elapsed().as_secs_f64();
     }
+    // As `fapiao import` ends: durable, and the index's segments packed.
     let started = Instant::now();
     app.store.flush().unwrap();
+    let packing = Instant::now();
+    let merged = app.index.compact().unwrap();
+    eprintln!(
+        "index segments packed: {merged} merged away in {:.2}s",
+        packing.elapsed().as_secs_f64()
+    );
     fapiao_load += started.elapsed().as_secs_f64();
     eprintln!("fapiao load: {fapiao_load:.2}s");
     if std::env::var("BENCH_SPLIT").is_ok() {
@@ -698,6 +707,7 @@ fn report(l: Loaded) -> Run {
         f99: percentile(&tf, 0.99),
         s50: percentile(&ts, 0.5),
         s99: percentile(&ts, 0.99),
+        segments: count_files(dir.path(), "fast"),
     };
     let mut line = serde_json::json!({
         "invoices": n,
@@ -710,6 +720,7 @@ fn report(l: Loaded) -> Run {
         "p99_ratio": round3(r.f99 / r.s99),
         "fapiao_load_s": (fapiao_load * 100.0).round() / 100.0,
         "sqlite_load_s": (sqlite_load * 100.0).round() / 100.0,
+        "fapiao_segments": r.segments,
     });
     if let Some(f) = flat {
         line["flat"] = f.into();
@@ -811,6 +822,7 @@ fn main() {
             "queries": small.queries,
             "fapiao_p50_us": runs.iter().map(|r| r.f50.round()).collect::<Vec<_>>(),
             "sqlite_p50_us": runs.iter().map(|r| r.s50.round()).collect::<Vec<_>>(),
+            "fapiao_segments": runs.iter().map(|r| r.segments).collect::<Vec<_>>(),
             "fapiao_p50_growth": round3(large.f50 / small.f50),
             "sqlite_p50_growth": round3(large.s50 / small.s50),
             "fapiao_p99_growth": round3(large.f99 / small.f99),

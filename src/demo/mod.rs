@@ -430,6 +430,8 @@ pub fn generate(app: &App, who: &Who, n: u64, seed: u64, progress: bool) -> AppR
         n_batches += 1;
     }
     app.store.flush()?;
+    // A bulk load ends with its index segments packed (see `InvoiceIndex::compact`).
+    app.index.compact()?;
     bar.finish_and_clear();
     Ok(Summary {
         taxpayers: buyers

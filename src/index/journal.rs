@@ -919,6 +919,43 @@ mod tests {
     }
 
     /// The index holds what a rebuilt one does once its ready changes are committed.
+    /// A bulk load ends with its segments packed: the small segments of many commits merge
+    /// into one (all of them fit under the cap), queries move onto it, and every answer —
+    /// totals and pages — stays what it was.
+    #[test]
+    fn compaction_packs_the_segments_and_changes_no_answer() {
+        let (_dir, store, index) = setup();
+        index.no_merges();
+        for n in [1, 2, 4, 5, 7] {
+            let inv = changed(&store, n, |i| {
+                i.selection = SelectionState::Selected {
+                    period: tp("202611"),
+                }
+            });
+            put(&store, std::slice::from_ref(&inv));
+            let seq = store.read().unwrap().invoice_seq().unwrap();
+            index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+        }
+        let segments = |index: &InvoiceIndex| index.view().unwrap().0.segment_readers().len();
+        let before = segments(&index);
+        assert!(before >= 5, "{before} segments");
+        let answers = |index: &InvoiceIndex| -> Vec<crate::index::SearchPage> {
+            overlay_filters()
+                .iter()
+                .flat_map(|f| {
+                    [(1, 7), (2, 7), (1, 100)].map(|(p, k)| index.search(f, p, k).unwrap())
+                })
+                .collect()
+        };
+        let was = answers(&index);
+        assert_eq!(index.compact().unwrap(), before - 1);
+        assert_eq!(segments(&index), 1);
+        assert_eq!(answers(&index), was);
+        same_as_rebuilt_any(&index, &store);
+        // Nothing left to pack: a second compaction merges nothing.
+        assert_eq!(index.compact().unwrap(), 0);
+    }
+
     fn same_as_rebuilt_any(index: &InvoiceIndex, store: &Store) {
         let (_dir, want) = fresh(store);
         assert_eq!(rows(index), rows(&want));

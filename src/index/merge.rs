@@ -79,6 +79,34 @@ impl MergePolicy for CappedMerges {
     }
 }
 
+/// The merges that end a bulk load (see [`super::InvoiceIndex::compact`]): the segments
+/// below `cap` live documents, largest first, each put into the first group it fits in under
+/// `cap` (first-fit decreasing); the groups of two or more. `segments` are `(id, live docs)`.
+///
+/// The log policy leaves up to seven segments at each of its levels below the cap when a
+/// load stops; a query visits each segment, and from a cold start each costs it some
+/// hundreds of cache misses (its term dictionary, postings and column blocks).
+pub(crate) fn tail_merges<Id: Copy>(segments: &[(Id, u32)], cap: u32) -> Vec<Vec<Id>> {
+    let mut small: Vec<(Id, u32)> = segments.iter().copied().filter(|(_, n)| *n < cap).collect();
+    small.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let mut groups: Vec<(u64, Vec<Id>)> = Vec::new();
+    for (id, n) in small {
+        let n = u64::from(n);
+        match groups.iter_mut().find(|(sum, _)| sum + n <= u64::from(cap)) {
+            Some((sum, ids)) => {
+                *sum += n;
+                ids.push(id);
+            }
+            None => groups.push((n, vec![id])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, ids)| ids.len() >= 2)
+        .map(|(_, ids)| ids)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +166,38 @@ mod tests {
         assert!(CappedMerges::new(MAX_MERGED_DOCS)
             .compute_merge_candidates(&full)
             .is_empty());
+    }
+
+    #[test]
+    fn the_tail_of_a_load_packs_into_as_few_segments_as_fit_under_the_cap() {
+        let cap = 2_000_000;
+        let segs = [
+            (1, cap),
+            (2, cap),
+            (3, 1_500_000),
+            (4, 300_000),
+            (5, 200_000),
+            (6, 100_000),
+            (7, 50_000),
+        ];
+        let g = tail_merges(&segs, cap);
+        assert_eq!(g, vec![vec![3, 4, 5], vec![6, 7]]);
+        // Full segments are left alone; a lone segment below the cap has nothing to merge with.
+        assert!(tail_merges(&[(1, cap), (2, 10)], cap).is_empty());
+        assert!(tail_merges(&[(1, cap - 1), (2, 2)], cap).is_empty());
+        // Every group stays under the cap, and nothing is merged twice.
+        let many: Vec<(u32, u32)> = (0..40).map(|i| (i, 37_000 * (i % 9 + 1))).collect();
+        let g = tail_merges(&many, cap);
+        let mut seen: Vec<u32> = g.iter().flatten().copied().collect();
+        let total = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), total);
+        for group in &g {
+            let sum: u64 = group.iter().map(|i| u64::from(many[*i as usize].1)).sum();
+            assert!(sum <= u64::from(cap));
+        }
+        assert!(g.len() < 10, "{} groups", g.len());
     }
 
     #[test]

@@ -114,6 +114,9 @@ fn in_segment_order(invoices: &[Invoice]) -> impl Iterator<Item = &Invoice> {
     order.into_iter().map(|(_, inv)| inv)
 }
 
+/// How many times [`InvoiceIndex::compact`] plans its merges at most.
+const COMPACT_ROUNDS: usize = 50;
+
 /// Segments keep their documents sorted by [`cluster`].
 fn settings() -> IndexSettings {
     IndexSettings {
@@ -588,7 +591,56 @@ impl InvoiceIndex {
         self.applied.store(seq, Ordering::Release);
         self.set_lineage(lineage);
         self.commit_and_publish(&mut w, seq, lineage)?;
+        drop(w);
+        self.compact()?;
         Ok(n)
+    }
+
+    /// Ends a bulk load (a rebuild, `fapiao import`, the demo's data): merges the segments
+    /// below the merge cap into as few as fit under it ([`merge::tail_merges`]), waits for
+    /// those merges and moves queries onto the result. Returns the segments merged away.
+    ///
+    /// The background merger may be merging some of the same segments meanwhile: tantivy keeps
+    /// whichever merge ends first and drops the other (its `wait` is then an error); this
+    /// waits a little and plans again, a bounded number of times.
+    pub fn compact(&self) -> AppResult<usize> {
+        let mut merged = 0;
+        {
+            let mut w = self
+                .writer
+                .lock()
+                .map_err(|_| AppError::internal("index writer lock poisoned"))?;
+            for _ in 0..COMPACT_ROUNDS {
+                let sizes: Vec<_> = self
+                    .index
+                    .searchable_segment_metas()
+                    .map_err(tantivy_err)?
+                    .iter()
+                    .map(|m| (m.id(), m.num_docs()))
+                    .collect();
+                let groups = merge::tail_merges(&sizes, merge::MAX_MERGED_DOCS);
+                if groups.is_empty() {
+                    break;
+                }
+                let mut busy = false;
+                for g in groups {
+                    match w.merge(&g).wait() {
+                        Ok(_) => merged += g.len() - 1,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "index compaction: a merge waits");
+                            busy = true;
+                        }
+                    }
+                }
+                if busy {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        if merged > 0 {
+            self.publish()?;
+        }
+        Ok(merged)
     }
 
     /// Brings the index in step with the store; true when it was not. A commit whose changes

@@ -341,6 +341,8 @@ pub fn import_stream<R: std::io::BufRead>(
             break;
         }
     }
+    // A bulk load ends with its index segments packed (see `InvoiceIndex::compact`).
+    app.index.compact()?;
     Ok(report)
 }
 
