@@ -666,7 +666,7 @@ fn report(l: Loaded) -> Run {
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
     {
-        profile(&app, &qs, secs, dir.path());
+        profile(&app, &qs, secs);
     }
     // Where the tail is: each kind of query of the mix on its own (stderr).
     for (name, kinds) in [
@@ -707,7 +707,7 @@ fn report(l: Loaded) -> Run {
         f99: percentile(&tf, 0.99),
         s50: percentile(&ts, 0.5),
         s99: percentile(&ts, 0.99),
-        segments: count_files(dir.path(), "fast"),
+        segments: app.index.segment_count(),
     };
     let mut line = serde_json::json!({
         "invoices": n,
@@ -734,8 +734,8 @@ fn report(l: Loaded) -> Run {
 
 /// `BENCH_PROFILE_SECS=S`: after the measured queries, runs fapiao's queries alone (unmeasured)
 /// for S seconds, for a profiler attached to the process (`perf record -p PID`).
-fn profile(app: &App, qs: &[Q], secs: f64, dir: &std::path::Path) {
-    let segments = count_files(dir, "fast");
+fn profile(app: &App, qs: &[Q], secs: f64) {
+    let segments = app.index.segment_count();
     eprintln!(
         "profiling fapiao queries for {secs} s, pid {}, {segments} index segments",
         std::process::id()
@@ -750,25 +750,6 @@ fn profile(app: &App, qs: &[Q], secs: f64, dir: &std::path::Path) {
         "profiled: {done} queries, {:.0} µs each",
         started.elapsed().as_secs_f64() * 1e6 / done as f64
     );
-}
-
-/// Files ending in `.ext` under `dir`, at any depth.
-fn count_files(dir: &std::path::Path, ext: &str) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let p = e.path();
-                    if p.is_dir() {
-                        count_files(&p, ext)
-                    } else {
-                        usize::from(p.extension().is_some_and(|x| x == ext))
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 fn round3(x: f64) -> f64 {

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::index::SegmentId;
-use tantivy::{DocId, Score, SegmentReader};
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, COLLECT_BLOCK_BUFFER_LEN};
 
 use super::packed;
 
@@ -22,6 +23,8 @@ pub struct Fruit {
     pub tax: i64,
     /// The best `k` keys, sorted best first.
     pub top: Vec<Order>,
+    /// The documents read from the segments (after deletions), to find the above.
+    pub read: u64,
 }
 
 pub struct PageCollector<'a> {
@@ -69,6 +72,14 @@ impl Checks {
                 )
             })
             && self.period.is_none_or(|want| c.period.get_val(doc) == want)
+    }
+}
+
+impl Checks {
+    /// Whether document `doc` was issued before the issue date range.
+    fn issued_before(&self, c: &PageColumns, doc: DocId, p: u64) -> bool {
+        self.issued
+            .is_some_and(|(lo, _)| packed::issued(p).unwrap_or_else(|| c.issued.get_val(doc)) < lo)
     }
 }
 
@@ -217,6 +228,12 @@ pub struct PageSegment {
     /// have gone through them.
     excluded: Vec<DocId>,
     excluded_at: usize,
+    /// Only the top `k` wanted (no count or totals), documents coming newest first: the
+    /// segment is left at the first document older than the `k`th (see [`PageCollector::run`]).
+    top_only: bool,
+    /// Set when nothing further in the segment can enter the top `k`.
+    done: bool,
+    read: u64,
 }
 
 /// Whether `doc` is one of the sorted `excluded`, documents coming in ascending order; `at`
@@ -248,6 +265,9 @@ impl Collector for PageCollector<'_> {
             count: 0,
             sum_amount: 0,
             sum_tax: 0,
+            top_only: false,
+            done: false,
+            read: 0,
         })
     }
 
@@ -262,10 +282,56 @@ impl Collector for PageCollector<'_> {
             out.count += f.count;
             out.amount += f.amount;
             out.tax += f.tax;
+            out.read += f.read;
             tops.push(f.top);
         }
         out.top = merge_sorted(tops, self.k);
         Ok(out)
+    }
+}
+
+impl PageCollector<'_> {
+    /// Collects `query`'s documents segment by segment, in blocks with the deleted documents
+    /// taken out (tantivy's own loop hands a segment with deletions to the collector one
+    /// document at a time).
+    ///
+    /// With `top_only` the fruit holds only the top `k` (count and totals left 0), and every
+    /// segment is left as soon as the rest of it cannot enter the top: the caller promises
+    /// that the query matches one buyer's documents only, which a segment keeps together in
+    /// the issue date's order newest first (see `cluster` in the index module), so the first
+    /// document older than the `k`th best so far ends the segment.
+    pub fn run(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        top_only: bool,
+    ) -> tantivy::Result<Fruit> {
+        let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+        let mut block = [0 as DocId; COLLECT_BLOCK_BUFFER_LEN];
+        let mut alive = Vec::with_capacity(COLLECT_BLOCK_BUFFER_LEN);
+        for (ord, r) in searcher.segment_readers().iter().enumerate() {
+            let ord = u32::try_from(ord).unwrap_or(u32::MAX);
+            let mut seg = self.for_segment(ord, r)?;
+            seg.top_only = top_only;
+            let mut docs = weight.scorer(r, 1.0)?;
+            loop {
+                let n = docs.fill_buffer(&mut block);
+                match r.alive_bitset() {
+                    Some(bits) => {
+                        alive.clear();
+                        alive.extend(block[..n].iter().copied().filter(|d| bits.is_alive(*d)));
+                        seg.collect_block(&alive);
+                    }
+                    None => seg.collect_block(&block[..n]),
+                }
+                if n < block.len() || seg.done {
+                    break;
+                }
+            }
+            fruits.push(seg.harvest());
+        }
+        self.merge_fruits(fruits)
     }
 }
 
@@ -302,6 +368,7 @@ impl SegmentCollector for PageSegment {
     /// A block of documents: their packed values read at once and checked, then the amounts
     /// and taxes of those that pass read at once, then the page candidates.
     fn collect_block(&mut self, docs: &[DocId]) {
+        self.read += docs.len() as u64;
         self.packed.resize(docs.len(), 0);
         self.c.packed.get_vals(docs, &mut self.packed);
         self.passed.clear();
@@ -310,6 +377,10 @@ impl SegmentCollector for PageSegment {
             if self.checks.pass(&self.c, *doc, *p) {
                 self.passed.push(*doc);
                 self.passed_packed.push(*p);
+            } else if self.top_only && self.checks.issued_before(&self.c, *doc, *p) {
+                // Newest first: every later document is older still.
+                self.done = true;
+                break;
             }
         }
         if !self.excluded.is_empty() {
@@ -330,19 +401,27 @@ impl SegmentCollector for PageSegment {
         if n == 0 {
             return;
         }
-        self.count += n as u64;
-        self.values.resize(n, 0);
-        self.c.amount.get_vals(&self.passed, &mut self.values);
-        self.sum_amount += self.values.iter().sum::<i64>();
-        self.c.tax.get_vals(&self.passed, &mut self.values);
-        self.sum_tax += self.values.iter().sum::<i64>();
+        if !self.top_only {
+            self.count += n as u64;
+            self.values.resize(n, 0);
+            self.c.amount.get_vals(&self.passed, &mut self.values);
+            self.sum_amount += self.values.iter().sum::<i64>();
+            self.c.tax.get_vals(&self.passed, &mut self.values);
+            self.sum_tax += self.values.iter().sum::<i64>();
+        }
         if self.k == 0 {
+            self.done = self.top_only;
             return;
         }
         for (doc, p) in self.passed.iter().zip(&self.passed_packed) {
             let issued = Reverse(packed::issued(*p).unwrap_or_else(|| self.c.issued.get_val(*doc)));
             // Most documents of a large result fall behind the page on the date alone.
             if self.heap.len() >= self.k && self.heap.peek().is_some_and(|w| issued > w.0) {
+                if self.top_only {
+                    // Every later document is at least as old as this one.
+                    self.done = true;
+                    return;
+                }
                 continue;
             }
             let key = (
@@ -367,6 +446,7 @@ impl SegmentCollector for PageSegment {
             amount: self.sum_amount,
             tax: self.sum_tax,
             top,
+            read: self.read,
         }
     }
 }

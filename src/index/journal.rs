@@ -918,6 +918,59 @@ mod tests {
         assert_eq!(kept_terms(&index), computed + 4);
     }
 
+    /// A page answered from the per-day totals reads each segment's newest documents of the
+    /// buyer and stops at the first one older than the page needs (a segment keeps a buyer's
+    /// documents newest first); the page is the one collecting every document gives, also
+    /// with deletions in a segment.
+    #[test]
+    fn a_page_reads_only_the_newest_documents_it_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("f.redb"), false).unwrap();
+        let all: Vec<Invoice> = (1..=2000)
+            .map(|n| invoice(n, me(), day(2026, 10, n % 30 + 1)))
+            .collect();
+        put(&store, &all);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        index.catch_up(&store).unwrap();
+        index.no_merges();
+        for n in [3, 17, 250, 1999] {
+            let inv = changed(&store, n, |i| {
+                i.selection = SelectionState::Selected {
+                    period: tp("202611"),
+                }
+            });
+            put(&store, std::slice::from_ref(&inv));
+            let seq = store.read().unwrap().invoice_seq().unwrap();
+            index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+        }
+        let segments = index.segment_count() as u64;
+        for sel in [vec![0, 1], vec![0]] {
+            let f = InvoiceFilter {
+                buyer: Some(me()),
+                issued_from: Some(day(2026, 9, 1)),
+                issued_to: Some(day(2026, 10, 31)),
+                sel,
+                ..Default::default()
+            };
+            for (page, per) in [(1, 10), (2, 10), (1, 50), (3, 100)] {
+                let (fast, read) = index.search_reading(&f, page, per).unwrap();
+                index.set_totals_from_cells(false);
+                let (full, read_all) = index.search_reading(&f, page, per).unwrap();
+                index.set_totals_from_cells(true);
+                assert_eq!(fast, full, "page {page} of {per}");
+                assert_eq!(full.keys.len(), per);
+                assert!(read_all >= 1996, "{read_all}");
+                // Per segment: the page, the rest of its last day (67 a day) and the rest
+                // of a block of 64.
+                let bound = segments * (page * per) as u64 + segments * (67 + 64);
+                assert!(
+                    read <= bound && read * 3 < read_all,
+                    "page {page} of {per}: read {read} of {read_all} ({segments} segments)"
+                );
+            }
+        }
+    }
+
     /// The index holds what a rebuilt one does once its ready changes are committed.
     /// A bulk load ends with its segments packed: the small segments of many commits merge
     /// into one (all of them fit under the cap), queries move onto it, and every answer —

@@ -450,6 +450,12 @@ impl InvoiceIndex {
         self.view().map_or(0, |(s, _)| s.num_docs())
     }
 
+    /// The segments a query visits now (the files of segments merged away may linger on disk
+    /// until the next commit collects them: counting files overstates this).
+    pub fn segment_count(&self) -> usize {
+        self.view().map_or(0, |(s, _)| s.segment_readers().len())
+    }
+
     fn doc(&self, inv: &Invoice) -> TantivyDocument {
         let f = &self.fields;
         let mut d = TantivyDocument::default();

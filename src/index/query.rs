@@ -298,6 +298,16 @@ impl InvoiceIndex {
     /// Changes not committed to the index yet count as they will once committed: their
     /// committed documents are left out and their new versions tested one by one.
     pub fn search(&self, q: &InvoiceFilter, page: usize, per_page: usize) -> AppResult<SearchPage> {
+        Ok(self.search_reading(q, page, per_page)?.0)
+    }
+
+    /// [`InvoiceIndex::search`], and how many documents it read from the segments.
+    pub(crate) fn search_reading(
+        &self,
+        q: &InvoiceFilter,
+        page: usize,
+        per_page: usize,
+    ) -> AppResult<(SearchPage, u64)> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
         let (query, checks) = self.build_query(q);
         let (searcher, overlay) = self.view()?;
@@ -316,21 +326,18 @@ impl InvoiceIndex {
             .collect();
         self.columns.retain(&live);
         self.cells.retain(&live);
-        let collect = |query: &dyn Query, checks: &Checks| {
-            searcher
-                .search(
-                    query,
-                    &PageCollector {
-                        k,
-                        columns: &self.columns,
-                        checks,
-                        excluded: overlay.excluded(),
-                    },
-                )
-                .map_err(tantivy_err)
+        let collect = |query: &dyn Query, checks: &Checks, top_only: bool| {
+            PageCollector {
+                k,
+                columns: &self.columns,
+                checks,
+                excluded: overlay.excluded(),
+            }
+            .run(&searcher, query, top_only)
+            .map_err(tantivy_err)
         };
         let mut fruit = match self.cell_terms(q, &checks) {
-            None => collect(&*query, &checks)?,
+            None => collect(&*query, &checks, false)?,
             Some(terms) => {
                 // Count and totals from the cells; the page from the newest days that hold
                 // it (all of its documents on those days collected, so that the order among
@@ -351,8 +358,8 @@ impl InvoiceIndex {
                         k,
                     )
                     .map_err(tantivy_err)?;
-                let top = if k == 0 {
-                    Vec::new()
+                let (top, read) = if k == 0 {
+                    (Vec::new(), 0)
                 } else {
                     let newest = a
                         .from_day
@@ -362,19 +369,21 @@ impl InvoiceIndex {
                             issued_from: Some(q.issued_from.map_or(d, |f| f.max(d))),
                             ..q.clone()
                         });
-                    match newest {
+                    let f = match newest {
                         Some(n) => {
                             let (query, checks) = self.build_query(&n);
-                            collect(&*query, &checks)?.top
+                            collect(&*query, &checks, true)?
                         }
-                        None => collect(&*query, &checks)?.top,
-                    }
+                        None => collect(&*query, &checks, true)?,
+                    };
+                    (f.top, f.read)
                 };
                 Fruit {
                     count: a.count,
                     amount: a.amount,
                     tax: a.tax,
                     top,
+                    read,
                 }
             }
         };
@@ -403,12 +412,15 @@ impl InvoiceIndex {
                     .ok_or_else(|| AppError::internal("bad key in the index"))
             })
             .collect::<AppResult<Vec<_>>>()?;
-        Ok(SearchPage {
-            total: fruit.count,
-            amount: fruit.amount,
-            tax: fruit.tax,
-            keys,
-        })
+        Ok((
+            SearchPage {
+                total: fruit.count,
+                amount: fruit.amount,
+                tax: fruit.tax,
+                keys,
+            },
+            fruit.read,
+        ))
     }
 }
 
