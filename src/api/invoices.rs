@@ -102,10 +102,8 @@ impl From<InvoiceQuery> for RawConditions {
 )]
 async fn query(a: Acting<TaxpayerUser>, q: web::Query<InvoiceQuery>) -> AppResult<HttpResponse> {
     let raw = RawConditions::from(q.into_inner());
-    let page = a
-        .run(move |app, who, user| portal::selection::query(app, who, &user.id, &raw))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    a.run_json(move |app, who, user| portal::selection::query(app, who, &user.id, &raw))
+        .await
 }
 
 #[utoipa::path(
@@ -120,10 +118,8 @@ async fn not_yet_due(
     a: Acting<TaxpayerUser>,
     q: web::Query<NotYetDueRaw>,
 ) -> AppResult<HttpResponse> {
-    let page = a
-        .run(move |app, who, user| portal::query::not_yet_due(app, who, &user.id, &q))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    a.run_json(move |app, who, user| portal::query::not_yet_due(app, who, &user.id, &q))
+        .await
 }
 
 #[utoipa::path(
