@@ -63,3 +63,83 @@ impl tracing_actix_web::RootSpanBuilder for Spans {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use super::Spans;
+
+    /// A log destination the test reads back.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+
+    /// One line per request as it ends: method, path and query, request id, the actor the
+    /// handler recorded, and the status.
+    #[test]
+    fn a_request_logs_one_line_with_its_actor_and_status() {
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(lines.clone())
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            actix_web::rt::System::new().block_on(async {
+                let app = actix_web::test::init_service(
+                    actix_web::App::new()
+                        .wrap(tracing_actix_web::TracingLogger::<Spans>::new())
+                        .route(
+                            "/x",
+                            actix_web::web::get().to(|| async {
+                                tracing::Span::current().record(
+                                    "actor",
+                                    tracing::field::display("taxpayer:91350100M000100Y43"),
+                                );
+                                actix_web::HttpResponse::NotFound().finish()
+                            }),
+                        ),
+                )
+                .await;
+                let req = actix_web::test::TestRequest::get()
+                    .uri("/x?page=2")
+                    .to_request();
+                let resp = actix_web::test::call_service(&app, req).await;
+                assert_eq!(resp.status(), 404);
+            });
+        });
+        let out = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let closes: Vec<&str> = out.lines().filter(|l| l.contains("close")).collect();
+        assert_eq!(closes.len(), 1, "{out}");
+        for want in [
+            "http.method=GET",
+            "http.target=/x?page=2",
+            "request_id=",
+            "actor=taxpayer:91350100M000100Y43",
+            "http.status_code=404",
+        ] {
+            assert!(closes[0].contains(want), "{want} missing: {out}");
+        }
+    }
+}
