@@ -321,6 +321,19 @@ mod tests {
         inv
     }
 
+    /// Selects invoice `n` for 202611 in a commit of its own and hands the change to the
+    /// index (a new segment, and a deletion in the segment of the old version).
+    fn select_in_own_commit(store: &Store, index: &InvoiceIndex, n: u32) {
+        let inv = changed(store, n, |i| {
+            i.selection = SelectionState::Selected {
+                period: tp("202611"),
+            }
+        });
+        put(store, std::slice::from_ref(&inv));
+        let seq = store.read().unwrap().invoice_seq().unwrap();
+        index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+    }
+
     /// Commits the index is not told of (as if the process died after each redb commit):
     /// selections, a confirmation, a status change, the same invoice changed twice, new
     /// invoices. Returns how many commits.
@@ -895,14 +908,7 @@ mod tests {
             })
             .unwrap();
         drop(searcher);
-        let inv = changed(&store, n, |i| {
-            i.selection = SelectionState::Selected {
-                period: tp("202611"),
-            }
-        });
-        put(&store, std::slice::from_ref(&inv));
-        let seq = store.read().unwrap().invoice_seq().unwrap();
-        index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+        select_in_own_commit(&store, &index, n);
         let kept_terms = |index: &InvoiceIndex| -> usize {
             index.cells.lock_for_tests().values().map(|s| s.1).sum()
         };
@@ -934,14 +940,7 @@ mod tests {
         index.catch_up(&store).unwrap();
         index.no_merges();
         for n in [3, 17, 250, 1999] {
-            let inv = changed(&store, n, |i| {
-                i.selection = SelectionState::Selected {
-                    period: tp("202611"),
-                }
-            });
-            put(&store, std::slice::from_ref(&inv));
-            let seq = store.read().unwrap().invoice_seq().unwrap();
-            index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+            select_in_own_commit(&store, &index, n);
         }
         let segments = index.segment_count() as u64;
         for sel in [vec![0, 1], vec![0]] {
@@ -980,14 +979,7 @@ mod tests {
         let (_dir, store, index) = setup();
         index.no_merges();
         for n in [1, 2, 4, 5, 7] {
-            let inv = changed(&store, n, |i| {
-                i.selection = SelectionState::Selected {
-                    period: tp("202611"),
-                }
-            });
-            put(&store, std::slice::from_ref(&inv));
-            let seq = store.read().unwrap().invoice_seq().unwrap();
-            index.invoices_changed(&[], std::slice::from_ref(&inv), seq);
+            select_in_own_commit(&store, &index, n);
         }
         let segments = |index: &InvoiceIndex| index.view().unwrap().0.segment_readers().len();
         let before = segments(&index);
