@@ -58,10 +58,7 @@ impl Checks {
             && self.sel.is_none_or(|m| m & (1 << packed::sel(p)) != 0)
             && self.kind.is_none_or(|k| packed::kind(p) == k)
             && self.issued.is_none_or(|r| {
-                within(
-                    packed::issued(p).unwrap_or_else(|| c.issued.get_val(doc)),
-                    r,
-                )
+                within(c.issued_of(doc, p), r)
             })
             // The range starts at day 1 or later (see `build_query`).
             && self.cert_on.is_none_or(|r| {
@@ -73,13 +70,11 @@ impl Checks {
             })
             && self.period.is_none_or(|want| c.period.get_val(doc) == want)
     }
-}
 
-impl Checks {
-    /// Whether document `doc` was issued before the issue date range.
+    /// Whether document `doc`, whose `packed` value is `p`, was issued before the issue date
+    /// range.
     fn issued_before(&self, c: &PageColumns, doc: DocId, p: u64) -> bool {
-        self.issued
-            .is_some_and(|(lo, _)| packed::issued(p).unwrap_or_else(|| c.issued.get_val(doc)) < lo)
+        self.issued.is_some_and(|(lo, _)| c.issued_of(doc, p) < lo)
     }
 }
 
@@ -151,6 +146,12 @@ impl PageColumns {
 }
 
 impl PageColumns {
+    /// The issue date (days) of document `doc`, whose `packed` value is `p`: from `p` when
+    /// it holds it, else from the column.
+    fn issued_of(&self, doc: DocId, p: u64) -> i64 {
+        packed::issued(p).unwrap_or_else(|| self.issued.get_val(doc))
+    }
+
     /// The values [`Checks`] reads, the amount and the tax of each of `docs` (the period
     /// left 0: what reads these answers no period condition, see [`super::cells`]).
     pub(super) fn values_of(&self, docs: &[DocId], out: &mut Vec<(Values, i64, i64)>) {
@@ -167,7 +168,7 @@ impl PageColumns {
                 status: packed::status(p),
                 sel: packed::sel(p),
                 kind: packed::kind(p),
-                issued: packed::issued(p).unwrap_or_else(|| self.issued.get_val(*doc)),
+                issued: self.issued_of(*doc, p),
                 cert_on: packed::cert_on(p).unwrap_or_else(|| self.cert_on.get_val(*doc)),
                 period: 0,
             };
@@ -414,7 +415,7 @@ impl SegmentCollector for PageSegment {
             return;
         }
         for (doc, p) in self.passed.iter().zip(&self.passed_packed) {
-            let issued = Reverse(packed::issued(*p).unwrap_or_else(|| self.c.issued.get_val(*doc)));
+            let issued = Reverse(self.c.issued_of(*doc, *p));
             // Most documents of a large result fall behind the page on the date alone.
             if self.heap.len() >= self.k && self.heap.peek().is_some_and(|w| issued > w.0) {
                 if self.top_only {
