@@ -37,6 +37,14 @@ impl<T: Tables> Ledger for T {
         PeriodReads::batches(self, taxpayer, period)
     }
 
+    fn pending_batches_before(
+        &self,
+        taxpayer: &TaxpayerId,
+        before: TaxPeriod,
+    ) -> AppResult<Vec<ConfirmationBatch>> {
+        PeriodReads::pending_batches_before(self, taxpayer, before)
+    }
+
     fn declaration(
         &self,
         taxpayer: &TaxpayerId,

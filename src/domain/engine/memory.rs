@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 
 use super::{Book, Ledger, Refusal, SelectedRow};
 use crate::domain::{
-    ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey, RefundRegistration,
-    Region, SelectionState, TaxPeriod, Taxpayer, TaxpayerId, TransferOut,
+    BatchStatus, ConfirmationBatch, DeclarationStatus, Invoice, InvoiceEvent, InvoiceKey,
+    RefundRegistration, Region, SelectionState, TaxPeriod, Taxpayer, TaxpayerId, TransferOut,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -61,6 +61,22 @@ impl Ledger for MemoryBook {
             .filter(|b| &b.taxpayer == taxpayer && b.period == period)
             .cloned()
             .collect())
+    }
+
+    fn pending_batches_before(
+        &self,
+        taxpayer: &TaxpayerId,
+        before: TaxPeriod,
+    ) -> Result<Vec<ConfirmationBatch>, Refusal> {
+        let mut out: Vec<ConfirmationBatch> = self
+            .batches
+            .values()
+            .filter(|b| &b.taxpayer == taxpayer && b.period < before)
+            .filter(|b| b.status == BatchStatus::Pending)
+            .cloned()
+            .collect();
+        out.sort_by_key(|b| (b.period, b.number));
+        Ok(out)
     }
 
     fn declaration(

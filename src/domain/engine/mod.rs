@@ -89,6 +89,12 @@ pub trait Ledger {
         taxpayer: &TaxpayerId,
         period: TaxPeriod,
     ) -> Result<Vec<ConfirmationBatch>, Self::Error>;
+    /// The taxpayer's 待确认 (pending) batches of periods before `before`, oldest first.
+    fn pending_batches_before(
+        &self,
+        taxpayer: &TaxpayerId,
+        before: TaxPeriod,
+    ) -> Result<Vec<ConfirmationBatch>, Self::Error>;
     fn declaration(
         &self,
         taxpayer: &TaxpayerId,

@@ -5,7 +5,9 @@ use chrono::{Days, NaiveDate};
 
 use super::{must_taxpayer, selected_of, unselect_all, void_pending, Book, Ctx, Ledger};
 use crate::domain::rules::{self, CloseReason, VoidReason};
-use crate::domain::{BatchStatus, InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId, UnselectReason};
+use crate::domain::{
+    BatchStatus, ConfirmationBatch, InvoiceKey, TaxPeriod, Taxpayer, TaxpayerId, UnselectReason,
+};
 
 /// The deadline of `period` for `taxpayer`'s region.
 pub fn deadline_of<L: Ledger>(
@@ -27,11 +29,17 @@ pub struct Settlement {
     pub expired: Vec<InvoiceKey>,
     /// 退税 / 代办退税 selections of a month that has ended, with their months.
     pub stale_refunds: Vec<(InvoiceKey, TaxPeriod)>,
+    /// Pending 退税 / 代办退税 batches of a month that has ended (also those whose invoices
+    /// were all unselected before the month ended, so no selection points at them).
+    pub stale_refund_batches: Vec<ConfirmationBatch>,
 }
 
 impl Settlement {
     pub fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.expired.is_empty() && self.stale_refunds.is_empty()
+        self.closed.is_empty()
+            && self.expired.is_empty()
+            && self.stale_refunds.is_empty()
+            && self.stale_refund_batches.is_empty()
     }
 }
 
@@ -58,20 +66,29 @@ pub fn pending_settlement<L: Ledger>(
     };
     // Only a registered enterprise can have 退税 selections: the others skip the scan.
     let registration = l.registration(&taxpayer.id)?;
-    let stale_refunds = if registration.exporter || registration.trade_service {
-        let month = TaxPeriod::of_date(today);
-        l.selected_uses(&taxpayer.id)?
-            .into_iter()
-            .filter(|r| r.use_.is_refund() && r.period < month)
-            .map(|r| (r.key, r.period))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let (stale_refunds, stale_refund_batches) =
+        if registration.exporter || registration.trade_service {
+            let month = TaxPeriod::of_date(today);
+            let keys = l
+                .selected_uses(&taxpayer.id)?
+                .into_iter()
+                .filter(|r| r.use_.is_refund() && r.period < month)
+                .map(|r| (r.key, r.period))
+                .collect();
+            let batches = l
+                .pending_batches_before(&taxpayer.id, month)?
+                .into_iter()
+                .filter(|b| b.use_.is_refund())
+                .collect();
+            (keys, batches)
+        } else {
+            (Vec::new(), Vec::new())
+        };
     Ok(Settlement {
         closed,
         expired,
         stale_refunds,
+        stale_refund_batches,
     })
 }
 
@@ -112,19 +129,13 @@ pub fn settle<B: Book>(b: &mut B, ctx: &Ctx, id: &TaxpayerId) -> Result<Taxpayer
     if !s.closed.is_empty() {
         b.put_taxpayer(&t)?;
     }
-    if !s.stale_refunds.is_empty() {
+    if !s.stale_refunds.is_empty() || !s.stale_refund_batches.is_empty() {
         let keys: Vec<InvoiceKey> = s.stale_refunds.iter().map(|(k, _)| k.clone()).collect();
         let n = unselect_all(b, ctx, &keys, UnselectReason::WindowClosed)?;
-        let months: std::collections::BTreeSet<TaxPeriod> =
-            s.stale_refunds.iter().map(|(_, p)| *p).collect();
-        for p in months {
-            for mut batch in b.batches(id, p)? {
-                if batch.status == BatchStatus::Pending && batch.use_.is_refund() {
-                    batch.status = BatchStatus::Void;
-                    batch.void_reason = Some(VoidReason::WindowClosed);
-                    b.put_batch(&batch)?;
-                }
-            }
+        for mut batch in s.stale_refund_batches {
+            batch.status = BatchStatus::Void;
+            batch.void_reason = Some(VoidReason::WindowClosed);
+            b.put_batch(&batch)?;
         }
         b.audit(
             "selection.refund_month_end",

@@ -237,6 +237,44 @@ fn refunds_belong_to_the_month() {
     assert_eq!(void, 1);
 }
 
+/// A pending 退税 batch whose invoices were all unselected before the month ended is still
+/// voided when the month ends: no selection points at it any more.
+#[test]
+fn an_emptied_refund_batch_is_voided_at_month_end() {
+    let mut b = world();
+    exporter(&mut b);
+    let c = ctx(at(2026, 11, 20, 9, 0, 0));
+    save_rows(
+        &mut b,
+        &c,
+        &me(),
+        &[row(1, UseRequest::of(InvoiceUse::Refund))],
+    )
+    .unwrap();
+    let o = make_batch(&mut b, &c, &me(), InvoiceUse::Refund).unwrap();
+    save_selection(&mut b, &c, &me(), &[], &keys(&[1])).unwrap();
+    let id = (me(), o.batch.period, o.batch.number);
+    assert_eq!(b.batches[&id].status, BatchStatus::Pending);
+    // Still November: the batch stays pending.
+    settle(&mut b, &ctx(at(2026, 11, 30, 23, 0, 0)), &me()).unwrap();
+    assert_eq!(b.batches[&id].status, BatchStatus::Pending);
+    let december = ctx(at(2026, 12, 1, 0, 1, 0));
+    assert!(
+        !pending_settlement(&b, &december, &b.taxpayers[&me()].clone())
+            .unwrap()
+            .is_empty()
+    );
+    settle(&mut b, &december, &me()).unwrap();
+    assert_eq!(b.batches[&id].status, BatchStatus::Void);
+    assert_eq!(b.batches[&id].void_reason, Some(VoidReason::WindowClosed));
+    // Settled: nothing left to do.
+    assert!(
+        pending_settlement(&b, &december, &b.taxpayers[&me()].clone())
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Withdrawing the registration drops the 退税 selections not yet confirmed.
 #[test]
 fn withdrawing_the_registration_drops_unconfirmed_refunds() {

@@ -6,7 +6,8 @@ use redb::ReadableTable;
 use super::{dec, enc, Tables, BATCHES, DEADLINES, DECLARATIONS, STATS, STATS_GEN, STATS_KEYS};
 use crate::domain::statistics::Cached;
 use crate::domain::{
-    ConfirmationBatch, DeclarationStatus, InvoiceKey, InvoiceUse, Region, TaxPeriod, TaxpayerId,
+    BatchStatus, ConfirmationBatch, DeclarationStatus, InvoiceKey, InvoiceUse, Region, TaxPeriod,
+    TaxpayerId,
 };
 use crate::error::{AppError, AppResult};
 use crate::store::codec::{self, date_to_days, days_to_date};
@@ -48,6 +49,26 @@ pub trait PeriodReads: Tables {
         for row in t.range((taxpayer.as_str(), p, 0u32)..=(taxpayer.as_str(), p, u32::MAX))? {
             let (_, v) = row?;
             out.push(decode_batch(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The taxpayer's pending batches of the periods before `before`, oldest first.
+    fn pending_batches_before(
+        &self,
+        taxpayer: &TaxpayerId,
+        before: TaxPeriod,
+    ) -> AppResult<Vec<ConfirmationBatch>> {
+        let t = self.table(BATCHES)?;
+        let mut out = Vec::new();
+        for row in
+            t.range((taxpayer.as_str(), 0u32, 0u32)..(taxpayer.as_str(), before.as_u32(), 0u32))?
+        {
+            let (_, v) = row?;
+            let batch = decode_batch(v.value())?;
+            if batch.status == BatchStatus::Pending {
+                out.push(batch);
+            }
         }
         Ok(out)
     }
