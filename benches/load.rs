@@ -6,7 +6,12 @@
 //! page it last saw and unticks what it ticked before), and every `--confirm-every`-th request
 //! is 确定 (POST /api/v1/confirmations). `--save-every 1` is saves only: a connection queries
 //! its 未勾选 page only when it has ticked every invoice of the page it saw (about one query
-//! per sixteen saves), as a clerk ticking down a page does.
+//! per sixteen saves), as a clerk ticking down a page does. `--save-every 0` and
+//! `--confirm-every 0` leave saves or 确定 out (`0 0` is queries only).
+//!
+//! The connections are a load generator's, not a browser's: each is one keep-alive socket
+//! with the request written in one buffer and the answer read by its `Content-Length` (see
+//! [`Conn`]), so the client takes little of the two cores it shares with the server.
 //!
 //! `cargo bench --bench load -- --invoices 1000000 --secs 10`
 //!
@@ -26,6 +31,8 @@ use chrono::Days;
 use fapiao::config::{SessionSettings, Settings};
 use fapiao::service::App;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use common::flags;
 
@@ -65,7 +72,7 @@ impl Tally {
 }
 
 struct Plan {
-    base: String,
+    addr: std::net::SocketAddr,
     token: String,
     from: String,
     to: String,
@@ -74,43 +81,164 @@ struct Plan {
     until: Instant,
 }
 
+/// One keep-alive HTTP/1.1 connection, as a load generator holds it (wrk's way): the request
+/// written out in one buffer, the answer's head parsed with `httparse` and its body read by
+/// its `Content-Length`. A full client (reqwest over hyper, with its pool and its tasks)
+/// spent about as much of the two cores the server shares as the server did: the bench then
+/// measured the client. Opened on first use and after any failure or `Connection: close`.
+struct Conn {
+    addr: std::net::SocketAddr,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+    request: Vec<u8>,
+}
+
+/// An answer: its status and body.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Conn {
+    fn new(addr: std::net::SocketAddr) -> Self {
+        Conn {
+            addr,
+            stream: None,
+            buf: Vec::with_capacity(32 * 1024),
+            request: Vec::with_capacity(1024),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        auth: &str,
+        json: Option<&[u8]>,
+    ) -> Result<Answer, String> {
+        let r = self.exchange(method, path, auth, json).await;
+        if r.is_err() {
+            self.stream = None;
+            self.buf.clear();
+        }
+        r
+    }
+
+    async fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        auth: &str,
+        json: Option<&[u8]>,
+    ) -> Result<Answer, String> {
+        use std::io::Write as _;
+        self.request.clear();
+        write!(
+            self.request,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\n",
+            self.addr
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(body) = json {
+            write!(
+                self.request,
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        self.request.extend_from_slice(b"\r\n");
+        if let Some(body) = json {
+            self.request.extend_from_slice(body);
+        }
+        if self.stream.is_none() {
+            let s = TcpStream::connect(self.addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            s.set_nodelay(true).map_err(|e| e.to_string())?;
+            self.stream = Some(s);
+        }
+        let stream = self.stream.as_mut().ok_or("no connection")?;
+        stream
+            .write_all(&self.request)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        // The head, then the body of its length.
+        let (head_len, status, length, close) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut head = httparse::Response::new(&mut headers);
+            match head
+                .parse(&self.buf)
+                .map_err(|e| format!("answer head: {e}"))?
+            {
+                httparse::Status::Complete(n) => {
+                    let header = |name: &str| {
+                        head.headers
+                            .iter()
+                            .find(|h| h.name.eq_ignore_ascii_case(name))
+                            .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+                    };
+                    if header("transfer-encoding").is_some() {
+                        return Err("a chunked answer (the bench reads sized ones)".into());
+                    }
+                    let length: usize = header("content-length")
+                        .ok_or("an answer without Content-Length")?
+                        .trim()
+                        .parse()
+                        .map_err(|_| "a bad Content-Length")?;
+                    let close = header("connection").is_some_and(|v| v.contains("close"));
+                    break (n, head.code.unwrap_or(0), length, close);
+                }
+                httparse::Status::Partial => read_more(stream, &mut self.buf).await?,
+            }
+        };
+        while self.buf.len() < head_len + length {
+            read_more(stream, &mut self.buf).await?;
+        }
+        let body = self.buf[head_len..head_len + length].to_vec();
+        self.buf.drain(..head_len + length);
+        if close {
+            self.stream = None;
+            self.buf.clear();
+        }
+        Ok(Answer { status, body })
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream
+        .read(&mut chunk)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    if n == 0 {
+        return Err("the server closed the connection".into());
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
 async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(4)
-        // Below the server's keep-alive (actix's default, 5 s): an idle connection is dropped
-        // by the client first, never reused just as the server closes it (a request lost as
-        // `IncompleteMessage`, seen once in a few runs on a slow machine).
-        .pool_idle_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let mut conn = Conn::new(plan.addr);
     let auth = format!("Bearer {}", plan.token);
     let mut t = Tally::default();
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut ticked: Vec<(String, String)> = Vec::new();
     let mut i = n; // connections start at different points of the mix
+    let every = |i: u64, k: u64| k > 0 && i.is_multiple_of(k);
     while Instant::now() < plan.until {
-        // Lets the connection of the last answer go back to the client's pool before the
-        // next request is sent: else the client often opens a new one, and with one idle
-        // connection allowed closes the other (a connect, an accept and a shutdown about
-        // every fifth request, measured; the pool below keeps up to four idle instead).
-        tokio::task::yield_now().await;
         i += 1;
         let started = Instant::now();
-        if i.is_multiple_of(plan.confirm_every) {
-            let r = client
-                .post(format!("{}/api/v1/confirmations", plan.base))
-                .header("Authorization", &auth)
-                .json(&json!({}))
-                .send()
-                .await;
-            match r {
-                Ok(r) if r.status().is_success() => {
-                    let _ = r.bytes().await;
+        if every(i, plan.confirm_every) {
+            match conn
+                .send("POST", "/api/v1/confirmations", &auth, Some(b"{}"))
+                .await
+            {
+                Ok(r) if (200..300).contains(&r.status) => {
                     t.confirm_us.push(started.elapsed().as_micros() as u32);
                 }
-                Ok(r) if r.status().as_u16() == 422 => {
-                    let body: Value = r.json().await.unwrap_or_default();
+                Ok(r) if r.status == 422 => {
+                    let body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
                     if body["code"] == "nothing_selected" {
                         t.nothing_selected += 1;
                         t.confirm_us.push(started.elapsed().as_micros() as u32);
@@ -118,10 +246,10 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                         t.error(format!("confirm 422 {body}"));
                     }
                 }
-                Ok(r) => t.error(format!("confirm {}", r.status())),
-                Err(e) => t.error(format!("confirm {e:?}")),
+                Ok(r) => t.error(format!("confirm {}", r.status)),
+                Err(e) => t.error(format!("confirm {e}")),
             }
-        } else if i.is_multiple_of(plan.save_every) && (plan.save_every > 1 || !seen.is_empty()) {
+        } else if every(i, plan.save_every) && (plan.save_every > 1 || !seen.is_empty()) {
             let select: Vec<Value> = seen
                 .iter()
                 .take(3)
@@ -131,20 +259,17 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                 .iter()
                 .map(|(c, n)| json!({"code": c, "number": n}))
                 .collect();
-            let r = client
-                .post(format!("{}/api/v1/selections", plan.base))
-                .header("Authorization", &auth)
-                .json(&json!({"select": select, "unselect": unselect}))
-                .send()
-                .await;
-            match r {
-                Ok(r) if r.status().is_success() => {
-                    let _ = r.bytes().await;
+            let body = json!({"select": select, "unselect": unselect}).to_string();
+            match conn
+                .send("POST", "/api/v1/selections", &auth, Some(body.as_bytes()))
+                .await
+            {
+                Ok(r) if (200..300).contains(&r.status) => {
                     t.save_us.push(started.elapsed().as_micros() as u32);
                     ticked = seen.drain(..seen.len().min(3)).collect();
                 }
-                Ok(r) => t.error(format!("save {}", r.status())),
-                Err(e) => t.error(format!("save {e:?}")),
+                Ok(r) => t.error(format!("save {}", r.status)),
+                Err(e) => t.error(format!("save {e}")),
             }
         } else {
             // The three condition sets of the page: 未勾选 (the default), all uncertified
@@ -155,28 +280,31 @@ async fn connection(plan: Arc<Plan>, n: u64) -> Tally {
                 2 => ("&selected=all", 1 + (i / 4) % 5),
                 _ => ("&certified=true&method=all", 1 + (i / 4) % 3),
             };
-            let url = format!(
-                "{}/api/v1/invoices?issued_from={}&issued_to={}{extra}&page={page}&per_page=50",
-                plan.base, plan.from, plan.to
+            let path = format!(
+                "/api/v1/invoices?issued_from={}&issued_to={}{extra}&page={page}&per_page=50",
+                plan.from, plan.to
             );
-            let r = client.get(url).header("Authorization", &auth).send().await;
-            match r {
-                Ok(r) if r.status().is_success() => match r.json::<Page>().await {
-                    Ok(body) => {
-                        t.query_us.push(started.elapsed().as_micros() as u32);
-                        if extra.is_empty() {
-                            seen = body
-                                .items
-                                .into_iter()
-                                .skip((i % 16) as usize * 3)
-                                .map(|x| (x.code.unwrap_or_default(), x.number))
-                                .collect();
+            match conn.send("GET", &path, &auth, None).await {
+                Ok(r) if r.status == 200 => {
+                    // Every page is parsed as the page it must be; the 未勾选 one is kept
+                    // for the next save.
+                    match serde_json::from_slice::<Page>(&r.body) {
+                        Ok(body) => {
+                            t.query_us.push(started.elapsed().as_micros() as u32);
+                            if extra.is_empty() && plan.save_every > 0 {
+                                seen = body
+                                    .items
+                                    .into_iter()
+                                    .skip((i % 16) as usize * 3)
+                                    .map(|x| (x.code.unwrap_or_default(), x.number))
+                                    .collect();
+                            }
                         }
+                        Err(e) => t.error(format!("query body {e}")),
                     }
-                    Err(e) => t.error(format!("query body {e}")),
-                },
-                Ok(r) => t.error(format!("query {}", r.status())),
-                Err(e) => t.error(format!("query {e:?}")),
+                }
+                Ok(r) => t.error(format!("query {}", r.status)),
+                Err(e) => t.error(format!("query {e}")),
             }
         }
     }
@@ -302,12 +430,12 @@ fn main() {
         let mut tasks = Vec::new();
         for n in 0..connections {
             let plan = Arc::new(Plan {
-                base: base.clone(),
+                addr,
                 token: tokens[n as usize % tokens.len()].clone(),
                 from: from.clone(),
                 to: to.clone(),
-                save_every: f["save-every"].max(1),
-                confirm_every: f["confirm-every"].max(2),
+                save_every: f["save-every"],
+                confirm_every: f["confirm-every"],
                 until,
             });
             tasks.push(tokio::spawn(connection(plan, n * 7)));
