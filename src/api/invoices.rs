@@ -102,8 +102,10 @@ impl From<InvoiceQuery> for RawConditions {
 )]
 async fn query(a: Acting<TaxpayerUser>, q: web::Query<InvoiceQuery>) -> AppResult<HttpResponse> {
     let raw = RawConditions::from(q.into_inner());
-    a.run_json(move |app, who, user| portal::selection::query(app, who, &user.id, &raw))
-        .await
+    a.read_json(move |app, who, user, wait| {
+        portal::selection::query_as(app, who, &user.id, &raw, wait)
+    })
+    .await
 }
 
 #[utoipa::path(
@@ -118,8 +120,10 @@ async fn not_yet_due(
     a: Acting<TaxpayerUser>,
     q: web::Query<NotYetDueRaw>,
 ) -> AppResult<HttpResponse> {
-    a.run_json(move |app, who, user| portal::query::not_yet_due(app, who, &user.id, &q))
-        .await
+    a.read_json(move |app, who, user, wait| {
+        portal::query::not_yet_due_as(app, who, &user.id, &q, wait)
+    })
+    .await
 }
 
 #[utoipa::path(

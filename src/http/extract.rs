@@ -10,6 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::domain::{Actor, Role, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
+use crate::service::listing::{waited, Wait};
 use crate::service::store_reads::*;
 use crate::service::App;
 use crate::service::Subject;
@@ -339,17 +340,40 @@ impl<U: Person> Acting<U> {
         f: impl FnOnce(&App, &Who, &U) -> AppResult<T> + Send + 'static,
     ) -> AppResult<actix_web::HttpResponse> {
         let body = self
-            .run(move |app, who, user| {
-                let value = f(app, who, user)?;
-                let mut body = Vec::with_capacity(JSON_BODY_START);
-                serde_json::to_writer(&mut body, &value).map_err(AppError::internal)?;
-                Ok(body)
-            })
+            .run(move |app, who, user| json_body(&f(app, who, user)?))
             .await?;
-        Ok(actix_web::HttpResponse::Ok()
-            .content_type(actix_web::http::header::ContentType::json())
-            .body(body))
+        Ok(json_answer(body))
     }
+
+    /// A read answered as JSON on the HTTP worker itself, without the blocking pool's two
+    /// thread switches: `f` runs first with [`Wait::Not`] — it only reads and never waits on
+    /// the store's writers, which would stall every connection the worker holds — and when
+    /// it stops there (`None`: the taxpayer must be settled or the index caught up with the
+    /// store), again on the blocking pool with [`Wait::Allowed`], as [`Acting::run_json`].
+    pub async fn read_json<T: serde::Serialize + 'static>(
+        &self,
+        f: impl Fn(&App, &Who, &U, Wait) -> AppResult<Option<T>> + Send + 'static,
+    ) -> AppResult<actix_web::HttpResponse> {
+        if let Some(value) = f(&self.app, &self.who, &self.user, Wait::Not)? {
+            return Ok(json_answer(json_body(&value)?));
+        }
+        self.run_json(move |app, who, user| f(app, who, user, Wait::Allowed)?.ok_or_else(waited))
+            .await
+    }
+}
+
+/// A value as a JSON body, starting at the size of a usual page instead of growing from empty.
+fn json_body<T: serde::Serialize>(value: &T) -> AppResult<Vec<u8>> {
+    let mut body = Vec::with_capacity(JSON_BODY_START);
+    serde_json::to_writer(&mut body, value).map_err(AppError::internal)?;
+    Ok(body)
+}
+
+/// 200 with a JSON body.
+fn json_answer(body: Vec<u8>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
 }
 
 /// The starting size of a JSON answer's body: a 发票勾选 page of 50 is about 14 KB.

@@ -74,11 +74,17 @@ pub(super) fn parse_payload(p: &str) -> (u64, Option<u64>) {
 }
 
 impl InvoiceIndex {
+    /// Whether the index holds every change the store has committed, from one read of the
+    /// store and without the writers' lock that catching up takes.
+    pub fn in_step(&self, store: &Store) -> AppResult<bool> {
+        let (truth, lineage) = Self::store_state(store)?;
+        Ok(self.applied_seq() == truth && self.lineage() == lineage)
+    }
+
     /// [`InvoiceIndex::catch_up`], saying how: already in step, caught up by replaying the
     /// store's index journal, or rebuilt (and why). Logged when not in step.
     pub fn catch_up_how(&self, store: &Store) -> AppResult<CatchUp> {
-        let (truth, lineage) = Self::store_state(store)?;
-        if self.applied_seq() == truth && self.lineage() == lineage {
+        if self.in_step(store)? {
             return Ok(CatchUp::InStep);
         }
         let how = store.serialized(|| {

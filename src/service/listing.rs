@@ -10,7 +10,7 @@ use crate::domain::{
     Fen, Invoice, InvoiceChange, InvoiceEvent, InvoiceKey, InvoiceUse, Paging, SelectionState,
     TaxPeriod, TaxpayerId,
 };
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::index::InvoiceFilter;
 use crate::store::prelude::*;
 
@@ -155,6 +155,41 @@ pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice
 /// The page `p` of the invoices matching `f`; a page past the end is refused (422).
 pub(crate) fn search(app: &App, f: &InvoiceFilter, p: Paging) -> AppResult<InvoicePage> {
     app.index.catch_up(&app.store)?;
+    page_of(app, f, p)
+}
+
+/// Whether a read may wait on the store's writers (settling a taxpayer, catching the index up
+/// with the store: both take the writers' lock), or must not — on an HTTP worker, where a wait
+/// stalls every connection the worker holds — and stops instead (`None`), for the caller to
+/// run it again where waiting is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Allowed,
+    Not,
+}
+
+/// The error of a read allowed to wait that stopped anyway (a bug, never expected).
+pub(crate) fn waited() -> AppError {
+    AppError::internal("a read allowed to wait stopped before a write")
+}
+
+/// [`search`] with the index caught up when `wait` allows it; with [`Wait::Not`], `None` when
+/// the index is behind the store (a request must see the writes answered before it).
+pub(crate) fn search_as(
+    app: &App,
+    f: &InvoiceFilter,
+    p: Paging,
+    wait: Wait,
+) -> AppResult<Option<InvoicePage>> {
+    match wait {
+        Wait::Allowed => search(app, f, p).map(Some),
+        Wait::Not if app.index.in_step(&app.store)? => page_of(app, f, p).map(Some),
+        Wait::Not => Ok(None),
+    }
+}
+
+/// A page from the index as it stands.
+fn page_of(app: &App, f: &InvoiceFilter, p: Paging) -> AppResult<InvoicePage> {
     let found = app.index.search(f, p.page(), p.per_page())?;
     p.within(found.total)?;
     Ok(InvoicePage {

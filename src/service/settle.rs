@@ -30,18 +30,27 @@ pub(crate) fn system_who(who: &Who) -> Who {
     }
 }
 
+/// The taxpayer's record when it is up to date at `who.now` — nothing for [`settled`] to
+/// write — or `None` when settling it would write (a window closed, a selection expired).
+/// On a read-only replica the record is always returned as stored.
+pub fn settled_if_current(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Option<Taxpayer>> {
+    let c = ctx(app, who);
+    let r = app.store.read()?;
+    let t = r
+        .taxpayer(id)?
+        .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
+    if app.store.is_read_only() || engine::pending_settlement(&r, &c, &t)?.is_empty() {
+        Ok(Some(t))
+    } else {
+        Ok(None)
+    }
+}
+
 /// The taxpayer's record brought up to date at `who.now` (writes only when a window closed
 /// or a selection expired; on a read-only replica the record is returned as stored).
 pub fn settled(app: &App, who: &Who, id: &TaxpayerId) -> AppResult<Taxpayer> {
-    let c = ctx(app, who);
-    {
-        let r = app.store.read()?;
-        let t = r
-            .taxpayer(id)?
-            .ok_or_else(|| AppError::new(Code::NotFound).with_message("纳税人不存在"))?;
-        if app.store.is_read_only() || engine::pending_settlement(&r, &c, &t)?.is_empty() {
-            return Ok(t);
-        }
+    if let Some(t) = settled_if_current(app, who, id)? {
+        return Ok(t);
     }
     // Another request may settle first: then this transaction finds nothing to do, records
     // nothing and is dropped.

@@ -281,3 +281,105 @@ fn demo_dataset_is_deterministic_and_realistic() {
         );
     }
 }
+
+/// The 发票勾选 and 未到期 queries as the HTTP worker runs them (`Wait::Not`): the same page as
+/// the query that may wait, and a stop — writing nothing — where the taxpayer must be settled
+/// or the index caught up with the store first; the query that may wait then does it.
+#[test]
+fn a_query_that_must_not_wait_stops_before_a_write_and_agrees_otherwise() {
+    use fapiao::domain::query::RawConditions;
+    use fapiao::service::listing::Wait;
+    use fapiao::service::portal::query::{not_yet_due_as, NotYetDueRaw};
+    use fapiao::service::portal::selection::query_as;
+
+    let t = spawn_app(Opts {
+        clock: Some("2026-10-20T10:00:00+08:00"),
+        ..Opts::default()
+    });
+    let app = &t.app;
+    let buyer = TaxpayerId::parse(TAXPAYER_A).unwrap();
+    let mut who = app.system("test");
+    who.actor = fapiao::domain::Actor::Taxpayer { id: buyer.clone() };
+    let rows = vec![
+        invoice("3500261130", "00000001", 100_000),
+        invoice("3500261130", "00000002", 250_000),
+    ];
+    import(app, &who, lines(rows), ImportMode::Office, false).unwrap();
+    let raw = RawConditions {
+        issued_from: Some("2026-10-01".into()),
+        issued_to: Some("2026-10-20".into()),
+        ..RawConditions::default()
+    };
+    let page = |who: &Who, wait| {
+        query_as(app, who, &buyer, &raw, wait)
+            .unwrap()
+            .map(|p| serde_json::to_value(p).unwrap())
+    };
+
+    // Settled and in step: the same answer either way.
+    let waited = page(&who, Wait::Allowed).unwrap();
+    assert_eq!(waited["total"], 2);
+    assert_eq!(page(&who, Wait::Not), Some(waited));
+
+    // A change the index has not applied yet (its listener away for the commit, as when a
+    // group's changes are not yet synced or after a crash): stop, and leave the index
+    // behind; the query that may wait catches it up and sees the change.
+    struct Away;
+    impl fapiao::store::ChangeSink for Away {
+        fn invoices_changed(&self, _: &[Invoice], _: &[Invoice], _: u64) {}
+    }
+    let mut late = invoice("3500261130", "00000003", 50_000);
+    late.selection = SelectionState::Unselected;
+    app.store.set_sink(std::sync::Arc::new(Away));
+    app.store
+        .write(&who, |tx| {
+            tx.put_invoices([&late])?;
+            tx.audit("test.put", "3500261130-00000003", "");
+            Ok(())
+        })
+        .unwrap();
+    app.store.set_sink(app.index.clone());
+    assert!(!app.index.in_step(&app.store).unwrap());
+    assert_eq!(page(&who, Wait::Not), None);
+    assert!(!app.index.in_step(&app.store).unwrap());
+    assert_eq!(page(&who, Wait::Allowed).unwrap()["total"], 3);
+    assert!(app.index.in_step(&app.store).unwrap());
+    assert!(page(&who, Wait::Not).is_some());
+
+    // Two months on the window of 202610 has closed: stop before settling, with the taxpayer
+    // and the audit log as they were; the query that may wait settles.
+    let mut later = who.clone();
+    later.now = chrono::DateTime::parse_from_rfc3339("2026-12-20T10:00:00+08:00").unwrap();
+    later.wall = later.now;
+    let audit_len = || {
+        app.store
+            .read()
+            .unwrap()
+            .audit_entries(&AuditFilter {
+                limit: 1000,
+                ..AuditFilter::default()
+            })
+            .unwrap()
+            .1
+            .len()
+    };
+    let (before, entries) = (
+        app.store.read().unwrap().taxpayer(&buyer).unwrap().unwrap(),
+        audit_len(),
+    );
+    assert_eq!(page(&later, Wait::Not), None);
+    let due = NotYetDueRaw::default();
+    assert!(not_yet_due_as(app, &later, &buyer, &due, Wait::Not)
+        .unwrap()
+        .is_none());
+    let unchanged = app.store.read().unwrap().taxpayer(&buyer).unwrap().unwrap();
+    assert_eq!(unchanged.current_period, before.current_period);
+    assert_eq!(audit_len(), entries);
+    assert!(page(&later, Wait::Allowed).is_some());
+    let settled = app.store.read().unwrap().taxpayer(&buyer).unwrap().unwrap();
+    assert!(settled.current_period > before.current_period);
+    assert!(page(&later, Wait::Not).is_some());
+    assert!(not_yet_due_as(app, &later, &buyer, &due, Wait::Not)
+        .unwrap()
+        .is_some());
+}

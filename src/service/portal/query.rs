@@ -7,8 +7,10 @@ use crate::domain::query::selectable_issue_dates;
 use crate::domain::{InvoiceKey, Paging, SelectionState, TaxPeriod, TaxpayerId};
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
-use crate::service::listing::{paging, search, HistoryView, InvoicePage, InvoiceView};
-use crate::service::portal::selection::current_period;
+use crate::service::listing::{
+    paging, search, search_as, waited, HistoryView, InvoicePage, InvoiceView, Wait,
+};
+use crate::service::portal::selection::{current_period, current_period_as};
 use crate::service::App;
 use crate::store::prelude::*;
 use crate::store::Who;
@@ -33,9 +35,22 @@ pub fn not_yet_due(
     taxpayer: &TaxpayerId,
     raw: &NotYetDueRaw,
 ) -> AppResult<InvoicePage> {
+    not_yet_due_as(app, who, taxpayer, raw, Wait::Allowed)?.ok_or_else(waited)
+}
+
+/// [`not_yet_due`] as `wait` allows (see [`crate::service::portal::selection::query_as`]).
+pub fn not_yet_due_as(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &NotYetDueRaw,
+    wait: Wait,
+) -> AppResult<Option<InvoicePage>> {
     use crate::domain::query::parse_date;
     let paging = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
-    let p = current_period(app, who, taxpayer)?;
+    let Some(p) = current_period_as(app, who, taxpayer, wait)? else {
+        return Ok(None);
+    };
     let opt = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)
@@ -65,7 +80,7 @@ pub fn not_yet_due(
         .map(|n| n.as_str().to_string()),
         ..InvoiceFilter::default()
     };
-    search(app, &f, paging)
+    search_as(app, &f, paging, wait)
 }
 
 /// 单票查询 result: every field of the invoice and its history.

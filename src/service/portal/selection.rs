@@ -11,8 +11,8 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult, Code};
 use crate::index::InvoiceFilter;
-use crate::service::listing::{paging, search, InvoicePage};
-use crate::service::settle::{ctx, settled};
+use crate::service::listing::{paging, search_as, waited, InvoicePage, Wait};
+use crate::service::settle::{ctx, settled, settled_if_current};
 use crate::service::App;
 use crate::store::prelude::*;
 use crate::store::Who;
@@ -144,6 +144,20 @@ pub(crate) fn current_period(app: &App, who: &Who, taxpayer: &TaxpayerId) -> App
     Ok(crate::service::settle::settled(app, who, taxpayer)?.current_period)
 }
 
+/// [`current_period`] as `wait` allows: with [`Wait::Not`], `None` when the taxpayer must be
+/// settled first (a write).
+pub(crate) fn current_period_as(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    wait: Wait,
+) -> AppResult<Option<TaxPeriod>> {
+    match wait {
+        Wait::Allowed => current_period(app, who, taxpayer).map(Some),
+        Wait::Not => Ok(settled_if_current(app, who, taxpayer)?.map(|t| t.current_period)),
+    }
+}
+
 /// 发票勾选: the manual's conditions, for `taxpayer` at `who.now`.
 pub fn query(
     app: &App,
@@ -151,17 +165,31 @@ pub fn query(
     taxpayer: &TaxpayerId,
     raw: &RawConditions,
 ) -> AppResult<InvoicePage> {
+    query_as(app, who, taxpayer, raw, Wait::Allowed)?.ok_or_else(waited)
+}
+
+/// [`query`] as `wait` allows: with [`Wait::Not`] it only reads and never waits on the
+/// store's writers, and is `None` when the taxpayer must be settled or the index caught up
+/// first — the same query then runs with [`Wait::Allowed`] where waiting is harmless.
+pub fn query_as(
+    app: &App,
+    who: &Who,
+    taxpayer: &TaxpayerId,
+    raw: &RawConditions,
+    wait: Wait,
+) -> AppResult<Option<InvoicePage>> {
     let paging = paging(raw.page.as_deref(), raw.per_page.as_deref())?;
-    match filter(app, who, taxpayer, raw)? {
-        Some(f) => search(app, &f, paging),
-        None => Ok(InvoicePage {
+    match filter(app, who, taxpayer, raw, wait)? {
+        Filtered::Search(f) => search_as(app, &f, paging, wait),
+        Filtered::Nothing => Ok(Some(InvoicePage {
             total: 0,
             amount: Fen::ZERO,
             tax: Fen::ZERO,
             page: paging.within(0).map(|()| paging.page())?,
             per_page: paging.per_page(),
             items: Vec::new(),
-        }),
+        })),
+        Filtered::Unsettled => Ok(None),
     }
 }
 
@@ -174,8 +202,10 @@ pub fn all_keys(
     raw: &RawConditions,
     limit: usize,
 ) -> AppResult<Vec<InvoiceKey>> {
-    let Some(f) = filter(app, who, taxpayer, raw)? else {
-        return Ok(Vec::new());
+    let f = match filter(app, who, taxpayer, raw, Wait::Allowed)? {
+        Filtered::Search(f) => f,
+        Filtered::Nothing => return Ok(Vec::new()),
+        Filtered::Unsettled => return Err(waited()),
     };
     app.index.catch_up(&app.store)?;
     let found = app.index.search(&f, 1, limit)?;
@@ -188,13 +218,23 @@ pub fn all_keys(
     Ok(found.keys)
 }
 
-/// The index filter of the conditions; `None` when nothing can match.
+/// The 发票勾选 conditions as the index's filter.
+enum Filtered {
+    Search(InvoiceFilter),
+    /// Conditions no invoice can meet (an empty date range).
+    Nothing,
+    /// The taxpayer must be settled first, and the read was not to wait.
+    Unsettled,
+}
+
+/// The index filter of the conditions.
 fn filter(
     app: &App,
     who: &Who,
     taxpayer: &TaxpayerId,
     raw: &RawConditions,
-) -> AppResult<Option<InvoiceFilter>> {
+    wait: Wait,
+) -> AppResult<Filtered> {
     let today = who.now.date_naive();
     let c = InvoiceConditions::parse(raw)?;
     let mut f = InvoiceFilter {
@@ -212,7 +252,9 @@ fn filter(
         Certification::Uncertified { selected } => {
             // Only what may be selected now (S-P3): 未到期 invoices only through their own
             // query, and none older than the certification time limit.
-            let p = current_period(app, who, taxpayer)?;
+            let Some(p) = current_period_as(app, who, taxpayer, wait)? else {
+                return Ok(Filtered::Unsettled);
+            };
             let (earliest, latest) = selectable_issue_dates(p, today, app.settings.lookback_days);
             f.issued_to = f.issued_to.map(|t| t.min(latest));
             if let Some(e) = earliest {
@@ -231,7 +273,7 @@ fn filter(
         }
     }
     if f.issued_from > f.issued_to {
-        return Ok(None);
+        return Ok(Filtered::Nothing);
     }
-    Ok(Some(f))
+    Ok(Filtered::Search(f))
 }
