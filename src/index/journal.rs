@@ -78,7 +78,7 @@ impl InvoiceIndex {
     /// store and without the writers' lock that catching up takes.
     pub fn in_step(&self, store: &Store) -> AppResult<bool> {
         let (truth, lineage) = Self::store_state(store)?;
-        Ok(self.applied_seq() == truth && self.lineage() == lineage)
+        Ok(!self.is_loading() && self.applied_seq() == truth && self.lineage() == lineage)
     }
 
     /// [`InvoiceIndex::catch_up`], saying how: already in step, caught up by replaying the
@@ -92,6 +92,8 @@ impl InvoiceIndex {
             if self.applied_seq() == truth {
                 let mine = self.lineage();
                 if mine == lineage {
+                    // A bulk load's documents are all in the writer: committed, they are seen.
+                    self.finish_load()?;
                     return Ok(CatchUp::InStep);
                 }
                 if mine.is_none() {
@@ -472,6 +474,85 @@ mod tests {
         let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
         assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
         same_as_rebuilt(&index, &store);
+    }
+
+    /// One chunk of a bulk load: `new` invoices and `updated` ones written by
+    /// `Store::write_bulk` and handed to the index as a bulk load's (not committed).
+    fn load_chunk(store: &Store, index: &InvoiceIndex, new: &[Invoice], updated: &[Invoice]) {
+        store
+            .write_bulk(&who(), |tx| {
+                tx.put_invoices(new)?;
+                tx.put_invoices(updated)?;
+                tx.audit("test.load", "", "");
+                Ok(())
+            })
+            .unwrap();
+        let seq = store.read().unwrap().invoice_seq().unwrap();
+        index.invoices_loaded(new, updated, seq);
+    }
+
+    /// A bulk load's chunks are not committed one by one: until the load is finished the
+    /// index is not in step (queries do not see the chunks yet), a catch-up commits them
+    /// (without a rebuild), and so does closing the index; chunks dropped before their
+    /// commit leave the index at its last commit, which the next catch-up brings in step.
+    #[test]
+    fn a_bulk_load_is_committed_once_whatever_ends_it() {
+        let (dir, store, index) = setup();
+        let mine = InvoiceFilter {
+            buyer: Some(me()),
+            ..Default::default()
+        };
+        let before = index.search(&mine, 1, 100).unwrap().total;
+        let committed =
+            |i: &InvoiceIndex| parse_payload(&i.index.load_metas().unwrap().payload.unwrap()).0;
+        let at_setup = committed(&index);
+        let chunk = |from: u32| -> Vec<Invoice> {
+            (from..from + 10)
+                .map(|n| invoice(n, me(), day(2026, 11, n % 28 + 1)))
+                .collect()
+        };
+        let voided = changed(&store, 1, |i| i.status = InvoiceStatus::Voided);
+        load_chunk(&store, &index, &chunk(41), &[voided]);
+        load_chunk(&store, &index, &chunk(51), &[]);
+        assert!(!index.in_step(&store).unwrap());
+        assert_eq!(committed(&index), at_setup, "no commit per chunk");
+        assert_eq!(index.search(&mine, 1, 100).unwrap().total, before);
+        // Ended by a catch-up (a query that may wait): committed, no replay, no rebuild.
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+        assert!(index.in_step(&store).unwrap());
+        assert_eq!(index.search(&mine, 1, 100).unwrap().total, before + 20);
+        let (_fresh_dir, want) = fresh(&store);
+        assert_eq!(rows(&index), rows(&want));
+        assert_eq!(
+            committed(&index),
+            store.read().unwrap().invoice_seq().unwrap()
+        );
+
+        // Ended by closing the index: committed as it closes.
+        load_chunk(&store, &index, &chunk(61), &[]);
+        drop(index);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        assert_eq!(index.catch_up_how(&store).unwrap(), CatchUp::InStep);
+        let (_fresh_dir, want) = fresh(&store);
+        assert_eq!(rows(&index), rows(&want));
+        assert_eq!(index.search(&mine, 1, 100).unwrap().total, before + 30);
+
+        // Dropped before its commit: back at the last commit; a bulk load journals
+        // nothing, so the catch-up rebuilds.
+        load_chunk(&store, &index, &chunk(71), &[]);
+        index.discard_uncommitted().unwrap();
+        assert_eq!(index.applied_seq(), committed(&index));
+        assert_eq!(index.search(&mine, 1, 100).unwrap().total, before + 30);
+        assert_eq!(
+            index.catch_up_how(&store).unwrap(),
+            CatchUp::Rebuilt {
+                invoices: 80,
+                why: RebuildWhy::Gap
+            }
+        );
+        let (_fresh_dir, want) = fresh(&store);
+        assert_eq!(rows(&index), rows(&want));
+        assert_eq!(index.search(&mine, 1, 100).unwrap().total, before + 40);
     }
 
     /// Group commit stages changes until its commit. A catch-up while one is staged and later

@@ -137,6 +137,12 @@ impl InvoiceIndex {
     /// are in the store, which a rebuild or a replay reads).
     pub(super) fn roll_back(&self, w: &mut IndexWriter) -> AppResult<()> {
         w.rollback().map_err(tantivy_err)?;
+        if self.loading.swap(false, Ordering::AcqRel) {
+            // A bulk load's documents are gone with the rest: the index is back at its
+            // last commit, which the next catch-up sees.
+            self.applied
+                .store(self.committed.load(Ordering::Acquire), Ordering::Release);
+        }
         self.take_pending()?;
         let mut v = self
             .view
@@ -254,6 +260,9 @@ impl Drop for InvoiceIndex {
     /// the store's journal at the next start).
     fn drop(&mut self) {
         self.kick.set(false, true);
+        if let Err(e) = self.finish_load() {
+            tracing::warn!(error = %e, "index: a bulk load's documents not committed at close");
+        }
         if let Err(e) = self.commit_ready() {
             tracing::warn!(error = %e, "index: ready changes not committed at close");
         }
@@ -270,6 +279,14 @@ impl ChangeSink for InvoiceIndex {
 
     fn invoices_staged(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
         if let Err(e) = self.stage(new, updated, invoice_seq) {
+            tracing::error!(error = %e, "index update failed; it will be rebuilt");
+        }
+    }
+
+    fn invoices_loaded(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
+        if let Err(e) = self.load(new, updated, invoice_seq) {
+            // Not in the writer: make the next catch-up rebuild from the store.
+            self.applied.store(0, Ordering::Release);
             tracing::error!(error = %e, "index update failed; it will be rebuilt");
         }
     }

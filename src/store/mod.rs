@@ -146,6 +146,13 @@ pub trait ChangeSink: Send + Sync {
     /// Makes every staged change visible (called by the group commit, after the store's
     /// durable flush).
     fn sync(&self) {}
+
+    /// Like [`ChangeSink::invoices_changed`] for a bulk load's commit ([`Store::write_bulk`]):
+    /// the change need not be visible before the load ends, so the sink may take it in without
+    /// making it visible yet. By default it is applied at once.
+    fn invoices_loaded(&self, new: &[Invoice], updated: &[Invoice], invoice_seq: u64) {
+        self.invoices_changed(new, updated, invoice_seq);
+    }
 }
 
 /// Group commit ([`Store::write_grouped`]): the writes waiting to be combined, whether a
@@ -746,6 +753,9 @@ impl Store {
             }
         };
         let (txn, audits, (new, updated)) = tx.into_parts();
+        // A bulk load's commits (`write_bulk`: not flushed, and not staged for a group flush
+        // as a selection save is).
+        let bulk = matches!(durability, redb::Durability::None) && !staged;
         let invoice_seq = if new.is_empty() && updated.is_empty() {
             None
         } else {
@@ -757,9 +767,7 @@ impl Store {
             meta.insert(INVOICE_SEQ, seq.to_le_bytes().as_slice())?;
             drop(meta);
             // Which invoices this commit touched, for an index left behind by a crash; not
-            // for a bulk load's commits (`write_bulk`: not flushed, and not staged for a group
-            // flush as a selection save is), which leave a gap instead.
-            let bulk = matches!(durability, redb::Durability::None) && !staged;
+            // for a bulk load's commits, which leave a gap instead.
             tables::index_journal::record(&txn, seq, &new, &updated, bulk)?;
             Some(seq)
         };
@@ -840,6 +848,8 @@ impl Store {
             if let Some(sink) = sink {
                 if staged {
                     sink.invoices_staged(&new, &updated, seq);
+                } else if bulk {
+                    sink.invoices_loaded(&new, &updated, seq);
                 } else {
                     sink.invoices_changed(&new, &updated, seq);
                 }
