@@ -1087,6 +1087,32 @@ mod tests {
         assert_eq!(index.compact().unwrap(), 0);
     }
 
+    /// A compaction that finds its segments already being merged by the writer's policy
+    /// waits for that merge and leaves the searcher on its outcome, though it merged
+    /// nothing itself: queries visit the segments the index has, not the ones it had.
+    #[test]
+    fn compaction_moves_the_searcher_onto_a_merge_it_waited_for() {
+        let (_dir, store, index) = setup();
+        index.no_merges();
+        for n in [1, 2, 4] {
+            select_in_own_commit(&store, &index, n);
+        }
+        let ids: Vec<_> = index
+            .index
+            .searchable_segment_ids()
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert!(ids.len() >= 4, "{} segments", ids.len());
+        // A merge of them all, running in the background as the policy's would.
+        let running = index.writer.lock().unwrap().merge(&ids);
+        index.compact().unwrap();
+        assert_eq!(index.segment_count(), 1);
+        assert_eq!(index.index.searchable_segment_ids().unwrap().len(), 1);
+        drop(running);
+        same_as_rebuilt_any(&index, &store);
+    }
+
     fn same_as_rebuilt_any(index: &InvoiceIndex, store: &Store) {
         let (_dir, want) = fresh(store);
         assert_eq!(rows(index), rows(&want));

@@ -694,9 +694,11 @@ impl InvoiceIndex {
                 }
             }
         }
-        if merged > 0 {
-            self.publish()?;
-        }
+        // Also when this merged nothing itself: a merge the writer's policy was running may
+        // have ended meanwhile (the loop above waits for it), and the searcher moves onto
+        // its segments only when reloaded — unreloaded, queries went on visiting the eight
+        // small segments of a 1,000,000-invoice load instead of the one they became.
+        self.publish()?;
         Ok(merged)
     }
 
