@@ -544,10 +544,10 @@ impl InvoiceIndex {
     }
 
     /// Adds a bulk load's `new` invoices and replaces the documents of `updated` ones without
-    /// committing: the writer's indexing threads go on while the loader writes its next chunk
-    /// to the store, and the segments they write are as large as the writer's memory allows
-    /// instead of a chunk's (a commit per chunk made twice as many small segments to merge: at
-    /// 10,000,000 invoices the load took 15 % longer, its final packing four times as long).
+    /// committing: the writer flushes segments as large as its memory allows instead of two
+    /// per chunk, and the loader goes on with its next chunk without waiting for them (a
+    /// commit per chunk made many more small segments to merge: at 10,000,000 invoices the
+    /// load took 5–15 % longer, its final packing two to four times as long).
     /// Until [`InvoiceIndex::finish_load`] (or any other commit) the index is not
     /// [`in_step`](InvoiceIndex::in_step): a query that waits commits the load first.
     pub fn load(&self, new: &[Invoice], updated: &[Invoice], seq: u64) -> AppResult<()> {
