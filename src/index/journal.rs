@@ -476,6 +476,11 @@ mod tests {
         same_as_rebuilt(&index, &store);
     }
 
+    /// The change counter the index's last commit recorded.
+    fn committed(i: &InvoiceIndex) -> u64 {
+        parse_payload(&i.index.load_metas().unwrap().payload.unwrap()).0
+    }
+
     /// One chunk of a bulk load: `new` invoices and `updated` ones written by
     /// `Store::write_bulk` and handed to the index as a bulk load's (not committed).
     fn load_chunk(store: &Store, index: &InvoiceIndex, new: &[Invoice], updated: &[Invoice]) {
@@ -503,8 +508,6 @@ mod tests {
             ..Default::default()
         };
         let before = index.search(&mine, 1, 100).unwrap().total;
-        let committed =
-            |i: &InvoiceIndex| parse_payload(&i.index.load_metas().unwrap().payload.unwrap()).0;
         let at_setup = committed(&index);
         let chunk = |from: u32| -> Vec<Invoice> {
             (from..from + 10)
@@ -1097,12 +1100,7 @@ mod tests {
         for n in [1, 2, 4] {
             select_in_own_commit(&store, &index, n);
         }
-        let ids: Vec<_> = index
-            .index
-            .searchable_segment_ids()
-            .unwrap()
-            .into_iter()
-            .collect();
+        let ids = index.index.searchable_segment_ids().unwrap();
         assert!(ids.len() >= 4, "{} segments", ids.len());
         // A merge of them all, running in the background as the policy's would.
         let running = index.writer.lock().unwrap().merge(&ids);
@@ -1133,8 +1131,6 @@ mod tests {
         index
             .start_committer(std::time::Duration::from_millis(20))
             .unwrap();
-        let committed =
-            |i: &InvoiceIndex| parse_payload(&i.index.load_metas().unwrap().payload.unwrap()).0;
         let mut seq = store.read().unwrap().invoice_seq().unwrap();
         let select = |n| {
             changed(&store, n, |i| {
