@@ -1111,6 +1111,32 @@ mod tests {
         same_as_rebuilt_any(&index, &store);
     }
 
+    /// The packing that ends a bulk load merges past the writer's own merge cap, up to the
+    /// packing cap: fewer segments for every query to visit, none larger than the cap.
+    #[test]
+    fn compaction_packs_segments_past_the_writers_merge_cap() {
+        let (_dir, store, index) = setup();
+        index.set_merge_caps(4, 12);
+        for n in 1..=30 {
+            select_in_own_commit(&store, &index, n);
+        }
+        index.compact().unwrap();
+        let live: Vec<u32> = index
+            .index
+            .searchable_segment_metas()
+            .unwrap()
+            .iter()
+            .map(|m| m.num_docs())
+            .collect();
+        assert_eq!(live.iter().sum::<u32>(), 40, "{live:?}");
+        assert!(live.iter().all(|n| *n <= 12), "{live:?}");
+        // Under the writer's cap alone, no segment would hold more than 4 of the 40.
+        assert!(live.iter().any(|n| *n > 4), "{live:?}");
+        assert!(live.len() <= 5, "{live:?}");
+        assert_eq!(index.segment_count(), live.len());
+        same_as_rebuilt_any(&index, &store);
+    }
+
     fn same_as_rebuilt_any(index: &InvoiceIndex, store: &Store) {
         let (_dir, want) = fresh(store);
         assert_eq!(rows(index), rows(&want));

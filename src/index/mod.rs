@@ -19,7 +19,7 @@ mod staging;
 mod stats;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -338,6 +338,9 @@ pub struct InvoiceIndex {
     cells: cells::CellCache,
     /// Whether queries the cells can answer are answered from them (tests compare both ways).
     totals_from_cells: AtomicBool,
+    /// The most live documents [`InvoiceIndex::compact`] puts in one segment
+    /// ([`merge::MAX_PACKED_DOCS`]; tests set less).
+    packing_cap: AtomicU32,
     /// The data file's lineage the documents come from (recorded with the change counter;
     /// `None` for an index written before lineages were).
     lineage: Mutex<Option<u64>>,
@@ -436,6 +439,7 @@ impl InvoiceIndex {
             columns: collect::ColumnCache::default(),
             cells: cells::CellCache::default(),
             totals_from_cells: AtomicBool::new(true),
+            packing_cap: AtomicU32::new(merge::MAX_PACKED_DOCS),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -653,8 +657,9 @@ impl InvoiceIndex {
     }
 
     /// Ends a bulk load (a rebuild, `fapiao import`, the demo's data): merges the segments
-    /// below the merge cap into as few as fit under it ([`merge::tail_merges`]), waits for
-    /// those merges and moves queries onto the result. Returns the segments merged away.
+    /// below the packing cap ([`merge::MAX_PACKED_DOCS`], above the writer's own merge cap)
+    /// into as few as fit under it ([`merge::tail_merges`]), waits for those merges and moves
+    /// queries onto the result. Returns the segments merged away.
     ///
     /// The background merger may be merging some of the same segments meanwhile: tantivy keeps
     /// whichever merge ends first and drops the other (its `wait` is then an error); this
@@ -675,7 +680,8 @@ impl InvoiceIndex {
                     .iter()
                     .map(|m| (m.id(), m.num_docs()))
                     .collect();
-                let groups = merge::tail_merges(&sizes, merge::MAX_MERGED_DOCS);
+                let cap = self.packing_cap.load(Ordering::Relaxed);
+                let groups = merge::tail_merges(&sizes, cap);
                 if groups.is_empty() {
                     break;
                 }
@@ -728,6 +734,16 @@ impl InvoiceIndex {
     /// or by visiting every matching document: tests and benches compare the two.
     pub fn set_totals_from_cells(&self, on: bool) {
         self.totals_from_cells.store(on, Ordering::Relaxed);
+    }
+
+    /// Caps the writer's merges at `merged` live documents and [`InvoiceIndex::compact`]'s
+    /// at `packed` (tests, with a few documents).
+    #[cfg(test)]
+    pub(crate) fn set_merge_caps(&self, merged: u32, packed: u32) {
+        if let Ok(w) = self.writer.lock() {
+            w.set_merge_policy(Box::new(merge::CappedMerges::new(merged)));
+        }
+        self.packing_cap.store(packed, Ordering::Relaxed);
     }
 
     /// Stops merging segments (tests that follow one segment's deletions).
