@@ -52,7 +52,7 @@ pub struct Checks {
 
 impl Checks {
     /// Whether document `doc`, whose `packed` value is `p`, meets every condition.
-    fn pass(&self, c: &PageColumns, doc: DocId, p: u64) -> bool {
+    pub(super) fn pass(&self, c: &PageColumns, doc: DocId, p: u64) -> bool {
         let within = |v: i64, (lo, hi): (i64, i64)| lo <= v && v <= hi;
         self.status.is_none_or(|s| packed::status(p) == s)
             && self.sel.is_none_or(|m| m & (1 << packed::sel(p)) != 0)
@@ -148,8 +148,25 @@ impl PageColumns {
 impl PageColumns {
     /// The issue date (days) of document `doc`, whose `packed` value is `p`: from `p` when
     /// it holds it, else from the column.
-    fn issued_of(&self, doc: DocId, p: u64) -> i64 {
+    pub(super) fn issued_of(&self, doc: DocId, p: u64) -> i64 {
         packed::issued(p).unwrap_or_else(|| self.issued.get_val(doc))
+    }
+
+    /// The `packed` value of document `doc`.
+    pub(super) fn packed_of(&self, doc: DocId) -> u64 {
+        self.packed.get_val(doc)
+    }
+
+    /// The `packed` values of `docs`, into `out` (as long as `docs`).
+    pub(super) fn packed_vals(&self, docs: &[DocId], out: &mut [u64]) {
+        self.packed.get_vals(docs, out);
+    }
+
+    /// The `code` and `number` values of `docs`, into `code` and `number` (each as long as
+    /// `docs`).
+    pub(super) fn code_number_vals(&self, docs: &[DocId], code: &mut [u64], number: &mut [u64]) {
+        self.code.get_vals(docs, code);
+        self.number.get_vals(docs, number);
     }
 
     /// The values [`Checks`] reads, the amount and the tax of each of `docs` (the period

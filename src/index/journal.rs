@@ -1015,9 +1015,9 @@ mod tests {
     }
 
     /// A page answered from the per-day totals reads each segment's newest documents of the
-    /// buyer and stops at the first one older than the page needs (a segment keeps a buyer's
-    /// documents newest first); the page is the one collecting every document gives, also
-    /// with deletions in a segment.
+    /// buyer, no older than the page needs, and keeps their days listed in the page's order
+    /// (see [`super::super::days`]): asked again, it reads about the page itself. The page
+    /// is the one collecting every document gives, also with deletions in a segment.
     #[test]
     fn a_page_reads_only_the_newest_documents_it_needs() {
         let dir = tempfile::tempdir().unwrap();
@@ -1055,6 +1055,14 @@ mod tests {
                 assert!(
                     read <= bound && read * 3 < read_all,
                     "page {page} of {per}: read {read} of {read_all} ({segments} segments)"
+                );
+                // Asked again, the days are listed already: each segment reads its part of
+                // the page in order, and the 4 documents the selections deleted at most.
+                let (again, read_again) = index.search_reading(&f, page, per).unwrap();
+                assert_eq!(again, full);
+                assert!(
+                    read_again <= segments * (page * per) as u64 + 4,
+                    "page {page} of {per} again: read {read_again} ({segments} segments)"
                 );
             }
         }

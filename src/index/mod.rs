@@ -10,6 +10,7 @@
 
 mod cells;
 mod collect;
+mod days;
 mod journal;
 mod merge;
 mod overlay;
@@ -336,6 +337,9 @@ pub struct InvoiceIndex {
     columns: collect::ColumnCache,
     /// Totals by day and state of the scope terms queries used (see [`cells`]).
     cells: cells::CellCache,
+    /// The newest days of the scope terms pages were read from, in the page order (see
+    /// [`days`]).
+    days: days::DayCache,
     /// Whether queries the cells can answer are answered from them (tests compare both ways).
     totals_from_cells: AtomicBool,
     /// The most live documents [`InvoiceIndex::compact`] puts in one segment
@@ -438,6 +442,7 @@ impl InvoiceIndex {
             pending: Mutex::new(Pending::default()),
             columns: collect::ColumnCache::default(),
             cells: cells::CellCache::default(),
+            days: days::DayCache::default(),
             totals_from_cells: AtomicBool::new(true),
             packing_cap: AtomicU32::new(merge::MAX_PACKED_DOCS),
             index,

@@ -326,6 +326,7 @@ impl InvoiceIndex {
             .collect();
         self.columns.retain(&live);
         self.cells.retain(&live);
+        self.days.retain(&live);
         let collect = |query: &dyn Query, checks: &Checks, top_only: bool| {
             PageCollector {
                 k,
@@ -358,8 +359,30 @@ impl InvoiceIndex {
                         k,
                     )
                     .map_err(tantivy_err)?;
+                let listed = match (k, a.from_day, checks.issued) {
+                    // The page from the day lists (see [`super::days`]).
+                    (1.., Some(from), Some((lo, hi))) => self
+                        .days
+                        .page(
+                            &self.columns,
+                            &searcher,
+                            plan.field,
+                            &plan.terms,
+                            &Checks {
+                                issued: Some((lo.max(from), hi)),
+                                ..checks.clone()
+                            },
+                            overlay.excluded(),
+                            from,
+                            k,
+                        )
+                        .map_err(tantivy_err)?,
+                    _ => None,
+                };
                 let (top, read) = if k == 0 {
                     (Vec::new(), 0)
+                } else if let Some(listed) = listed {
+                    listed
                 } else {
                     let newest = a
                         .from_day
