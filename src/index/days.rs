@@ -37,6 +37,8 @@ struct TermDays {
     next: DocId,
     /// Every day from this one on is listed (`i64::MAX`: none yet).
     listed_from: i64,
+    /// The term's documents were found not newest first: its lists are never used.
+    unordered: bool,
 }
 
 impl Default for TermDays {
@@ -45,6 +47,7 @@ impl Default for TermDays {
             days: Vec::new(),
             next: 0,
             listed_from: i64::MAX,
+            unordered: false,
         }
     }
 }
@@ -65,8 +68,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl TermDays {
     /// Lists the days of `term` in segment `r` down to day `until`, going on from where
-    /// the last listing stopped. False when the term's documents are not newest first (an
-    /// index not sorted by `cluster`): the caller reads the page another way.
+    /// the last listing stopped. Like the collector's early stop, this relies on the
+    /// segment's sort (`cluster`; `InvoiceIndex::open` re-creates an index sorted otherwise):
+    /// a document met out of order makes the term's lists unusable for good, and the caller
+    /// reads the page another way.
     fn list_until(
         &mut self,
         r: &SegmentReader,
@@ -76,6 +81,9 @@ impl TermDays {
         until: i64,
     ) -> tantivy::Result<ListedOrNot> {
         let mut added = 0;
+        if self.unordered {
+            return Ok(ListedOrNot::NotNewestFirst);
+        }
         if self.next == TERMINATED || self.listed_from <= until {
             return Ok(ListedOrNot::Listed(added));
         }
@@ -114,6 +122,8 @@ impl TermDays {
                         of_day.push(*d);
                         continue;
                     }
+                    // The days listed so far may miss documents of this one.
+                    self.unordered = true;
                     return Ok(ListedOrNot::NotNewestFirst);
                 }
                 // A new, older day: the one before it is complete.
