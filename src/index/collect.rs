@@ -359,21 +359,51 @@ impl PageCollector<'_> {
 pub(crate) fn merge_sorted(lists: Vec<Vec<Order>>, k: usize) -> Vec<Order> {
     let total: usize = lists.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(total.min(k));
-    let mut heads: BinaryHeap<Reverse<(Order, usize, usize)>> = lists
-        .iter()
-        .enumerate()
-        .filter_map(|(l, list)| list.first().map(|&o| Reverse((o, l, 0))))
-        .collect();
-    while out.len() < k {
-        let Some(Reverse((o, l, i))) = heads.pop() else {
-            break;
-        };
-        out.push(o);
-        if let Some(&next) = lists.get(l).and_then(|list| list.get(i + 1)) {
-            heads.push(Reverse((next, l, i + 1)));
-        }
-    }
+    out.extend(Merged::new(lists.iter().map(Vec::as_slice).collect()).take(k));
     out
+}
+
+/// The items of lists each sorted, in order, taken one at a time (so that a caller can
+/// stop as soon as it has what it needs).
+pub(crate) struct Merged<'a, T> {
+    lists: Vec<&'a [T]>,
+    heads: BinaryHeap<Reverse<(T, usize)>>,
+    at: Vec<usize>,
+}
+
+impl<'a, T: Ord + Copy> Merged<'a, T> {
+    pub(crate) fn new(lists: Vec<&'a [T]>) -> Merged<'a, T> {
+        let heads = if lists.len() == 1 {
+            BinaryHeap::new()
+        } else {
+            lists
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.first().map(|e| Reverse((*e, i))))
+                .collect()
+        };
+        let at = vec![0; lists.len()];
+        Merged { lists, heads, at }
+    }
+}
+
+impl<T: Ord + Copy> Iterator for Merged<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        if let [only] = self.lists[..] {
+            // One list (a day of one term, a searcher of one segment): no heap.
+            let i = self.at[0];
+            self.at[0] += 1;
+            return only.get(i).copied();
+        }
+        let Reverse((e, l)) = self.heads.pop()?;
+        self.at[l] += 1;
+        if let Some(next) = self.lists[l].get(self.at[l]) {
+            self.heads.push(Reverse((*next, l)));
+        }
+        Some(e)
+    }
 }
 
 impl SegmentCollector for PageSegment {

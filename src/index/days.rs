@@ -11,7 +11,7 @@
 //! overlay's replaced ones (which grow after a day is listed) are skipped when a list is read.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -20,7 +20,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 use super::cells::PlanTerm;
-use super::collect::{merge_sorted, Checks, ColumnCache, Order, PageColumns};
+use super::collect::{merge_sorted, Checks, ColumnCache, Merged, Order, PageColumns};
 
 /// A listed document: its code and number columns, then its id in the segment.
 type Entry = (u64, u64, DocId);
@@ -248,7 +248,7 @@ impl DayCache {
                 let day = days[at].0;
                 let end = at + days[at..].iter().take_while(|(d, _)| *d == day).count();
                 let lists: Vec<&[Entry]> = days[at..end].iter().map(|(_, l)| &l[..]).collect();
-                for (code, number, doc) in MergedEntries::new(lists) {
+                for (code, number, doc) in Merged::new(lists) {
                     read += 1;
                     if alive.is_some_and(|b| b.is_deleted(doc))
                         || excluded.binary_search(&doc).is_ok()
@@ -266,77 +266,5 @@ impl DayCache {
             tops.push(top);
         }
         Ok(Some((merge_sorted(tops, k), read)))
-    }
-}
-
-/// The entries of sorted lists, in order (a day's lists of the several terms of a query).
-struct MergedEntries<'a> {
-    lists: Vec<&'a [Entry]>,
-    heads: BinaryHeap<Reverse<(Entry, usize)>>,
-    at: Vec<usize>,
-}
-
-impl<'a> MergedEntries<'a> {
-    fn new(lists: Vec<&'a [Entry]>) -> MergedEntries<'a> {
-        let heads = if lists.len() == 1 {
-            BinaryHeap::new()
-        } else {
-            lists
-                .iter()
-                .enumerate()
-                .filter_map(|(i, l)| l.first().map(|e| Reverse((*e, i))))
-                .collect()
-        };
-        let at = vec![0; lists.len()];
-        MergedEntries { lists, heads, at }
-    }
-}
-
-impl Iterator for MergedEntries<'_> {
-    type Item = Entry;
-
-    fn next(&mut self) -> Option<Entry> {
-        if self.lists.len() == 1 {
-            // The usual case, one term a day: no heap.
-            let i = self.at[0];
-            self.at[0] += 1;
-            return self.lists[0].get(i).copied();
-        }
-        let Reverse((e, l)) = self.heads.pop()?;
-        self.at[l] += 1;
-        if let Some(next) = self.lists[l].get(self.at[l]) {
-            self.heads.push(Reverse((*next, l)));
-        }
-        Some(e)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Merged lists come out as sorting them together would.
-        #[test]
-        fn merged_entries_are_the_lists_sorted_together(
-            lists in proptest::collection::vec(
-                proptest::collection::vec((0u64..20, 0u64..20, 0u32..100), 0..30),
-                1..4,
-            ),
-        ) {
-            let lists: Vec<Vec<Entry>> = lists
-                .into_iter()
-                .map(|mut l| {
-                    l.sort_unstable();
-                    l
-                })
-                .collect();
-            let mut want: Vec<Entry> = lists.iter().flatten().copied().collect();
-            want.sort_unstable();
-            let got: Vec<Entry> =
-                MergedEntries::new(lists.iter().map(Vec::as_slice).collect()).collect();
-            prop_assert_eq!(got, want);
-        }
     }
 }
