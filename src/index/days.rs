@@ -19,7 +19,7 @@ use tantivy::index::SegmentId;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
-use super::cells::PlanTerm;
+use super::cells::Plan;
 use super::collect::{merge_sorted, Checks, ColumnCache, Merged, Order, PageColumns};
 
 /// A listed document: its code and number columns, then its id in the segment.
@@ -195,33 +195,34 @@ impl DayCache {
         }
     }
 
-    /// The first `k` in the page order of the documents under `terms` (a buyer's scope
-    /// terms, each with its month's first and last day) issued on day `from` or later that
-    /// meet `checks`, leaving out `excluded` (by segment ordinal); and how many documents
-    /// were read (listed, then looked at in the lists). `None` when a segment does not keep the terms' documents
-    /// newest first.
-    #[allow(clippy::too_many_arguments)]
+    /// The first `k` in the page order of the documents under `plan`'s terms (a buyer's
+    /// scope terms, each with its month's first and last day) that meet `checks` (its issue-date
+    /// range says which days are listed and read), leaving out `excluded` (by segment
+    /// ordinal); and how many documents were read (listed, then looked at in the lists).
+    /// `None` when a segment does not keep the terms' documents newest first.
     pub fn page(
         &self,
         columns: &ColumnCache,
         searcher: &Searcher,
-        field: Field,
-        terms: &[PlanTerm],
+        plan: &Plan<'_>,
         checks: &Checks,
         excluded: &HashMap<u32, Vec<DocId>>,
-        from: i64,
         k: usize,
     ) -> tantivy::Result<Option<(Vec<Order>, u64)>> {
-        let hi = checks.issued.map_or(i64::MAX, |(_, hi)| hi);
+        let (from, hi) = checks.issued.unwrap_or((i64::MIN, i64::MAX));
         let mut tops = Vec::with_capacity(searcher.segment_readers().len());
         let mut read = 0u64;
         for (ord, r) in searcher.segment_readers().iter().enumerate() {
             let c = columns.get(r)?;
             let mut days: Vec<(i64, Arc<[Entry]>)> = Vec::new();
-            for t in terms.iter().filter(|t| t.last >= from && t.first <= hi) {
+            for t in plan
+                .terms
+                .iter()
+                .filter(|t| t.last >= from && t.first <= hi)
+            {
                 let slot = self.slot(r.segment_id(), &t.term);
                 let mut td = lock(&slot);
-                match td.list_until(r, &c, field, &t.term, from.max(t.first))? {
+                match td.list_until(r, &c, plan.field, &t.term, from.max(t.first))? {
                     ListedOrNot::Listed(n) => {
                         self.entries.fetch_add(n, Ordering::Relaxed);
                         read += n as u64;

@@ -366,14 +366,12 @@ impl InvoiceIndex {
                         .page(
                             &self.columns,
                             &searcher,
-                            plan.field,
-                            &plan.terms,
+                            &plan,
                             &Checks {
                                 issued: Some((lo.max(from), hi)),
                                 ..checks.clone()
                             },
                             overlay.excluded(),
-                            from,
                             k,
                         )
                         .map_err(tantivy_err)?,
