@@ -148,6 +148,11 @@ impl TermDays {
         Ok(ListedOrNot::Listed(added))
     }
 
+    /// How many documents the lists hold.
+    fn listed(&self) -> usize {
+        self.days.iter().map(|(_, l)| l.len()).sum()
+    }
+
     /// Keeps day `day`'s documents `docs` sorted in the page order; returns how many.
     fn add_day(&mut self, c: &PageColumns, day: i64, docs: &[DocId]) -> usize {
         let mut code = vec![0u64; docs.len()];
@@ -188,11 +193,38 @@ impl DayCache {
     }
 
     /// Forgets the lists of segments no longer in `live` (merged away or deleted).
+    /// The documents they listed no longer count towards the bound.
     pub fn retain(&self, live: &[SegmentId]) {
         let mut m = lock(&self.slots);
-        if m.keys().any(|s| !live.contains(s)) {
-            m.retain(|s, _| live.contains(s));
+        if m.keys().all(|s| live.contains(s)) {
+            return;
         }
+        let mut dropped = 0;
+        m.retain(|s, terms| {
+            if live.contains(s) {
+                return true;
+            }
+            dropped += terms.values().map(|t| lock(t).listed()).sum::<usize>();
+            false
+        });
+        // Under the map's lock, as `slot`'s reset is: the counter cannot be cleared between.
+        let _ = self
+            .entries
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(dropped))
+            });
+    }
+
+    /// The documents counted as listed, and those the lists hold (for tests).
+    #[cfg(test)]
+    pub fn counted_and_listed(&self) -> (usize, usize) {
+        let m = lock(&self.slots);
+        let listed = m
+            .values()
+            .flat_map(|terms| terms.values())
+            .map(|t| lock(t).listed())
+            .sum();
+        (self.entries.load(Ordering::Relaxed), listed)
     }
 
     /// The first `k` in the page order of the documents under `plan`'s terms (a buyer's

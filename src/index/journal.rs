@@ -1066,6 +1066,26 @@ mod tests {
                 );
             }
         }
+        // The lists of segments merged away are dropped, and no longer counted towards the
+        // cache's bound.
+        let (counted, listed) = index.days.counted_and_listed();
+        assert!(
+            listed > 0 && counted == listed,
+            "{counted} counted, {listed} listed"
+        );
+        assert!(index.compact().unwrap() > 0);
+        let f = InvoiceFilter {
+            buyer: Some(me()),
+            issued_from: Some(day(2026, 9, 1)),
+            issued_to: Some(day(2026, 10, 31)),
+            ..Default::default()
+        };
+        index.search(&f, 1, 10).unwrap();
+        let (counted, listed) = index.days.counted_and_listed();
+        assert!(
+            listed > 0 && counted == listed,
+            "{counted} counted, {listed} listed"
+        );
     }
 
     /// The index holds what a rebuilt one does once its ready changes are committed.
