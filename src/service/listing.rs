@@ -12,7 +12,6 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::index::InvoiceFilter;
-use crate::store::prelude::*;
 
 /// The API's invoice object.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -144,9 +143,9 @@ pub fn paging(page: Option<&str>, per_page: Option<&str>) -> AppResult<Paging> {
 }
 
 pub(crate) fn load_page(app: &App, keys: &[InvoiceKey]) -> AppResult<Vec<InvoiceView>> {
-    // One read transaction and one table open for the page.
-    let r = app.store.read()?;
-    Ok(r.invoices_by_keys(keys)?
+    Ok(app
+        .store
+        .page_rows(keys)?
         .into_iter()
         .map(InvoiceView::from)
         .collect())

@@ -455,7 +455,10 @@ impl Store {
             tables::index_journal::new_lineage(&tx.txn)?;
             tx.audit(action, target, detail);
             Ok(())
-        })
+        })?;
+        // Every invoice may differ now (the commit lists none as changed).
+        self.rows.forget_all();
+        Ok(())
     }
 }
 

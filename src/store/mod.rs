@@ -18,6 +18,7 @@ pub mod backup;
 pub mod codec;
 mod copy;
 mod ledger;
+mod rows;
 pub(crate) mod tables;
 
 #[cfg(test)]
@@ -31,7 +32,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::domain::audit::chain;
-use crate::domain::{Actor, AuditEntry, Invoice};
+use crate::domain::{Actor, AuditEntry, Invoice, InvoiceKey};
 use crate::error::{AppError, AppResult, Code};
 
 pub use access::{Reader, Tx};
@@ -244,6 +245,8 @@ pub struct Store {
     commit_lock: Mutex<()>,
     sink: RwLock<Option<Arc<dyn ChangeSink>>>,
     group: GroupCommit,
+    /// The decoded rows of recent pages ([`Store::page_rows`]).
+    rows: rows::RowCache,
     /// How long opening the file took when redb had to rebuild its allocator state by walking
     /// every tree (an unclean stop whose last durable commit recorded no state); `None` when
     /// it did not.
@@ -304,6 +307,7 @@ impl Store {
             commit_lock: Mutex::new(()),
             sink: RwLock::new(None),
             group: GroupCommit::default(),
+            rows: rows::RowCache::new(rows::CAPACITY),
             full_repair,
         };
         store.init_schema()?;
@@ -366,6 +370,7 @@ impl Store {
             commit_lock: Mutex::new(()),
             sink: RwLock::new(None),
             group: GroupCommit::default(),
+            rows: rows::RowCache::new(rows::CAPACITY),
             full_repair: None,
         };
         let r = store
@@ -485,6 +490,43 @@ impl Store {
     /// A consistent snapshot for reading.
     pub fn read(&self) -> AppResult<Reader> {
         Ok(Reader::new(self.db.begin_read()?))
+    }
+
+    /// The invoices of `keys` that exist, in the order given, for showing a page: rows
+    /// read for earlier pages are taken from memory, the others from one read transaction.
+    /// Each is the stored row as of this call or later (not of one snapshot: for display,
+    /// not for a decision).
+    pub fn page_rows(&self, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice>> {
+        let read_at = self.rows.generation();
+        let mut found: Vec<Option<Arc<Invoice>>> =
+            keys.iter().map(|k| self.rows.get(k.to_u128())).collect();
+        let missing: Vec<InvoiceKey> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !missing.is_empty() {
+            let read: std::collections::HashMap<u128, Arc<Invoice>> = self
+                .read()?
+                .invoices_by_keys(&missing)?
+                .into_iter()
+                .map(|i| (i.key.to_u128(), Arc::new(i)))
+                .collect();
+            for (k, f) in keys.iter().zip(found.iter_mut()) {
+                if f.is_none() {
+                    if let Some(row) = read.get(&k.to_u128()) {
+                        self.rows.offer(read_at, k.to_u128(), Arc::clone(row));
+                        *f = Some(Arc::clone(row));
+                    }
+                }
+            }
+        }
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|i| Invoice::clone(&i))
+            .collect())
     }
 
     /// Runs one state change in one write transaction. `f` must record at least one audit
@@ -840,6 +882,11 @@ impl Store {
             }
         }
         txn.commit()?;
+        if invoice_seq.is_some() {
+            // Before anyone is told: a page read after this answer is given shows the change.
+            self.rows
+                .forget(new.iter().chain(&updated).map(|i| i.key.to_u128()));
+        }
         if let Some(seq) = invoice_seq {
             if failpoint("after_store_commit") {
                 std::process::abort();
