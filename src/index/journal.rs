@@ -496,6 +496,56 @@ mod tests {
         index.invoices_loaded(new, updated, seq);
     }
 
+    /// A search by seller name finds the invoices whose name has every bigram of the text,
+    /// ignoring case, taking the text's characters literally (no pattern), and agrees with
+    /// the test on the invoice itself that changes not committed yet go through.
+    #[test]
+    fn a_seller_name_search_takes_its_text_literally_and_ignores_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("f.redb"), false).unwrap();
+        let names = [
+            "ACME (Shanghai) Co.",
+            "Acme Trading",
+            "上海ab贸易有限公司",
+            "上海a.b贸易有限公司",
+        ];
+        let all: Vec<Invoice> = names
+            .iter()
+            .zip(1..)
+            .map(|(name, n)| {
+                let mut i = invoice(n, me(), day(2026, 11, n));
+                i.seller_name = (*name).into();
+                i
+            })
+            .collect();
+        put(&store, &all);
+        let index = InvoiceIndex::open(&dir.path().join("index")).unwrap();
+        index.catch_up(&store).unwrap();
+        let found = |text: &str| -> Vec<String> {
+            let f = InvoiceFilter {
+                seller_name: Some(text.into()),
+                ..Default::default()
+            };
+            let page = index.search(&f, 1, 10).unwrap();
+            let (_, checks) = index.build_query(&f);
+            let by_model: Vec<&Invoice> = all
+                .iter()
+                .filter(|i| index.matches(&f, &checks, i))
+                .collect();
+            assert_eq!(page.total as usize, by_model.len(), "{text}");
+            let mut n: Vec<String> = page.keys.iter().map(|k| k.number().to_string()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(found("acme"), ["00000001", "00000002"]);
+        assert_eq!(found("(SH"), ["00000001"]);
+        assert_eq!(found("co."), ["00000001"]);
+        assert_eq!(found("a."), ["00000004"]);
+        assert_eq!(found("贸易有限"), ["00000003", "00000004"]);
+        assert_eq!(found("海a"), ["00000003", "00000004"]);
+        assert!(found("贸易ac").is_empty());
+    }
+
     /// A bulk load's chunks are not committed one by one: until the load is finished the
     /// index is not in step (queries do not see the chunks yet), a catch-up commits them
     /// (without a rebuild), and so does closing the index; chunks dropped before their

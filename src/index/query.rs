@@ -149,7 +149,7 @@ fn any_of(f: Field, terms: impl Iterator<Item = String>) -> Box<dyn Query> {
 impl InvoiceIndex {
     /// The tantivy query (terms only: buyer or its scope terms, seller, key, seller name) and
     /// the conditions the collector checks on each of its documents from cached columns.
-    fn build_query(&self, q: &InvoiceFilter) -> (Box<dyn Query>, Checks) {
+    pub(super) fn build_query(&self, q: &InvoiceFilter) -> (Box<dyn Query>, Checks) {
         let f = self.fields();
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut sel = q.sel.clone();
