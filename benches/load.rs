@@ -491,6 +491,10 @@ fn main() {
     let n = |v: &Vec<u32>| v.len() as f64 / elapsed;
     let rss_mb = status_kb("VmRSS:") / 1024;
     let hwm_mb = status_kb("VmHWM:") / 1024;
+    // Page rows found in memory (`store::rows`) among those asked for: how much of the page
+    // reads the cache served (the few checking reads after the run included).
+    let (hits, misses) = app.store.row_cache_counts();
+    let row_hit_ratio = hits as f64 / (hits + misses).max(1) as f64;
     for e in &all.first_errors {
         eprintln!("error: {e}");
     }
@@ -521,6 +525,7 @@ fn main() {
             // What the RSS is at the end: the heap, and the files mapped (the index's).
             "rss_anon_mb": status_kb("RssAnon:") / 1024,
             "rss_file_mb": status_kb("RssFile:") / 1024,
+            "row_cache_hit_ratio": (row_hit_ratio * 1000.0).round() / 1000.0,
         })
     );
 }

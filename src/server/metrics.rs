@@ -2,8 +2,9 @@
 //! families: the process (CPU, memory, open files, threads, start time), the data file's
 //! size, the invoices held, how many commits the search index is behind the store, sessions,
 //! the 征纳互动 queue and agents online, the nightly statistics job's last run and duration,
-//! and backups. A job refreshes them every few seconds (they are read from the store and the
-//! hub, not counted along the way).
+//! backups, and the rows of pages found in memory or read from the data file. A job
+//! refreshes them every few seconds (read from the store and the hub; the rows are the only
+//! figures counted along the way, by the store).
 
 use prometheus::{IntGauge, Registry};
 
@@ -22,6 +23,8 @@ pub struct Gauges {
     backup_last: IntGauge,
     backup_last_bytes: IntGauge,
     read_only: IntGauge,
+    row_cache_hits: IntGauge,
+    row_cache_misses: IntGauge,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
@@ -93,6 +96,16 @@ impl Gauges {
                 "fapiao_read_only",
                 "1 on a read-only audit replica, 0 on the primary",
             )?,
+            row_cache_hits: gauge(
+                registry,
+                "fapiao_row_cache_hits",
+                "Invoice rows of pages found in memory since start",
+            )?,
+            row_cache_misses: gauge(
+                registry,
+                "fapiao_row_cache_misses",
+                "Invoice rows of pages read from the data file since start",
+            )?,
         })
     }
 
@@ -120,5 +133,8 @@ impl Gauges {
             self.backup_last.set(t);
         }
         self.read_only.set(i64::from(app.store.is_read_only()));
+        let (hits, misses) = app.store.row_cache_counts();
+        set(&self.row_cache_hits, Some(hits));
+        set(&self.row_cache_misses, Some(misses));
     }
 }

@@ -529,6 +529,11 @@ impl Store {
             .collect())
     }
 
+    /// Page rows found in memory and rows read from redb since start (see [`Store::page_rows`]).
+    pub fn row_cache_counts(&self) -> (u64, u64) {
+        self.rows.counts()
+    }
+
     /// Runs one state change in one write transaction. `f` must record at least one audit
     /// entry with [`Tx::audit`]; the entries are appended in the same transaction. If `f`
     /// fails, nothing is written.

@@ -20,6 +20,9 @@ pub(super) const CAPACITY: usize = 100_000;
 pub(super) struct RowCache {
     rows: quick_cache::sync::Cache<u128, Arc<Invoice>>,
     generation: AtomicU64,
+    /// Rows asked for since start: found here, and read from redb.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl RowCache {
@@ -27,6 +30,8 @@ impl RowCache {
         RowCache {
             rows: quick_cache::sync::Cache::new(capacity.max(1)),
             generation: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -36,7 +41,22 @@ impl RowCache {
     }
 
     pub(super) fn get(&self, key: u128) -> Option<Arc<Invoice>> {
-        self.rows.get(&key)
+        let found = self.rows.get(&key);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Rows found here and rows read from redb since start.
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Keeps `row`, read in a transaction begun at generation `read_at`, unless a commit that
@@ -121,22 +141,27 @@ mod tests {
         let all: Vec<Invoice> = (1..=3).map(|n| (*row(n)).clone()).collect();
         put(&all);
         let keys = [key(3), key(9), key(1), key(2)];
+        assert_eq!(store.row_cache_counts(), (0, 0));
         assert_eq!(
             store.page_rows(&keys).unwrap(),
             vec![all[2].clone(), all[0].clone(), all[1].clone()]
         );
         assert_eq!(store.rows.len(), 3);
+        assert_eq!(store.row_cache_counts(), (0, 4));
         let mut changed = all[1].clone();
         changed.selection = SelectionState::Selected {
             period: tp("202611"),
         };
         put(std::slice::from_ref(&changed));
         assert_eq!(store.rows.len(), 2);
+        // Two rows still here; invoice 2 (changed) and 9 (unknown) read again.
         assert_eq!(
             store.page_rows(&keys).unwrap(),
             vec![all[2].clone(), all[0].clone(), changed.clone()]
         );
+        assert_eq!(store.row_cache_counts(), (2, 6));
         assert_eq!(store.page_rows(&keys).unwrap()[2], changed);
+        assert_eq!(store.row_cache_counts(), (5, 7));
         // New invoices are shown too.
         let new = (*row(9)).clone();
         put(std::slice::from_ref(&new));

@@ -45,6 +45,9 @@ async fn metrics_count_requests_by_route_and_status_with_latency() {
     assert_eq!(value("fapiao_invoices"), 0);
     assert_eq!(value("fapiao_index_lag_commits"), 0);
     assert!(value("fapiao_statistics_job_last_run_timestamp_seconds") >= 0);
+    // No page shown yet: no row asked for.
+    assert_eq!(value("fapiao_row_cache_hits"), 0);
+    assert_eq!(value("fapiao_row_cache_misses"), 0);
 }
 
 #[tokio::test]
