@@ -494,8 +494,8 @@ impl Store {
 
     /// The invoices of `keys` that exist, in the order given, for showing a page: rows
     /// read for earlier pages are taken from memory, the others from one read transaction.
-    /// Each is the stored row as of this call or later (not of one snapshot: for display,
-    /// not for a decision).
+    /// Each row is no older than the last commit answered before this call (the rows are
+    /// not of one snapshot: for display, not for a decision).
     pub fn page_rows(&self, keys: &[InvoiceKey]) -> AppResult<Vec<Invoice>> {
         let read_at = self.rows.generation();
         let mut found: Vec<Option<Arc<Invoice>>> =
