@@ -12,9 +12,8 @@
 
 use std::sync::atomic::Ordering;
 
-use tantivy::Term;
-
-use super::{id_of, tantivy_err, InvoiceIndex};
+use super::keys::KeysQuery;
+use super::{at_of, tantivy_err, InvoiceIndex};
 use crate::error::{AppError, AppResult};
 use crate::store::prelude::*;
 use crate::store::{JournalSpan, Store};
@@ -244,11 +243,15 @@ impl InvoiceIndex {
             JournalSpan::TooMany => return Ok(Err(RebuildWhy::TooMany)),
         };
         for chunk in keys.chunks(REPLAY_BATCH) {
-            // An invoice no longer in the store (none are removed today) just loses its
-            // document.
+            // Documents are found through the invoice (see `keys`): one no longer in the store
+            // (none are removed today) would keep its document, and the count below then
+            // asks for a rebuild.
             let invoices = r.invoices_by_keys(chunk)?;
-            for key in chunk {
-                w.delete_term(Term::from_field_text(self.fields.id, &id_of(key)));
+            if !invoices.is_empty() {
+                w.delete_query(Box::new(KeysQuery::new(
+                    invoices.iter().map(at_of).collect(),
+                )))
+                .map_err(tantivy_err)?;
             }
             for inv in &invoices {
                 w.add_document(self.doc(inv)).map_err(tantivy_err)?;
@@ -924,8 +927,10 @@ mod tests {
             }
             5 => i.status = InvoiceStatus::Voided,
             6 => i.kind = crate::domain::InvoiceType::Freight,
-            // Another month: another scope term.
-            7 => i.issued_on = day(2026, 9, u32::from(what % 28) + 1),
+            // Another month: another scope term (an invoice's issue date never changes once
+            // stored, see `Tx::put_invoices`: only a new one's).
+            7 if !exists => i.issued_on = day(2026, 9, u32::from(what % 28) + 1),
+            7 => i.amount = crate::domain::Fen::new(i64::from(what) * 100 + 1),
             _ => i.seller_name = "新销方".into(),
         };
         if exists {
@@ -1042,8 +1047,9 @@ mod tests {
         let n = (1..=40)
             .filter(|n| n % 3 != 0)
             .find(|n| {
-                let id = crate::index::id_of(&crate::domain::engine::tests::key(*n));
-                let at = crate::index::overlay::locate(&searcher, index.fields().id, &id).unwrap();
+                let key = crate::domain::engine::tests::key(*n);
+                let inv = store.read().unwrap().invoice(&key).unwrap().unwrap();
+                let at = crate::index::keys::locate(&searcher, crate::index::at_of(&inv)).unwrap();
                 searcher.segment_reader(at.segment_ord).num_docs() > 1
             })
             .unwrap();

@@ -12,6 +12,7 @@ mod cells;
 mod collect;
 mod days;
 mod journal;
+mod keys;
 mod merge;
 mod overlay;
 mod packed;
@@ -52,8 +53,6 @@ const WRITER_HEAP: usize = 128 * 1024 * 1024;
 /// The fields of an invoice document.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {
-    /// Unique id (code + number) for deletes.
-    pub id: Field,
     pub buyer: Field,
     pub seller: Field,
     pub seller_name: Field,
@@ -162,7 +161,6 @@ fn schema() -> (Schema, Fields) {
     // intersecting long posting lists of low-cardinality values.
     let fast = || NumericOptions::default().set_fast();
     let f = Fields {
-        id: b.add_text_field("id", STRING),
         buyer: b.add_text_field("buyer", STRING),
         seller: b.add_text_field("seller", STRING),
         seller_name: b.add_text_field(
@@ -265,10 +263,14 @@ fn days(d: chrono::NaiveDate) -> i64 {
     i64::from(crate::store::codec::date_to_days(d))
 }
 
-/// The unique id: code and number, or `-` and the number for documents without a code (so
-/// that a 12-digit code + 8-digit number and a 20-digit 数电票号码 never meet).
-fn id_of(key: &InvoiceKey) -> String {
-    format!("{}{}", key.code_or_dash(), key.number())
+/// Where an invoice's documents are found (see [`keys`]): its cluster and key columns.
+fn at_of(inv: &Invoice) -> keys::At {
+    let (code, number) = key_pair(&inv.key);
+    keys::At {
+        cluster: cluster(inv.buyer_id.as_str(), days(inv.issued_on)),
+        code,
+        number,
+    }
 }
 
 fn tantivy_err(e: tantivy::TantivyError) -> AppError {
@@ -472,7 +474,6 @@ impl InvoiceIndex {
     fn doc(&self, inv: &Invoice) -> TantivyDocument {
         let f = &self.fields;
         let mut d = TantivyDocument::default();
-        d.add_text(f.id, id_of(&inv.key));
         d.add_text(f.buyer, inv.buyer_id.as_str());
         d.add_text(f.seller, inv.seller_id.as_str());
         d.add_text(f.seller_name, &inv.seller_name);
@@ -539,11 +540,14 @@ impl InvoiceIndex {
     /// of `new`.
     fn add_changes(&self, w: &IndexWriter, new: &[Invoice], updated: &[Invoice]) -> AppResult<()> {
         let (ops, _) = self.take_pending()?.into_ops();
-        if !ops.is_empty() {
-            w.run(ops).map_err(tantivy_err)?;
+        ops.run(w).map_err(tantivy_err)?;
+        if !updated.is_empty() {
+            w.delete_query(Box::new(keys::KeysQuery::new(
+                updated.iter().map(at_of).collect(),
+            )))
+            .map_err(tantivy_err)?;
         }
         for inv in updated {
-            w.delete_term(Term::from_field_text(self.fields.id, &id_of(&inv.key)));
             w.add_document(self.doc(inv)).map_err(tantivy_err)?;
         }
         for inv in in_segment_order(new) {
@@ -619,7 +623,7 @@ impl InvoiceIndex {
             .write()
             .map_err(|_| AppError::internal("index view lock poisoned"))?;
         let mut o = (*v.overlay).clone();
-        o.settle(&searcher, self.fields.id, through, id_of);
+        o.settle(&searcher, through, at_of);
         *v = View {
             searcher,
             overlay: Arc::new(o),
@@ -889,12 +893,9 @@ mod tests {
             let (c, n) = key_pair(k);
             assert_eq!(key_from_pair(c, n).as_ref(), Some(k), "{k}");
             assert!(pairs.insert((c, n)));
-            assert_ne!(id_of(k), "");
         }
         assert!(code_ord("0000000000") >= MIN_CODE_ORD);
         assert!(code_ord("000000000000") >= MIN_CODE_ORD);
-        let ids: std::collections::HashSet<_> = keys.iter().map(id_of).collect();
-        assert_eq!(ids.len(), keys.len());
     }
 
     #[test]

@@ -15,9 +15,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocId, DocSet, Searcher, Term, TERMINATED};
+use tantivy::{DocAddress, DocId, Searcher};
 
+use super::keys::{locate, At};
 use crate::domain::{Invoice, InvoiceKey};
 
 /// One changed invoice.
@@ -38,27 +38,6 @@ pub(super) struct Overlay {
     excluded: HashMap<u32, Vec<DocId>>,
 }
 
-/// The live document of unique id `id` in `searcher`.
-pub(super) fn locate(searcher: &Searcher, id_field: Field, id: &str) -> Option<DocAddress> {
-    let term = Term::from_field_text(id_field, id);
-    for (ord, r) in searcher.segment_readers().iter().enumerate() {
-        let Ok(inverted) = r.inverted_index(id_field) else {
-            continue;
-        };
-        let Ok(Some(mut postings)) = inverted.read_postings(&term, IndexRecordOption::Basic) else {
-            continue;
-        };
-        let mut doc = postings.doc();
-        while doc != TERMINATED {
-            if r.alive_bitset().is_none_or(|b| b.is_alive(doc)) {
-                return Some(DocAddress::new(u32::try_from(ord).ok()?, doc));
-            }
-            doc = postings.advance();
-        }
-    }
-    None
-}
-
 impl Overlay {
     pub fn len(&self) -> usize {
         self.by_key.len()
@@ -73,9 +52,9 @@ impl Overlay {
         &self.excluded
     }
 
-    /// Records `inv`'s new version, changed by commit `seq`; `id` is its unique id in
-    /// `searcher`'s documents.
-    pub fn put(&mut self, searcher: &Searcher, id_field: Field, id: &str, seq: u64, inv: Invoice) {
+    /// Records `inv`'s new version, changed by commit `seq`; `at` is where its documents
+    /// are (see [`super::keys`]).
+    pub fn put(&mut self, searcher: &Searcher, at: At, seq: u64, inv: Invoice) {
         let key = inv.key.clone();
         let inv = Arc::new(inv);
         if let Some(e) = self.by_key.get_mut(&key) {
@@ -84,7 +63,7 @@ impl Overlay {
             e.inv = inv;
             return;
         }
-        let old = locate(searcher, id_field, id);
+        let old = locate(searcher, at);
         if let Some(a) = old {
             let docs = self.excluded.entry(a.segment_ord).or_default();
             if let Err(at) = docs.binary_search(&a.doc_id) {
@@ -96,17 +75,11 @@ impl Overlay {
 
     /// Moves the overlay onto `searcher`, whose commit holds every change up to counter
     /// `through`: those entries go, the others' documents are found again.
-    pub fn settle(
-        &mut self,
-        searcher: &Searcher,
-        id_field: Field,
-        through: u64,
-        id_of: impl Fn(&InvoiceKey) -> String,
-    ) {
+    pub fn settle(&mut self, searcher: &Searcher, through: u64, at_of: impl Fn(&Invoice) -> At) {
         self.by_key.retain(|_, e| e.seq > through);
         self.excluded.clear();
         for e in self.by_key.values_mut() {
-            e.old = locate(searcher, id_field, &id_of(&e.inv.key));
+            e.old = locate(searcher, at_of(&e.inv));
             if let Some(a) = e.old {
                 self.excluded
                     .entry(a.segment_ord)

@@ -7,33 +7,90 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
-use tantivy::indexer::UserOperation;
-use tantivy::{IndexWriter, Term};
+use std::collections::HashSet;
 
-use super::{id_of, tantivy_err, InvoiceIndex};
+use tantivy::indexer::UserOperation;
+use tantivy::{IndexWriter, TantivyDocument};
+
+use super::keys::{At, KeysQuery};
+use super::{at_of, tantivy_err, InvoiceIndex};
 use crate::domain::Invoice;
 use crate::error::{AppError, AppResult};
 use crate::store::ChangeSink;
+
+/// Index operations of changes, kept so that they go to the writer as one batch: the
+/// invoices whose earlier documents are deleted, and the documents added, in the order of
+/// the changes.
+#[derive(Default)]
+pub(super) struct Ops {
+    deletes: Vec<At>,
+    adds: Vec<(At, TantivyDocument)>,
+}
+
+impl Ops {
+    /// An invoice's new version replaces its earlier documents.
+    fn replace(&mut self, at: At, doc: TantivyDocument) {
+        self.deletes.push(at);
+        self.adds.push((at, doc));
+    }
+
+    /// A new invoice's first document.
+    fn add(&mut self, at: At, doc: TantivyDocument) {
+        self.adds.push((at, doc));
+    }
+
+    fn append(&mut self, mut later: Ops) {
+        self.deletes.append(&mut later.deletes);
+        self.adds.append(&mut later.adds);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.deletes.is_empty() && self.adds.is_empty()
+    }
+
+    /// Hands the operations to `w`: the deletes first, as one query, then the newest
+    /// document of each invoice, as one batch (which one indexing thread takes, writing one
+    /// segment). An invoice changed twice keeps only its second document: with the deletes
+    /// ahead of every add, the first would otherwise stay beside it.
+    pub(super) fn run(self, w: &IndexWriter) -> tantivy::Result<()> {
+        if !self.deletes.is_empty() {
+            w.delete_query(Box::new(KeysQuery::new(self.deletes)))?;
+        }
+        let mut seen = HashSet::with_capacity(self.adds.len());
+        let mut adds: Vec<UserOperation> = self
+            .adds
+            .into_iter()
+            .rev()
+            .filter(|(at, _)| seen.insert(*at))
+            .map(|(_, doc)| UserOperation::Add(doc))
+            .collect();
+        adds.reverse();
+        if !adds.is_empty() {
+            w.run(adds)?;
+        }
+        Ok(())
+    }
+}
 
 /// Operations staged by group-committed changes, and the counter they bring the index to.
 #[derive(Default)]
 pub(super) struct Pending {
     /// Committed in the store, not yet known durable: nobody sees them.
-    ops: Vec<UserOperation>,
+    ops: Ops,
     seq: u64,
     /// The invoices of `ops`, with their change counters (for the overlay).
     invoices: Vec<(u64, Invoice)>,
     /// Durable, and seen by queries through the overlay (when commits are deferred): for the
     /// next index commit.
-    ready: Vec<UserOperation>,
+    ready: Ops,
     ready_seq: u64,
 }
 
 impl Pending {
     /// Every operation, ready first (the older), and the counter they bring the index to.
-    pub(super) fn into_ops(mut self) -> (Vec<UserOperation>, u64) {
+    pub(super) fn into_ops(mut self) -> (Ops, u64) {
         let seq = self.seq.max(self.ready_seq);
-        self.ready.append(&mut self.ops);
+        self.ready.append(self.ops);
         (self.ready, seq)
     }
 }
@@ -96,14 +153,10 @@ impl InvoiceIndex {
             .lock()
             .map_err(|_| AppError::internal("index pending lock poisoned"))?;
         for inv in updated {
-            p.ops.push(UserOperation::Delete(Term::from_field_text(
-                self.fields.id,
-                &id_of(&inv.key),
-            )));
-            p.ops.push(UserOperation::Add(self.doc(inv)));
+            p.ops.replace(at_of(inv), self.doc(inv));
         }
         for inv in new {
-            p.ops.push(UserOperation::Add(self.doc(inv)));
+            p.ops.add(at_of(inv), self.doc(inv));
         }
         if self.deferred.load(Ordering::Acquire) {
             p.invoices
@@ -166,10 +219,7 @@ impl InvoiceIndex {
 
     /// Commits the operations `take` takes from the pending ones, with the counter it
     /// gives, the writer locked first; whether there were any.
-    fn commit_taken(
-        &self,
-        take: impl FnOnce(&mut Pending) -> (Vec<UserOperation>, u64),
-    ) -> AppResult<bool> {
+    fn commit_taken(&self, take: impl FnOnce(&mut Pending) -> (Ops, u64)) -> AppResult<bool> {
         let mut w = self
             .writer
             .lock()
@@ -184,7 +234,7 @@ impl InvoiceIndex {
         if ops.is_empty() {
             return Ok(false);
         }
-        w.run(ops).map_err(tantivy_err)?;
+        ops.run(&w).map_err(tantivy_err)?;
         self.commit_and_publish(&mut w, seq, self.lineage())?;
         Ok(true)
     }
@@ -200,7 +250,7 @@ impl InvoiceIndex {
             return Ok(());
         }
         let ops = std::mem::take(&mut p.ops);
-        p.ready.extend(ops);
+        p.ready.append(ops);
         p.ready_seq = p.seq;
         let invoices = std::mem::take(&mut p.invoices);
         let mut v = self
@@ -210,8 +260,7 @@ impl InvoiceIndex {
         let searcher = v.searcher.clone();
         let o = Arc::make_mut(&mut v.overlay);
         for (seq, inv) in invoices {
-            let id = id_of(&inv.key);
-            o.put(&searcher, self.fields.id, &id, seq, inv);
+            o.put(&searcher, at_of(&inv), seq, inv);
         }
         drop(v);
         drop(p);

@@ -229,6 +229,9 @@ fn certified_period(s: &SelectionState) -> Option<u32> {
 
 impl Tx {
     /// Writes invoices (new or changed) and keeps the table of selected invoices in step.
+    /// An invoice's buyer and issue date never change once it is stored: the selected
+    /// table's keys and the index's sort order (which finds an invoice's documents by them)
+    /// rest on it, so a change of either fails the transaction.
     pub fn put_invoices<'a>(
         &mut self,
         invoices: impl IntoIterator<Item = &'a Invoice>,
@@ -254,6 +257,12 @@ impl Tx {
             }
             if let Some(old) = &old {
                 let old = codec::decode_invoice(i.key.clone(), old).map_err(AppError::internal)?;
+                if old.buyer_id != i.buyer_id || old.issued_on != i.issued_on {
+                    return Err(AppError::internal(format!(
+                        "invoice {}: its buyer or issue date would change",
+                        i.key
+                    )));
+                }
                 if let Some(p) = certified_period(&old.selection) {
                     self.stale.insert((old.buyer_id.as_str().to_string(), p));
                 }
@@ -371,5 +380,49 @@ impl Tx {
     pub fn remove_pending_scan(&mut self, key: &InvoiceKey) -> AppResult<()> {
         self.open(PENDING_SCANS)?.remove(key.to_u128())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::engine::tests::{at, day, invoice, key, me};
+    use crate::domain::{Fen, TaxpayerId};
+    use crate::store::prelude::*;
+    use crate::store::{Store, Who};
+
+    /// A changed invoice keeps its buyer and issue date: a write that would move either
+    /// fails whole and changes nothing; other changes go through.
+    #[test]
+    fn a_stored_invoice_keeps_its_buyer_and_issue_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("f.redb"), false).unwrap();
+        let who = Who::system("test", at(2026, 11, 23, 10, 0, 0));
+        let put = |invoices: &[crate::domain::Invoice]| {
+            store.write(&who, |tx| {
+                tx.put_invoices(invoices)?;
+                tx.audit("test.put", "", "");
+                Ok(())
+            })
+        };
+        let first = invoice(1, me(), day(2026, 11, 1));
+        put(std::slice::from_ref(&first)).unwrap();
+        let mut moved = first.clone();
+        moved.issued_on = day(2026, 10, 1);
+        let mut other = invoice(2, me(), day(2026, 11, 2));
+        assert!(put(&[other.clone(), moved]).is_err());
+        let mut bought = first.clone();
+        bought.buyer_id = TaxpayerId::parse("914403001922038216").unwrap();
+        assert!(put(std::slice::from_ref(&bought)).is_err());
+        let r = store.read().unwrap();
+        assert_eq!(r.invoice(&key(1)).unwrap(), Some(first.clone()));
+        assert_eq!(r.invoice(&key(2)).unwrap(), None);
+        drop(r);
+        other.amount = Fen::new(5);
+        let mut paid = first.clone();
+        paid.amount = Fen::new(7);
+        put(&[other.clone(), paid.clone()]).unwrap();
+        let r = store.read().unwrap();
+        assert_eq!(r.invoice(&key(1)).unwrap(), Some(paid));
+        assert_eq!(r.invoice(&key(2)).unwrap(), Some(other));
     }
 }
