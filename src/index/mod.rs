@@ -695,9 +695,13 @@ impl InvoiceIndex {
                     break;
                 }
                 let mut busy = false;
-                for g in groups {
-                    match w.merge(&g).wait() {
-                        Ok(_) => merged += g.len() - 1,
+                // Started together, waited for together: the merges run side by side (a 10M
+                // demo's resident memory peaked at 965 MB so while documents carried a term
+                // each, at 907 MB without; see `docs/benchmarks.md`, thirteenth round).
+                let running: Vec<_> = groups.iter().map(|g| (g.len(), w.merge(g))).collect();
+                for (n, merge) in running {
+                    match merge.wait() {
+                        Ok(_) => merged += n - 1,
                         Err(e) => {
                             tracing::debug!(error = %e, "index compaction: a merge waits");
                             busy = true;
