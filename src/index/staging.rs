@@ -3,11 +3,10 @@
 //! commits are deferred — and committed to the index by the group itself or, deferred, by
 //! the committer thread (see `docs/architecture.md`, *Index*).
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
-
-use std::collections::HashSet;
 
 use tantivy::indexer::UserOperation;
 use tantivy::{IndexWriter, TantivyDocument};
